@@ -1,0 +1,22 @@
+//! One module per command.
+
+mod calibration;
+mod synth;
+
+use crate::cli::{Cli, Command};
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Synth(args) => synth::run(&args),
+        Command::Calibration(args) => calibration::run(&args),
+    }
+}
+
+/// Peak resident memory of this process in MiB (Linux), for run summaries.
+pub fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}

@@ -1,0 +1,46 @@
+//! `phm synth`.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use phm_synth::{SynthConfig, default_extract_date, generate};
+
+use crate::cli::SynthArgs;
+
+pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
+    if let Some(threads) = args.threads {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("Failed to start the worker threads")?;
+    }
+    let config = SynthConfig {
+        population: args.population,
+        seed: args.seed,
+        out_dir: args.out.clone(),
+        extract_date: args.extract_date.unwrap_or_else(default_extract_date),
+    };
+    let started = Instant::now();
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} Generating people {bar:30} {pos}/{len} ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let summary = generate(&config, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .with_context(|| format!("Failed to generate the synthetic population in `{}`", args.out.display()))?;
+    bar.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    let bytes: u64 = summary.manifest.files.iter().map(|f| f.bytes).sum();
+    println!("Synthetic BLMK population written to {}", args.out.display());
+    println!("  people simulated     {:>12}  (alive at {} ≈ {})", summary.people, summary.manifest.extract_date, args.population);
+    println!("  files                {:>12}", summary.manifest.files.len());
+    println!("  records              {:>12}", summary.manifest.total_records());
+    println!("  size                 {:>9.1} MiB", bytes as f64 / 1_048_576.0);
+    println!("  time                 {elapsed:>11.1} s");
+    if let Some(peak) = super::peak_memory_mib() {
+        println!("  peak memory          {peak:>9.1} MiB");
+    }
+    println!("  manifest             {}", args.out.join("manifest.json").display());
+    Ok(())
+}
