@@ -899,47 +899,69 @@ pub struct NdjsonRead<R> {
     pub lines: u64,
 }
 
-/// Reads an NDJSON stream of one resource type. Never fails on bad content: each unusable line
-/// (invalid UTF-8, not JSON, wrong `resourceType`, structural problems) becomes a [`BadLine`].
-/// Blank lines are skipped and not counted.
-pub fn read_ndjson<R: Resource, B: BufRead>(mut input: B) -> std::io::Result<NdjsonRead<R>> {
+/// Reads an NDJSON stream of one resource type into memory. Never fails on bad content: each
+/// unusable line (invalid UTF-8, not JSON, wrong `resourceType`, structural problems) becomes a
+/// [`BadLine`]. Blank lines are skipped and not counted. For large files use [`NdjsonLines`].
+pub fn read_ndjson<R: Resource, B: BufRead>(input: B) -> std::io::Result<NdjsonRead<R>> {
     let mut out = NdjsonRead { resources: Vec::new(), bad: Vec::new(), lines: 0 };
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
-    loop {
-        buf.clear();
-        if input.read_until(b'\n', &mut buf)? == 0 {
-            break;
-        }
-        line_no += 1;
-        let bytes = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    for item in NdjsonLines::<R, B>::new(input) {
         out.lines += 1;
-        let bad = |element: Option<String>, reason: String| BadLine { line: line_no, element, reason };
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                out.bad.push(bad(None, format!("not valid UTF-8 at byte {}", e.valid_up_to())));
-                continue;
-            }
-        };
-        match serde_json::from_str::<R>(text) {
-            Ok(resource) => {
-                let problems = validate(&resource);
-                if let Some(first) = problems.first() {
-                    let more = if problems.len() > 1 { format!(" (and {} more)", problems.len() - 1) } else { String::new() };
-                    out.bad.push(bad(Some(first.element.clone()), format!("{}{more}", first.message)));
-                } else {
-                    out.resources.push((line_no, resource));
-                }
-            }
-            Err(e) => out.bad.push(bad(None, format!("not a valid {} resource: {e}", R::TYPE))),
+        match item? {
+            Ok(pair) => out.resources.push(pair),
+            Err(bad) => out.bad.push(bad),
         }
     }
     Ok(out)
+}
+
+/// Streams an NDJSON file line by line: each item is a resource with its line number, or a
+/// [`BadLine`]; only an IO failure is an error. Blank lines are skipped.
+pub struct NdjsonLines<R, B> {
+    input: B,
+    buf: Vec<u8>,
+    line_no: u64,
+    marker: std::marker::PhantomData<R>,
+}
+
+impl<R: Resource, B: BufRead> NdjsonLines<R, B> {
+    /// Starts reading.
+    pub fn new(input: B) -> Self {
+        Self { input, buf: Vec::new(), line_no: 0, marker: std::marker::PhantomData }
+    }
+}
+
+impl<R: Resource, B: BufRead> Iterator for NdjsonLines<R, B> {
+    type Item = std::io::Result<Result<(u64, R), BadLine>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            self.buf.clear();
+            match self.input.read_until(b'\n', &mut self.buf) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => return Some(Err(e)),
+            }
+            self.line_no += 1;
+            let bytes = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+            let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some(Ok(parse_line(self.line_no, bytes)));
+        }
+    }
+}
+
+fn parse_line<R: Resource>(line: u64, bytes: &[u8]) -> Result<(u64, R), BadLine> {
+    let bad = |element: Option<String>, reason: String| BadLine { line, element, reason };
+    let text = std::str::from_utf8(bytes).map_err(|e| bad(None, format!("not valid UTF-8 at byte {}", e.valid_up_to())))?;
+    let resource = serde_json::from_str::<R>(text).map_err(|e| bad(None, format!("not a valid {} resource: {e}", R::TYPE)))?;
+    let problems = validate(&resource);
+    if let Some(first) = problems.first() {
+        let more = if problems.len() > 1 { format!(" (and {} more)", problems.len() - 1) } else { String::new() };
+        return Err(bad(Some(first.element.clone()), format!("{}{more}", first.message)));
+    }
+    Ok((line, resource))
 }
 
 #[cfg(test)]

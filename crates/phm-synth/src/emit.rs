@@ -221,7 +221,7 @@ fn patient_resource(ctx: &Context<'_>, person: &Person, id: String, variant: Var
     let place = &ctx.model.reference.places[person.demo.place];
     // Secondary care sometimes holds an older address.
     let (line, postcode) = if variant == Variant::Secondary && rng.random::<f64>() < 0.03 {
-        crate::names::address(rng, &area.postcode_district)
+        crate::names::address(rng, &area.postcode_district, ctx.model.area_in_district[person.demo.area])
     } else {
         (person.address_line.clone(), person.postcode.clone())
     };
@@ -579,8 +579,11 @@ impl GpRecords {
         let decile = f64::from(person.demo.decile);
         // Uptake: the place's published coverage, lower in more deprived areas, and for MMR
         // drifting down over time as it has nationally.
+        // Centred on the place's mean decile and the year the coverage was measured, so the
+        // place's published figure holds on average.
+        let mean_decile = model.place_mean_decile[person.demo.place];
         let uptake = |base: f64, due: NaiveDate, trend: f64| {
-            let x = logit(base) + 0.11 * (decile - 5.5) + trend * f64::from(due.year() - 2019);
+            let x = logit(base) + 0.11 * (decile - mean_decile) + trend * f64::from(due.year() - 2024);
             1.0 / (1.0 + (-x).exp())
         };
         let mut given: Vec<(&str, &str, NaiveDate, u32)> = Vec::new();
@@ -588,8 +591,11 @@ impl GpRecords {
         if birth >= first_record {
             let mmr1 = model.targets.coverage("mmr", "1", place).unwrap_or(0.9);
             let due = add_years(birth, 1.05);
-            if rng.random::<f64>() < uptake(mmr1, due, -0.04) {
-                let date = if rng.random::<f64>() < 0.9 { due + Duration::days(rng.random_range(0..60)) } else { due + Duration::days(rng.random_range(180..1400)) };
+            // Coverage is measured at 24 months: that share is vaccinated by then; a third of the
+            // rest catch up later.
+            let on_time = rng.random::<f64>() < uptake(mmr1, due, -0.04);
+            if on_time || rng.random::<f64>() < 0.33 {
+                let date = if on_time { due + Duration::days(rng.random_range(0..300)) } else { add_years(birth, 2.05) + Duration::days(rng.random_range(0..1200)) };
                 given.push(("mmr_vaccination", "vaccine_mmr", date, 1));
                 let mmr2 = model.targets.coverage("mmr", "2", place).unwrap_or(0.85);
                 let due2 = add_years(birth, 3.35);

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod calibration;
+pub mod check;
 pub mod codes;
 pub mod emit;
 pub mod error;
@@ -149,6 +150,20 @@ impl Generator {
         (person, rng)
     }
 
+    /// The synthetic postcode directory: every postcode with its area and place, in the
+    /// layout of the ONS National Statistics Postcode Lookup (`pcds`, `lsoa21cd`, `laua`).
+    pub fn postcode_lookup(&self) -> Result<Sink> {
+        let mut sink = Sink::new(self.layout.files.len());
+        let file = self.layout.postcode_lookup();
+        for (i, area) in self.model.reference.areas.iter().enumerate() {
+            for unit in 0..names::POSTCODES_PER_AREA {
+                let pc = names::postcode(&area.postcode_district, self.model.area_in_district[i], unit);
+                sink.csv_row(file, &[&pc, &area.area_code, &area.place_code])?;
+            }
+        }
+        Ok(sink)
+    }
+
     fn chunk(&self, numbers: &NhsNumbers, from: u64, to: u64) -> Result<Sink> {
         let ctx = Context { model: &self.model, codes: &self.codes, layout: &self.layout, seed: self.seed };
         let mut sink = Sink::new(self.layout.files.len());
@@ -171,6 +186,7 @@ pub fn generate(config: &SynthConfig, progress: &(dyn Fn(u64, u64) + Sync)) -> R
     let numbers = NhsNumbers::new(people)?;
     std::fs::create_dir_all(&config.out_dir).map_err(|source| Error::Write { path: config.out_dir.clone(), source })?;
     let mut writer = DropWriter::create(&config.out_dir, &generator.layout)?;
+    writer.append(&generator.postcode_lookup()?, &generator.layout)?;
 
     let chunks = people.div_ceil(CHUNK);
     let batch = (rayon::current_num_threads() as u64 * 4).max(4);
@@ -220,3 +236,8 @@ pub fn generate(config: &SynthConfig, progress: &(dyn Fn(u64, u64) + Sync)) -> R
     })?;
     Ok(Summary { people, manifest })
 }
+
+/// The manifest type, re-exported for the command line.
+pub type ManifestAlias = phm_formats::manifest::Manifest;
+/// JSON object type of manifest parameters.
+pub type JsonMap = serde_json::Map<String, serde_json::Value>;

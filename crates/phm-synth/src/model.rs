@@ -135,7 +135,7 @@ impl Condition {
     fn shape(self) -> Shape {
         let s = |onset_min, a50, width| Shape { onset_min, a50, width };
         match self {
-            Self::LearningDisability => s(0.0, -50.0, 1.0),
+            Self::LearningDisability => s(0.0, 0.0, 1000.0),
             Self::Asthma => s(2.0, 5.0, 6.0),
             Self::Obesity => s(18.0, 35.0, 12.0),
             Self::Hypertension => s(25.0, 62.0, 10.0),
@@ -279,6 +279,10 @@ pub struct Model {
     hazard_norm: [f64; 19],
     /// Hazard multiplier per IMD decile step (log scale), from the life-expectancy gap target.
     pub deprivation_log_hazard_per_decile: f64,
+    /// Per area: its position among the areas of its postcode district (for postcodes).
+    pub area_in_district: Vec<usize>,
+    /// Per place: mean IMD decile of its areas, weighted by population.
+    pub place_mean_decile: Vec<f64>,
 }
 
 /// Years of history before the extract date.
@@ -408,6 +412,19 @@ impl Model {
             .get("target_le_gap_deciles_years")
             .map_or(8.5, |r| r.value);
         let n_places = places.len();
+        let place_mean_decile: Vec<f64> = areas_by_place
+            .iter()
+            .map(|areas| {
+                let total: f64 = areas.iter().map(|(_, w)| w).sum();
+                areas.iter().map(|(i, w)| w * f64::from(reference.areas[*i].imd_decile)).sum::<f64>() / total.max(1e-9)
+            })
+            .collect();
+        let area_in_district: Vec<usize> = reference
+            .areas
+            .iter()
+            .enumerate()
+            .map(|(i, a)| reference.areas[..i].iter().filter(|b| b.postcode_district == a.postcode_district).count())
+            .collect();
         let mut model = Self {
             reference,
             targets,
@@ -419,9 +436,12 @@ impl Model {
             white_british_k: vec![1.0; n_places],
             condition_params,
             hazard_norm: [1.0; 19],
-            // The condition hazard ratios add about a fifth of the gap on their own; the rest
+            // The condition hazard ratios (conditions are commoner where deprivation is higher) add
+            // a good part of the gap on their own; the rest
             // comes from this per-decile factor (Gompertz slope about 0.095 per year of age).
-            deprivation_log_hazard_per_decile: le_gap * 0.8 * 0.095 / 9.0,
+            deprivation_log_hazard_per_decile: le_gap * 0.75 * 0.095 / 9.0,
+            area_in_district,
+            place_mean_decile,
         };
         model.calibrate(seed)?;
         Ok(model)
@@ -453,42 +473,87 @@ impl Model {
         sample = (0..SAMPLE).map(|_| self.demographics(&mut rng, false)).collect();
 
         // 2. Conditions in draw order: solve each offset so prevalence among the register's
-        //    age range equals the BLMK target, then draw it so later conditions see it.
+        //    age range equals the BLMK target, then draw it so later conditions see it. People
+        //    with deadly conditions are less likely to be alive at the extract date, so the
+        //    solve is repeated with each person weighted by their chance of surviving the
+        //    window relative to the baseline the sampling already allows for.
+        let draws: Vec<Vec<f64>> = (0..SAMPLE).map(|_| (0..2 * N_CONDITIONS).map(|_| rng.random::<f64>()).collect()).collect();
+        let mut weights = vec![1.0; SAMPLE];
         let mut has: Vec<[bool; N_CONDITIONS]> = vec![[false; N_CONDITIONS]; SAMPLE];
-        let draws: Vec<Vec<f64>> = (0..SAMPLE).map(|_| (0..N_CONDITIONS).map(|_| rng.random::<f64>()).collect()).collect();
-        for ci in 0..N_CONDITIONS {
-            let min_age = self.condition_params[ci].register_min_age;
-            let eligible: Vec<usize> = (0..SAMPLE).filter(|&i| sample[i].age_at_extract >= min_age).collect();
-            let target = self.condition_params[ci].target;
-            let (mut lo, mut hi) = (-15.0f64, 15.0f64);
-            for _ in 0..50 {
-                let mid = (lo + hi) / 2.0;
-                self.condition_params[ci].offset = mid;
-                let mean: f64 = eligible
-                    .iter()
-                    .map(|&i| self.condition_probability(ci, &sample[i], &has[i], sample[i].age_at_extract))
-                    .sum::<f64>()
-                    / eligible.len().max(1) as f64;
-                if mean < target { lo = mid } else { hi = mid }
+        let mut onset: Vec<[f64; N_CONDITIONS]> = vec![[f64::INFINITY; N_CONDITIONS]; SAMPLE];
+        for _pass in 0..3 {
+            has = vec![[false; N_CONDITIONS]; SAMPLE];
+            onset = vec![[f64::INFINITY; N_CONDITIONS]; SAMPLE];
+            for ci in 0..N_CONDITIONS {
+                let min_age = self.condition_params[ci].register_min_age;
+                let eligible: Vec<usize> = (0..SAMPLE).filter(|&i| sample[i].age_at_extract >= min_age).collect();
+                let total_weight: f64 = eligible.iter().map(|&i| weights[i]).sum::<f64>().max(1e-9);
+                let target = self.condition_params[ci].target;
+                let (mut lo, mut hi) = (-15.0f64, 15.0f64);
+                for _ in 0..50 {
+                    let mid = (lo + hi) / 2.0;
+                    self.condition_params[ci].offset = mid;
+                    let mean: f64 = eligible
+                        .iter()
+                        .map(|&i| weights[i] * self.condition_probability(ci, &sample[i], &has[i], sample[i].age_at_extract))
+                        .sum::<f64>()
+                        / total_weight;
+                    if mean < target { lo = mid } else { hi = mid }
+                }
+                self.condition_params[ci].offset = (lo + hi) / 2.0;
+                for i in 0..SAMPLE {
+                    let p = self.condition_probability(ci, &sample[i], &has[i], sample[i].age_at_extract);
+                    has[i][ci] = draws[i][ci] < p;
+                    if has[i][ci] {
+                        let shape = Condition::ALL[ci].shape();
+                        let lo_age = shape.onset_min;
+                        let age = sample[i].age_at_extract;
+                        let f = |a: f64| logistic((a - shape.a50) / shape.width);
+                        let u = f(lo_age) + draws[i][N_CONDITIONS + ci] * (f(age) - f(lo_age));
+                        onset[i][ci] = (shape.a50 + shape.width * logit(u)).clamp(lo_age.min(age), age);
+                    }
+                }
             }
-            self.condition_params[ci].offset = (lo + hi) / 2.0;
+            // 3. Normalise the death hazard by age band at mid-window, over the conditions
+            //    active then and the deprivation and latent factors, so each age band dies at
+            //    the baseline rate on average and places differ by their mix.
+            let mut sums = [0.0; 19];
+            let mut counts = [0.0; 19];
             for i in 0..SAMPLE {
-                let p = self.condition_probability(ci, &sample[i], &has[i], sample[i].age_at_extract);
-                has[i][ci] = draws[i][ci] < p;
+                let mid_age = sample[i].age_at_extract - f64::from(HISTORY_YEARS) / 2.0;
+                if mid_age < 0.0 {
+                    continue;
+                }
+                let band = phm_core::age::esp_band_index(mid_age as i32);
+                let mut active = [false; N_CONDITIONS];
+                for ci in 0..N_CONDITIONS {
+                    active[ci] = onset[i][ci] <= mid_age;
+                }
+                sums[band] += self.raw_hazard_multiplier(&sample[i], &active);
+                counts[band] += 1.0;
             }
-        }
-
-        // 3. Mean product of death hazard ratios by age band, so conditions redistribute
-        //    deaths without changing the level by age.
-        let mut sums = [0.0; 19];
-        let mut counts = [0.0; 19];
-        for i in 0..SAMPLE {
-            let band = phm_core::age::esp_band_index(sample[i].age_at_extract as i32);
-            sums[band] += self.condition_hazard_product(&has[i]);
-            counts[band] += 1.0;
-        }
-        for band in 0..19 {
-            self.hazard_norm[band] = if counts[band] > 0.0 { sums[band] / counts[band] } else { 1.0 };
+            for band in 0..19 {
+                self.hazard_norm[band] = if counts[band] > 0.0 { sums[band] / counts[band] } else { 1.0 };
+            }
+            // Survival weights for the next pass.
+            for i in 0..SAMPLE {
+                let d = &sample[i];
+                let mut cumulative = 0.0;
+                let mut baseline = 0.0;
+                for year in 0..HISTORY_YEARS {
+                    let age = d.age_at_extract - f64::from(year) - 0.5;
+                    if age < 0.0 {
+                        continue;
+                    }
+                    let mut active = [false; N_CONDITIONS];
+                    for ci in 0..N_CONDITIONS {
+                        active[ci] = onset[i][ci] <= age;
+                    }
+                    cumulative += self.death_hazard(d, age, &active);
+                    baseline += baseline_hazard(age, d.sex);
+                }
+                weights[i] = (baseline - cumulative).exp();
+            }
         }
         Ok(())
     }
@@ -604,23 +669,30 @@ impl Model {
         onset.clamp(lo, age)
     }
 
-    /// Product of death hazard ratios of the conditions present.
+    /// Product of death hazard ratios of the conditions present, capped at 5: multiplied
+    /// without a cap, the hazard ratios of a very multimorbid 90-year-old reach the hundreds and
+    /// the age-band normalisation then starves everyone else of deaths.
     pub fn condition_hazard_product(&self, has: &[bool; N_CONDITIONS]) -> f64 {
-        Condition::ALL
+        let product: f64 = Condition::ALL
             .iter()
             .zip(has)
             .filter(|(_, h)| **h)
             .map(|(c, _)| c.death_hazard_ratio())
-            .product()
+            .product();
+        product.min(5.0)
+    }
+
+    /// Person-level hazard multiplier before normalisation: conditions, deprivation, latent.
+    fn raw_hazard_multiplier(&self, d: &Demographics, has: &[bool; N_CONDITIONS]) -> f64 {
+        let deprivation = (self.deprivation_log_hazard_per_decile * (5.5 - f64::from(d.decile))).exp();
+        let latent = (0.25 * d.frailty_z).exp();
+        self.condition_hazard_product(has) * deprivation * latent
     }
 
     /// Yearly death hazard for a person at `age` with these conditions active.
     pub fn death_hazard(&self, d: &Demographics, age: f64, has: &[bool; N_CONDITIONS]) -> f64 {
         let band = phm_core::age::esp_band_index(age as i32);
-        let conditions = self.condition_hazard_product(has) / self.hazard_norm[band];
-        let deprivation = (self.deprivation_log_hazard_per_decile * (5.5 - f64::from(d.decile))).exp();
-        let latent = (0.25 * d.frailty_z - 0.03125).exp();
-        baseline_hazard(age, d.sex) * conditions * deprivation * latent
+        baseline_hazard(age, d.sex) * self.raw_hazard_multiplier(d, has) / self.hazard_norm[band]
     }
 
     /// Number of reference places.
@@ -666,11 +738,11 @@ fn sample_smoking(rng: &mut impl Rng, age: f64, sex: Sex, decile: u8, ethnicity:
         return Smoking::Never;
     }
     let current_base: f64 = match age as u32 {
-        16..=24 => 0.62,
-        25..=34 => 0.50,
-        35..=54 => 0.36,
-        55..=74 => 0.22,
-        _ => 0.12,
+        16..=24 => 0.45,
+        25..=34 => 0.40,
+        35..=54 => 0.28,
+        55..=74 => 0.17,
+        _ => 0.09,
     };
     let y = logit(current_base) + 0.18 * (3.0 - quintile);
     if rng.random::<f64>() < logistic(y) { Smoking::Current } else { Smoking::Ex }
@@ -723,3 +795,4 @@ impl Model {
         if total > 0.0 { weighted / total } else { 1.0 }
     }
 }
+

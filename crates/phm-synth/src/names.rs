@@ -62,11 +62,23 @@ pub fn name(rng: &mut impl Rng, sex: Sex, ethnicity: EthnicCategory) -> (String,
     (given.to_owned(), family.to_owned())
 }
 
-/// A street address line and a postcode in the given postcode district.
-pub fn address(rng: &mut impl Rng, district: &str) -> (String, String) {
+/// Unit postcodes per area.
+pub const POSTCODES_PER_AREA: usize = 20;
+
+/// The `unit`-th postcode of the area that is `area_in_district`-th in its postcode district.
+/// Distinct areas never share a postcode, so a postcode identifies its area, as the ONS
+/// postcode directory does for real LSOAs.
+pub fn postcode(district: &str, area_in_district: usize, unit: usize) -> String {
+    let n = area_in_district * POSTCODES_PER_AREA + unit;
+    let per_sector = LETTERS.len() * LETTERS.len();
+    let sector = n / per_sector + 1;
+    let a = LETTERS[(n % per_sector) / LETTERS.len()] as char;
+    let b = LETTERS[n % LETTERS.len()] as char;
+    format!("{district} {sector}{a}{b}")
+}
+
+/// A street address line and one of the area's postcodes.
+pub fn address(rng: &mut impl Rng, district: &str, area_in_district: usize) -> (String, String) {
     let line = format!("{} {}", rng.random_range(1..=180), pick(rng, STREETS));
-    let a = LETTERS[rng.random_range(0..LETTERS.len())] as char;
-    let b = LETTERS[rng.random_range(0..LETTERS.len())] as char;
-    let postcode = format!("{district} {}{a}{b}", rng.random_range(1..=9));
-    (line, postcode)
+    (line, postcode(district, area_in_district, rng.random_range(0..POSTCODES_PER_AREA)))
 }

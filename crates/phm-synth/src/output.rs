@@ -126,6 +126,15 @@ impl Layout {
             });
         }
         files.push(FileSpec {
+            path: "reference/postcode_lookup.csv".to_owned(),
+            source: "postcode-directory".to_owned(),
+            source_org: "ONS".to_owned(),
+            source_type: "reference",
+            format: "postcode-lookup-csv",
+            resource_type: "PostcodeLookup".to_owned(),
+            header: Some("pcds,lsoa21cd,laua".to_owned()),
+        });
+        files.push(FileSpec {
             path: "national/national_data_opt_out.csv".to_owned(),
             source: "national-data-opt-out".to_owned(),
             source_org: "X26".to_owned(),
@@ -157,9 +166,14 @@ impl Layout {
         self.community(self.community_trusts.len(), 0) + place
     }
 
+    /// File index of the postcode-to-area lookup (the synthetic ONS postcode directory).
+    pub fn postcode_lookup(&self) -> usize {
+        self.social_care(self.places)
+    }
+
     /// File index of the national data opt-out list.
     pub fn opt_out(&self) -> usize {
-        self.social_care(self.places)
+        self.postcode_lookup() + 1
     }
 }
 

@@ -224,7 +224,7 @@ impl Person {
         }
 
         let (given_name, family_name) = names::name(rng, demo.sex, demo.ethnicity);
-        let (address_line, postcode) = names::address(rng, &area.postcode_district);
+        let (address_line, postcode) = names::address(rng, &area.postcode_district, model.area_in_district[demo.area]);
         let opt_out_rate = model.targets.activity.get("national_data_opt_out_percent").map_or(3.5, |r| r.value) / 100.0;
         let opt_out = rng.random::<f64>() < opt_out_rate;
         let bmi = if has[Condition::Obesity as usize] {

@@ -32,15 +32,16 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     let bytes: u64 = summary.manifest.files.iter().map(|f| f.bytes).sum();
-    println!("Synthetic BLMK population written to {}", args.out.display());
-    println!("  people simulated     {:>12}  (alive at {} ≈ {})", summary.people, summary.manifest.extract_date, args.population);
-    println!("  files                {:>12}", summary.manifest.files.len());
-    println!("  records              {:>12}", summary.manifest.total_records());
-    println!("  size                 {:>9.1} MiB", bytes as f64 / 1_048_576.0);
-    println!("  time                 {elapsed:>11.1} s");
+    let mut text = format!("Synthetic BLMK population written to {}\n", args.out.display());
+    text += &format!("  people simulated     {:>12}  (alive at {} ≈ {})\n", summary.people, summary.manifest.extract_date, args.population);
+    text += &format!("  files                {:>12}\n", summary.manifest.files.len());
+    text += &format!("  records              {:>12}\n", summary.manifest.total_records());
+    text += &format!("  size                 {:>9.1} MiB\n", bytes as f64 / 1_048_576.0);
+    text += &format!("  time                 {elapsed:>11.1} s\n");
     if let Some(peak) = super::peak_memory_mib() {
-        println!("  peak memory          {peak:>9.1} MiB");
+        text += &format!("  peak memory          {peak:>9.1} MiB\n");
     }
-    println!("  manifest             {}", args.out.join("manifest.json").display());
+    text += &format!("  manifest             {}\n", args.out.join("manifest.json").display());
+    super::print(&text);
     Ok(())
 }

@@ -1,0 +1,471 @@
+//! Reads a drop back *from its files* and measures what the calibration promised: population
+//! structure by place, ethnic mix, condition prevalence and its gradients, immunisation
+//! coverage and its gradient, life expectancy by place and by deprivation, activity rates.
+//!
+//! Everything here is computed from the partner files through `phm-formats` readers, never from
+//! the generator's internal state, so it checks what a partner-facing consumer would see.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use chrono::{Datelike, NaiveDate};
+use phm_core::age::esp_band_index;
+use phm_core::ethnicity::{EthnicCategory, EthnicGroup5};
+use phm_core::reference::ReferenceData;
+use phm_formats::fhir::{Condition as FhirCondition, Encounter, EpisodeOfCare, Immunization, NdjsonLines, Observation, Patient, Resource};
+use phm_formats::manifest::Manifest;
+
+use crate::calibration::Targets;
+use crate::codes::Codes;
+use crate::{Error, Result};
+
+/// One line of the calibration report.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// What is measured.
+    pub measure: String,
+    /// For which group.
+    pub group: String,
+    /// The target, if one is set.
+    pub target: Option<f64>,
+    /// What was achieved in the files.
+    pub achieved: f64,
+    /// Allowed absolute difference; `None` for figures reported without a target.
+    pub tolerance: Option<f64>,
+    /// Source of the target.
+    pub source: String,
+}
+
+impl Row {
+    /// Whether the achieved figure is within tolerance of the target.
+    pub fn ok(&self) -> bool {
+        match (self.target, self.tolerance) {
+            (Some(t), Some(tol)) => (self.achieved - t).abs() <= tol,
+            _ => true,
+        }
+    }
+}
+
+#[derive(Default, Clone)]
+struct PersonInfo {
+    birth: Option<NaiveDate>,
+    female: bool,
+    ethnicity: Option<EthnicCategory>,
+    area: Option<usize>,
+    death: Option<NaiveDate>,
+    registrations: Vec<(NaiveDate, Option<NaiveDate>)>,
+    conditions: u32,
+    mmr: Vec<(u32, NaiveDate)>,
+    smoking: Option<(NaiveDate, u8)>,
+}
+
+fn parse_date(text: Option<&str>) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text?.get(..10)?, "%Y-%m-%d").ok()
+}
+
+fn each<R: Resource>(path: &Path, mut f: impl FnMut(R)) -> Result<u64> {
+    let file = File::open(path).map_err(|source| Error::Write { path: path.to_owned(), source })?;
+    let mut bad = 0;
+    for item in NdjsonLines::<R, _>::new(BufReader::with_capacity(1 << 20, file)) {
+        match item.map_err(|source| Error::Write { path: path.to_owned(), source })? {
+            Ok((_, resource)) => f(resource),
+            Err(_) => bad += 1,
+        }
+    }
+    Ok(bad)
+}
+
+/// Measures a drop. Also returns the number of records that failed to parse or validate.
+pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
+    let manifest = Manifest::read(&drop.join("manifest.json"))?;
+    let extract = NaiveDate::parse_from_str(&manifest.extract_date, "%Y-%m-%d")
+        .map_err(|_| Error::Config(format!("manifest extract_date `{}` is not a date", manifest.extract_date)))?;
+    let reference = ReferenceData::builtin()?;
+    let targets = Targets::builtin()?;
+    let codes = Codes::builtin()?;
+    let area_index: HashMap<&str, usize> = reference.areas.iter().enumerate().map(|(i, a)| (a.area_code.as_str(), i)).collect();
+    let mut postcode_area: HashMap<String, usize> = HashMap::new();
+    let mut lookup = csv::Reader::from_path(drop.join("reference/postcode_lookup.csv")).map_err(phm_formats::Error::Csv)?;
+    for row in lookup.records() {
+        let row = row.map_err(phm_formats::Error::Csv)?;
+        if let (Some(pc), Some(area)) = (row.get(0), row.get(1).and_then(|a| area_index.get(a))) {
+            postcode_area.insert(pc.to_owned(), *area);
+        }
+    }
+    let condition_keys: Vec<&str> = crate::model::Condition::ALL.iter().map(|c| c.key()).collect();
+    let mut code_condition: HashMap<String, usize> = HashMap::new();
+    for code in codes.all() {
+        let key = match code.concept.as_str() {
+            "diabetes_type_1" | "diabetes_type_2" => "diabetes",
+            "cancer_lung" | "cancer_prostate" | "cancer_colorectal" => "cancer",
+            "smi_bipolar" => "smi",
+            other => other,
+        };
+        if code.system == "snomed" {
+            if let Some(ci) = condition_keys.iter().position(|k| *k == key) {
+                code_condition.insert(code.code.clone(), ci);
+            }
+        }
+    }
+    let smoking_codes = [codes.get("smoking_never").code.clone(), codes.get("smoking_ex").code.clone(), codes.get("smoking_current").code.clone()];
+    let mmr_code = codes.get("mmr_vaccination").code.clone();
+
+    // People by NHS number, built from every GP extract.
+    let mut people: HashMap<String, PersonInfo> = HashMap::new();
+    let mut bad = 0;
+    for practice in &reference.practices {
+        let dir = drop.join("gp").join(&practice.practice_code);
+        let mut local: HashMap<String, String> = HashMap::new();
+        bad += each::<Patient>(&dir.join("Patient.ndjson"), |p| {
+            let Some(nhs) = p.nhs_number().map(str::to_owned) else { return };
+            if let Some(id) = &p.id {
+                local.insert(id.clone(), nhs.clone());
+            }
+            let info = people.entry(nhs).or_default();
+            info.birth = parse_date(p.birth_date.as_deref());
+            info.female = p.gender.as_deref() == Some("female");
+            info.ethnicity = p.ethnic_category().and_then(EthnicCategory::from_code);
+            info.death = parse_date(p.deceased_date_time.as_deref());
+            info.area = p.address.first().and_then(|a| a.postal_code.as_ref()).and_then(|pc| postcode_area.get(pc)).copied();
+        })?;
+        let person = |reference: Option<&phm_formats::fhir::Reference>| reference.and_then(|r| r.id_of("Patient")).and_then(|id| local.get(id)).cloned();
+        bad += each::<EpisodeOfCare>(&dir.join("EpisodeOfCare.ndjson"), |e| {
+            if let (Some(nhs), Some(period)) = (person(e.patient.as_ref()), &e.period) {
+                if let (Some(info), Some(start)) = (people.get_mut(&nhs), parse_date(period.start.as_deref())) {
+                    info.registrations.push((start, parse_date(period.end.as_deref())));
+                }
+            }
+        })?;
+        bad += each::<FhirCondition>(&dir.join("Condition.ndjson"), |c| {
+            let code = c.code.as_ref().and_then(|k| k.coding.first()).and_then(|k| k.code.as_deref());
+            if let (Some(nhs), Some(ci)) = (person(c.subject.as_ref()), code.and_then(|k| code_condition.get(k))) {
+                let date = parse_date(c.onset_date_time.as_deref());
+                if let Some(info) = people.get_mut(&nhs) {
+                    if date.is_some_and(|d| d <= extract) {
+                        info.conditions |= 1 << ci;
+                    }
+                }
+            }
+        })?;
+        bad += each::<Immunization>(&dir.join("Immunization.ndjson"), |i| {
+            if i.vaccination_procedure().and_then(|c| c.code.as_deref()) == Some(mmr_code.as_str()) {
+                if let (Some(nhs), Some(date)) = (person(i.patient.as_ref()), parse_date(i.occurrence_date_time.as_deref())) {
+                    let dose = i.protocol_applied.first().and_then(|p| p.dose_number_positive_int).unwrap_or(1);
+                    if let Some(info) = people.get_mut(&nhs) {
+                        info.mmr.push((dose, date));
+                    }
+                }
+            }
+        })?;
+        bad += each::<Observation>(&dir.join("Observation.ndjson"), |o| {
+            let code = o.code.as_ref().and_then(|k| k.coding.first()).and_then(|k| k.code.as_deref());
+            if let Some(status) = code.and_then(|k| smoking_codes.iter().position(|s| s == k)) {
+                if let (Some(nhs), Some(date)) = (person(o.subject.as_ref()), parse_date(o.effective_date_time.as_deref())) {
+                    if let Some(info) = people.get_mut(&nhs) {
+                        if info.smoking.is_none_or(|(d, _)| date >= d) {
+                            info.smoking = Some((date, status as u8));
+                        }
+                    }
+                }
+            }
+        })?;
+    }
+
+    let mut rows = Vec::new();
+    let alive = |p: &PersonInfo, on: NaiveDate| {
+        p.death.is_none_or(|d| d > on) && p.registrations.iter().any(|(s, e)| *s <= on && e.is_none_or(|e| e >= on))
+    };
+    let age_on = |p: &PersonInfo, on: NaiveDate| p.birth.map_or(0, |b| phm_core::age::age_on(b, on));
+    let living: Vec<&PersonInfo> = people.values().filter(|p| alive(p, extract) && p.area.is_some()).collect();
+    let place_of = |p: &PersonInfo| p.area.map_or(0, |a| reference.places.iter().position(|pl| pl.place_code == reference.areas[a].place_code).unwrap_or(0));
+    let quintile_of = |p: &PersonInfo| p.area.map_or(3, |a| reference.areas[a].imd_quintile());
+    let total_registered: u32 = reference.places.iter().map(|p| p.registered_population).sum();
+
+    // Population structure by place.
+    for (pi, place) in reference.places.iter().enumerate() {
+        let members: Vec<&&PersonInfo> = living.iter().filter(|p| place_of(p) == pi).collect();
+        let n = members.len().max(1) as f64;
+        rows.push(Row {
+            measure: "Share of ICS population, %".into(),
+            group: place.place_name.clone(),
+            target: Some(100.0 * f64::from(place.registered_population) / f64::from(total_registered)),
+            achieved: 100.0 * members.len() as f64 / living.len().max(1) as f64,
+            tolerance: Some(1.5),
+            source: place.registered_population_source.clone(),
+        });
+        let mut worst: f64 = 0.0;
+        for sex in ["female", "male"] {
+            for (band, label) in phm_core::age::ESP_BANDS.iter().enumerate() {
+                let target = targets.age_sex.iter().find(|r| r.place_code == place.place_code && r.sex == sex && r.age_band == *label).map_or(0.0, |r| r.percent);
+                let count = members.iter().filter(|p| p.female == (sex == "female") && esp_band_index(age_on(p, extract)) == band).count();
+                worst = worst.max((100.0 * count as f64 / n - target).abs());
+            }
+        }
+        rows.push(Row {
+            measure: "Age-sex pyramid: largest gap in any 5-year band, percentage points".into(),
+            group: place.place_name.clone(),
+            target: Some(0.0),
+            achieved: worst,
+            tolerance: Some(0.8),
+            source: targets.age_sex.first().map(|r| r.source.clone()).unwrap_or_default(),
+        });
+        for group in [EthnicGroup5::White, EthnicGroup5::Asian, EthnicGroup5::Black] {
+            let target: f64 = targets
+                .ethnicity
+                .iter()
+                .filter(|r| r.place_code == place.place_code && EthnicCategory::from_code(&r.ethnic_category).is_some_and(|c| c.group5() == group))
+                .map(|r| r.percent)
+                .sum();
+            let known: Vec<_> = members.iter().filter(|p| p.ethnicity.is_some()).collect();
+            let achieved = 100.0 * known.iter().filter(|p| p.ethnicity.is_some_and(|c| c.group5() == group)).count() as f64 / known.len().max(1) as f64;
+            rows.push(Row {
+                measure: format!("Ethnic group {}, % of those with ethnicity recorded", group.name()),
+                group: place.place_name.clone(),
+                target: Some(target),
+                achieved,
+                tolerance: Some(2.5),
+                source: targets.ethnicity.first().map(|r| r.source.clone()).unwrap_or_default(),
+            });
+        }
+        let q1 = 100.0 * members.iter().filter(|p| quintile_of(p) == 1).count() as f64 / n;
+        rows.push(Row { measure: "Residents in England's most deprived quintile (Core20), %".into(), group: place.place_name.clone(), target: None, achieved: q1, tolerance: None, source: "areas.csv deciles".into() });
+    }
+
+    // Conditions: crude prevalence and age-standardised gradients.
+    let esp: Vec<f64> = reference.esp2013.iter().map(|b| f64::from(b.standard_population)).collect();
+    let dsr = |group: &dyn Fn(&PersonInfo) -> bool, ci: usize, min_age: i32| {
+        let mut num = [0.0; 19];
+        let mut den = [0.0; 19];
+        for p in living.iter().filter(|p| group(p) && age_on(p, extract) >= min_age) {
+            let band = esp_band_index(age_on(p, extract));
+            den[band] += 1.0;
+            if p.conditions & (1 << ci) != 0 {
+                num[band] += 1.0;
+            }
+        }
+        let (mut rate, mut weight) = (0.0, 0.0);
+        for b in 0..19 {
+            if den[b] > 0.0 {
+                rate += esp[b] * num[b] / den[b];
+                weight += esp[b];
+            }
+        }
+        if weight > 0.0 { rate / weight } else { 0.0 }
+    };
+    for (ci, key) in condition_keys.iter().enumerate() {
+        let Ok(target) = targets.condition(key) else { continue };
+        let min_age = target.register_age_min as i32;
+        let eligible: Vec<_> = living.iter().filter(|p| age_on(p, extract) >= min_age).collect();
+        let cases = eligible.iter().filter(|p| p.conditions & (1 << ci) != 0).count();
+        let achieved = 100.0 * cases as f64 / eligible.len().max(1) as f64;
+        rows.push(Row {
+            measure: format!("Prevalence {key} (age {min_age}+), %"),
+            group: "BLMK".into(),
+            target: Some(target.blmk_percent),
+            achieved,
+            tolerance: Some((0.20 * target.blmk_percent).max(0.15)),
+            source: target.source.clone(),
+        });
+        let q1 = dsr(&|p| quintile_of(p) == 1, ci, min_age);
+        let q5 = dsr(&|p| quintile_of(p) == 5, ci, min_age);
+        if q5 > 0.0 {
+            rows.push(Row {
+                measure: format!("Prevalence {key}: most / least deprived quintile, age-standardised ratio"),
+                group: "BLMK".into(),
+                target: Some(target.rr_most_vs_least_deprived),
+                achieved: q1 / q5,
+                tolerance: Some(0.35 * target.rr_most_vs_least_deprived.max(1.0)),
+                source: target.source.clone(),
+            });
+        }
+        if *key == "diabetes" {
+            let sa = dsr(&|p| p.ethnicity.is_some_and(EthnicCategory::is_south_asian), ci, min_age);
+            let white = dsr(&|p| p.ethnicity.is_some_and(|c| c.group5() == EthnicGroup5::White), ci, min_age);
+            rows.push(Row {
+                measure: "Prevalence diabetes: South Asian / White, age-standardised ratio".into(),
+                group: "BLMK".into(),
+                target: Some(target.rr_south_asian_vs_white),
+                achieved: sa / white.max(1e-9),
+                tolerance: Some(0.35 * target.rr_south_asian_vs_white),
+                source: target.source.clone(),
+            });
+        }
+    }
+
+    // MMR: first dose by the second birthday, for children who turned two in the last year.
+    let cohort = |p: &PersonInfo| p.birth.is_some_and(|b| {
+        let second = b.with_year(b.year() + 2).unwrap_or(b);
+        second <= extract && second > extract - chrono::Duration::days(365)
+    });
+    let covered = |p: &PersonInfo| p.birth.is_some_and(|b| p.mmr.iter().any(|(dose, d)| *dose == 1 && *d <= b.with_year(b.year() + 2).unwrap_or(b)));
+    for (pi, place) in reference.places.iter().enumerate() {
+        let kids: Vec<_> = living.iter().filter(|p| place_of(p) == pi && cohort(p)).collect();
+        let achieved = 100.0 * kids.iter().filter(|p| covered(p)).count() as f64 / kids.len().max(1) as f64;
+        rows.push(Row {
+            measure: "MMR dose 1 by 24 months, %".into(),
+            group: place.place_name.clone(),
+            target: targets.coverage("mmr", "1", &place.place_code).map(|c| c * 100.0),
+            achieved,
+            tolerance: Some(if kids.len() > 2000 { 2.5 } else { 6.0 }),
+            source: targets.immunisations.iter().find(|r| r.vaccine == "mmr" && r.place_code == place.place_code).map(|r| r.source.clone()).unwrap_or_default(),
+        });
+    }
+    for q in [1u8, 5] {
+        let kids: Vec<_> = living.iter().filter(|p| quintile_of(p) == q && cohort(p)).collect();
+        rows.push(Row {
+            measure: format!("MMR dose 1 by 24 months, deprivation quintile {q}, %"),
+            group: "BLMK".into(),
+            target: None,
+            achieved: 100.0 * kids.iter().filter(|p| covered(p)).count() as f64 / kids.len().max(1) as f64,
+            tolerance: None,
+            source: "direction: lower coverage in more deprived areas (UKHSA COVER)".into(),
+        });
+    }
+
+    // Smoking: latest recorded status among adults.
+    let adults: Vec<_> = living.iter().filter(|p| age_on(p, extract) >= 18 && p.smoking.is_some()).collect();
+    rows.push(Row {
+        measure: "Current smokers among adults with a recorded status, %".into(),
+        group: "BLMK".into(),
+        target: targets.activity.get("adult_smoking_percent_blmk").map(|r| r.value),
+        achieved: 100.0 * adults.iter().filter(|p| p.smoking.is_some_and(|(_, s)| s == 2)).count() as f64 / adults.len().max(1) as f64,
+        tolerance: Some(3.0),
+        source: targets.activity.get("adult_smoking_percent_blmk").map(|r| r.source.clone()).unwrap_or_default(),
+    });
+
+    // Life expectancy from the last three years of deaths and registered person-years.
+    let period_start = extract - chrono::Duration::days(3 * 365);
+    let le = |group: &dyn Fn(&PersonInfo) -> bool, female: bool| {
+        let mut deaths = [0.0; 20];
+        let mut years = [0.0; 20];
+        for p in people.values().filter(|p| p.female == female && p.area.is_some() && group(p)) {
+            let Some(birth) = p.birth else { continue };
+            for (s, e) in &p.registrations {
+                let from = (*s).max(period_start);
+                let to = e.unwrap_or(extract).min(extract).min(p.death.unwrap_or(extract));
+                if to <= from {
+                    continue;
+                }
+                // Split the exposure by life-table band, a year at a time.
+                let mut t = from;
+                while t < to {
+                    let next = (t + chrono::Duration::days(365)).min(to);
+                    let band = life_table_band(phm_core::age::age_on(birth, t));
+                    years[band] += (next - t).num_days() as f64 / 365.25;
+                    t = next;
+                }
+            }
+            if let Some(d) = p.death.filter(|d| *d > period_start && *d <= extract) {
+                deaths[life_table_band(phm_core::age::age_on(birth, d))] += 1.0;
+            }
+        }
+        chiang_life_expectancy(&deaths, &years)
+    };
+    for female in [false, true] {
+        let sex = if female { "female" } else { "male" };
+        for (pi, place) in reference.places.iter().enumerate() {
+            rows.push(Row {
+                measure: format!("Life expectancy at birth, {sex}, years"),
+                group: place.place_name.clone(),
+                target: targets.life_expectancy(&place.place_code, sex, "life_expectancy_at_birth"),
+                achieved: le(&|p| place_of(p) == pi, female),
+                tolerance: Some(2.0),
+                source: targets.life_expectancy.iter().find(|r| r.place_code == place.place_code).map(|r| r.source.clone()).unwrap_or_default(),
+            });
+        }
+        let d1 = le(&|p| p.area.is_some_and(|a| reference.areas[a].imd_decile <= 1), female);
+        let d10 = le(&|p| p.area.is_some_and(|a| reference.areas[a].imd_decile >= 10), female);
+        rows.push(Row {
+            measure: format!("Life expectancy gap, least minus most deprived decile, {sex}, years"),
+            group: "BLMK".into(),
+            target: targets.activity.get("target_le_gap_deciles_years").map(|r| r.value),
+            achieved: d10 - d1,
+            tolerance: Some(2.5),
+            source: "issue 3: roughly 7-10 years; England SII in life expectancy about 9.7 (male) and 7.9 (female)".into(),
+        });
+        let q1 = le(&|p| quintile_of(p) == 1, female);
+        let q5 = le(&|p| quintile_of(p) == 5, female);
+        rows.push(Row { measure: format!("Life expectancy gap, least minus most deprived quintile, {sex}, years"), group: "BLMK".into(), target: None, achieved: q5 - q1, tolerance: None, source: "reported".into() });
+    }
+
+    // Activity in the last year, per 1,000 registered.
+    let mut ae = 0u64;
+    let mut emergency = 0u64;
+    let year_ago = extract - chrono::Duration::days(365);
+    for f in manifest.files.iter().filter(|f| f.source_type == "acute_trust" && f.resource_type == "Encounter") {
+        bad += each::<Encounter>(&drop.join(&f.path), |e| {
+            let start = parse_date(e.period.as_ref().and_then(|p| p.start.as_deref()));
+            if start.is_some_and(|d| d > year_ago && d <= extract) {
+                match e.class.as_ref().and_then(|c| c.code.as_deref()) {
+                    Some("EMER") => ae += 1,
+                    Some("IMP") if e.admission_method().is_some_and(|m| m.starts_with('2')) => emergency += 1,
+                    _ => {}
+                }
+            }
+        })?;
+    }
+    let per_1000 = |n: u64| 1000.0 * n as f64 / living.len().max(1) as f64;
+    for (measure, key, value) in [("A&E attendances per 1,000 per year", "ae_attendances_per_1000", per_1000(ae)), ("Emergency admissions per 1,000 per year", "emergency_admissions_per_1000", per_1000(emergency))] {
+        let target = targets.activity.get(key);
+        rows.push(Row { measure: measure.into(), group: "BLMK".into(), target: target.map(|r| r.value), achieved: value, tolerance: target.map(|r| 0.25 * r.value), source: target.map(|r| r.source.clone()).unwrap_or_default() });
+    }
+    Ok((rows, bad))
+}
+
+/// Life-table bands: 0, 1-4, 5-9, …, 85-89, 90+ (20 bands).
+fn life_table_band(age: i32) -> usize {
+    match age {
+        i32::MIN..=0 => 0,
+        1..=4 => 1,
+        _ => (usize::try_from(age / 5).unwrap_or(0) + 1).min(19),
+    }
+}
+
+/// Life expectancy at birth from deaths and person-years in the 20 life-table bands, by
+/// Chiang's abridged life table (method II) as used by OHID: `a0 = 0.1`, otherwise `a = 0.5`,
+/// `q = n·M / (1 + n·(1 - a)·M)`, and `L = l / M` in the open-ended last band.
+pub fn chiang_life_expectancy(deaths: &[f64; 20], years: &[f64; 20]) -> f64 {
+    let widths = |i: usize| match i {
+        0 => 1.0,
+        1 => 4.0,
+        _ => 5.0,
+    };
+    let mut l = 100_000.0;
+    let mut total = 0.0;
+    for i in 0..20 {
+        let m = if years[i] > 0.0 { deaths[i] / years[i] } else { 0.0 };
+        if i == 19 {
+            total += if m > 0.0 { l / m } else { 0.0 };
+            break;
+        }
+        let n = widths(i);
+        let a = if i == 0 { 0.1 } else { 0.5 };
+        let q = (n * m / (1.0 + n * (1.0 - a) * m)).min(1.0);
+        let d = l * q;
+        total += n * (l - d) + a * n * d;
+        l -= d;
+    }
+    total / 100_000.0
+}
+
+/// Renders the report as a Markdown page.
+pub fn markdown(rows: &[Row], drop_note: &str) -> String {
+    let mut out = String::from("# Synthetic population: calibration\n\n");
+    out.push_str("<!-- Generated by `phm calibration --markdown docs/calibration.md`; do not edit by hand. -->\n\n");
+    out.push_str("Each figure is measured from the partner files of a generated drop (read back through the FHIR and CSV readers), ");
+    out.push_str("not from the generator's internals. Targets and their sources are in `reference/calibration/`; a ✓ means the ");
+    out.push_str("achieved figure is within the tolerance the tests use.\n\n");
+    out.push_str(drop_note);
+    out.push_str("\n\n| measure | group | target | achieved | within tolerance | target source |\n|---|---|---|---|---|---|\n");
+    for row in rows {
+        let target = row.target.map_or_else(|| "—".to_owned(), |t| format!("{t:.2}"));
+        let status = match (row.target, row.tolerance) {
+            (Some(_), Some(tol)) => format!("{} (±{tol:.2})", if row.ok() { "✓" } else { "✗" }),
+            _ => "reported".to_owned(),
+        };
+        out.push_str(&format!("| {} | {} | {} | {:.2} | {} | {} |\n", row.measure, row.group, target, row.achieved, status, row.source.replace('|', "/")));
+    }
+    out
+}
