@@ -16,6 +16,7 @@ use phm_core::ethnicity::{EthnicCategory, EthnicGroup5};
 use phm_core::reference::ReferenceData;
 use phm_formats::fhir::{Condition as FhirCondition, Encounter, EpisodeOfCare, Immunization, NdjsonLines, Observation, Patient, Resource};
 use phm_formats::manifest::Manifest;
+use phm_stats::life_expectancy::{AgeBand, LifeExpectancyOptions, NotReported, life_expectancy};
 
 use crate::calibration::Targets;
 use crate::codes::Codes;
@@ -32,19 +33,26 @@ pub struct Row {
     pub target: Option<f64>,
     /// What was achieved in the files.
     pub achieved: f64,
-    /// Allowed absolute difference; `None` for figures reported without a target.
+    /// Allowed absolute difference from the target for the model itself; `None` for figures
+    /// reported without a target.
     pub tolerance: Option<f64>,
+    /// Standard error of the achieved figure from the drop's finite size, where it is known.
+    /// A figure measured on few people may differ from its target by chance as well.
+    pub standard_error: Option<f64>,
     /// Source of the target.
     pub source: String,
 }
 
 impl Row {
-    /// Whether the achieved figure is within tolerance of the target.
+    /// Whether the achieved figure is within tolerance of the target, widened by 1.96 standard
+    /// errors where the figure's sampling error is known.
     pub fn ok(&self) -> bool {
-        match (self.target, self.tolerance) {
-            (Some(t), Some(tol)) => (self.achieved - t).abs() <= tol,
-            _ => true,
-        }
+        self.target.is_none_or(|t| (self.achieved - t).abs() <= self.allowed())
+    }
+
+    /// The allowed absolute difference: the tolerance plus 1.96 standard errors.
+    pub fn allowed(&self) -> f64 {
+        self.tolerance.unwrap_or(f64::INFINITY) + 1.96 * self.standard_error.unwrap_or(0.0)
     }
 }
 
@@ -193,7 +201,7 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             target: Some(100.0 * f64::from(place.registered_population) / f64::from(total_registered)),
             achieved: 100.0 * members.len() as f64 / living.len().max(1) as f64,
             tolerance: Some(1.5),
-            source: place.registered_population_source.clone(),
+            standard_error: None, source: place.registered_population_source.clone(),
         });
         let mut worst: f64 = 0.0;
         for sex in ["female", "male"] {
@@ -209,7 +217,7 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             target: Some(0.0),
             achieved: worst,
             tolerance: Some(0.8),
-            source: targets.age_sex.first().map(|r| r.source.clone()).unwrap_or_default(),
+            standard_error: None, source: targets.age_sex.first().map(|r| r.source.clone()).unwrap_or_default(),
         });
         for group in [EthnicGroup5::White, EthnicGroup5::Asian, EthnicGroup5::Black] {
             let target: f64 = targets
@@ -226,15 +234,17 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
                 target: Some(target),
                 achieved,
                 tolerance: Some(2.5),
-                source: targets.ethnicity.first().map(|r| r.source.clone()).unwrap_or_default(),
+                standard_error: None, source: targets.ethnicity.first().map(|r| r.source.clone()).unwrap_or_default(),
             });
         }
         let q1 = 100.0 * members.iter().filter(|p| quintile_of(p) == 1).count() as f64 / n;
-        rows.push(Row { measure: "Residents in England's most deprived quintile (Core20), %".into(), group: place.place_name.clone(), target: None, achieved: q1, tolerance: None, source: "areas.csv deciles".into() });
+        rows.push(Row { measure: "Residents in England's most deprived quintile (Core20), %".into(), group: place.place_name.clone(), target: None, achieved: q1, tolerance: None, standard_error: None, source: "areas.csv deciles".into() });
     }
 
     // Conditions: crude prevalence and age-standardised gradients.
     let esp: Vec<f64> = reference.esp2013.iter().map(|b| f64::from(b.standard_population)).collect();
+    // Directly standardised prevalence (ESP 2013) and the variance of its estimate, from the
+    // binomial variance of each band's proportion.
     let dsr = |group: &dyn Fn(&PersonInfo) -> bool, ci: usize, min_age: i32| {
         let mut num = [0.0; 19];
         let mut den = [0.0; 19];
@@ -245,14 +255,22 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
                 num[band] += 1.0;
             }
         }
-        let (mut rate, mut weight) = (0.0, 0.0);
+        let (mut rate, mut variance, mut weight) = (0.0, 0.0, 0.0);
         for b in 0..19 {
             if den[b] > 0.0 {
-                rate += esp[b] * num[b] / den[b];
+                let share = num[b] / den[b];
+                rate += esp[b] * share;
+                variance += esp[b] * esp[b] * share * (1.0 - share) / den[b];
                 weight += esp[b];
             }
         }
-        if weight > 0.0 { rate / weight } else { 0.0 }
+        if weight > 0.0 { (rate / weight, variance / (weight * weight)) } else { (0.0, 0.0) }
+    };
+    // The ratio of two standardised rates and its standard error (delta method on the log).
+    let ratio = |(a, var_a): (f64, f64), (b, var_b): (f64, f64)| {
+        let value = a / b.max(1e-12);
+        let log_se = (var_a / (a * a).max(1e-24) + var_b / (b * b).max(1e-24)).sqrt();
+        (value, value * log_se)
     };
     for (ci, key) in condition_keys.iter().enumerate() {
         let Ok(target) = targets.condition(key) else { continue };
@@ -266,29 +284,34 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             target: Some(target.blmk_percent),
             achieved,
             tolerance: Some((0.20 * target.blmk_percent).max(0.15)),
+            standard_error: Some(100.0 * (achieved / 100.0 * (1.0 - achieved / 100.0) / eligible.len().max(1) as f64).sqrt()),
             source: target.source.clone(),
         });
         let q1 = dsr(&|p| quintile_of(p) == 1, ci, min_age);
         let q5 = dsr(&|p| quintile_of(p) == 5, ci, min_age);
-        if q5 > 0.0 {
+        if q5.0 > 0.0 {
+            let (value, se) = ratio(q1, q5);
             rows.push(Row {
                 measure: format!("Prevalence {key}: most / least deprived quintile, age-standardised ratio"),
                 group: "BLMK".into(),
                 target: Some(target.rr_most_vs_least_deprived),
-                achieved: q1 / q5,
+                achieved: value,
                 tolerance: Some(0.35 * target.rr_most_vs_least_deprived.max(1.0)),
+                standard_error: Some(se),
                 source: target.source.clone(),
             });
         }
         if *key == "diabetes" {
             let sa = dsr(&|p| p.ethnicity.is_some_and(EthnicCategory::is_south_asian), ci, min_age);
             let white = dsr(&|p| p.ethnicity.is_some_and(|c| c.group5() == EthnicGroup5::White), ci, min_age);
+            let (value, se) = ratio(sa, white);
             rows.push(Row {
                 measure: "Prevalence diabetes: South Asian / White, age-standardised ratio".into(),
                 group: "BLMK".into(),
                 target: Some(target.rr_south_asian_vs_white),
-                achieved: sa / white.max(1e-9),
+                achieved: value,
                 tolerance: Some(0.35 * target.rr_south_asian_vs_white),
+                standard_error: Some(se),
                 source: target.source.clone(),
             });
         }
@@ -309,7 +332,7 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             target: targets.coverage("mmr", "1", &place.place_code).map(|c| c * 100.0),
             achieved,
             tolerance: Some(if kids.len() > 2000 { 2.5 } else { 6.0 }),
-            source: targets.immunisations.iter().find(|r| r.vaccine == "mmr" && r.place_code == place.place_code).map(|r| r.source.clone()).unwrap_or_default(),
+            standard_error: None, source: targets.immunisations.iter().find(|r| r.vaccine == "mmr" && r.place_code == place.place_code).map(|r| r.source.clone()).unwrap_or_default(),
         });
     }
     for q in [1u8, 5] {
@@ -320,7 +343,7 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             target: None,
             achieved: 100.0 * kids.iter().filter(|p| covered(p)).count() as f64 / kids.len().max(1) as f64,
             tolerance: None,
-            source: "direction: lower coverage in more deprived areas (UKHSA COVER)".into(),
+            standard_error: None, source: "direction: lower coverage in more deprived areas (UKHSA COVER)".into(),
         });
     }
 
@@ -332,7 +355,7 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
         target: targets.activity.get("adult_smoking_percent_blmk").map(|r| r.value),
         achieved: 100.0 * adults.iter().filter(|p| p.smoking.is_some_and(|(_, s)| s == 2)).count() as f64 / adults.len().max(1) as f64,
         tolerance: Some(3.0),
-        source: targets.activity.get("adult_smoking_percent_blmk").map(|r| r.source.clone()).unwrap_or_default(),
+        standard_error: None, source: targets.activity.get("adult_smoking_percent_blmk").map(|r| r.source.clone()).unwrap_or_default(),
     });
 
     // Life expectancy from the last three years of deaths and registered person-years.
@@ -361,17 +384,19 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
                 deaths[life_table_band(phm_core::age::age_on(birth, d))] += 1.0;
             }
         }
-        chiang_life_expectancy(&deaths, &years)
+        life_expectancy_at_birth(&deaths, &years)
     };
     for female in [false, true] {
         let sex = if female { "female" } else { "male" };
         for (pi, place) in reference.places.iter().enumerate() {
+            let (achieved, se) = le(&|p| place_of(p) == pi, female);
             rows.push(Row {
                 measure: format!("Life expectancy at birth, {sex}, years"),
                 group: place.place_name.clone(),
                 target: targets.life_expectancy(&place.place_code, sex, "life_expectancy_at_birth"),
-                achieved: le(&|p| place_of(p) == pi, female),
-                tolerance: Some(2.0),
+                achieved,
+                tolerance: Some(1.0),
+                standard_error: Some(se),
                 source: targets.life_expectancy.iter().find(|r| r.place_code == place.place_code).map(|r| r.source.clone()).unwrap_or_default(),
             });
         }
@@ -381,13 +406,22 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             measure: format!("Life expectancy gap, least minus most deprived decile, {sex}, years"),
             group: "BLMK".into(),
             target: targets.activity.get("target_le_gap_deciles_years").map(|r| r.value),
-            achieved: d10 - d1,
-            tolerance: Some(2.5),
-            source: "issue 3: roughly 7-10 years; England SII in life expectancy about 9.7 (male) and 7.9 (female)".into(),
+            achieved: d10.0 - d1.0,
+            tolerance: Some(2.0),
+            standard_error: Some(d1.1.hypot(d10.1)),
+            source: targets.activity.get("target_le_gap_deciles_years").map(|r| r.source.clone()).unwrap_or_default(),
         });
         let q1 = le(&|p| quintile_of(p) == 1, female);
         let q5 = le(&|p| quintile_of(p) == 5, female);
-        rows.push(Row { measure: format!("Life expectancy gap, least minus most deprived quintile, {sex}, years"), group: "BLMK".into(), target: None, achieved: q5 - q1, tolerance: None, source: "reported".into() });
+        rows.push(Row {
+            measure: format!("Life expectancy gap, least minus most deprived quintile, {sex}, years"),
+            group: "BLMK".into(),
+            target: None,
+            achieved: q5.0 - q1.0,
+            tolerance: None,
+            standard_error: Some(q1.1.hypot(q5.1)),
+            source: "reported".into(),
+        });
     }
 
     // Activity in the last year, per 1,000 registered.
@@ -409,7 +443,7 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
     let per_1000 = |n: u64| 1000.0 * n as f64 / living.len().max(1) as f64;
     for (measure, key, value) in [("A&E attendances per 1,000 per year", "ae_attendances_per_1000", per_1000(ae)), ("Emergency admissions per 1,000 per year", "emergency_admissions_per_1000", per_1000(emergency))] {
         let target = targets.activity.get(key);
-        rows.push(Row { measure: measure.into(), group: "BLMK".into(), target: target.map(|r| r.value), achieved: value, tolerance: target.map(|r| 0.25 * r.value), source: target.map(|r| r.source.clone()).unwrap_or_default() });
+        rows.push(Row { measure: measure.into(), group: "BLMK".into(), target: target.map(|r| r.value), achieved: value, tolerance: target.map(|r| 0.25 * r.value), standard_error: None, source: target.map(|r| r.source.clone()).unwrap_or_default() });
     }
     Ok((rows, bad))
 }
@@ -423,31 +457,19 @@ fn life_table_band(age: i32) -> usize {
     }
 }
 
-/// Life expectancy at birth from deaths and person-years in the 20 life-table bands, by
-/// Chiang's abridged life table (method II) as used by OHID: `a0 = 0.1`, otherwise `a = 0.5`,
-/// `q = n·M / (1 + n·(1 - a)·M)`, and `L = l / M` in the open-ended last band.
-pub fn chiang_life_expectancy(deaths: &[f64; 20], years: &[f64; 20]) -> f64 {
-    let widths = |i: usize| match i {
-        0 => 1.0,
-        1 => 4.0,
-        _ => 5.0,
-    };
-    let mut l = 100_000.0;
-    let mut total = 0.0;
-    for i in 0..20 {
-        let m = if years[i] > 0.0 { deaths[i] / years[i] } else { 0.0 };
-        if i == 19 {
-            total += if m > 0.0 { l / m } else { 0.0 };
-            break;
-        }
-        let n = widths(i);
-        let a = if i == 0 { 0.1 } else { 0.5 };
-        let q = (n * m / (1.0 + n * (1.0 - a) * m)).min(1.0);
-        let d = l * q;
-        total += n * (l - d) + a * n * d;
-        l -= d;
+/// Life expectancy at birth and its standard error from deaths and person-years in the 20
+/// life-table bands (0, 1–4, 5–9, …, 90+), by the Chiang II method of `phm_stats`. A table the
+/// method will not report on (too few people, no deaths at 90+) gives NaN, which no tolerance
+/// accepts.
+pub fn life_expectancy_at_birth(deaths: &[f64; 20], years: &[f64; 20]) -> (f64, f64) {
+    let structure = LifeExpectancyOptions::default();
+    let bands: Vec<AgeBand> =
+        structure.age_structure.start_ages().iter().zip(deaths.iter().zip(years)).map(|(&start, (&d, &y))| AgeBand::new(start, d, y)).collect();
+    match life_expectancy(&bands, &structure).first().map(|at_birth| at_birth.result) {
+        Some(Ok(estimate)) => (estimate.value, estimate.standard_error),
+        Some(Err(NotReported::ConfidenceIntervalTooWide { lower, upper, standard_error })) => ((lower + upper) / 2.0, standard_error),
+        _ => (f64::NAN, f64::NAN),
     }
-    total / 100_000.0
 }
 
 /// Renders the report as a Markdown page.
@@ -462,10 +484,14 @@ pub fn markdown(rows: &[Row], drop_note: &str) -> String {
     for row in rows {
         let target = row.target.map_or_else(|| "—".to_owned(), |t| format!("{t:.2}"));
         let status = match (row.target, row.tolerance) {
-            (Some(_), Some(tol)) => format!("{} (±{tol:.2})", if row.ok() { "✓" } else { "✗" }),
+            (Some(_), Some(tol)) => match row.standard_error {
+                Some(se) if se.is_finite() => format!("{} (±{tol:.2} + 1.96 × SE {se:.2})", if row.ok() { "✓" } else { "✗" }),
+                _ => format!("{} (±{tol:.2})", if row.ok() { "✓" } else { "✗" }),
+            },
             _ => "reported".to_owned(),
         };
-        out.push_str(&format!("| {} | {} | {} | {:.2} | {} | {} |\n", row.measure, row.group, target, row.achieved, status, row.source.replace('|', "/")));
+        let achieved = if row.achieved.is_finite() { format!("{:.2}", row.achieved) } else { "not reported (too few people or deaths)".to_owned() };
+        out.push_str(&format!("| {} | {} | {} | {} | {} | {} |\n", row.measure, row.group, target, achieved, status, row.source.replace('|', "/")));
     }
     out
 }

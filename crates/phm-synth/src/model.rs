@@ -8,12 +8,13 @@
 //! construction and tested from the generated files.
 
 use chrono::NaiveDate;
-use phm_core::ethnicity::EthnicCategory;
+use phm_core::ethnicity::{EthnicCategory, EthnicGroup5};
 use phm_core::reference::ReferenceData;
 use rand::Rng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 
 use crate::calibration::Targets;
 use crate::{Error, Result};
@@ -277,6 +278,9 @@ pub struct Model {
     condition_params: Vec<ConditionParams>,
     /// Mean product of death hazard ratios by 5-year age band at the extract date.
     hazard_norm: [f64; 19],
+    /// Death hazard multiplier per place and sex (female, male), solved so that each place's
+    /// period life expectancy at birth meets its target.
+    place_hazard: Vec<[f64; 2]>,
     /// Hazard multiplier per IMD decile step (log scale), from the life-expectancy gap target.
     pub deprivation_log_hazard_per_decile: f64,
     /// Per area: its position among the areas of its postcode district (for postcodes).
@@ -297,8 +301,14 @@ struct ConditionParams {
     log_rr_south_asian: f64,
     log_rr_black: f64,
     log_sex_female: f64,
+    /// Target age-standardised prevalence ratios among the living: most / least deprived
+    /// quintile, South Asian / White, Black / White. The log-odds coefficients above start at
+    /// their logarithms and are then calibrated until the living population shows them.
+    target_ratios: [f64; 3],
     /// Calibrated log-odds offset.
     offset: f64,
+    /// The last offset solved during calibration (a warm start for the next round).
+    offset_estimate: f64,
 }
 
 /// Gompertz-Makeham baseline mortality, per year: `makeham + b * exp(c * age)`, plus infant
@@ -311,6 +321,25 @@ pub fn baseline_hazard(age: f64, sex: Sex) -> f64 {
     };
     let infant = if age < 1.0 { 0.0037 } else { 0.0 };
     0.00015 + infant + b * (c * age).exp()
+}
+
+/// Age at onset for someone who has condition `ci` by `age`, from a uniform draw `u` in [0, 1):
+/// the inverse of the condition's logistic age curve restricted to [onset minimum, `age`].
+fn onset_age_from_draw(ci: usize, age: f64, u: f64) -> f64 {
+    let shape = Condition::ALL[ci].shape();
+    let lo = shape.onset_min;
+    if age <= lo {
+        return age;
+    }
+    let f = |a: f64| logistic((a - shape.a50) / shape.width);
+    let (flo, fhi) = (f(lo), f(age));
+    let onset = shape.a50 + shape.width * logit(flo + u * (fhi - flo));
+    onset.clamp(lo, age)
+}
+
+/// `a / b`, or `None` when either is not positive.
+fn ratio(a: f64, b: f64) -> Option<f64> {
+    (a > 0.0 && b > 0.0).then(|| a / b)
 }
 
 fn logistic(x: f64) -> f64 {
@@ -403,7 +432,9 @@ impl Model {
                 log_rr_south_asian: ln(row.rr_south_asian_vs_white),
                 log_rr_black: ln(row.rr_black_vs_white),
                 log_sex_female: ln(row.female_to_male_ratio),
+                target_ratios: [row.rr_most_vs_least_deprived, row.rr_south_asian_vs_white, row.rr_black_vs_white],
                 offset: 0.0,
+                offset_estimate: 0.0,
             });
         }
 
@@ -436,6 +467,7 @@ impl Model {
             white_british_k: vec![1.0; n_places],
             condition_params,
             hazard_norm: [1.0; 19],
+            place_hazard: vec![[1.0; 2]; n_places],
             // The condition hazard ratios (conditions are commoner where deprivation is higher) add
             // a good part of the gap on their own; the rest
             // comes from this per-decile factor (Gompertz slope about 0.095 per year of age).
@@ -449,7 +481,9 @@ impl Model {
 
     /// Draws a calibration sample and solves for the free parameters.
     fn calibrate(&mut self, seed: u64) -> Result<()> {
-        const SAMPLE: usize = 40_000;
+        const SAMPLE: usize = 80_000;
+        /// Rounds of adjusting each condition's gradients towards their targets.
+        const GRADIENT_ROUNDS: usize = 5;
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_ca1b_7a7e);
         // 1. Ethnicity: White British odds multiplier per place.
         let mut sample: Vec<Demographics> = (0..SAMPLE).map(|_| self.demographics(&mut rng, false)).collect();
@@ -472,46 +506,134 @@ impl Model {
         // Redraw ethnicity and smoking with the calibrated tilt.
         sample = (0..SAMPLE).map(|_| self.demographics(&mut rng, false)).collect();
 
-        // 2. Conditions in draw order: solve each offset so prevalence among the register's
-        //    age range equals the BLMK target, then draw it so later conditions see it. People
-        //    with deadly conditions are less likely to be alive at the extract date, so the
-        //    solve is repeated with each person weighted by their chance of surviving the
-        //    window relative to the baseline the sampling already allows for.
+        // 2. Conditions in draw order: solve each offset so prevalence among the survivors to
+        //    the extract date, in the register's age range, equals the BLMK target; then draw
+        //    it so later conditions see it. A person with a deadly condition is less likely to
+        //    be alive at the extract date, so each person's chance of having the condition is
+        //    weighted by their chance of surviving the window *with* it, and of not having it
+        //    by their chance of surviving *without* it (both relative to the baseline the
+        //    sampling already allows for). Survival needs every condition's onset, so the
+        //    conditions not yet drawn in this pass take their onsets from the previous pass,
+        //    and the first pass, with no mortality model yet, weights everyone equally.
+        let esp: Vec<f64> = self.reference.esp2013.iter().map(|b| f64::from(b.standard_population)).collect();
         let draws: Vec<Vec<f64>> = (0..SAMPLE).map(|_| (0..2 * N_CONDITIONS).map(|_| rng.random::<f64>()).collect()).collect();
-        let mut weights = vec![1.0; SAMPLE];
-        let mut has: Vec<[bool; N_CONDITIONS]> = vec![[false; N_CONDITIONS]; SAMPLE];
         let mut onset: Vec<[f64; N_CONDITIONS]> = vec![[f64::INFINITY; N_CONDITIONS]; SAMPLE];
-        for _pass in 0..3 {
-            has = vec![[false; N_CONDITIONS]; SAMPLE];
-            onset = vec![[f64::INFINITY; N_CONDITIONS]; SAMPLE];
+        for pass in 0..3 {
+            let mut has: Vec<[bool; N_CONDITIONS]> = vec![[false; N_CONDITIONS]; SAMPLE];
             for ci in 0..N_CONDITIONS {
                 let min_age = self.condition_params[ci].register_min_age;
                 let eligible: Vec<usize> = (0..SAMPLE).filter(|&i| sample[i].age_at_extract >= min_age).collect();
-                let total_weight: f64 = eligible.iter().map(|&i| weights[i]).sum::<f64>().max(1e-9);
-                let target = self.condition_params[ci].target;
-                let (mut lo, mut hi) = (-15.0f64, 15.0f64);
-                for _ in 0..50 {
-                    let mid = (lo + hi) / 2.0;
-                    self.condition_params[ci].offset = mid;
-                    let mean: f64 = eligible
-                        .iter()
-                        .map(|&i| weights[i] * self.condition_probability(ci, &sample[i], &has[i], sample[i].age_at_extract))
-                        .sum::<f64>()
-                        / total_weight;
-                    if mean < target { lo = mid } else { hi = mid }
+                // (weight if the person has the condition, weight if not)
+                let weights: Vec<(f64, f64)> = if pass == 0 {
+                    vec![(1.0, 1.0); eligible.len()]
+                } else {
+                    let this = &*self;
+                    eligible
+                        .par_iter()
+                        .map(|&i| {
+                            let mut with = onset[i];
+                            with[ci] = onset_age_from_draw(ci, sample[i].age_at_extract, draws[i][N_CONDITIONS + ci]);
+                            let mut without = onset[i];
+                            without[ci] = f64::INFINITY;
+                            let w1 = this.relative_survival(&sample[i], &with);
+                            let w0 = if Condition::ALL[ci].death_hazard_ratio() == 1.0 { w1 } else { this.relative_survival(&sample[i], &without) };
+                            (w1, w0)
+                        })
+                        .collect()
+                };
+                // Gradients need survival weights, so they are calibrated from the second pass.
+                let rounds = if pass == 0 { 1 } else { GRADIENT_ROUNDS };
+                for round in 0..rounds {
+                    // The linear predictor without the offset, or None where the probability
+                    // is zero (too young, or a women's register).
+                    self.condition_params[ci].offset = 0.0;
+                    let predictors: Vec<Option<f64>> =
+                        eligible.iter().map(|&i| self.condition_logit(ci, &sample[i], &has[i], sample[i].age_at_extract)).collect();
+                    let survivor_share = |offset: f64, member: &dyn Fn(usize) -> bool| {
+                        let (mut cases, mut survivors) = ([0.0; 19], [0.0; 19]);
+                        for ((&i, &(w1, w0)), x) in eligible.iter().zip(&weights).zip(&predictors) {
+                            if member(i) {
+                                let p = x.map_or(0.0, |x| logistic(x + offset));
+                                let band = phm_core::age::esp_band_index(sample[i].age_at_extract as i32);
+                                cases[band] += p * w1;
+                                survivors[band] += p * w1 + (1.0 - p) * w0;
+                            }
+                        }
+                        (cases, survivors)
+                    };
+                    // Survivor prevalence rises with the offset: Newton's method on it, kept
+                    // inside a shrinking bracket (bisection whenever a step would leave it).
+                    let target = self.condition_params[ci].target;
+                    let prevalence_and_slope = |offset: f64| {
+                        let (mut cases, mut survivors, mut d_cases, mut d_survivors) = (0.0, 0.0, 0.0, 0.0);
+                        for (&(w1, w0), x) in weights.iter().zip(&predictors) {
+                            if let Some(x) = x {
+                                let p = logistic(x + offset);
+                                let dp = p * (1.0 - p);
+                                cases += p * w1;
+                                survivors += p * w1 + (1.0 - p) * w0;
+                                d_cases += dp * w1;
+                                d_survivors += dp * (w1 - w0);
+                            } else {
+                                survivors += w0;
+                            }
+                        }
+                        let survivors = survivors.max(1e-12);
+                        (cases / survivors, (d_cases * survivors - cases * d_survivors) / (survivors * survivors))
+                    };
+                    let (mut lo, mut hi) = (-15.0f64, 15.0f64);
+                    let mut offset = if round == 0 { 0.0 } else { self.condition_params[ci].offset_estimate };
+                    for _ in 0..60 {
+                        let (value, slope) = prevalence_and_slope(offset);
+                        if (value - target).abs() <= 1e-10 * target.max(1e-6) {
+                            break;
+                        }
+                        if value < target { lo = offset } else { hi = offset }
+                        let step = offset - (value - target) / slope;
+                        offset = if slope > 0.0 && step > lo && step < hi { step } else { (lo + hi) / 2.0 };
+                    }
+                    self.condition_params[ci].offset = offset;
+                    self.condition_params[ci].offset_estimate = offset;
+                    if round + 1 == rounds {
+                        break;
+                    }
+                    // Age-standardised (ESP 2013) ratio between two groups of survivors, as the
+                    // calibration report measures it from the files.
+                    let standardised = |member: &dyn Fn(usize) -> bool| {
+                        let (cases, survivors) = survivor_share(offset, member);
+                        let (mut rate, mut weight) = (0.0, 0.0);
+                        for band in 0..19 {
+                            if survivors[band] > 0.0 {
+                                rate += esp[band] * cases[band] / survivors[band];
+                                weight += esp[band];
+                            }
+                        }
+                        if weight > 0.0 { rate / weight } else { 0.0 }
+                    };
+                    let white = |i: usize| sample[i].ethnicity.group5() == EthnicGroup5::White;
+                    let achieved = [
+                        ratio(standardised(&|i| sample[i].decile <= 2), standardised(&|i| sample[i].decile >= 9)),
+                        ratio(standardised(&|i| sample[i].ethnicity.is_south_asian()), standardised(&white)),
+                        ratio(standardised(&|i| sample[i].ethnicity.group5() == EthnicGroup5::Black), standardised(&white)),
+                    ];
+                    let params = &mut self.condition_params[ci];
+                    let step = |target: f64, achieved: Option<f64>| match achieved {
+                        Some(a) if target > 0.0 => (target / a).ln(),
+                        _ => 0.0,
+                    };
+                    // Quintile 1 against 5 is four steps of the per-quintile coefficient.
+                    params.log_rr_dep_per_quintile = (params.log_rr_dep_per_quintile + step(params.target_ratios[0], achieved[0]) / 4.0).clamp(-1.0, 1.0);
+                    params.log_rr_south_asian = (params.log_rr_south_asian + step(params.target_ratios[1], achieved[1])).clamp(-3.0, 3.0);
+                    params.log_rr_black = (params.log_rr_black + step(params.target_ratios[2], achieved[2])).clamp(-3.0, 3.0);
                 }
-                self.condition_params[ci].offset = (lo + hi) / 2.0;
                 for i in 0..SAMPLE {
                     let p = self.condition_probability(ci, &sample[i], &has[i], sample[i].age_at_extract);
                     has[i][ci] = draws[i][ci] < p;
-                    if has[i][ci] {
-                        let shape = Condition::ALL[ci].shape();
-                        let lo_age = shape.onset_min;
-                        let age = sample[i].age_at_extract;
-                        let f = |a: f64| logistic((a - shape.a50) / shape.width);
-                        let u = f(lo_age) + draws[i][N_CONDITIONS + ci] * (f(age) - f(lo_age));
-                        onset[i][ci] = (shape.a50 + shape.width * logit(u)).clamp(lo_age.min(age), age);
-                    }
+                    onset[i][ci] = if has[i][ci] {
+                        onset_age_from_draw(ci, sample[i].age_at_extract, draws[i][N_CONDITIONS + ci])
+                    } else {
+                        f64::INFINITY
+                    };
                 }
             }
             // 3. Normalise the death hazard by age band at mid-window, over the conditions
@@ -535,27 +657,67 @@ impl Model {
             for band in 0..19 {
                 self.hazard_norm[band] = if counts[band] > 0.0 { sums[band] / counts[band] } else { 1.0 };
             }
-            // Survival weights for the next pass.
-            for i in 0..SAMPLE {
-                let d = &sample[i];
-                let mut cumulative = 0.0;
-                let mut baseline = 0.0;
-                for year in 0..HISTORY_YEARS {
-                    let age = d.age_at_extract - f64::from(year) - 0.5;
-                    if age < 0.0 {
-                        continue;
-                    }
-                    let mut active = [false; N_CONDITIONS];
-                    for ci in 0..N_CONDITIONS {
-                        active[ci] = onset[i][ci] <= age;
-                    }
-                    cumulative += self.death_hazard(d, age, &active);
-                    baseline += baseline_hazard(age, d.sex);
-                }
-                weights[i] = (baseline - cumulative).exp();
+            // 4. Each place's level of mortality: the multiplier that gives its period life
+            //    expectancy at birth, by sex, from the mean hazard of its people in each age band.
+            self.calibrate_place_mortality(&sample, &onset);
+        }
+        // Ages were oversampled by the baseline chance of surviving the window; redo it with
+        // each place's mortality level.
+        for (place, cells) in self.age_sex_cdf.iter_mut().enumerate() {
+            let mut previous = 0.0;
+            let mut total = 0.0;
+            for cell in cells.iter_mut() {
+                let share = cell.0 - previous;
+                previous = cell.0;
+                let baseline = window_survival(band_mid_age(cell.2), cell.1);
+                let with_place = baseline.powf(self.place_hazard[place][cell.1 as usize]);
+                total += share * baseline / with_place;
+                cell.0 = total;
+            }
+            for cell in cells.iter_mut() {
+                cell.0 /= total;
             }
         }
         Ok(())
+    }
+
+    /// Solves each place's death hazard multiplier by sex so that the period life expectancy at
+    /// birth implied by the model (baseline hazard times the mean multiplier of the place's
+    /// people at risk in each ESP band) meets the target in
+    /// `life_expectancy.csv`. Places without a target keep a multiplier of 1.
+    fn calibrate_place_mortality(&mut self, sample: &[Demographics], onset: &[[f64; N_CONDITIONS]]) {
+        for place in 0..self.reference.places.len() {
+            for sex in SEXES {
+                let Some(target) =
+                    self.targets.life_expectancy(&self.reference.places[place].place_code, sex.fhir(), "life_expectancy_at_birth")
+                else {
+                    continue;
+                };
+                let (mut sums, mut counts) = ([0.0; 19], [0.0; 19]);
+                for (d, onset) in sample.iter().zip(onset).filter(|(d, _)| d.place == place && d.sex == sex) {
+                    // The people at risk of dying are the survivors plus those who died: each
+                    // survivor stands for 1 / (relative survival) people at risk. Their
+                    // conditions are taken as at the middle of the last three years, the
+                    // period over which life expectancy is measured.
+                    let age = (d.age_at_extract - 1.5).max(0.0);
+                    let band = phm_core::age::esp_band_index(age as i32);
+                    let active: [bool; N_CONDITIONS] = std::array::from_fn(|ci| onset[ci] <= age);
+                    let at_risk = 1.0 / self.relative_survival(d, onset).max(1e-6);
+                    sums[band] += at_risk * self.raw_hazard_multiplier(d, &active) / self.hazard_norm[band];
+                    counts[band] += at_risk;
+                }
+                let multiplier: [f64; 19] = std::array::from_fn(|b| if counts[b] > 0.0 { sums[b] / counts[b] } else { 1.0 });
+                let (mut lo, mut hi) = (-2.0f64, 2.0f64);
+                for _ in 0..50 {
+                    let mid = (lo + hi) / 2.0;
+                    let k = mid.exp();
+                    let e0 = period_life_expectancy(|age| k * baseline_hazard(age, sex) * multiplier[phm_core::age::esp_band_index(age as i32)]);
+                    // More hazard, shorter lives.
+                    if e0 > target { lo = mid } else { hi = mid }
+                }
+                self.place_hazard[place][sex as usize] = ((lo + hi) / 2.0).exp();
+            }
+        }
     }
 
     /// Samples demographics. With `survival_weighted`, ages are oversampled by the inverse of
@@ -617,22 +779,27 @@ impl Model {
 
     /// Probability of having condition `ci` by `age`, given earlier conditions.
     pub fn condition_probability(&self, ci: usize, d: &Demographics, has: &[bool; N_CONDITIONS], age: f64) -> f64 {
+        self.condition_logit(ci, d, has, age).map_or(0.0, logistic)
+    }
+
+    /// Log-odds of having condition `ci` by `age`, or `None` where the probability is zero.
+    fn condition_logit(&self, ci: usize, d: &Demographics, has: &[bool; N_CONDITIONS], age: f64) -> Option<f64> {
         let params = &self.condition_params[ci];
         let condition = params.condition;
         let shape = condition.shape();
         if age < shape.onset_min || age < params.register_min_age {
-            return 0.0;
+            return None;
         }
         if condition == Condition::Osteoporosis && d.sex == Sex::Male {
             // Largely a women's register; men are rare enough to leave out.
-            return 0.0;
+            return None;
         }
         let quintile = f64::from(d.decile.div_ceil(2));
         let mut x = params.offset + (age - shape.a50) / shape.width;
         x += params.log_rr_dep_per_quintile * (3.0 - quintile);
         if d.ethnicity.is_south_asian() {
             x += params.log_rr_south_asian;
-        } else if d.ethnicity.group5() == phm_core::ethnicity::EthnicGroup5::Black {
+        } else if d.ethnicity.group5() == EthnicGroup5::Black {
             x += params.log_rr_black;
         }
         if d.sex == Sex::Female {
@@ -650,23 +817,33 @@ impl Model {
                 x += odds_ratio.ln();
             }
         }
-        logistic(x)
+        Some(x)
     }
 
     /// Age at onset for someone who has the condition by `age`: drawn from the age curve's
     /// increments between the onset minimum and `age`.
     pub fn onset_age(&self, ci: usize, age: f64, rng: &mut impl Rng) -> f64 {
-        let shape = self.condition_params[ci].condition.shape();
-        let lo = shape.onset_min.max(self.condition_params[ci].register_min_age.min(shape.onset_min));
-        if age <= lo {
+        if age <= Condition::ALL[ci].shape().onset_min {
             return age;
         }
-        // Inverse-CDF on the logistic curve restricted to [lo, age].
-        let f = |a: f64| logistic((a - shape.a50) / shape.width);
-        let (flo, fhi) = (f(lo), f(age));
-        let u = flo + rng.random::<f64>() * (fhi - flo);
-        let onset = shape.a50 + shape.width * logit(u);
-        onset.clamp(lo, age)
+        onset_age_from_draw(ci, age, rng.random::<f64>())
+    }
+
+    /// The chance of surviving the history window with conditions starting at these ages
+    /// (`f64::INFINITY` for never), relative to the baseline survival that the sampling of ages
+    /// already allows for.
+    fn relative_survival(&self, d: &Demographics, onset_ages: &[f64; N_CONDITIONS]) -> f64 {
+        let (mut cumulative, mut baseline) = (0.0, 0.0);
+        for year in 0..HISTORY_YEARS {
+            let age = d.age_at_extract - f64::from(year) - 0.5;
+            if age < 0.0 {
+                continue;
+            }
+            let active: [bool; N_CONDITIONS] = std::array::from_fn(|ci| onset_ages[ci] <= age);
+            cumulative += self.death_hazard(d, age, &active);
+            baseline += baseline_hazard(age, d.sex);
+        }
+        (self.place_hazard[d.place][d.sex as usize] * baseline - cumulative).exp()
     }
 
     /// Product of death hazard ratios of the conditions present, capped at 5: multiplied
@@ -692,7 +869,7 @@ impl Model {
     /// Yearly death hazard for a person at `age` with these conditions active.
     pub fn death_hazard(&self, d: &Demographics, age: f64, has: &[bool; N_CONDITIONS]) -> f64 {
         let band = phm_core::age::esp_band_index(age as i32);
-        baseline_hazard(age, d.sex) * self.raw_hazard_multiplier(d, has) / self.hazard_norm[band]
+        self.place_hazard[d.place][d.sex as usize] * baseline_hazard(age, d.sex) * self.raw_hazard_multiplier(d, has) / self.hazard_norm[band]
     }
 
     /// Number of reference places.
@@ -750,6 +927,18 @@ fn sample_smoking(rng: &mut impl Rng, age: f64, sex: Sex, decile: u8, ethnicity:
 
 fn band_mid_age(band: usize) -> f64 {
     if band == 18 { 93.0 } else { (band * 5) as f64 + 2.5 }
+}
+
+/// Period life expectancy at birth for a yearly hazard by age: survivors through single years
+/// of age to 120, each year's deaths living half of it.
+fn period_life_expectancy(hazard: impl Fn(f64) -> f64) -> f64 {
+    let (mut survivors, mut years) = (1.0, 0.0);
+    for age in 0..120 {
+        let next = survivors * (-hazard(f64::from(age) + 0.5)).exp();
+        years += (survivors + next) / 2.0;
+        survivors = next;
+    }
+    years
 }
 
 /// Probability that someone who would be `age_at_extract` survives the whole history window.
