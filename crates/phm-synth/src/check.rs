@@ -201,7 +201,8 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             target: Some(100.0 * f64::from(place.registered_population) / f64::from(total_registered)),
             achieved: 100.0 * members.len() as f64 / living.len().max(1) as f64,
             tolerance: Some(1.5),
-            standard_error: None, source: place.registered_population_source.clone(),
+            standard_error: None,
+            source: place.registered_population_source.clone(),
         });
         let mut worst: f64 = 0.0;
         for sex in ["female", "male"] {
@@ -217,7 +218,8 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             target: Some(0.0),
             achieved: worst,
             tolerance: Some(0.8),
-            standard_error: None, source: targets.age_sex.first().map(|r| r.source.clone()).unwrap_or_default(),
+            standard_error: None,
+            source: targets.age_sex.first().map(|r| r.source.clone()).unwrap_or_default(),
         });
         for group in [EthnicGroup5::White, EthnicGroup5::Asian, EthnicGroup5::Black] {
             let target: f64 = targets
@@ -234,7 +236,8 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
                 target: Some(target),
                 achieved,
                 tolerance: Some(2.5),
-                standard_error: None, source: targets.ethnicity.first().map(|r| r.source.clone()).unwrap_or_default(),
+                standard_error: None,
+                source: targets.ethnicity.first().map(|r| r.source.clone()).unwrap_or_default(),
             });
         }
         let q1 = 100.0 * members.iter().filter(|p| quintile_of(p) == 1).count() as f64 / n;
@@ -332,7 +335,8 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             target: targets.coverage("mmr", "1", &place.place_code).map(|c| c * 100.0),
             achieved,
             tolerance: Some(if kids.len() > 2000 { 2.5 } else { 6.0 }),
-            standard_error: None, source: targets.immunisations.iter().find(|r| r.vaccine == "mmr" && r.place_code == place.place_code).map(|r| r.source.clone()).unwrap_or_default(),
+            standard_error: None,
+            source: targets.immunisations.iter().find(|r| r.vaccine == "mmr" && r.place_code == place.place_code).map(|r| r.source.clone()).unwrap_or_default(),
         });
     }
     for q in [1u8, 5] {
@@ -343,7 +347,8 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             target: None,
             achieved: 100.0 * kids.iter().filter(|p| covered(p)).count() as f64 / kids.len().max(1) as f64,
             tolerance: None,
-            standard_error: None, source: "direction: lower coverage in more deprived areas (UKHSA COVER)".into(),
+            standard_error: None,
+            source: "direction: lower coverage in more deprived areas (UKHSA COVER)".into(),
         });
     }
 
@@ -355,7 +360,8 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
         target: targets.activity.get("adult_smoking_percent_blmk").map(|r| r.value),
         achieved: 100.0 * adults.iter().filter(|p| p.smoking.is_some_and(|(_, s)| s == 2)).count() as f64 / adults.len().max(1) as f64,
         tolerance: Some(3.0),
-        standard_error: None, source: targets.activity.get("adult_smoking_percent_blmk").map(|r| r.source.clone()).unwrap_or_default(),
+        standard_error: None,
+        source: targets.activity.get("adult_smoking_percent_blmk").map(|r| r.source.clone()).unwrap_or_default(),
     });
 
     // Life expectancy from the last three years of deaths and registered person-years.
