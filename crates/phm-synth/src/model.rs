@@ -307,8 +307,6 @@ struct ConditionParams {
     target_ratios: [f64; 3],
     /// Calibrated log-odds offset.
     offset: f64,
-    /// The last offset solved during calibration (a warm start for the next round).
-    offset_estimate: f64,
 }
 
 /// Gompertz-Makeham baseline mortality, per year: `makeham + b * exp(c * age)`, plus infant
@@ -434,7 +432,6 @@ impl Model {
                 log_sex_female: ln(row.female_to_male_ratio),
                 target_ratios: [row.rr_most_vs_least_deprived, row.rr_south_asian_vs_white, row.rr_black_vs_white],
                 offset: 0.0,
-                offset_estimate: 0.0,
             });
         }
 
@@ -546,9 +543,11 @@ impl Model {
                 for round in 0..rounds {
                     // The linear predictor without the offset, or None where the probability
                     // is zero (too young, or a women's register).
-                    self.condition_params[ci].offset = 0.0;
-                    let predictors: Vec<Option<f64>> =
-                        eligible.iter().map(|&i| self.condition_logit(ci, &sample[i], &has[i], sample[i].age_at_extract)).collect();
+                    let current = self.condition_params[ci].offset;
+                    let predictors: Vec<Option<f64>> = eligible
+                        .iter()
+                        .map(|&i| self.condition_logit(ci, &sample[i], &has[i], sample[i].age_at_extract).map(|x| x - current))
+                        .collect();
                     let survivor_share = |offset: f64, member: &dyn Fn(usize) -> bool| {
                         let (mut cases, mut survivors) = ([0.0; 19], [0.0; 19]);
                         for ((&i, &(w1, w0)), x) in eligible.iter().zip(&weights).zip(&predictors) {
@@ -582,7 +581,7 @@ impl Model {
                         (cases / survivors, (d_cases * survivors - cases * d_survivors) / (survivors * survivors))
                     };
                     let (mut lo, mut hi) = (-15.0f64, 15.0f64);
-                    let mut offset = if round == 0 { 0.0 } else { self.condition_params[ci].offset_estimate };
+                    let mut offset = current;
                     for _ in 0..60 {
                         let (value, slope) = prevalence_and_slope(offset);
                         if (value - target).abs() <= 1e-10 * target.max(1e-6) {
@@ -593,7 +592,6 @@ impl Model {
                         offset = if slope > 0.0 && step > lo && step < hi { step } else { (lo + hi) / 2.0 };
                     }
                     self.condition_params[ci].offset = offset;
-                    self.condition_params[ci].offset_estimate = offset;
                     if round + 1 == rounds {
                         break;
                     }
