@@ -406,16 +406,17 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
                 source: targets.life_expectancy.iter().find(|r| r.place_code == place.place_code).map(|r| r.source.clone()).unwrap_or_default(),
             });
         }
+        let gap_target = targets.activity.get(&format!("target_le_gap_deciles_years_{sex}")).or_else(|| targets.activity.get("target_le_gap_deciles_years"));
         let d1 = le(&|p| p.area.is_some_and(|a| reference.areas[a].imd_decile <= 1), female);
         let d10 = le(&|p| p.area.is_some_and(|a| reference.areas[a].imd_decile >= 10), female);
         rows.push(Row {
             measure: format!("Life expectancy gap, least minus most deprived decile, {sex}, years"),
             group: "BLMK".into(),
-            target: targets.activity.get("target_le_gap_deciles_years").map(|r| r.value),
+            target: gap_target.map(|r| r.value),
             achieved: d10.0 - d1.0,
             tolerance: Some(2.0),
             standard_error: Some(d1.1.hypot(d10.1)),
-            source: targets.activity.get("target_le_gap_deciles_years").map(|r| r.source.clone()).unwrap_or_default(),
+            source: gap_target.map(|r| r.source.clone()).unwrap_or_default(),
         });
         let q1 = le(&|p| quintile_of(p) == 1, female);
         let q5 = le(&|p| quintile_of(p) == 5, female);
