@@ -491,10 +491,13 @@ pub fn markdown(rows: &[Row], drop_note: &str) -> String {
     for row in rows {
         let target = row.target.map_or_else(|| "—".to_owned(), |t| format!("{t:.2}"));
         let status = match (row.target, row.tolerance) {
-            (Some(_), Some(tol)) => match row.standard_error {
-                Some(se) if se.is_finite() => format!("{} (±{tol:.2} + 1.96 × SE {se:.2})", if row.ok() { "✓" } else { "✗" }),
-                _ => format!("{} (±{tol:.2})", if row.ok() { "✓" } else { "✗" }),
-            },
+            (Some(_), Some(tol)) => {
+                let mark = if row.ok() { "✓" } else { "✗" };
+                match row.standard_error {
+                    Some(se) if se.is_finite() => format!("{mark} (±{tol:.2} + 1.96 × SE {se:.2})"),
+                    _ => format!("{mark} (±{tol:.2})"),
+                }
+            }
             _ => "reported".to_owned(),
         };
         let achieved = if row.achieved.is_finite() { format!("{:.2}", row.achieved) } else { "not reported (too few people or deaths)".to_owned() };

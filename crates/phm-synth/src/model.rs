@@ -357,30 +357,7 @@ impl Model {
         let places = &reference.places;
         let place_weights: Vec<f64> = places.iter().map(|p| f64::from(p.registered_population)).collect();
 
-        let mut age_sex_cdf = Vec::new();
-        for place in places {
-            let mut cells = Vec::new();
-            let mut total = 0.0;
-            for (sex_index, sex) in SEXES.iter().enumerate() {
-                for (band, label) in phm_core::age::ESP_BANDS.iter().enumerate() {
-                    let row = targets
-                        .age_sex
-                        .iter()
-                        .find(|r| r.place_code == place.place_code && r.sex == SEXES[sex_index].fhir() && r.age_band == *label)
-                        .ok_or_else(|| Error::Calibration(format!("calibration/age_sex.csv has no row for {} {} {label}", place.place_code, sex.fhir())))?;
-                    // Oversample bands by the inverse of surviving the history window, so the
-                    // living population at the extract date keeps the target structure.
-                    let mid_age = band_mid_age(band);
-                    let survival = window_survival(mid_age, *sex);
-                    total += row.percent / survival;
-                    cells.push((total, *sex, band));
-                }
-            }
-            for cell in &mut cells {
-                cell.0 /= total;
-            }
-            age_sex_cdf.push(cells);
-        }
+        let age_sex_cdf = age_sex_cdf(&reference, &targets, &vec![[1.0; 2]; places.len()])?;
 
         let areas_by_place: Vec<Vec<(usize, f64)>> = places
             .iter()
@@ -659,23 +636,9 @@ impl Model {
             //    expectancy at birth, by sex, from the mean hazard of its people in each age band.
             self.calibrate_place_mortality(&sample, &onset);
         }
-        // Ages were oversampled by the baseline chance of surviving the window; redo it with
-        // each place's mortality level.
-        for (place, cells) in self.age_sex_cdf.iter_mut().enumerate() {
-            let mut previous = 0.0;
-            let mut total = 0.0;
-            for cell in cells.iter_mut() {
-                let share = cell.0 - previous;
-                previous = cell.0;
-                let baseline = window_survival(band_mid_age(cell.2), cell.1);
-                let with_place = baseline.powf(self.place_hazard[place][cell.1 as usize]);
-                total += share * baseline / with_place;
-                cell.0 = total;
-            }
-            for cell in cells.iter_mut() {
-                cell.0 /= total;
-            }
-        }
+        // Ages are oversampled by the chance of surviving the window: redo it at each place's
+        // mortality level.
+        self.age_sex_cdf = age_sex_cdf(&self.reference, &self.targets, &self.place_hazard)?;
         Ok(())
     }
 
@@ -734,7 +697,7 @@ impl Model {
                 let u: f64 = rng.random();
                 let cells = &self.age_sex_cdf[place];
                 let cell = cells.iter().find(|c| u <= c.0).unwrap_or(&cells[cells.len() - 1]);
-                if rng.random::<f64>() < window_survival(band_mid_age(cell.2), cell.1) {
+                if rng.random::<f64>() < window_survival(band_mid_age(cell.2), cell.1).powf(self.place_hazard[place][cell.1 as usize]) {
                     break (cell.1, cell.2);
                 }
             }
@@ -937,6 +900,34 @@ fn period_life_expectancy(hazard: impl Fn(f64) -> f64) -> f64 {
         survivors = next;
     }
     years
+}
+
+/// Cumulative distribution of (sex, ESP band) per place for sampling people to simulate: the
+/// target shares of the living, each oversampled by the inverse of surviving the history window
+/// at the place's mortality level (`place_hazard`, female and male), so that the living
+/// population at the extract date keeps the target structure.
+fn age_sex_cdf(reference: &ReferenceData, targets: &Targets, place_hazard: &[[f64; 2]]) -> Result<Vec<Vec<(f64, Sex, usize)>>> {
+    let mut cdf = Vec::new();
+    for (place, hazard) in reference.places.iter().zip(place_hazard) {
+        let mut cells = Vec::new();
+        let mut total = 0.0;
+        for sex in SEXES {
+            for (band, label) in phm_core::age::ESP_BANDS.iter().enumerate() {
+                let row = targets
+                    .age_sex
+                    .iter()
+                    .find(|r| r.place_code == place.place_code && r.sex == sex.fhir() && r.age_band == *label)
+                    .ok_or_else(|| Error::Calibration(format!("calibration/age_sex.csv has no row for {} {} {label}", place.place_code, sex.fhir())))?;
+                total += row.percent / window_survival(band_mid_age(band), sex).powf(hazard[sex as usize]);
+                cells.push((total, sex, band));
+            }
+        }
+        for cell in &mut cells {
+            cell.0 /= total;
+        }
+        cdf.push(cells);
+    }
+    Ok(cdf)
 }
 
 /// Probability that someone who would be `age_at_extract` survives the whole history window.
