@@ -11,11 +11,17 @@ pub enum CodeSystem {
     Dmd,
     /// OPCS-4 (hospital procedures), stored without the dot (`W371`).
     Opcs4,
+    /// LOINC (laboratory and clinical observations in international data such as OMOP extracts).
+    Loinc,
+    /// RxNorm (US medicines, in international data such as OMOP extracts).
+    Rxnorm,
+    /// CVX (US vaccine codes, in international data such as OMOP extracts).
+    Cvx,
 }
 
 impl CodeSystem {
     /// Every system, for lookups.
-    pub const ALL: [Self; 4] = [Self::Snomed, Self::Icd10, Self::Dmd, Self::Opcs4];
+    pub const ALL: [Self; 7] = [Self::Snomed, Self::Icd10, Self::Dmd, Self::Opcs4, Self::Loinc, Self::Rxnorm, Self::Cvx];
 
     /// The FHIR `Coding.system` URI used by UK Core.
     pub fn uri(self) -> &'static str {
@@ -24,6 +30,9 @@ impl CodeSystem {
             Self::Icd10 => "http://hl7.org/fhir/sid/icd-10",
             Self::Dmd => "https://dmd.nhs.uk",
             Self::Opcs4 => "https://fhir.hl7.org.uk/Id/opcs-4",
+            Self::Loinc => "http://loinc.org",
+            Self::Rxnorm => "http://www.nlm.nih.gov/research/umls/rxnorm",
+            Self::Cvx => "http://hl7.org/fhir/sid/cvx",
         }
     }
 
@@ -34,6 +43,9 @@ impl CodeSystem {
             Self::Icd10 => "icd10",
             Self::Dmd => "dmd",
             Self::Opcs4 => "opcs4",
+            Self::Loinc => "loinc",
+            Self::Rxnorm => "rxnorm",
+            Self::Cvx => "cvx",
         }
     }
 
@@ -115,7 +127,48 @@ pub fn check_code(system: CodeSystem, code: &str) -> Result<(), CodeError> {
             let ok = b.len() == 4 && b[0].is_ascii_uppercase() && b[1..].iter().all(u8::is_ascii_digit);
             if ok { Ok(()) } else { Err(CodeError::Pattern) }
         }
+        CodeSystem::Loinc => {
+            let (body, check) = code.split_once('-').ok_or(CodeError::Pattern)?;
+            let ok = (1..=7).contains(&body.len())
+                && check.len() == 1
+                && body.bytes().chain(check.bytes()).all(|b| b.is_ascii_digit());
+            if !ok {
+                return Err(CodeError::Pattern);
+            }
+            if luhn_check_digit(body) == check.as_bytes()[0] - b'0' { Ok(()) } else { Err(CodeError::CheckDigit) }
+        }
+        CodeSystem::Rxnorm => digits(code, 1, 8),
+        CodeSystem::Cvx => digits(code, 1, 3),
     }
+}
+
+fn digits(code: &str, min: usize, max: usize) -> Result<(), CodeError> {
+    if !code.bytes().all(|b| b.is_ascii_digit()) {
+        Err(CodeError::Characters)
+    } else if (min..=max).contains(&code.len()) {
+        Ok(())
+    } else {
+        Err(CodeError::Pattern)
+    }
+}
+
+/// The mod-10 (Luhn) check digit LOINC puts after the hyphen, of an all-digit body.
+fn luhn_check_digit(body: &str) -> u8 {
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 0 {
+                let x = d * 2;
+                x / 10 + x % 10
+            } else {
+                d
+            }
+        })
+        .sum();
+    ((10 - sum % 10) % 10) as u8
 }
 
 /// Checks a SNOMED CT concept identifier (SCTID).
@@ -249,6 +302,18 @@ pub mod uri {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loinc_codes_carry_a_mod_10_check_digit() {
+        // Glucose [Mass/volume] in Serum or Plasma; Hemoglobin A1c/Hemoglobin.total in Blood.
+        assert_eq!(check_code(CodeSystem::Loinc, "2345-7"), Ok(()));
+        assert_eq!(check_code(CodeSystem::Loinc, "4548-4"), Ok(()));
+        assert_eq!(check_code(CodeSystem::Loinc, "2345-6"), Err(CodeError::CheckDigit));
+        assert_eq!(check_code(CodeSystem::Loinc, "23456"), Err(CodeError::Pattern));
+        assert_eq!(check_code(CodeSystem::Rxnorm, "197361"), Ok(()));
+        assert_eq!(check_code(CodeSystem::Cvx, "140"), Ok(()));
+        assert_eq!(check_code(CodeSystem::Cvx, "14a"), Err(CodeError::Characters));
+    }
 
     #[test]
     fn verhoeff_matches_the_published_example() {

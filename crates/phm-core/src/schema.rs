@@ -123,7 +123,7 @@ const fn col_c(
     Column { name, ty, nullable, description, constraints }
 }
 
-use ColumnType::{Bool, Date, Float, SmallInt, Text};
+use ColumnType::{Bool, Date, Float, Int, SmallInt, Text};
 
 const PERSON_ID: Column = col(
     "person_id",
@@ -139,7 +139,7 @@ const CODE_SYSTEM: Column = col_c(
     Text,
     false,
     "Code system of `code`.",
-    &[Constraint::OneOf(&["snomed", "icd10", "dmd", "opcs4"])],
+    &[Constraint::OneOf(&["snomed", "icd10", "dmd", "opcs4", "loinc", "rxnorm", "cvx"])],
 );
 const ENCOUNTER_ID: Column = col(
     "encounter_id",
@@ -267,7 +267,7 @@ pub const ENCOUNTER: Table = Table {
     columns: &[
         col("encounter_id", Text, false, "Identifier of the encounter, unique within the store."),
         PERSON_ID,
-        col_c("setting", Text, false, "Care setting.", &[Constraint::OneOf(&["gp", "ae", "emergency_admission", "elective_admission", "outpatient", "community", "mental_health", "social_care"])]),
+        col_c("setting", Text, false, "Care setting.", &[Constraint::OneOf(&["gp", "ae", "emergency_admission", "elective_admission", "other_admission", "outpatient", "community", "mental_health", "social_care"])]),
         col("start_date", Date, false, "Start (attendance or admission) date."),
         col("end_date", Date, true, "End (discharge) date, for spells."),
         col("code", Text, true, "Type of encounter (SNOMED CT), if given."),
@@ -291,9 +291,101 @@ pub const PROCEDURE: Table = Table {
     ],
 };
 
+/// What each source says about a person, before linkage resolves them into [`PERSON`].
+pub const PERSON_SOURCE: Table = Table {
+    name: "person_source",
+    description: "One row per person per source: the demographics as that source recorded them, pseudonymised. `person` is resolved from these rows by the linkage rule (ARCHITECTURE.md, \"Linkage\").",
+    columns: &[
+        PERSON_ID,
+        SOURCE,
+        col_c("source_type", Text, false, "Kind of partner: `gp_practice`, `acute_trust`, `community_trust`, `mental_health_trust`, `local_authority`, `other`.", &[Constraint::OneOf(&["gp_practice", "acute_trust", "community_trust", "mental_health_trust", "local_authority", "other"])]),
+        SOURCE_ORG,
+        col("linked", Bool, false, "Whether the pseudonym comes from an NHS number (and so links across sources); false for a source-local identifier."),
+        col_c("year_of_birth", SmallInt, true, "Year of birth.", &[Constraint::Range(1900.0, 2100.0)]),
+        col_c("month_of_birth", SmallInt, true, "Month of birth.", &[Constraint::Range(1.0, 12.0)]),
+        col_c("sex", Text, true, "Administrative gender as recorded.", &[Constraint::OneOf(&["female", "male", "other", "unknown"])]),
+        col("ethnic_category", Text, true, "NHS ethnic category code, null when not stated."),
+        col("area_code", Text, true, "LSOA of the recorded postcode, through the postcode lookup in the store."),
+        col("practice_code", Text, true, "GP practice the source names (e.g. `Patient.generalPractitioner`)."),
+        col("date_of_death", Date, true, "Date of death, if the source records one."),
+        col("extract_date", Date, true, "Date of the extract the row came from."),
+    ],
+};
+
+/// The national data opt-out list, pseudonymised.
+pub const OPT_OUT: Table = Table {
+    name: "opt_out",
+    description: "One row per person on the national data opt-out list (pseudonymised). `person.national_data_opt_out` is derived from it.",
+    columns: &[PERSON_ID, SOURCE],
+};
+
+/// Postcode to area lookup (ONS Postcode Directory layout).
+pub const POSTCODE_AREA: Table = Table {
+    name: "postcode_area",
+    description: "Reference: postcode to LSOA and local authority, loaded from an ONS Postcode Directory (or National Statistics Postcode Lookup) extract.",
+    columns: &[
+        col("postcode", Text, false, "Postcode in the ONS `pcds` form (`MK40 1AA`)."),
+        col("area_code", Text, false, "LSOA code."),
+        col("la_code", Text, true, "Local authority district code."),
+        SOURCE,
+    ],
+};
+
+/// Deprivation by area (English Indices of Deprivation layout).
+pub const AREA_DEPRIVATION: Table = Table {
+    name: "area_deprivation",
+    description: "Reference: Index of Multiple Deprivation rank and decile by LSOA, loaded from the English Indices of Deprivation File 1 layout.",
+    columns: &[
+        col("area_code", Text, false, "LSOA code."),
+        col("area_name", Text, true, "LSOA name."),
+        col("la_code", Text, true, "Local authority district code."),
+        col_c("imd_rank", Int, false, "IMD rank, 1 = most deprived.", &[Constraint::Range(1.0, 100_000.0)]),
+        col_c("imd_decile", SmallInt, false, "IMD decile, 1 = most deprived 10%.", &[Constraint::Range(1.0, 10.0)]),
+        SOURCE,
+    ],
+};
+
+/// Practices and their primary care networks (NHS England ePCN layout).
+pub const PRACTICE_PCN: Table = Table {
+    name: "practice_pcn",
+    description: "Reference: GP practice to primary care network, loaded from NHS England's ePCN list (\"PCN Core Partner Details\").",
+    columns: &[
+        col("practice_code", Text, false, "Practice ODS code."),
+        col("practice_name", Text, true, "Practice name."),
+        col("pcn_code", Text, false, "PCN ODS code."),
+        col("pcn_name", Text, true, "PCN name."),
+        col("sub_icb_code", Text, true, "Sub-ICB location code."),
+        col("start_date", Date, true, "Date the practice joined the PCN."),
+        col("end_date", Date, true, "Date it left, if it has."),
+        SOURCE,
+    ],
+};
+
 /// Every canonical table, in documentation order.
-pub const TABLES: [&Table; 9] =
-    [&PERSON, &REGISTRATION, &IDENTITY, &CONDITION, &OBSERVATION, &MEDICATION, &IMMUNISATION, &ENCOUNTER, &PROCEDURE];
+pub const TABLES: [&Table; 14] = [
+    &PERSON,
+    &REGISTRATION,
+    &IDENTITY,
+    &CONDITION,
+    &OBSERVATION,
+    &MEDICATION,
+    &IMMUNISATION,
+    &ENCOUNTER,
+    &PROCEDURE,
+    &PERSON_SOURCE,
+    &OPT_OUT,
+    &POSTCODE_AREA,
+    &AREA_DEPRIVATION,
+    &PRACTICE_PCN,
+];
+
+/// The reference tables, which hold no person-level data.
+pub const REFERENCE_TABLES: [&Table; 3] = [&POSTCODE_AREA, &AREA_DEPRIVATION, &PRACTICE_PCN];
+
+/// A table by name.
+pub fn table(name: &str) -> Option<&'static Table> {
+    TABLES.into_iter().find(|t| t.name == name)
+}
 
 /// Renders the reference page `docs/data-model.md` from the declarations.
 pub fn markdown() -> String {
@@ -338,7 +430,8 @@ mod tests {
     #[test]
     fn analytical_tables_hold_no_identifying_columns() {
         let identifying = ["nhs_number", "given_name", "family_name", "date_of_birth", "address_line", "postcode"];
-        for table in TABLES.iter().filter(|t| t.name != "identity") {
+        // Reference tables hold no people: a postcode there is a place, not a person's address.
+        for table in TABLES.iter().filter(|t| t.name != "identity" && !REFERENCE_TABLES.iter().any(|r| r.name == t.name)) {
             for c in table.columns {
                 assert!(!identifying.contains(&c.name), "{}.{} is identifying", table.name, c.name);
             }
@@ -347,7 +440,7 @@ mod tests {
 
     #[test]
     fn every_table_has_a_person_id_and_arrow_schema() {
-        for table in TABLES {
+        for table in TABLES.iter().filter(|t| !REFERENCE_TABLES.iter().any(|r| r.name == t.name)) {
             let schema = table.arrow_schema();
             assert!(schema.field_with_name("person_id").is_ok(), "{}", table.name);
             assert_eq!(schema.fields().len(), table.columns.len());

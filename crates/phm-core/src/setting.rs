@@ -11,6 +11,8 @@ pub enum Setting {
     EmergencyAdmission,
     /// Elective (planned) admission, ordinary or day case.
     ElectiveAdmission,
+    /// Any other admission: maternity, transfers from another provider, or method not given.
+    OtherAdmission,
     /// Outpatient attendance.
     Outpatient,
     /// Community health services contact.
@@ -23,11 +25,12 @@ pub enum Setting {
 
 impl Setting {
     /// Every setting.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Gp,
         Self::AE,
         Self::EmergencyAdmission,
         Self::ElectiveAdmission,
+        Self::OtherAdmission,
         Self::Outpatient,
         Self::Community,
         Self::MentalHealth,
@@ -41,6 +44,7 @@ impl Setting {
             Self::AE => "ae",
             Self::EmergencyAdmission => "emergency_admission",
             Self::ElectiveAdmission => "elective_admission",
+            Self::OtherAdmission => "other_admission",
             Self::Outpatient => "outpatient",
             Self::Community => "community",
             Self::MentalHealth => "mental_health",
