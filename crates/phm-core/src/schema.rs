@@ -155,7 +155,7 @@ pub const PERSON: Table = Table {
     columns: &[
         PERSON_ID,
         col_c("year_of_birth", SmallInt, false, "Year of birth.", &[Constraint::Range(1900.0, 2100.0)]),
-        col_c("month_of_birth", SmallInt, false, "Month of birth, 1-12 (day is not kept in analytical tables).", &[Constraint::Range(1.0, 12.0)]),
+        col_c("month_of_birth", SmallInt, true, "Month of birth, 1-12 (day is not kept in analytical tables); null when only the year is known.", &[Constraint::Range(1.0, 12.0)]),
         col_c("sex", Text, false, "Administrative gender as recorded: `female`, `male`, `other`, `unknown`.", &[Constraint::OneOf(&["female", "male", "other", "unknown"])]),
         col_c("ethnic_category", Text, true, "NHS ethnic category code `A`-`S` (16 groups); null when not stated.", &[Constraint::OneOf(&["A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S"])]),
         col_c("ethnic_group_5", Text, true, "ONS 5-group: `asian`, `black`, `mixed`, `white`, `other`.", &[Constraint::OneOf(&["asian", "black", "mixed", "white", "other"])]),

@@ -578,6 +578,63 @@ impl Resource for MedicationStatement {
     }
 }
 
+/// `MedicationRequest` (UK Core: UKCore-MedicationRequest): a prescription.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[expect(missing_docs, reason = "fields are the FHIR elements of the same name")]
+pub struct MedicationRequest {
+    pub resource_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medication_codeable_concept: Option<CodeableConcept>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medication_reference: Option<Reference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Reference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authored_on: Option<String>,
+}
+
+impl Resource for MedicationRequest {
+    const TYPE: &'static str = "MedicationRequest";
+    fn resource_type(&self) -> &str {
+        &self.resource_type
+    }
+    fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+    fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        check_id("MedicationRequest", self.id.as_deref(), &mut out);
+        check_code(
+            "MedicationRequest.status",
+            self.status.as_deref(),
+            &["active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown"],
+            &mut out,
+        );
+        check_code(
+            "MedicationRequest.intent",
+            self.intent.as_deref(),
+            &["proposal", "plan", "order", "original-order", "reflex-order", "filler-order", "instance-order", "option"],
+            &mut out,
+        );
+        if self.medication_codeable_concept.is_none() && self.medication_reference.is_none() {
+            out.push(problem("MedicationRequest.medication[x]", "is required"));
+        }
+        check_concept("MedicationRequest.medicationCodeableConcept", self.medication_codeable_concept.as_ref(), false, &mut out);
+        check_reference("MedicationRequest.subject", self.subject.as_ref(), "Patient", &mut out);
+        check_date("MedicationRequest.authoredOn", self.authored_on.as_deref(), false, &mut out);
+        out
+    }
+}
+
 /// A dose in a vaccination protocol.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -90,7 +90,7 @@ impl BatchBuilder {
                 self.error.get_or_insert_with(|| format!("row {}: null pushed into non-null column `{}`", self.rows, c.name));
                 Some(i)
             }
-            Some(c) => {
+            Some(_) => {
                 let _ = what;
                 Some(i)
             }

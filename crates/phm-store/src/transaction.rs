@@ -139,6 +139,27 @@ impl Transaction {
         }
     }
 
+    /// Every file of `table` as the snapshot will hold it: the files written in this
+    /// transaction for replaced sources, the parent's files for the others.
+    pub fn table_paths(&self, tree: Tree, table: &str) -> Vec<PathBuf> {
+        let parent_id = self.parent.as_ref().map_or(0, |p| p.snapshot);
+        let tree_name = match tree {
+            Tree::Analytical => "snapshots",
+            Tree::Restricted => "restricted",
+        };
+        let mut out = Vec::new();
+        for (name, source) in &self.sources {
+            for f in source.files.iter().filter(|f| f.tree == tree && f.table == table) {
+                out.push(if self.replaced.contains(name) {
+                    self.tree_dir(tree).join(&f.table).join(&f.name)
+                } else {
+                    self.root.join(tree_name).join(snapshot_name(parent_id)).join(&f.table).join(&f.name)
+                });
+            }
+        }
+        out
+    }
+
     /// Commits the snapshot and returns its number. On error nothing is committed.
     pub fn commit(mut self, note: &str, summary: serde_json::Value) -> Result<u64> {
         let parent_id = self.parent.as_ref().map_or(0, |p| p.snapshot);

@@ -20,6 +20,56 @@ pub enum Command {
     Synth(SynthArgs),
     /// Read a generated drop back and compare it with the calibration targets.
     Calibration(CalibrationArgs),
+    /// Load partners' extracts into the store: validate, pseudonymise, link, quarantine.
+    Ingest(IngestArgs),
+}
+
+/// Arguments of `phm ingest`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["manifest", "paths"])))]
+pub struct IngestArgs {
+    /// The store folder (created if missing).
+    #[arg(long, default_value = "data/store")]
+    pub store: PathBuf,
+    /// The pseudonymisation key file, kept outside the store (created on first use).
+    /// Default: beside the store, `<store>.pseudonym-key`.
+    #[arg(long, env = "PHM_PSEUDONYM_KEY")]
+    pub key: Option<PathBuf>,
+    /// Load every file a drop's manifest.json lists.
+    #[arg(long, conflicts_with_all = ["source", "format", "mapping"])]
+    pub manifest: Option<PathBuf>,
+    /// Name of the source the files come from (a partner's feed, e.g. `gp-A81001`).
+    #[arg(long, requires = "format")]
+    pub source: Option<String>,
+    /// Layout of the files: `fhir` (Bulk NDJSON), `omop` (CDM 5.4 tables), `csv` (with
+    /// --mapping), `opt-out`, or a built-in mapping: `social-care-csv`, `postcode-lookup-csv`,
+    /// `imd2019`, `epcn`.
+    #[arg(long, requires = "source")]
+    pub format: Option<String>,
+    /// Column mapping for `--format csv` (see mappings/README.md).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Kind of sender: gp_practice, acute_trust, community_trust, mental_health_trust,
+    /// local_authority, national, reference, other.
+    #[arg(long, default_value = "other")]
+    pub source_type: String,
+    /// ODS (or ONS) code of the sender; default: the source name.
+    #[arg(long)]
+    pub source_org: Option<String>,
+    /// The date the extract was taken (YYYY-MM-DD); records after it are rejected. Default: today.
+    #[arg(long, value_parser = parse_date)]
+    pub extract_date: Option<chrono::NaiveDate>,
+    /// Load an extract older than the one the store holds for the same source.
+    #[arg(long)]
+    pub allow_older: bool,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// The files (for --source).
+    pub paths: Vec<PathBuf>,
 }
 
 /// Arguments of `phm synth`.

@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod calibration;
+mod ingest;
 mod synth;
 
 use crate::cli::{Cli, Command};
@@ -10,6 +11,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Synth(args) => synth::run(&args),
         Command::Calibration(args) => calibration::run(&args),
+        Command::Ingest(args) => ingest::run(&args),
     }
 }
 

@@ -1,0 +1,602 @@
+//! FHIR R4 Bulk Data NDJSON (UK Core) onto the canonical tables.
+//!
+//! | resource | table | notes |
+//! |---|---|---|
+//! | Patient | `person_source`, `identity` | NHS number → pseudonym; postcode → LSOA through the store's postcode lookup |
+//! | EpisodeOfCare | `registration` | `managingOrganization` is the practice |
+//! | Condition | `condition` | date = `onsetDateTime`, else `recordedDate` |
+//! | Observation | `observation` | one row per component when there are components (blood pressure) |
+//! | MedicationStatement, MedicationRequest | `medication` | |
+//! | Immunization | `immunisation` | UK Core vaccination procedure (SNOMED CT) if given, else `vaccineCode` |
+//! | Encounter | `encounter` | setting from class, admission method and the sending organisation's kind |
+//! | Procedure | `procedure` | |
+//!
+//! Other resource types are counted by type and quarantined with the reason that OpenPHM does
+//! not take them in. Records with status `entered-in-error` (and immunisations `not-done`) are
+//! quarantined as not being records of care. References to the patient are resolved through
+//! the same source's Patient resources, which are read first; a reference by NHS number
+//! identifier is also accepted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash as _, Hasher as _};
+
+use chrono::{Datelike as _, NaiveDate};
+use phm_core::codes::{CodeSystem, uri};
+use phm_formats::fhir::{self, CodeableConcept, Reference, Resource};
+use phm_identity::PersonId;
+use serde::de::DeserializeOwned;
+
+use crate::check::{self, Lifespan, Problem, problem};
+use crate::lines::Block;
+use crate::quarantine::{Reject, excerpt};
+use crate::rows::{Accepted, Rows, Span, T};
+use crate::{FileCtx, SourceType};
+
+/// What a block of NDJSON lines became.
+#[derive(Default)]
+pub struct BlockOut {
+    /// Rows by table.
+    pub rows: Rows,
+    /// Accepted records.
+    pub accepted: Vec<Accepted>,
+    /// Rejected records.
+    pub rejects: Vec<Reject>,
+    /// Records by resource type.
+    pub types: BTreeMap<String, u64>,
+    /// Accepted Patient resources: index into `accepted`, local id, pseudonym, lifespan.
+    pub patients: Vec<(usize, String, PersonId, Lifespan)>,
+    /// Lines read.
+    pub read: u64,
+    /// Bytes of the block, for progress.
+    pub bytes: u64,
+}
+
+/// The accepted Patient resources of one source, by their local id.
+#[derive(Default)]
+pub struct PatientIndex {
+    /// Accepted: pseudonym and lifespan.
+    pub accepted: HashMap<String, (PersonId, Lifespan)>,
+    /// Rejected: the line that was rejected.
+    pub rejected: HashMap<String, u64>,
+    /// The Patient file, for reasons.
+    pub file: String,
+}
+
+/// Hash of a duplicate key.
+pub fn key_hash(resource_type: &str, id: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    resource_type.hash(&mut h);
+    id.hash(&mut h);
+    h.finish().max(1)
+}
+
+/// The `resourceType` of a line, found without parsing the whole line.
+fn resource_type(bytes: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"resourceType\"";
+    let at = bytes.windows(KEY.len()).position(|w| w == KEY)?;
+    let rest = &bytes[at + KEY.len()..];
+    let rest = &rest[rest.iter().position(|b| !b.is_ascii_whitespace())?..];
+    let rest = rest.strip_prefix(b":")?;
+    let rest = &rest[rest.iter().position(|b| !b.is_ascii_whitespace())?..];
+    let rest = rest.strip_prefix(b"\"")?;
+    let end = rest.iter().position(|b| *b == b'"')?;
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
+/// Processes one block of an NDJSON file.
+pub fn process_block(ctx: &FileCtx<'_>, patients: &PatientIndex, block: &Block) -> BlockOut {
+    let mut out = BlockOut { bytes: block.bytes(), ..BlockOut::default() };
+    for (line, bytes) in block.lines() {
+        out.read += 1;
+        if let Some(len) = line.oversized {
+            out.rejects.push(Reject::line(line.number, "line too long", format!("line of {len} bytes is longer than the {} MiB limit for one resource", crate::lines::MAX_LINE >> 20), b""));
+            *out.types.entry("(unreadable)".into()).or_default() += 1;
+            continue;
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            out.rejects.push(Reject::line(line.number, "empty line", "empty line: NDJSON has one resource on every line", bytes));
+            *out.types.entry("(empty)".into()).or_default() += 1;
+            continue;
+        }
+        if let Err(e) = std::str::from_utf8(bytes) {
+            out.rejects.push(Reject::line(line.number, "invalid UTF-8", format!("not valid UTF-8 at byte {}", e.valid_up_to()), bytes));
+            *out.types.entry("(unreadable)".into()).or_default() += 1;
+            continue;
+        }
+        let rt = resource_type(bytes).unwrap_or("");
+        *out.types.entry(if rt.is_empty() { "(unreadable)".to_owned() } else { rt.to_owned() }).or_default() += 1;
+        let mut m = Mapper { ctx, patients, out: &mut out, line: line.number, bytes };
+        let result = match rt {
+            "Patient" => m.parse::<fhir::Patient>().and_then(|r| m.patient(r)),
+            "EpisodeOfCare" => m.parse::<fhir::EpisodeOfCare>().and_then(|r| m.registration(r)),
+            "Condition" => m.parse::<fhir::Condition>().and_then(|r| m.condition(r)),
+            "Observation" => m.parse::<fhir::Observation>().and_then(|r| m.observation(r)),
+            "MedicationStatement" => m.parse::<fhir::MedicationStatement>().and_then(|r| m.medication_statement(r)),
+            "MedicationRequest" => m.parse::<fhir::MedicationRequest>().and_then(|r| m.medication_request(r)),
+            "Immunization" => m.parse::<fhir::Immunization>().and_then(|r| m.immunization(r)),
+            "Encounter" => m.parse::<fhir::Encounter>().and_then(|r| m.encounter(r)),
+            "Procedure" => m.parse::<fhir::Procedure>().and_then(|r| m.procedure(r)),
+            "" => Err(m.unreadable()),
+            other => Err(Reject {
+                record_type: other.to_owned(),
+                ..Reject::line(line.number, "unsupported resource type", format!("resource type `{}` is not one OpenPHM takes in", check::cut(other)), bytes)
+            }),
+        };
+        if let Err(reject) = result {
+            out.rejects.push(reject);
+        }
+    }
+    out
+}
+
+struct Mapper<'a, 'o> {
+    ctx: &'a FileCtx<'a>,
+    patients: &'a PatientIndex,
+    out: &'o mut BlockOut,
+    line: u64,
+    bytes: &'a [u8],
+}
+
+type R<T = ()> = Result<T, Reject>;
+
+impl Mapper<'_, '_> {
+    fn reject(&self, record_type: &str, id: Option<&str>, p: Problem) -> Reject {
+        Reject {
+            line: self.line,
+            record_type: record_type.to_owned(),
+            record_id: id.unwrap_or_default().to_owned(),
+            field: p.field,
+            kind: p.kind,
+            reason: p.reason,
+            record: excerpt(self.bytes),
+        }
+    }
+
+    fn unreadable(&self) -> Reject {
+        match serde_json::from_slice::<serde_json::Value>(self.bytes) {
+            Err(e) => Reject::line(self.line, "invalid JSON", format!("not valid JSON: {e}"), self.bytes),
+            Ok(serde_json::Value::Object(_)) => Reject::line(self.line, "no resourceType", "a JSON object without a `resourceType` string", self.bytes),
+            Ok(_) => Reject::line(self.line, "invalid JSON", "not a JSON object: NDJSON holds one resource object per line", self.bytes),
+        }
+    }
+
+    fn parse<X: Resource + DeserializeOwned>(&self) -> R<X> {
+        let resource: X = serde_json::from_slice(self.bytes).map_err(|e| {
+            let kind = if e.is_syntax() || e.is_eof() { "invalid JSON" } else { "wrong type" };
+            Reject { record_type: X::TYPE.to_owned(), ..Reject::line(self.line, kind, format!("not a valid {} resource: {e}", X::TYPE), self.bytes) }
+        })?;
+        let problems = fhir::validate(&resource);
+        if let Some(first) = problems.first() {
+            let more = if problems.len() > 1 { format!(" (and {} more)", problems.len() - 1) } else { String::new() };
+            return Err(self.reject(X::TYPE, resource.id(), problem(&first.element, "FHIR structure", format!("{} {}{more}", first.element, first.message))));
+        }
+        Ok(resource)
+    }
+
+    fn accept(&mut self, key: u64, spans: [Option<Span>; 2]) {
+        self.out.accepted.push(Accepted { line: self.line, key, spans });
+    }
+
+    /// Resolves the patient a record is about.
+    fn subject(&self, rt: &str, id: Option<&str>, field: &str, r: Option<&Reference>) -> R<(PersonId, Lifespan)> {
+        let r = r.ok_or_else(|| self.reject(rt, id, problem(field, "missing patient", "is required")))?;
+        if let Some(local) = r.id_of("Patient") {
+            if let Some(found) = self.patients.accepted.get(local) {
+                return Ok(*found);
+            }
+            let reason = match self.patients.rejected.get(local) {
+                Some(line) => format!("refers to Patient/{local}, which was rejected (line {line} of {})", self.patients.file),
+                None => format!("refers to Patient/{local}, which is not among this source's Patient resources"),
+            };
+            return Err(self.reject(rt, id, problem(field, "unknown patient", reason)));
+        }
+        if let Some(ident) = &r.identifier {
+            if ident.system.as_deref() == Some(uri::NHS_NUMBER) {
+                let nhs = check::nhs_number(&format!("{field}.identifier.value"), ident.value.as_deref().unwrap_or(""))
+                    .map_err(|p| self.reject(rt, id, p))?;
+                return Ok((self.ctx.key.person_id(nhs), Lifespan::default()));
+            }
+        }
+        Err(self.reject(rt, id, problem(field, "unknown patient", "refers to no Patient of this source and carries no NHS number")))
+    }
+
+    /// The first coding of a concept in a code system OpenPHM knows, checked.
+    fn coded(&self, rt: &str, id: Option<&str>, field: &str, c: Option<&CodeableConcept>) -> R<(CodeSystem, String)> {
+        let c = c.ok_or_else(|| self.reject(rt, id, problem(field, "missing code", "is required")))?;
+        for coding in &c.coding {
+            let (Some(system), Some(code)) = (coding.system.as_deref(), coding.code.as_deref()) else { continue };
+            if let Some(system) = CodeSystem::from_uri(system) {
+                let code = check::code(&format!("{field}.coding.code"), system, code).map_err(|p| self.reject(rt, id, p))?;
+                return Ok((system, code));
+            }
+        }
+        let systems: Vec<&str> = c.coding.iter().filter_map(|c| c.system.as_deref()).collect();
+        let reason = if systems.is_empty() {
+            "has no coding with a code system (text alone cannot be analysed)".to_owned()
+        } else {
+            format!("has no coding in a code system OpenPHM knows (found {})", systems.iter().map(|s| check::cut(s)).collect::<Vec<_>>().join(", "))
+        };
+        Err(self.reject(rt, id, problem(field, "unknown code system", reason)))
+    }
+
+    fn date(&self, rt: &str, id: Option<&str>, field: &str, text: Option<&str>, life: &Lifespan) -> R<NaiveDate> {
+        let text = text.ok_or_else(|| self.reject(rt, id, problem(field, "missing date", "is required")))?;
+        let date = check::parse_date(field, text).map_err(|p| self.reject(rt, id, p))?;
+        check::event_date(field, date, life, self.ctx.extract_date).map_err(|p| self.reject(rt, id, p))?;
+        Ok(date)
+    }
+
+    fn not_in_error(&self, rt: &str, id: Option<&str>, status: Option<&str>) -> R {
+        if status == Some("entered-in-error") {
+            return Err(self.reject(rt, id, problem(&format!("{rt}.status"), "entered in error", "status is entered-in-error: not a record of care")));
+        }
+        Ok(())
+    }
+
+    fn patient(&mut self, p: fhir::Patient) -> R {
+        let id = p.id.as_deref();
+        let rt = "Patient";
+        let person_id = match p.nhs_number() {
+            Some(text) => self.ctx.key.person_id(check::nhs_number("Patient.identifier(nhs-number).value", text).map_err(|e| self.reject(rt, id, e))?),
+            None => self.ctx.key.local_person_id(self.ctx.source, id.unwrap_or_default()),
+        };
+        let linked = p.nhs_number().is_some();
+        let birth = p.birth_date.as_deref().map(|t| check::parse_date("Patient.birthDate", t));
+        let (birth_day, year, month) = match birth {
+            Some(Ok(d)) => (Some(d), Some(d.year()), Some(d.month())),
+            Some(Err(e)) if e.kind == "partial date" => {
+                let t = p.birth_date.as_deref().unwrap_or_default();
+                (None, t.get(..4).and_then(|y| y.parse().ok()), t.get(5..7).and_then(|m| m.parse().ok()))
+            }
+            Some(Err(e)) => return Err(self.reject(rt, id, e)),
+            None => (None, None, None),
+        };
+        let death = match p.deceased_date_time.as_deref() {
+            Some(t) => Some(check::parse_date("Patient.deceasedDateTime", t).map_err(|e| self.reject(rt, id, e))?),
+            None => None,
+        };
+        check::birth_and_death(birth_day, death, self.ctx.extract_date, "Patient.birthDate", "Patient.deceasedDateTime").map_err(|e| self.reject(rt, id, e))?;
+        if year.is_some_and(|y| !(1900..=2100).contains(&y)) {
+            return Err(self.reject(rt, id, problem("Patient.birthDate", "implausible age", "year of birth outside 1900-2100")));
+        }
+        let address = p.address.iter().find(|a| a.use_.as_deref() == Some("home")).or(p.address.first());
+        let postcode = address.and_then(|a| a.postal_code.as_deref());
+        let area = postcode.and_then(|pc| self.ctx.postcodes.get(&crate::normalise_postcode(pc)));
+        let practice = p.general_practitioner.iter().find_map(Reference::ods_code);
+        let ethnic = p.ethnic_category().filter(|c| *c != "Z" && *c != "99");
+        let pid = person_id.to_hex();
+
+        let start = self.out.rows.len(T::PersonSource);
+        let b = self.out.rows.get(T::PersonSource);
+        b.push_text(Some(&pid))
+            .push_text(Some(self.ctx.source))
+            .push_text(Some(self.ctx.source_type.name()))
+            .push_text(Some(self.ctx.source_org))
+            .push_bool(Some(linked))
+            .push_small(year.map(|y| y as i16))
+            .push_small(month.map(|m| m as i16))
+            .push_text(Some(p.gender.as_deref().unwrap_or("unknown")))
+            .push_text(ethnic)
+            .push_text(area.map(String::as_str))
+            .push_text(practice)
+            .push_date(death)
+            .push_date(Some(self.ctx.extract_date))
+            .end_row();
+        let name = p.name.iter().find(|n| n.use_.as_deref() == Some("official")).or(p.name.first());
+        let b = self.out.rows.get(T::Identity);
+        b.push_text(Some(&pid))
+            .push_text(p.nhs_number().map(|n| n.replace(' ', "")).as_deref().or(Some("")))
+            .push_text(name.and_then(|n| n.given.first()).map(String::as_str))
+            .push_text(name.and_then(|n| n.family.as_deref()))
+            .push_date(birth_day)
+            .push_text(address.and_then(|a| a.line.first()).map(String::as_str))
+            .push_text(address.and_then(|a| a.city.as_deref()))
+            .push_text(postcode)
+            .push_text(Some(self.ctx.source))
+            .end_row();
+        let key = key_hash(rt, id.unwrap_or_default());
+        let idx = self.out.accepted.len();
+        self.accept(key, [Some(Span { table: T::PersonSource, start, count: 1 }), Some(Span { table: T::Identity, start, count: 1 })]);
+        self.out.patients.push((idx, id.unwrap_or_default().to_owned(), person_id, Lifespan { birth: birth_day, death }));
+        Ok(())
+    }
+
+    fn registration(&mut self, e: fhir::EpisodeOfCare) -> R {
+        let (rt, id) = ("EpisodeOfCare", e.id.as_deref());
+        self.not_in_error(rt, id, e.status.as_deref())?;
+        let (person, life) = self.subject(rt, id, "EpisodeOfCare.patient", e.patient.as_ref())?;
+        let practice = e.managing_organization.as_ref().and_then(Reference::ods_code)
+            .ok_or_else(|| self.reject(rt, id, problem("EpisodeOfCare.managingOrganization", "missing practice", "must name the practice by ODS code")))?;
+        let period = e.period.as_ref();
+        let start = self.date(rt, id, "EpisodeOfCare.period.start", period.and_then(|p| p.start.as_deref()), &Lifespan { death: None, ..life })?;
+        let end = match period.and_then(|p| p.end.as_deref()) {
+            Some(t) => {
+                let end = check::parse_date("EpisodeOfCare.period.end", t).map_err(|p| self.reject(rt, id, p))?;
+                if end < start {
+                    return Err(self.reject(rt, id, problem("EpisodeOfCare.period.end", "end before start", format!("registration ends {end}, before it starts {start}"))));
+                }
+                Some(end)
+            }
+            None => None,
+        };
+        let row = self.out.rows.len(T::Registration);
+        self.out.rows.get(T::Registration)
+            .push_text(Some(&person.to_hex()))
+            .push_text(Some(practice))
+            .push_date(Some(start))
+            .push_date(end)
+            .push_text(Some(self.ctx.source))
+            .end_row();
+        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Registration, start: row, count: 1 }), None]);
+        Ok(())
+    }
+
+    fn condition(&mut self, c: fhir::Condition) -> R {
+        let (rt, id) = ("Condition", c.id.as_deref());
+        if c.verification_status.as_ref().and_then(|v| v.coding.first()).and_then(|c| c.code.as_deref()) == Some("entered-in-error") {
+            return Err(self.reject(rt, id, problem("Condition.verificationStatus", "entered in error", "verification status is entered-in-error: not a record of care")));
+        }
+        let (person, life) = self.subject(rt, id, "Condition.subject", c.subject.as_ref())?;
+        let (system, code) = self.coded(rt, id, "Condition.code", c.code.as_ref())?;
+        let (field, text) = match (&c.onset_date_time, &c.recorded_date) {
+            (Some(t), _) => ("Condition.onsetDateTime", Some(t.as_str())),
+            (None, t) => ("Condition.recordedDate", t.as_deref()),
+        };
+        let date = self.date(rt, id, field, text, &life)?;
+        let encounter = c.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
+        let row = self.out.rows.len(T::Condition);
+        self.out.rows.get(T::Condition)
+            .push_text(Some(&person.to_hex()))
+            .push_text(Some(&code))
+            .push_text(Some(system.name()))
+            .push_date(Some(date))
+            .push_small(None)
+            .push_text(encounter.as_deref())
+            .push_text(Some(self.ctx.source_org))
+            .push_text(Some(self.ctx.source))
+            .end_row();
+        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Condition, start: row, count: 1 }), None]);
+        Ok(())
+    }
+
+    fn observation(&mut self, o: fhir::Observation) -> R {
+        let (rt, id) = ("Observation", o.id.as_deref());
+        if matches!(o.status.as_deref(), Some("entered-in-error" | "cancelled")) {
+            return Err(self.reject(rt, id, problem("Observation.status", "entered in error", format!("status is {}: not a result", o.status.as_deref().unwrap_or_default()))));
+        }
+        let (person, life) = self.subject(rt, id, "Observation.subject", o.subject.as_ref())?;
+        let date = self.date(rt, id, "Observation.effectiveDateTime", o.effective_date_time.as_deref(), &life)?;
+        let encounter = o.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
+        // Components (blood pressure) become one row each; otherwise the observation itself.
+        let mut values: Vec<(CodeSystem, String, Option<f64>, Option<String>)> = Vec::new();
+        if o.component.is_empty() {
+            let (system, code) = self.coded(rt, id, "Observation.code", o.code.as_ref())?;
+            let q = o.value_quantity.as_ref();
+            let value = q.and_then(|q| q.value);
+            let unit = q.and_then(|q| q.code.clone().or_else(|| q.unit.clone()));
+            if let Some(v) = value {
+                check::plausible("Observation.valueQuantity.value", system, &code, v, unit.as_deref()).map_err(|p| self.reject(rt, id, p))?;
+            }
+            values.push((system, code, value, unit));
+        } else {
+            for (i, comp) in o.component.iter().enumerate() {
+                let field = format!("Observation.component[{i}].code");
+                let (system, code) = self.coded(rt, id, &field, Some(&comp.code))?;
+                let q = comp.value_quantity.as_ref();
+                let value = q.and_then(|q| q.value);
+                let unit = q.and_then(|q| q.code.clone().or_else(|| q.unit.clone()));
+                if let Some(v) = value {
+                    check::plausible(&format!("Observation.component[{i}].valueQuantity.value"), system, &code, v, unit.as_deref()).map_err(|p| self.reject(rt, id, p))?;
+                }
+                values.push((system, code, value, unit));
+            }
+        }
+        let start = self.out.rows.len(T::Observation);
+        let pid = person.to_hex();
+        for (system, code, value, unit) in &values {
+            self.out.rows.get(T::Observation)
+                .push_text(Some(&pid))
+                .push_text(Some(code))
+                .push_text(Some(system.name()))
+                .push_date(Some(date))
+                .push_float(*value)
+                .push_text(unit.as_deref())
+                .push_text(encounter.as_deref())
+                .push_text(Some(self.ctx.source_org))
+                .push_text(Some(self.ctx.source))
+                .end_row();
+        }
+        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Observation, start, count: values.len() as u32 }), None]);
+        Ok(())
+    }
+
+    fn medication_row(&mut self, rt: &str, id: Option<&str>, person: PersonId, system: CodeSystem, code: &str, date: NaiveDate, end: Option<NaiveDate>) {
+        let row = self.out.rows.len(T::Medication);
+        self.out.rows.get(T::Medication)
+            .push_text(Some(&person.to_hex()))
+            .push_text(Some(code))
+            .push_text(Some(system.name()))
+            .push_date(Some(date))
+            .push_date(end)
+            .push_text(Some(self.ctx.source_org))
+            .push_text(Some(self.ctx.source))
+            .end_row();
+        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Medication, start: row, count: 1 }), None]);
+    }
+
+    fn medication_statement(&mut self, m: fhir::MedicationStatement) -> R {
+        let (rt, id) = ("MedicationStatement", m.id.as_deref());
+        self.not_in_error(rt, id, m.status.as_deref())?;
+        let (person, life) = self.subject(rt, id, "MedicationStatement.subject", m.subject.as_ref())?;
+        let (system, code) = self.coded(rt, id, "MedicationStatement.medicationCodeableConcept", m.medication_codeable_concept.as_ref())?;
+        let period = m.effective_period.as_ref();
+        let (field, text) = match period.and_then(|p| p.start.as_deref()) {
+            Some(t) => ("MedicationStatement.effectivePeriod.start", Some(t)),
+            None => ("MedicationStatement.dateAsserted", m.date_asserted.as_deref()),
+        };
+        let date = self.date(rt, id, field, text, &life)?;
+        let end = match period.and_then(|p| p.end.as_deref()) {
+            Some(t) => {
+                let end = check::parse_date("MedicationStatement.effectivePeriod.end", t).map_err(|p| self.reject(rt, id, p))?;
+                if end < date {
+                    return Err(self.reject(rt, id, problem("MedicationStatement.effectivePeriod.end", "end before start", format!("course ends {end}, before it starts {date}"))));
+                }
+                Some(end)
+            }
+            None => None,
+        };
+        self.medication_row(rt, id, person, system, &code, date, end);
+        Ok(())
+    }
+
+    fn medication_request(&mut self, m: fhir::MedicationRequest) -> R {
+        let (rt, id) = ("MedicationRequest", m.id.as_deref());
+        self.not_in_error(rt, id, m.status.as_deref())?;
+        let (person, life) = self.subject(rt, id, "MedicationRequest.subject", m.subject.as_ref())?;
+        if m.medication_codeable_concept.is_none() {
+            return Err(self.reject(rt, id, problem("MedicationRequest.medicationReference", "unresolved reference", "names the medicine by reference to a Medication resource, which a Bulk export carries separately; only medicationCodeableConcept is taken in")));
+        }
+        let (system, code) = self.coded(rt, id, "MedicationRequest.medicationCodeableConcept", m.medication_codeable_concept.as_ref())?;
+        let date = self.date(rt, id, "MedicationRequest.authoredOn", m.authored_on.as_deref(), &life)?;
+        self.medication_row(rt, id, person, system, &code, date, None);
+        Ok(())
+    }
+
+    fn immunization(&mut self, i: fhir::Immunization) -> R {
+        let (rt, id) = ("Immunization", i.id.as_deref());
+        self.not_in_error(rt, id, i.status.as_deref())?;
+        if i.status.as_deref() == Some("not-done") {
+            return Err(self.reject(rt, id, problem("Immunization.status", "not done", "status is not-done: no vaccine was given (declines and contraindications are not yet taken in)")));
+        }
+        let (person, life) = self.subject(rt, id, "Immunization.patient", i.patient.as_ref())?;
+        let (system, code) = match i.vaccination_procedure() {
+            Some(c) => self.coded(rt, id, "Immunization.extension(vaccinationProcedure)", Some(&CodeableConcept { coding: vec![c.clone()], text: None }))?,
+            None => self.coded(rt, id, "Immunization.vaccineCode", i.vaccine_code.as_ref())?,
+        };
+        let date = self.date(rt, id, "Immunization.occurrenceDateTime", i.occurrence_date_time.as_deref(), &life)?;
+        let dose = i.protocol_applied.first().and_then(|p| p.dose_number_positive_int);
+        if dose.is_some_and(|d| !(1..=10).contains(&d)) {
+            return Err(self.reject(rt, id, problem("Immunization.protocolApplied.doseNumberPositiveInt", "implausible value", "dose number outside 1-10")));
+        }
+        let row = self.out.rows.len(T::Immunisation);
+        self.out.rows.get(T::Immunisation)
+            .push_text(Some(&person.to_hex()))
+            .push_text(Some(&code))
+            .push_text(Some(system.name()))
+            .push_date(Some(date))
+            .push_small(dose.map(|d| d as i16))
+            .push_text(Some(self.ctx.source_org))
+            .push_text(Some(self.ctx.source))
+            .end_row();
+        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Immunisation, start: row, count: 1 }), None]);
+        Ok(())
+    }
+
+    fn encounter(&mut self, e: fhir::Encounter) -> R {
+        let (rt, id) = ("Encounter", e.id.as_deref());
+        if matches!(e.status.as_deref(), Some("entered-in-error" | "cancelled" | "planned")) {
+            return Err(self.reject(rt, id, problem("Encounter.status", "not a contact", format!("status is {}: no contact took place", e.status.as_deref().unwrap_or_default()))));
+        }
+        let (person, life) = self.subject(rt, id, "Encounter.subject", e.subject.as_ref())?;
+        let period = e.period.as_ref();
+        let start = self.date(rt, id, "Encounter.period.start", period.and_then(|p| p.start.as_deref()), &life)?;
+        let end = match period.and_then(|p| p.end.as_deref()) {
+            Some(t) => Some(self.date(rt, id, "Encounter.period.end", Some(t), &life)?),
+            None => None,
+        };
+        let class = e.class.as_ref().and_then(|c| c.code.as_deref()).unwrap_or_default();
+        let setting = setting(self.ctx.source_type, class, e.admission_method(), e.service_type.as_ref().and_then(|s| s.text.as_deref()))
+            .ok_or_else(|| self.reject(rt, id, problem("Encounter.class", "unknown setting", format!("class `{}` from a {} names no care setting OpenPHM knows", check::cut(class), self.ctx.source_type.name()))))?;
+        let code = match e.r#type.first() {
+            Some(t) if !t.coding.is_empty() => Some(self.coded(rt, id, "Encounter.type", Some(t))?.1),
+            _ => None,
+        };
+        let row = self.out.rows.len(T::Encounter);
+        let eid = format!("{}/{}", self.ctx.source, id.unwrap_or_default());
+        self.out.rows.get(T::Encounter)
+            .push_text(Some(&eid))
+            .push_text(Some(&person.to_hex()))
+            .push_text(Some(setting))
+            .push_date(Some(start))
+            .push_date(end)
+            .push_text(code.as_deref())
+            .push_text(Some(self.ctx.source_org))
+            .push_text(Some(self.ctx.source))
+            .end_row();
+        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Encounter, start: row, count: 1 }), None]);
+        Ok(())
+    }
+
+    fn procedure(&mut self, p: fhir::Procedure) -> R {
+        let (rt, id) = ("Procedure", p.id.as_deref());
+        if matches!(p.status.as_deref(), Some("entered-in-error" | "not-done" | "preparation")) {
+            return Err(self.reject(rt, id, problem("Procedure.status", "not done", format!("status is {}: the procedure was not performed", p.status.as_deref().unwrap_or_default()))));
+        }
+        let (person, life) = self.subject(rt, id, "Procedure.subject", p.subject.as_ref())?;
+        let (system, code) = self.coded(rt, id, "Procedure.code", p.code.as_ref())?;
+        let date = self.date(rt, id, "Procedure.performedDateTime", p.performed_date_time.as_deref(), &life)?;
+        let encounter = p.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
+        let row = self.out.rows.len(T::Procedure);
+        self.out.rows.get(T::Procedure)
+            .push_text(Some(&person.to_hex()))
+            .push_text(Some(&code))
+            .push_text(Some(system.name()))
+            .push_date(Some(date))
+            .push_text(encounter.as_deref())
+            .push_text(Some(self.ctx.source_org))
+            .push_text(Some(self.ctx.source))
+            .end_row();
+        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Procedure, start: row, count: 1 }), None]);
+        Ok(())
+    }
+}
+
+/// The care setting of an encounter, from its class (v3 ActCode), admission method (NHS Data
+/// Dictionary: 1x elective, 2x emergency, others maternity and transfers), the service type
+/// text, and the kind of organisation that sent it.
+pub fn setting(source_type: SourceType, class: &str, admission_method: Option<&str>, service: Option<&str>) -> Option<&'static str> {
+    let mental = service.is_some_and(|s| s.to_ascii_lowercase().contains("mental health"));
+    Some(match class {
+        "EMER" => "ae",
+        "IMP" | "ACUTE" | "NONAC" | "SS" => match admission_method.and_then(|m| m.chars().next()) {
+            Some('1') => "elective_admission",
+            Some('2') => "emergency_admission",
+            _ => "other_admission",
+        },
+        "AMB" | "HH" | "VR" | "FLD" => match source_type {
+            SourceType::GpPractice => "gp",
+            SourceType::MentalHealthTrust => "mental_health",
+            SourceType::CommunityTrust if mental => "mental_health",
+            SourceType::CommunityTrust => "community",
+            SourceType::LocalAuthority => "social_care",
+            _ if mental => "mental_health",
+            _ if class == "HH" => "community",
+            _ => "outpatient",
+        },
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resource_type_is_found_without_a_full_parse() {
+        assert_eq!(resource_type(br#"{"resourceType":"Patient","id":"a"}"#), Some("Patient"));
+        assert_eq!(resource_type(br#"{ "id":"a", "resourceType" : "Condition" }"#), Some("Condition"));
+        assert_eq!(resource_type(br#"{"id":"a"}"#), None);
+    }
+
+    #[test]
+    fn settings_follow_class_method_and_sender() {
+        assert_eq!(setting(SourceType::AcuteTrust, "IMP", Some("21"), None), Some("emergency_admission"));
+        assert_eq!(setting(SourceType::AcuteTrust, "IMP", Some("11"), None), Some("elective_admission"));
+        assert_eq!(setting(SourceType::AcuteTrust, "IMP", Some("31"), None), Some("other_admission"));
+        assert_eq!(setting(SourceType::AcuteTrust, "AMB", None, None), Some("outpatient"));
+        assert_eq!(setting(SourceType::GpPractice, "AMB", None, None), Some("gp"));
+        assert_eq!(setting(SourceType::CommunityTrust, "AMB", None, Some("Mental health services")), Some("mental_health"));
+        assert_eq!(setting(SourceType::CommunityTrust, "HH", None, Some("Community health services")), Some("community"));
+        assert_eq!(setting(SourceType::AcuteTrust, "XYZ", None, None), None);
+    }
+}

@@ -1,0 +1,147 @@
+//! What an ingest did, file by file: counts that reconcile, and reasons.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// Counts for one input file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FileReport {
+    /// The file as given.
+    pub path: String,
+    /// Format name.
+    pub format: String,
+    /// Records the sender declared (manifest), if any.
+    pub declared: Option<u64>,
+    /// Records read: NDJSON lines, CSV data rows.
+    pub read: u64,
+    /// Records accepted into the store.
+    pub accepted: u64,
+    /// Records quarantined.
+    pub rejected: u64,
+    /// Rejects by reason class.
+    pub reasons: BTreeMap<String, u64>,
+    /// Records read by resource type (FHIR), including ones not taken in.
+    pub record_types: BTreeMap<String, u64>,
+    /// Rows written, by table.
+    pub rows: BTreeMap<String, u64>,
+}
+
+impl FileReport {
+    /// Whether read = accepted + rejected.
+    pub fn reconciles(&self) -> bool {
+        self.read == self.accepted + self.rejected
+    }
+}
+
+/// One source as loaded (or skipped).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SourceReport {
+    /// Source name.
+    pub source: String,
+    /// `loaded`, `unchanged` (same fingerprint as the store holds), `older` (refused: an older
+    /// extract than the one held).
+    pub outcome: String,
+    /// The input files.
+    pub files: Vec<FileReport>,
+}
+
+impl SourceReport {
+    fn total(&self, f: impl Fn(&FileReport) -> u64) -> u64 {
+        self.files.iter().map(f).sum()
+    }
+}
+
+/// The whole ingest.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct IngestReport {
+    /// The snapshot committed, if any.
+    pub snapshot: Option<u64>,
+    /// Per source.
+    pub sources: Vec<SourceReport>,
+    /// Linkage and person resolution.
+    pub linkage: serde_json::Value,
+    /// Seconds taken.
+    pub seconds: f64,
+    /// Input bytes.
+    pub bytes: u64,
+}
+
+impl IngestReport {
+    /// Files over all sources.
+    pub fn files(&self) -> impl Iterator<Item = &FileReport> {
+        self.sources.iter().flat_map(|s| s.files.iter())
+    }
+
+    /// Totals (read, accepted, rejected).
+    pub fn totals(&self) -> (u64, u64, u64) {
+        self.files().fold((0, 0, 0), |(r, a, q), f| (r + f.read, a + f.accepted, q + f.rejected))
+    }
+
+    /// Whether every file reconciles.
+    pub fn reconciles(&self) -> bool {
+        self.files().all(FileReport::reconciles)
+    }
+
+    /// The one-screen summary.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let (read, accepted, rejected) = self.totals();
+        match self.snapshot {
+            Some(id) => {
+                let _ = writeln!(out, "Snapshot {id} committed.");
+            }
+            None => out.push_str("Nothing changed: no snapshot committed.\n"),
+        }
+        let _ = writeln!(out, "{:<34} {:>6} {:>12} {:>12} {:>10}  {}", "source", "files", "read", "accepted", "rejected", "outcome");
+        for s in &self.sources {
+            let _ = writeln!(
+                out,
+                "{:<34} {:>6} {:>12} {:>12} {:>10}  {}",
+                truncate(&s.source, 34),
+                s.files.len(),
+                s.total(|f| f.read),
+                s.total(|f| f.accepted),
+                s.total(|f| f.rejected),
+                s.outcome
+            );
+        }
+        let _ = writeln!(out, "{:<34} {:>6} {:>12} {:>12} {:>10}", "total", self.files().count(), read, accepted, rejected);
+        let check = if self.reconciles() { "✓ read = accepted + rejected for every file" } else { "✗ COUNTS DO NOT RECONCILE" };
+        let _ = writeln!(out, "{check}");
+        let mismatched: Vec<_> = self.files().filter(|f| f.declared.is_some_and(|d| d != f.read)).collect();
+        for f in &mismatched {
+            let _ = writeln!(out, "! {}: the manifest declares {} records, {} were read", f.path, f.declared.unwrap_or(0), f.read);
+        }
+        let mut reasons: BTreeMap<&str, u64> = BTreeMap::new();
+        for f in self.files() {
+            for (k, v) in &f.reasons {
+                *reasons.entry(k).or_default() += v;
+            }
+        }
+        if !reasons.is_empty() {
+            out.push_str("Rejected, by reason (details in the quarantine files):\n");
+            let mut v: Vec<_> = reasons.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1));
+            for (k, n) in v.iter().take(12) {
+                let _ = writeln!(out, "  {n:>10}  {k}");
+            }
+        }
+        if let Some(obj) = self.linkage.as_object() {
+            if !obj.is_empty() {
+                out.push_str("Linkage:\n");
+                for (k, v) in obj {
+                    let _ = writeln!(out, "  {k:<40} {v}");
+                }
+            }
+        }
+        let mb = self.bytes as f64 / 1e6;
+        let _ = writeln!(out, "{mb:.1} MB in {:.1} s ({:.1} MB/s)", self.seconds, if self.seconds > 0.0 { mb / self.seconds } else { 0.0 });
+        out
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_owned() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+}
