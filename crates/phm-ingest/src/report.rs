@@ -40,6 +40,8 @@ impl FileReport {
 pub struct SourceReport {
     /// Source name.
     pub source: String,
+    /// Kind of sender.
+    pub source_type: String,
     /// `loaded`, `unchanged` (same fingerprint as the store holds), `older` (refused: an older
     /// extract than the one held).
     pub outcome: String,
@@ -95,7 +97,21 @@ impl IngestReport {
             None => out.push_str("Nothing changed: no snapshot committed.\n"),
         }
         let _ = writeln!(out, "{:<34} {:>6} {:>12} {:>12} {:>10}  {}", "source", "files", "read", "accepted", "rejected", "outcome");
+        // One line per source when they fit on a screen; otherwise one per kind of sender,
+        // with any source that rejected records or was not loaded still named.
+        let grouped = self.sources.len() > 16;
+        let mut kinds: BTreeMap<(String, String), (usize, usize, u64, u64, u64)> = BTreeMap::new();
         for s in &self.sources {
+            let notable = s.total(|f| f.rejected) > 0 || s.outcome.starts_with("refused");
+            if grouped && !notable {
+                let e = kinds.entry((s.source_type.clone(), s.outcome.clone())).or_default();
+                e.0 += 1;
+                e.1 += s.files.len();
+                e.2 += s.total(|f| f.read);
+                e.3 += s.total(|f| f.accepted);
+                e.4 += s.total(|f| f.rejected);
+                continue;
+            }
             let _ = writeln!(
                 out,
                 "{:<34} {:>6} {:>12} {:>12} {:>10}  {}",
@@ -106,6 +122,10 @@ impl IngestReport {
                 s.total(|f| f.rejected),
                 s.outcome
             );
+        }
+        for ((kind, outcome), (n, files, read, accepted, rejected)) in &kinds {
+            let label = format!("{n} × {kind}");
+            let _ = writeln!(out, "{:<34} {files:>6} {read:>12} {accepted:>12} {rejected:>10}  {outcome}", truncate(&label, 34));
         }
         let _ = writeln!(out, "{:<34} {:>6} {:>12} {:>12} {:>10}", "total", self.files().count(), read, accepted, rejected);
         let check = if self.reconciles() { "✓ read = accepted + rejected for every file" } else { "✗ COUNTS DO NOT RECONCILE" };
