@@ -154,7 +154,7 @@ pub const PERSON: Table = Table {
     description: "One row per person known to any source, with the demographics resolved across sources.",
     columns: &[
         PERSON_ID,
-        col_c("year_of_birth", SmallInt, false, "Year of birth.", &[Constraint::Range(1900.0, 2100.0)]),
+        col_c("year_of_birth", SmallInt, true, "Year of birth; null when no source gives one (such people are in no age-based figure, and the data-quality report counts them).", &[Constraint::Range(1900.0, 2100.0)]),
         col_c("month_of_birth", SmallInt, true, "Month of birth, 1-12 (day is not kept in analytical tables); null when only the year is known.", &[Constraint::Range(1.0, 12.0)]),
         col_c("sex", Text, false, "Administrative gender as recorded: `female`, `male`, `other`, `unknown`.", &[Constraint::OneOf(&["female", "male", "other", "unknown"])]),
         col_c("ethnic_category", Text, true, "NHS ethnic category code `A`-`S` (16 groups); null when not stated.", &[Constraint::OneOf(&["A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S"])]),

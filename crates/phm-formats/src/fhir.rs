@@ -428,6 +428,8 @@ pub struct Condition {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub onset_date_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub onset_period: Option<Period>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recorded_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asserter: Option<Reference>,
@@ -485,6 +487,12 @@ pub struct Observation {
     pub encounter: Option<Reference>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_date_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_period: Option<Period>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_instant: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub performer: Vec<Reference>,
     #[serde(skip_serializing_if = "Option::is_none")]

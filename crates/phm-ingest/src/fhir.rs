@@ -220,7 +220,7 @@ impl Mapper<'_, '_> {
     }
 
     fn date(&self, rt: &str, id: Option<&str>, field: &str, text: Option<&str>, life: &Lifespan) -> R<NaiveDate> {
-        let text = text.ok_or_else(|| self.reject(rt, id, problem(field, "missing date", "is required")))?;
+        let text = text.ok_or_else(|| self.reject(rt, id, problem(field, "missing date", "no date is given: the record cannot be placed in time")))?;
         let date = check::parse_date(field, text).map_err(|p| self.reject(rt, id, p))?;
         check::event_date(field, date, life, self.ctx.extract_date).map_err(|p| self.reject(rt, id, p))?;
         Ok(date)
@@ -338,9 +338,12 @@ impl Mapper<'_, '_> {
         }
         let (person, life) = self.subject(rt, id, "Condition.subject", c.subject.as_ref())?;
         let (system, code) = self.coded(rt, id, "Condition.code", c.code.as_ref())?;
-        let (field, text) = match (&c.onset_date_time, &c.recorded_date) {
-            (Some(t), _) => ("Condition.onsetDateTime", Some(t.as_str())),
-            (None, t) => ("Condition.recordedDate", t.as_deref()),
+        let onset_period = c.onset_period.as_ref().and_then(|p| p.start.as_deref());
+        let (field, text) = match (&c.onset_date_time, onset_period, &c.recorded_date) {
+            (Some(t), _, _) => ("Condition.onsetDateTime", Some(t.as_str())),
+            (None, Some(t), _) => ("Condition.onsetPeriod.start", Some(t)),
+            (None, None, Some(t)) => ("Condition.recordedDate", Some(t.as_str())),
+            (None, None, None) => ("Condition.onset[x]", None),
         };
         let date = self.date(rt, id, field, text, &life)?;
         let encounter = c.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
@@ -365,7 +368,18 @@ impl Mapper<'_, '_> {
             return Err(self.reject(rt, id, problem("Observation.status", "entered in error", format!("status is {}: not a result", o.status.as_deref().unwrap_or_default()))));
         }
         let (person, life) = self.subject(rt, id, "Observation.subject", o.subject.as_ref())?;
-        let date = self.date(rt, id, "Observation.effectiveDateTime", o.effective_date_time.as_deref(), &life)?;
+        // The clinically relevant time: effective[x] (dateTime, period start, instant), else
+        // when the result was issued.
+        let (field, text) = if let Some(t) = &o.effective_date_time {
+            ("Observation.effectiveDateTime", Some(t.as_str()))
+        } else if let Some(t) = o.effective_period.as_ref().and_then(|p| p.start.as_deref()) {
+            ("Observation.effectivePeriod.start", Some(t))
+        } else if let Some(t) = &o.effective_instant {
+            ("Observation.effectiveInstant", Some(t.as_str()))
+        } else {
+            ("Observation.effective[x]", o.issued.as_deref())
+        };
+        let date = self.date(rt, id, field, text, &life)?;
         let encounter = o.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
         // Components (blood pressure) become one row each; otherwise the observation itself.
         let mut values: Vec<(CodeSystem, String, Option<f64>, Option<String>)> = Vec::new();

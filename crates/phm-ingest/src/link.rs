@@ -44,6 +44,8 @@ pub struct Linkage {
     pub unlinkable_local_ids: u64,
     /// People with no GP record in the store.
     pub without_gp_record: u64,
+    /// People no source gives a year of birth for.
+    pub without_year_of_birth: u64,
     /// Per source kind: people it holds, and the share of them also found in a GP record.
     pub found_in_gp_by_source_type: BTreeMap<String, String>,
     /// Fields on which sources disagree, by field.
@@ -156,12 +158,8 @@ pub fn resolve(tx: &mut Transaction) -> Result<Linkage> {
         });
         let first = |f: &dyn Fn(&Claim) -> bool| cs.iter().position(|c| f(c));
         let year = first(&|c| c.year.is_some()).and_then(|i| cs[i].year);
-        let Some(year) = year else {
-            // Every source's record has been checked to carry a birth date or year, so this
-            // cannot happen for data that came through ingest; skip rather than invent one.
-            continue;
-        };
         stats.people += 1;
+        stats.without_year_of_birth += u64::from(year.is_none());
         let sources: HashSet<&str> = cs.iter().map(|c| c.source.as_str()).collect();
         if sources.len() > 1 {
             stats.linked_across_sources += 1;
@@ -201,7 +199,7 @@ pub fn resolve(tx: &mut Transaction) -> Result<Linkage> {
         stats.opted_out += u64::from(opted);
         builder
             .push_text(Some(pid))
-            .push_small(Some(year))
+            .push_small(year)
             .push_small(month)
             .push_text(Some(&sex))
             .push_text(ethnic.map(EthnicCategory::code))

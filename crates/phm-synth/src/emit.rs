@@ -340,6 +340,7 @@ impl GpRecords {
                 onset_date_time: Some(iso(*date)),
                 recorded_date: Some(iso(*date)),
                 asserter: None,
+                onset_period: None,
             };
             sink.fhir(layout.gp(practice, GpFile::Condition), &resource)?;
         }
