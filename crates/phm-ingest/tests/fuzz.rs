@@ -13,6 +13,11 @@ use phm_ingest::lines::BlockReader;
 use phm_ingest::{FileCtx, Format, InputFile, SourceSpec, SourceType};
 use proptest::prelude::*;
 
+/// Cases to run: `PROPTEST_CASES` if set, else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 const VALID: [&str; 4] = [
     r#"{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9990000018"}],"gender":"female","birthDate":"1960-01-01"}"#,
     r#"{"resourceType":"Condition","id":"c1","code":{"coding":[{"system":"http://snomed.info/sct","code":"44054006"}]},"subject":{"reference":"Patient/p1"},"recordedDate":"2020-01-01"}"#,
@@ -73,7 +78,7 @@ fn check_ndjson(bytes: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(512), ..ProptestConfig::default() })]
 
     #[test]
     fn ndjson_any_bytes_are_accounted_for(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
@@ -87,7 +92,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(48).min(2_000), ..ProptestConfig::default() })]
 
     #[test]
     fn csv_any_rows_are_accounted_for(body in prop::collection::vec(prop_oneof![any::<u8>(), Just(b','), Just(b'\n'), Just(b'"'), Just(b'9')], 0..1024)) {
