@@ -175,7 +175,9 @@ fn column_source(headers: &[String], spec: &ColumnSource) -> Src {
 
 fn open_csv(f: &InputFile, delimiter: u8) -> Result<(csv::Reader<std::fs::File>, Vec<String>)> {
     let file = std::fs::File::open(&f.path).map_err(|source| Error::Io { path: f.path.clone(), source })?;
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(file);
+    // Records end at `\n` only: with the csv crate's default terminator it numbers the lines of a
+    // CRLF file one short. The `\r` left at the end of the last field is trimmed like spaces.
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).terminator(csv::Terminator::Any(b'\n')).from_reader(file);
     let headers = reader.byte_headers().map_err(|e| Error::Layout { path: f.path.clone(), reason: format!("cannot read the header row: {e}") })?;
     let headers: Vec<String> = headers
         .iter()
@@ -279,6 +281,11 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
         progress.advance(pos.saturating_sub(last_pos));
         last_pos = pos;
         if !ok {
+            continue;
+        }
+        // A line holding only `\r` (an empty line of a CRLF file) is no record, as empty lines
+        // are not in LF files.
+        if record.len() == 1 && headers.len() > 1 && record[0].trim_ascii().is_empty() {
             continue;
         }
         report.read += 1;
@@ -529,6 +536,9 @@ pub(crate) fn load_opt_out(ctx: &FileCtx<'_>, f: &InputFile, tx: &mut Transactio
         }
         progress.advance(reader.position().byte().saturating_sub(last));
         last = reader.position().byte();
+        if record.len() == 1 && record[0].trim_ascii().is_empty() {
+            continue;
+        }
         report.read += 1;
         let line = record.position().map_or(line, |p| p.line());
         let text = record.get(col).map(|b| String::from_utf8_lossy(b).trim().to_owned()).unwrap_or_default();

@@ -29,6 +29,7 @@ pub mod error;
 pub mod fhir;
 pub mod lines;
 pub mod link;
+pub mod omop;
 pub mod quarantine;
 pub mod report;
 pub mod rows;
@@ -172,8 +173,9 @@ pub fn sources_from_manifest(path: &Path) -> Result<Vec<SourceSpec>> {
         let format = match f.format.as_str() {
             "fhir-ndjson" => Format::Fhir,
             "opt-out-csv" => Format::OptOut,
+            "omop" | "omop-csv" | "omop-parquet" => Format::Omop,
             other => Format::Csv(csv_source::Mapping::builtin(other).ok_or_else(|| {
-                Error::Usage(format!("{}: file {}: format `{other}` is not one ingest knows (fhir-ndjson, opt-out-csv, {})", path.display(), f.path, csv_source::Mapping::builtin_names().join(", ")))
+                Error::Usage(format!("{}: file {}: format `{other}` is not one ingest knows (fhir-ndjson, omop-csv, omop-parquet, opt-out-csv, {})", path.display(), f.path, csv_source::Mapping::builtin_names().join(", ")))
             })?),
         };
         let source_type = SourceType::from_name(&f.source_type).unwrap_or(SourceType::Other);
@@ -260,7 +262,7 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
         let fingerprint = fingerprint(spec)?;
         let extract_date = spec.extract_date.unwrap_or(options.today);
         let held = tx.sources().get(&spec.name);
-        let mut source_report = SourceReport { source: spec.name.clone(), ..SourceReport::default() };
+        let mut source_report = SourceReport { source: spec.name.clone(), source_type: spec.source_type.name().to_owned(), ..SourceReport::default() };
         if held.is_some_and(|h| h.fingerprint == fingerprint) {
             source_report.outcome = format!("unchanged (as loaded in snapshot {})", held.map_or(0, |h| h.loaded_in));
             progress.advance(spec.files.iter().map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)).sum());
@@ -292,7 +294,7 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
             Format::Fhir => load_fhir(&ctx, spec, &mut tx, &mut load, progress)?,
             Format::Csv(mapping) => spec.files.iter().map(|f| csv_source::load(&ctx, mapping, f, &mut tx, &mut load, progress)).collect::<Result<_>>()?,
             Format::OptOut => spec.files.iter().map(|f| csv_source::load_opt_out(&ctx, f, &mut tx, &mut load, progress)).collect::<Result<_>>()?,
-            Format::Omop => return Err(Error::Usage("OMOP ingest is being written".into())),
+            Format::Omop => omop::load(&ctx, spec, &mut tx, &mut load, progress)?,
         };
         let new_postcodes = load.postcodes.take();
         load.finish(&mut tx, &spec.name)?;

@@ -151,6 +151,21 @@ fn every_bad_record_is_quarantined_with_a_located_reason() {
         assert!(!r[6].is_empty(), "a reject without a reason: {r:?}");
         let _ = writeln!(text, "{} | {} | {} | {} | {} | {}", r[0], r[1], r[2], r[4], r[5], r[6]);
     }
+    // CRLF line ends give the same lines.
+    let crlf: Vec<u8> = social.iter().flat_map(|b| if *b == b'\n' { vec![b'\r', b'\n'] } else { vec![*b] }).collect();
+    let care_crlf = SourceSpec {
+        name: "bad-council-crlf".into(),
+        source_type: SourceType::LocalAuthority,
+        source_org: "E06000055".into(),
+        format: Format::Csv(Mapping::builtin("social-care-csv").expect("mapping")),
+        extract_date: NaiveDate::from_ymd_opt(2026, 9, 30),
+        files: vec![file(d, "social_care_crlf.csv", &crlf)],
+    };
+    let crlf_store = common::store(&d.join("store-crlf"));
+    let crlf_report = common::ingest(&crlf_store, &[care_crlf]);
+    let lines = |rows: &[Vec<String>], file: &str| rows.iter().filter(|r| r[0] == file).map(|r| (r[1].clone(), r[5].clone())).collect::<Vec<_>>();
+    assert_eq!(lines(&common::quarantine(&crlf_store), "social_care_crlf.csv"), lines(&rows, "social_care.csv"));
+    assert_eq!(crlf_report.totals().0, 9);
     // The quarantine never carries a huge record whole.
     assert!(rows.iter().all(|r| r[7].len() < 4_096));
     insta::assert_snapshot!(text);
