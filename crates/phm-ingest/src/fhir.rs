@@ -515,7 +515,13 @@ impl Mapper<'_, '_> {
         let period = e.period.as_ref();
         let start = self.date(rt, id, "Encounter.period.start", period.and_then(|p| p.start.as_deref()), &life)?;
         let end = match period.and_then(|p| p.end.as_deref()) {
-            Some(t) => Some(self.date(rt, id, "Encounter.period.end", Some(t), &life)?),
+            Some(t) => {
+                let end = self.date(rt, id, "Encounter.period.end", Some(t), &life)?;
+                if end < start {
+                    return Err(self.reject(rt, id, problem("Encounter.period.end", "end before start", format!("the encounter ends {end}, before it starts {start}"))));
+                }
+                Some(end)
+            }
             None => None,
         };
         let class = e.class.as_ref().and_then(|c| c.code.as_deref()).unwrap_or_default();

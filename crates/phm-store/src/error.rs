@@ -50,6 +50,12 @@ pub enum Error {
         /// The folder.
         path: PathBuf,
     },
+    /// There is no store at this path.
+    #[error("{path}: no store here (load one with `phm ingest --store {path} ...`)")]
+    Missing {
+        /// The folder.
+        path: PathBuf,
+    },
     /// The named snapshot does not exist.
     #[error("{path}: there is no snapshot {id}{}", if *latest == 0 { " (the store is empty)".to_owned() } else { format!(" (latest is {latest})") })]
     NoSnapshot {

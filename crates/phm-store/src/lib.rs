@@ -103,6 +103,9 @@ impl Store {
 
     /// Opens an existing store for reading.
     pub fn open(root: &Path) -> Result<Self> {
+        if !root.is_dir() {
+            return Err(Error::Missing { path: root.to_owned() });
+        }
         let store = Self { root: root.to_owned() };
         let file = store.description()?;
         if file.format != FORMAT {

@@ -22,6 +22,26 @@ pub enum Command {
     Calibration(CalibrationArgs),
     /// Load partners' extracts into the store: validate, pseudonymise, link, quarantine.
     Ingest(IngestArgs),
+    /// Check the data quality of a snapshot, after the OHDSI Data Quality Dashboard:
+    /// conformance, completeness and plausibility per source and table, with thresholds.
+    Quality(QualityArgs),
+}
+
+/// Arguments of `phm quality`.
+#[derive(Debug, clap::Args)]
+pub struct QualityArgs {
+    /// The store folder.
+    #[arg(long, default_value = "data/store")]
+    pub store: PathBuf,
+    /// The snapshot to assess. Default: the latest.
+    #[arg(long)]
+    pub snapshot: Option<u64>,
+    /// Also write the whole report (every result, and a summary per source) as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Also write one row per check result as CSV to this file.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
 }
 
 /// Arguments of `phm ingest`.

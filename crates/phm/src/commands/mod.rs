@@ -2,6 +2,7 @@
 
 mod calibration;
 mod ingest;
+mod quality;
 mod synth;
 
 use crate::cli::{Cli, Command};
@@ -12,6 +13,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Synth(args) => synth::run(&args),
         Command::Calibration(args) => calibration::run(&args),
         Command::Ingest(args) => ingest::run(&args),
+        Command::Quality(args) => quality::run(&args),
     }
 }
 
