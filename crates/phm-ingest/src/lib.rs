@@ -259,11 +259,16 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
     let mut changed = false;
     for spec in order {
         progress.source(&spec.name);
-        let fingerprint = fingerprint(spec)?;
         let extract_date = spec.extract_date.unwrap_or(options.today);
         let held = tx.sources().get(&spec.name);
+        // A source the store already holds is fingerprinted first, so that reloading the same
+        // extract costs one read; a new source is fingerprinted while it loads.
+        let early = match held {
+            Some(_) => Some(fingerprint(spec)?),
+            None => None,
+        };
         let mut source_report = SourceReport { source: spec.name.clone(), source_type: spec.source_type.name().to_owned(), ..SourceReport::default() };
-        if held.is_some_and(|h| h.fingerprint == fingerprint) {
+        if held.is_some_and(|h| Some(&h.fingerprint) == early.as_ref()) {
             source_report.outcome = format!("unchanged (as loaded in snapshot {})", held.map_or(0, |h| h.loaded_in));
             progress.advance(spec.files.iter().map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)).sum());
             report.sources.push(source_report);
@@ -279,7 +284,7 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
             loaded_in: 0,
             loaded_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             extract_date: Some(extract_date.to_string()),
-            fingerprint,
+            fingerprint: early.clone().unwrap_or_default(),
             details: serde_json::json!({
                 "format": spec.format.name(),
                 "source_type": spec.source_type.name(),
@@ -290,12 +295,22 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
         tx.replace_source(&spec.name, entry);
         let ctx = FileCtx { source: &spec.name, source_type: spec.source_type, source_org: &spec.source_org, extract_date, key, postcodes: &postcodes };
         let mut load = SourceLoad::new(&mut tx, &spec.name)?;
-        source_report.files = match &spec.format {
-            Format::Fhir => load_fhir(&ctx, spec, &mut tx, &mut load, progress)?,
-            Format::Csv(mapping) => spec.files.iter().map(|f| csv_source::load(&ctx, mapping, f, &mut tx, &mut load, progress)).collect::<Result<_>>()?,
-            Format::OptOut => spec.files.iter().map(|f| csv_source::load_opt_out(&ctx, f, &mut tx, &mut load, progress)).collect::<Result<_>>()?,
-            Format::Omop => omop::load(&ctx, spec, &mut tx, &mut load, progress)?,
-        };
+        let (files, fingerprint) = std::thread::scope(|scope| -> Result<(Vec<FileReport>, String)> {
+            let hashing = early.is_none().then(|| scope.spawn(|| fingerprint(spec)));
+            let files = match &spec.format {
+                Format::Fhir => load_fhir(&ctx, spec, &mut tx, &mut load, progress)?,
+                Format::Csv(mapping) => spec.files.iter().map(|f| csv_source::load(&ctx, mapping, f, &mut tx, &mut load, progress)).collect::<Result<_>>()?,
+                Format::OptOut => spec.files.iter().map(|f| csv_source::load_opt_out(&ctx, f, &mut tx, &mut load, progress)).collect::<Result<_>>()?,
+                Format::Omop => omop::load(&ctx, spec, &mut tx, &mut load, progress)?,
+            };
+            let fingerprint = match hashing {
+                Some(h) => h.join().map_err(|_| Error::Usage(format!("source `{}`: fingerprinting its files failed", spec.name)))??,
+                None => early.clone().unwrap_or_default(),
+            };
+            Ok((files, fingerprint))
+        })?;
+        source_report.files = files;
+        tx.set_fingerprint(&spec.name, fingerprint);
         let new_postcodes = load.postcodes.take();
         load.finish(&mut tx, &spec.name)?;
         if let Some(map) = new_postcodes {

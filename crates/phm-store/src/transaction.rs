@@ -97,6 +97,16 @@ impl Transaction {
         self.replaced.insert(name.to_owned());
     }
 
+    /// Sets the input fingerprint of a source replaced in this transaction (when it is known
+    /// only after its files were read).
+    pub fn set_fingerprint(&mut self, name: &str, fingerprint: String) {
+        if self.replaced.contains(name) {
+            if let Some(source) = self.sources.get_mut(name) {
+                source.fingerprint = fingerprint;
+            }
+        }
+    }
+
     /// Sets the derived (cross-source) tables; they replace the parent's.
     pub fn set_derived(&mut self, files: Vec<FileEntry>) {
         self.derived = Some(files);

@@ -25,6 +25,16 @@ pub enum Command {
     /// Check the data quality of a snapshot, after the OHDSI Data Quality Dashboard:
     /// conformance, completeness and plausibility per source and table, with thresholds.
     Quality(QualityArgs),
+    /// List a store's snapshots: when each was committed, what it loaded, its size.
+    Snapshots(SnapshotsArgs),
+}
+
+/// Arguments of `phm snapshots`.
+#[derive(Debug, clap::Args)]
+pub struct SnapshotsArgs {
+    /// The store folder.
+    #[arg(long, default_value = "data/store")]
+    pub store: PathBuf,
 }
 
 /// Arguments of `phm quality`.

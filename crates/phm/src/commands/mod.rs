@@ -3,6 +3,7 @@
 mod calibration;
 mod ingest;
 mod quality;
+mod snapshots;
 mod synth;
 
 use crate::cli::{Cli, Command};
@@ -14,6 +15,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Calibration(args) => calibration::run(&args),
         Command::Ingest(args) => ingest::run(&args),
         Command::Quality(args) => quality::run(&args),
+        Command::Snapshots(args) => snapshots::run(&args),
     }
 }
 
