@@ -178,8 +178,14 @@ fn open_csv(f: &InputFile, delimiter: u8) -> Result<(csv::Reader<std::fs::File>,
     // Records end at `\n` only: with the csv crate's default terminator it numbers the lines of a
     // CRLF file one short. The `\r` left at the end of the last field is trimmed like spaces.
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).terminator(csv::Terminator::Any(b'\n')).from_reader(file);
-    let headers = reader.byte_headers().map_err(|e| Error::Layout { path: f.path.clone(), reason: format!("cannot read the header row: {e}") })?;
-    let headers: Vec<String> = headers
+    let headers = clean_headers(reader.byte_headers().map_err(|e| Error::Layout { path: f.path.clone(), reason: format!("cannot read the header row: {e}") })?);
+    Ok((reader, headers))
+}
+
+/// Header names as text: a UTF-8 byte order mark and surrounding spaces (and a CRLF file's
+/// `\r`) removed.
+pub(crate) fn clean_headers(headers: &csv::ByteRecord) -> Vec<String> {
+    headers
         .iter()
         .enumerate()
         .map(|(i, h)| {
@@ -187,8 +193,7 @@ fn open_csv(f: &InputFile, delimiter: u8) -> Result<(csv::Reader<std::fs::File>,
             let h = if i == 0 { h.trim_start_matches('\u{feff}').to_owned() } else { h.into_owned() };
             h.trim().to_owned()
         })
-        .collect();
-    Ok((reader, headers))
+        .collect()
 }
 
 fn parse_date(formats: &[String], field: &str, text: &str) -> std::result::Result<NaiveDate, Problem> {

@@ -317,17 +317,7 @@ impl TableReader {
             builder.quoting(false);
         }
         let mut reader = builder.from_reader(file);
-        let headers: Vec<String> = reader
-            .byte_headers()
-            .map_err(|e| layout(format!("cannot read the header row: {e}")))?
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let h = String::from_utf8_lossy(h);
-                let h = if i == 0 { h.trim_start_matches('\u{feff}').to_owned() } else { h.into_owned() };
-                h.trim().to_owned()
-            })
-            .collect();
+        let headers = crate::csv_source::clean_headers(reader.byte_headers().map_err(|e| layout(format!("cannot read the header row: {e}")))?);
         if headers.iter().all(String::is_empty) {
             return Err(layout("the file is empty or has no header row".into()));
         }
