@@ -16,10 +16,11 @@ for f in [f for s in manifest["sources"].values() for f in s["files"]] + manifes
 folders = sorted(p.name for p in current.iterdir() if p.is_dir())
 assert sorted(expected) == folders, (sorted(expected), folders)
 assert "identity" not in folders and "quarantine" not in folders, folders
+con = duckdb.connect()
 for table, rows in sorted(expected.items()):
-    n = duckdb.sql(f"SELECT count(*) FROM read_parquet('{current}/{table}/*.parquet')").fetchone()[0]
+    n = con.execute(f"SELECT count(*) FROM read_parquet('{current}/{table}/*.parquet')").fetchone()[0]
     assert n == rows, f"{table}: DuckDB reads {n} rows, the manifest says {rows}"
     print(f"  {table:<18} {n:>10} rows (DuckDB)")
-people = duckdb.sql(f"SELECT count(*), count(DISTINCT person_id) FROM read_parquet('{current}/person/*.parquet')").fetchone()
+people = con.execute(f"SELECT count(*), count(DISTINCT person_id) FROM read_parquet('{current}/person/*.parquet')").fetchone()
 assert people[0] == people[1], people
 print(f"store {store}: snapshot {manifest['snapshot']} read by DuckDB {duckdb.__version__}, counts match the manifest")
