@@ -152,7 +152,12 @@ impl IngestReport {
             if !obj.is_empty() {
                 out.push_str("Linkage:\n");
                 for (k, v) in obj {
-                    let _ = writeln!(out, "  {k:<40} {v}");
+                    let text = match v {
+                        serde_json::Value::Object(m) if m.is_empty() => "none".to_owned(),
+                        serde_json::Value::Object(m) => m.iter().map(|(k, v)| format!("{k}: {}", v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect::<Vec<_>>().join("; "),
+                        other => other.to_string(),
+                    };
+                    let _ = writeln!(out, "  {:<28} {text}", k.replace('_', " "));
                 }
             }
         }
