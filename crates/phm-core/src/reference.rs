@@ -146,6 +146,56 @@ pub fn parse_csv<T: serde::de::DeserializeOwned>(file: &'static str, text: &str)
     Ok(rows)
 }
 
+/// The plausible range of a measured value (`reference/plausibility.csv`), in its unit.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct PlausibleRange {
+    /// Short code-system name (`snomed`, `loinc`, ...).
+    pub code_system: String,
+    /// What is measured.
+    pub code: String,
+    /// Its name, for reasons.
+    pub term: String,
+    /// The unit the range is in (UCUM or as recorded).
+    pub unit: String,
+    /// Lowest plausible value.
+    pub min: f64,
+    /// Highest plausible value.
+    pub max: f64,
+}
+
+/// Plausible ranges of measured values by code system and code, from
+/// `reference/plausibility.csv`: what ingest rejects and the data-quality report counts.
+#[derive(Clone, Debug, Default)]
+pub struct PlausibleRanges(HashMap<(String, String), PlausibleRange>);
+
+impl PlausibleRanges {
+    /// The ranges compiled into this build, checked: a known code system, a code of its form,
+    /// min below max, each code once.
+    pub fn builtin() -> Result<Self> {
+        let (file, text) = reference_file!("plausibility.csv");
+        let rows: Vec<PlausibleRange> = parse_csv(file, text)?;
+        let mut out = HashMap::new();
+        for (i, r) in rows.into_iter().enumerate() {
+            let fail = |message: String| Error::Reference { file, line: u64::try_from(i).unwrap_or(u64::MAX).saturating_add(2), message };
+            let system = crate::codes::CodeSystem::from_name(&r.code_system).ok_or_else(|| fail(format!("unknown code system `{}`", r.code_system)))?;
+            crate::codes::check_code(system, &r.code).map_err(|e| fail(format!("`{}`: {}", r.code, e.reason())))?;
+            if !(r.min < r.max) {
+                return Err(fail(format!("min {} is not below max {}", r.min, r.max)));
+            }
+            let key = (r.code_system.clone(), r.code.clone());
+            if out.insert(key, r).is_some() {
+                return Err(fail("the same code is given twice".to_owned()));
+            }
+        }
+        Ok(Self(out))
+    }
+
+    /// The range of `code` in `code_system` (short name), if one is set.
+    pub fn get(&self, code_system: &str, code: &str) -> Option<&PlausibleRange> {
+        self.0.get(&(code_system.to_owned(), code.to_owned()))
+    }
+}
+
 impl ReferenceData {
     /// The reference data compiled into this build.
     pub fn builtin() -> Result<Self> {
@@ -223,6 +273,15 @@ impl ReferenceData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plausible_ranges_parse_and_are_checked() {
+        let ranges = PlausibleRanges::builtin().expect("reference/plausibility.csv is valid");
+        let bmi = ranges.get("snomed", "60621009").expect("BMI");
+        assert_eq!((bmi.unit.as_str(), bmi.min, bmi.max), ("kg/m2", 10.0, 90.0));
+        assert!(ranges.get("loinc", "8480-6").is_some());
+        assert!(ranges.get("snomed", "8480-6").is_none());
+    }
 
     #[test]
     fn builtin_reference_data_is_consistent() {

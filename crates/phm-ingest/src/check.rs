@@ -3,12 +3,12 @@
 //! Each check returns a [`Problem`] naming the field, a short kind (for counting) and a reason
 //! a data manager can act on. The plausible ranges are data: `reference/plausibility.csv`.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use phm_core::codes::{CodeSystem, check_code};
 use phm_core::nhs_number::NhsNumber;
+use phm_core::reference::PlausibleRanges;
 
 /// Why a record is rejected.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,26 +124,8 @@ pub fn code(field: &str, system: CodeSystem, code: &str) -> Result<String, Probl
         .map_err(|e| problem(field, "invalid code", format!("`{}` is not a valid {} code: {}", cut(code), system.name(), e.reason())))
 }
 
-struct Range {
-    unit: String,
-    min: f64,
-    max: f64,
-    term: String,
-}
-
-static RANGES: LazyLock<HashMap<(String, String), Range>> = LazyLock::new(|| {
-    let text = include_str!("../../../reference/plausibility.csv");
-    let mut out = HashMap::new();
-    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-        let f: Vec<&str> = line.split(',').collect();
-        if let [system, code, term, unit, min, max] = f[..] {
-            if let (Ok(min), Ok(max)) = (min.parse(), max.parse()) {
-                out.insert((system.to_owned(), code.to_owned()), Range { unit: unit.to_owned(), min, max, term: term.to_owned() });
-            }
-        }
-    }
-    out
-});
+/// The plausible ranges; `phm-core`'s tests check the committed file parses.
+static RANGES: LazyLock<PlausibleRanges> = LazyLock::new(|| PlausibleRanges::builtin().unwrap_or_default());
 
 /// Checks a measured value against the plausible range of its code, when the unit is the
 /// range's own (or not given).
@@ -151,7 +133,7 @@ pub fn plausible(field: &str, system: CodeSystem, code: &str, value: f64, unit: 
     if !value.is_finite() {
         return Err(problem(field, "implausible value", format!("{value} is not a number")));
     }
-    let Some(r) = RANGES.get(&(system.name().to_owned(), code.to_owned())) else { return Ok(()) };
+    let Some(r) = RANGES.get(system.name(), code) else { return Ok(()) };
     if unit.is_some_and(|u| !u.is_empty() && u != r.unit) {
         return Ok(());
     }
@@ -163,7 +145,12 @@ pub fn plausible(field: &str, system: CodeSystem, code: &str, value: f64, unit: 
 
 /// At most 60 characters of a value, for reasons.
 pub fn cut(text: &str) -> String {
-    if text.chars().count() <= 60 { text.to_owned() } else { format!("{}…", text.chars().take(59).collect::<String>()) }
+    cut_to(text, 60)
+}
+
+/// At most `n` characters of `text`, the last a `…` when it was cut.
+pub fn cut_to(text: &str, n: usize) -> String {
+    if text.chars().count() <= n { text.to_owned() } else { format!("{}…", text.chars().take(n.saturating_sub(1)).collect::<String>()) }
 }
 
 #[cfg(test)]

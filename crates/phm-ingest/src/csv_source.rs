@@ -272,10 +272,7 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
                 // The csv crate stops at a malformed record only for IO or UTF-8 in headers;
                 // anything else we treat as one unreadable record.
                 report.read += 1;
-                report.rejected += 1;
-                let r = Reject::line(line, "unreadable row", format!("cannot read this row: {e}"), b"");
-                *report.reasons.entry(r.kind.to_owned()).or_default() += 1;
-                load.quarantine.write(&f.display, &r)?;
+                load.quarantine.reject(&mut report, &f.display, &Reject::line(line, "unreadable row", format!("cannot read this row: {e}"), b""))?;
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     return Err(Error::Io { path: f.path.clone(), source: std::io::Error::other(e.to_string()) });
                 }
@@ -426,10 +423,8 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
         match result {
             Ok(()) => report.accepted += 1,
             Err(p) => {
-                report.rejected += 1;
-                *report.reasons.entry(p.kind.to_owned()).or_default() += 1;
                 let r = Reject { line, record_type: table.name.to_owned(), record_id: String::new(), field: p.field, kind: p.kind, reason: p.reason, record: raw() };
-                load.quarantine.write(&f.display, &r)?;
+                load.quarantine.reject(&mut report, &f.display, &r)?;
             }
         }
         if rows.len(t) as usize >= BATCH_ROWS {
@@ -533,9 +528,7 @@ pub(crate) fn load_opt_out(ctx: &FileCtx<'_>, f: &InputFile, tx: &mut Transactio
             Ok(true) => {}
             Err(e) => {
                 report.read += 1;
-                report.rejected += 1;
-                *report.reasons.entry("unreadable row".into()).or_default() += 1;
-                load.quarantine.write(&f.display, &Reject::line(line, "unreadable row", format!("cannot read this row: {e}"), b""))?;
+                load.quarantine.reject(&mut report, &f.display, &Reject::line(line, "unreadable row", format!("cannot read this row: {e}"), b""))?;
                 continue;
             }
         }
@@ -563,10 +556,8 @@ pub(crate) fn load_opt_out(ctx: &FileCtx<'_>, f: &InputFile, tx: &mut Transactio
                 rows.get(T::OptOut).push_text(Some(&person.to_hex())).push_text(Some(ctx.source)).end_row();
             }
             Err(p) => {
-                report.rejected += 1;
-                *report.reasons.entry(p.kind.to_owned()).or_default() += 1;
                 let r = Reject { line, record_type: "opt_out".into(), record_id: String::new(), field: p.field, kind: p.kind, reason: p.reason, record: excerpt(text.as_bytes()) };
-                load.quarantine.write(&f.display, &r)?;
+                load.quarantine.reject(&mut report, &f.display, &r)?;
             }
         }
     }

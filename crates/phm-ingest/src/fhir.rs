@@ -226,6 +226,34 @@ impl Mapper<'_, '_> {
         Ok(date)
     }
 
+    /// The end of a period that starts on `start`: parsed (and, given the person's `life`,
+    /// checked like any event date), and not before the start. `what` names the period in
+    /// the reason.
+    #[expect(clippy::too_many_arguments, reason = "internal helper")]
+    fn end_date(&self, rt: &str, id: Option<&str>, field: &str, text: Option<&str>, start: NaiveDate, what: &str, life: Option<&Lifespan>) -> R<Option<NaiveDate>> {
+        let Some(t) = text else { return Ok(None) };
+        let end = match life {
+            Some(life) => self.date(rt, id, field, Some(t), life)?,
+            None => check::parse_date(field, t).map_err(|p| self.reject(rt, id, p))?,
+        };
+        if end < start {
+            return Err(self.reject(rt, id, problem(field, "end before start", format!("{what} ends {end}, before it starts {start}"))));
+        }
+        Ok(Some(end))
+    }
+
+    /// A measured (or coded) value: its code, checked, and its quantity, held to the code's
+    /// plausible range.
+    fn measured(&self, rt: &str, id: Option<&str>, code_field: &str, value_field: &str, concept: Option<&CodeableConcept>, q: Option<&fhir::Quantity>) -> R<(CodeSystem, String, Option<f64>, Option<String>)> {
+        let (system, code) = self.coded(rt, id, code_field, concept)?;
+        let value = q.and_then(|q| q.value);
+        let unit = q.and_then(|q| q.code.clone().or_else(|| q.unit.clone()));
+        if let Some(v) = value {
+            check::plausible(value_field, system, &code, v, unit.as_deref()).map_err(|p| self.reject(rt, id, p))?;
+        }
+        Ok((system, code, value, unit))
+    }
+
     fn not_in_error(&self, rt: &str, id: Option<&str>, status: Option<&str>) -> R {
         if status == Some("entered-in-error") {
             return Err(self.reject(rt, id, problem(&format!("{rt}.status"), "entered in error", "status is entered-in-error: not a record of care")));
@@ -309,16 +337,7 @@ impl Mapper<'_, '_> {
             .ok_or_else(|| self.reject(rt, id, problem("EpisodeOfCare.managingOrganization", "missing practice", "must name the practice by ODS code")))?;
         let period = e.period.as_ref();
         let start = self.date(rt, id, "EpisodeOfCare.period.start", period.and_then(|p| p.start.as_deref()), &Lifespan { death: None, ..life })?;
-        let end = match period.and_then(|p| p.end.as_deref()) {
-            Some(t) => {
-                let end = check::parse_date("EpisodeOfCare.period.end", t).map_err(|p| self.reject(rt, id, p))?;
-                if end < start {
-                    return Err(self.reject(rt, id, problem("EpisodeOfCare.period.end", "end before start", format!("registration ends {end}, before it starts {start}"))));
-                }
-                Some(end)
-            }
-            None => None,
-        };
+        let end = self.end_date(rt, id, "EpisodeOfCare.period.end", period.and_then(|p| p.end.as_deref()), start, "registration", None)?;
         let row = self.out.rows.len(T::Registration);
         self.out.rows.get(T::Registration)
             .push_text(Some(&person.to_hex()))
@@ -384,25 +403,11 @@ impl Mapper<'_, '_> {
         // Components (blood pressure) become one row each; otherwise the observation itself.
         let mut values: Vec<(CodeSystem, String, Option<f64>, Option<String>)> = Vec::new();
         if o.component.is_empty() {
-            let (system, code) = self.coded(rt, id, "Observation.code", o.code.as_ref())?;
-            let q = o.value_quantity.as_ref();
-            let value = q.and_then(|q| q.value);
-            let unit = q.and_then(|q| q.code.clone().or_else(|| q.unit.clone()));
-            if let Some(v) = value {
-                check::plausible("Observation.valueQuantity.value", system, &code, v, unit.as_deref()).map_err(|p| self.reject(rt, id, p))?;
-            }
-            values.push((system, code, value, unit));
+            values.push(self.measured(rt, id, "Observation.code", "Observation.valueQuantity.value", o.code.as_ref(), o.value_quantity.as_ref())?);
         } else {
             for (i, comp) in o.component.iter().enumerate() {
-                let field = format!("Observation.component[{i}].code");
-                let (system, code) = self.coded(rt, id, &field, Some(&comp.code))?;
-                let q = comp.value_quantity.as_ref();
-                let value = q.and_then(|q| q.value);
-                let unit = q.and_then(|q| q.code.clone().or_else(|| q.unit.clone()));
-                if let Some(v) = value {
-                    check::plausible(&format!("Observation.component[{i}].valueQuantity.value"), system, &code, v, unit.as_deref()).map_err(|p| self.reject(rt, id, p))?;
-                }
-                values.push((system, code, value, unit));
+                let (code_field, value_field) = (format!("Observation.component[{i}].code"), format!("Observation.component[{i}].valueQuantity.value"));
+                values.push(self.measured(rt, id, &code_field, &value_field, Some(&comp.code), comp.value_quantity.as_ref())?);
             }
         }
         let start = self.out.rows.len(T::Observation);
@@ -449,16 +454,7 @@ impl Mapper<'_, '_> {
             None => ("MedicationStatement.dateAsserted", m.date_asserted.as_deref()),
         };
         let date = self.date(rt, id, field, text, &life)?;
-        let end = match period.and_then(|p| p.end.as_deref()) {
-            Some(t) => {
-                let end = check::parse_date("MedicationStatement.effectivePeriod.end", t).map_err(|p| self.reject(rt, id, p))?;
-                if end < date {
-                    return Err(self.reject(rt, id, problem("MedicationStatement.effectivePeriod.end", "end before start", format!("course ends {end}, before it starts {date}"))));
-                }
-                Some(end)
-            }
-            None => None,
-        };
+        let end = self.end_date(rt, id, "MedicationStatement.effectivePeriod.end", period.and_then(|p| p.end.as_deref()), date, "course", None)?;
         self.medication_row(rt, id, person, system, &code, date, end);
         Ok(())
     }
@@ -514,16 +510,7 @@ impl Mapper<'_, '_> {
         let (person, life) = self.subject(rt, id, "Encounter.subject", e.subject.as_ref())?;
         let period = e.period.as_ref();
         let start = self.date(rt, id, "Encounter.period.start", period.and_then(|p| p.start.as_deref()), &life)?;
-        let end = match period.and_then(|p| p.end.as_deref()) {
-            Some(t) => {
-                let end = self.date(rt, id, "Encounter.period.end", Some(t), &life)?;
-                if end < start {
-                    return Err(self.reject(rt, id, problem("Encounter.period.end", "end before start", format!("the encounter ends {end}, before it starts {start}"))));
-                }
-                Some(end)
-            }
-            None => None,
-        };
+        let end = self.end_date(rt, id, "Encounter.period.end", period.and_then(|p| p.end.as_deref()), start, "the encounter", Some(&life))?;
         let class = e.class.as_ref().and_then(|c| c.code.as_deref()).unwrap_or_default();
         let setting = setting(self.ctx.source_type, class, e.admission_method(), e.service_type.as_ref().and_then(|s| s.text.as_deref()))
             .ok_or_else(|| self.reject(rt, id, problem("Encounter.class", "unknown setting", format!("class `{}` from a {} names no care setting OpenPHM knows", check::cut(class), self.ctx.source_type.name()))))?;

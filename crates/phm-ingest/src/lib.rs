@@ -249,7 +249,7 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
         }
     }
     let mut tx = store.begin()?;
-    let total: u64 = sources.iter().flat_map(|s| &s.files).map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)).sum();
+    let total: u64 = sources.iter().map(|s| input_bytes(&s.files)).sum();
     progress.total(total);
     let mut postcodes = load_postcodes(&tx)?;
     let mut report = IngestReport { bytes: total, ..IngestReport::default() };
@@ -270,7 +270,7 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
         let mut source_report = SourceReport { source: spec.name.clone(), source_type: spec.source_type.name().to_owned(), ..SourceReport::default() };
         if held.is_some_and(|h| Some(&h.fingerprint) == early.as_ref()) {
             source_report.outcome = format!("unchanged (as loaded in snapshot {})", held.map_or(0, |h| h.loaded_in));
-            progress.advance(spec.files.iter().map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)).sum());
+            progress.advance(input_bytes(&spec.files));
             report.sources.push(source_report);
             continue;
         }
@@ -330,6 +330,12 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
     report.snapshot = Some(tx.commit(&options.note, summary)?);
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Bytes in these files (for progress; a file that cannot be read counts 0 here and fails
+/// when it is read).
+fn input_bytes(files: &[InputFile]) -> u64 {
+    files.iter().map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)).sum()
 }
 
 /// SHA-256 over each file's name and bytes, in the order given.
@@ -440,14 +446,13 @@ fn load_fhir(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, load: &
     };
     let mut patients = fhir::PatientIndex::default();
     let mut seen: HashMap<u64, (usize, u64)> = HashMap::new();
-    let (patient_files, other_files): (Vec<&InputFile>, Vec<&InputFile>) = spec.files.iter().partition(|f| is_patient(f));
-    patients.file = patient_files.first().map(|f| f.display.clone()).unwrap_or_default();
-    let mut files: Vec<&InputFile> = patient_files;
-    files.extend(other_files);
+    // Whether each file holds Patients is decided once (it may mean peeking at the file).
+    let mut files: Vec<(&InputFile, bool)> = spec.files.iter().map(|f| (f, is_patient(f))).collect();
+    files.sort_by_key(|(_, patient)| !patient);
+    patients.file = files.iter().find(|(_, p)| *p).map(|(f, _)| f.display.clone()).unwrap_or_default();
     let mut reports = Vec::new();
     let empty = fhir::PatientIndex::default();
-    for (i, f) in files.iter().enumerate() {
-        let patient_file = is_patient(f);
+    for (i, &(f, patient_file)) in files.iter().enumerate() {
         let mut report = FileReport { path: f.display.clone(), format: "fhir-ndjson".into(), declared: f.declared, ..FileReport::default() };
         let file = std::fs::File::open(&f.path).map_err(|source| Error::Io { path: f.path.clone(), source })?;
         let mut index_updates: Vec<(String, phm_identity::PersonId, check::Lifespan)> = Vec::new();
@@ -477,7 +482,7 @@ fn load_fhir(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, load: &
                             out.rejects.push(quarantine::Reject::line(
                                 a.line,
                                 "duplicate record",
-                                format!("same resource type and id as line {line} of {}, which was kept", files[fi].display),
+                                format!("same resource type and id as line {line} of {}, which was kept", files[fi].0.display),
                                 b"",
                             ));
                         }
@@ -497,11 +502,9 @@ fn load_fhir(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, load: &
                     }
                 }
                 report.accepted += (out.accepted.len() - drop.len()) as u64;
-                report.rejected += out.rejects.len() as u64;
                 out.rejects.sort_by_key(|r| r.line);
                 for r in &out.rejects {
-                    *report.reasons.entry(r.kind.to_owned()).or_default() += 1;
-                    load.quarantine.write(&f.display, r)?;
+                    load.quarantine.reject(&mut report, &f.display, r)?;
                 }
                 load.write_rows(tx, ctx.source, &mut out.rows, &out.accepted, &drop, &mut report)
             };

@@ -719,9 +719,7 @@ struct Io<'r, 'c> {
 
 impl Io<'_, '_> {
     fn reject(&mut self, report: &mut FileReport, file: &str, r: &Reject) -> Result<()> {
-        report.rejected += 1;
-        *report.reasons.entry(r.kind.to_owned()).or_default() += 1;
-        self.load.quarantine.write(file, r)
+        self.load.quarantine.reject(report, file, r)
     }
 
     /// Reads every row of `reader`, handing each to `each`, which either pushes the row's

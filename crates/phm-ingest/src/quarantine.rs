@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use phm_store::{FileEntry, Transaction, Tree};
 
+use crate::report::FileReport;
 use crate::{Error, Result};
 
 /// The longest stretch of a rejected record kept in the quarantine file.
@@ -70,8 +71,8 @@ impl QuarantineWriter {
         Ok(Self { path, name, out: None, rows: 0 })
     }
 
-    /// Appends a reject from `file` (the path as given).
-    pub fn write(&mut self, file: &str, reject: &Reject) -> Result<()> {
+    /// Appends a reject from `file` (the path as given), without counting it.
+    fn write(&mut self, file: &str, reject: &Reject) -> Result<()> {
         let io = |source| Error::Io { path: self.path.clone(), source };
         if self.out.is_none() {
             let mut out = BufWriter::new(File::create(&self.path).map_err(io)?);
@@ -85,6 +86,14 @@ impl QuarantineWriter {
         writeln!(out, "{}", text.join(",")).map_err(|source| Error::Io { path: self.path.clone(), source })?;
         self.rows += 1;
         Ok(())
+    }
+
+    /// Quarantines a record of `file` and counts it in the file's report: rejected, and by
+    /// reason. Every format rejects through here, so the counts and the file agree.
+    pub fn reject(&mut self, report: &mut FileReport, file: &str, reject: &Reject) -> Result<()> {
+        report.rejected += 1;
+        *report.reasons.entry(reject.kind.to_owned()).or_default() += 1;
+        self.write(file, reject)
     }
 
     /// Finishes the file; `None` if nothing was rejected.

@@ -115,7 +115,7 @@ impl IngestReport {
             let _ = writeln!(
                 out,
                 "{:<34} {:>6} {:>12} {:>12} {:>10}  {}",
-                truncate(&s.source, 34),
+                crate::check::cut_to(&s.source, 34),
                 s.files.len(),
                 s.total(|f| f.read),
                 s.total(|f| f.accepted),
@@ -125,7 +125,7 @@ impl IngestReport {
         }
         for ((kind, outcome), (n, files, read, accepted, rejected)) in &kinds {
             let label = format!("{n} × {kind}");
-            let _ = writeln!(out, "{:<34} {files:>6} {read:>12} {accepted:>12} {rejected:>10}  {outcome}", truncate(&label, 34));
+            let _ = writeln!(out, "{:<34} {files:>6} {read:>12} {accepted:>12} {rejected:>10}  {outcome}", crate::check::cut_to(&label, 34));
         }
         let _ = writeln!(out, "{:<34} {:>6} {:>12} {:>12} {:>10}", "total", self.files().count(), read, accepted, rejected);
         let check = if self.reconciles() { "✓ read = accepted + rejected for every file" } else { "✗ COUNTS DO NOT RECONCILE" };
@@ -165,8 +165,4 @@ impl IngestReport {
         let _ = writeln!(out, "{mb:.1} MB in {:.1} s ({:.1} MB/s)", self.seconds, if self.seconds > 0.0 { mb / self.seconds } else { 0.0 });
         out
     }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_owned() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
 }

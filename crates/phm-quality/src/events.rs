@@ -147,7 +147,7 @@ pub(crate) fn assess_source(ctx: &Ctx<'_>, source: &SourceInfo, people: &People)
                             if let (CodeSystem::Snomed, Some(sex), Some(p)) = (known, ctx.sex_specific.get(c), person) {
                                 t.gender.add(opposite(*sex, p.sex));
                             }
-                            if let (Some((value, unit)), Some(range)) = (values, ctx.ranges.get(sys).and_then(|m| m.get(c))) {
+                            if let (Some((value, unit)), Some(range)) = (values, ctx.ranges.get(sys, c)) {
                                 let v = opt(value, i);
                                 t.value_missing.add(v.is_none());
                                 let same_unit = opt_text(unit, i).is_none_or(|u| u.is_empty() || u == range.unit);

@@ -91,7 +91,7 @@ pub(crate) struct Ctx<'a> {
     pub sources: Vec<SourceInfo>,
     pub practices: Known,
     pub areas: Known,
-    pub ranges: plausible::Ranges,
+    pub ranges: phm_core::reference::PlausibleRanges,
     /// SNOMED CT code → the sex it applies to.
     pub sex_specific: HashMap<String, plausible::Sex>,
     /// The sentence naming those codes.
@@ -135,7 +135,7 @@ pub fn assess(snapshot: &Snapshot) -> Result<QualityReport> {
         sources,
         practices,
         areas,
-        ranges: plausible::measurement_ranges(),
+        ranges: phm_core::reference::PlausibleRanges::builtin()?,
         sex_specific_text: plausible::describe_sex_specific(&sex_specific),
         sex_specific: sex_specific.into_iter().map(|c| (c.code, c.sex)).collect(),
     };

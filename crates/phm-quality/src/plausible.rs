@@ -1,33 +1,5 @@
-//! What values are plausible: measurement ranges (`reference/plausibility.csv`, the file ingest
-//! also checks against) and codes that apply to one sex only (from `codelists/`).
-
-use std::collections::HashMap;
-
-/// A plausible range of a measurement code, in its unit.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Range {
-    pub unit: String,
-    pub min: f64,
-    pub max: f64,
-}
-
-/// Code system → code → range, from `reference/plausibility.csv`.
-pub(crate) type Ranges = HashMap<String, HashMap<String, Range>>;
-
-/// The measurement ranges of `reference/plausibility.csv`.
-pub(crate) fn measurement_ranges() -> Ranges {
-    let text = include_str!("../../../reference/plausibility.csv");
-    let mut out: Ranges = HashMap::new();
-    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-        let f: Vec<&str> = line.split(',').collect();
-        if let [system, code, _term, unit, min, max] = f[..]
-            && let (Ok(min), Ok(max)) = (min.parse(), max.parse())
-        {
-            out.entry(system.to_owned()).or_default().insert(code.to_owned(), Range { unit: unit.to_owned(), min, max });
-        }
-    }
-    out
-}
+//! Codes that apply to one sex only (from `codelists/`). Plausible measurement ranges are
+//! `phm_core::reference::PlausibleRanges`, the ones ingest checks against.
 
 /// Sex of a person, as the checks compare it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,9 +65,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_reference_files_give_ranges_and_sex_specific_codes() {
-        let ranges = measurement_ranges();
-        assert_eq!(ranges["snomed"]["60621009"], Range { unit: "kg/m2".into(), min: 10.0, max: 90.0 });
+    fn the_codelists_give_sex_specific_codes() {
         let codes = sex_specific_codes();
         assert!(codes.iter().any(|c| c.code == "171149006" && c.sex == Sex::Female), "{codes:?}");
         for c in &codes {

@@ -134,7 +134,7 @@ impl Store {
 
     /// Committed snapshot numbers, oldest first.
     pub fn snapshot_ids(&self) -> Result<Vec<u64>> {
-        let dir = self.root.join("snapshots");
+        let dir = self.root.join(Tree::Analytical.folder());
         let mut ids = Vec::new();
         for entry in fs::read_dir(&dir).map_err(io(&dir))? {
             let entry = entry.map_err(io(&dir))?;
@@ -156,7 +156,7 @@ impl Store {
 
     /// Snapshot `id` ("as at" reads).
     pub fn snapshot(&self, id: u64) -> Result<Snapshot> {
-        let dir = self.root.join("snapshots").join(snapshot_name(id));
+        let dir = self.root.join(Tree::Analytical.folder()).join(snapshot_name(id));
         if !dir.is_dir() {
             let latest = self.snapshot_ids()?.last().copied().unwrap_or(0);
             return Err(Error::NoSnapshot { path: self.root.clone(), id, latest });
@@ -199,20 +199,17 @@ impl Snapshot {
 
     /// The restricted folder (identity and quarantine) of this snapshot.
     pub fn restricted_dir(&self) -> PathBuf {
-        self.root.join("restricted").join(snapshot_name(self.manifest.snapshot))
+        self.root.join(Tree::Restricted.folder()).join(snapshot_name(self.manifest.snapshot))
+    }
+
+    /// Where one of this snapshot's files is.
+    pub fn path_of(&self, file: &FileEntry) -> PathBuf {
+        committed_path(&self.root, self.manifest.snapshot, file)
     }
 
     /// Every file of `table` in this snapshot, with its path.
     pub fn files(&self, tree: Tree, table: &str) -> Vec<(PathBuf, &FileEntry)> {
-        let base = match tree {
-            Tree::Analytical => self.dir.clone(),
-            Tree::Restricted => self.restricted_dir(),
-        };
-        self.manifest
-            .all_files()
-            .filter(|f| f.tree == tree && f.table == table)
-            .map(|f| (base.join(&f.table).join(&f.name), f))
-            .collect()
+        self.manifest.all_files().filter(|f| f.tree == tree && f.table == table).map(|f| (self.path_of(f), f)).collect()
     }
 
     /// Reads a whole table of this snapshot into memory (tests, reports and small tables; the
@@ -235,6 +232,11 @@ pub fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
     reader
         .map(|b| b.map_err(|e| Error::Parquet { path: path.to_owned(), source: e.into() }))
         .collect()
+}
+
+/// Where a file of committed snapshot `id` lives: `<root>/<tree folder>/<id>/<table>/<name>`.
+pub(crate) fn committed_path(root: &Path, id: u64, file: &FileEntry) -> PathBuf {
+    root.join(file.tree.folder()).join(snapshot_name(id)).join(&file.table).join(&file.name)
 }
 
 pub(crate) fn snapshot_name(id: u64) -> String {

@@ -18,6 +18,16 @@ pub enum Tree {
     Restricted,
 }
 
+impl Tree {
+    /// The store folder that holds this tree's committed snapshots.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Self::Analytical => "snapshots",
+            Self::Restricted => "restricted",
+        }
+    }
+}
+
 /// One file of a snapshot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileEntry {

@@ -13,7 +13,7 @@ use phm_core::schema::Table;
 
 use crate::error::io;
 use crate::manifest::{FileEntry, SnapshotManifest, SourceEntry, Tree};
-use crate::{Error, Result, Store, restrict_permissions, snapshot_name};
+use crate::{Error, Result, Store, committed_path, restrict_permissions, snapshot_name};
 
 /// A snapshot being written. Nothing is visible to readers until [`Transaction::commit`];
 /// dropping the transaction (or the process dying) leaves the store as it was.
@@ -153,18 +153,10 @@ impl Transaction {
     /// transaction for replaced sources, the parent's files for the others.
     pub fn table_paths(&self, tree: Tree, table: &str) -> Vec<PathBuf> {
         let parent_id = self.parent.as_ref().map_or(0, |p| p.snapshot);
-        let tree_name = match tree {
-            Tree::Analytical => "snapshots",
-            Tree::Restricted => "restricted",
-        };
         let mut out = Vec::new();
         for (name, source) in &self.sources {
             for f in source.files.iter().filter(|f| f.tree == tree && f.table == table) {
-                out.push(if self.replaced.contains(name) {
-                    self.tree_dir(tree).join(&f.table).join(&f.name)
-                } else {
-                    self.root.join(tree_name).join(snapshot_name(parent_id)).join(&f.table).join(&f.name)
-                });
+                out.push(if self.replaced.contains(name) { self.tree_dir(tree).join(&f.table).join(&f.name) } else { committed_path(&self.root, parent_id, f) });
             }
         }
         out
@@ -189,11 +181,7 @@ impl Transaction {
             }
         };
         for file in &carried {
-            let tree_name = match file.tree {
-                Tree::Analytical => "snapshots",
-                Tree::Restricted => "restricted",
-            };
-            let from = self.root.join(tree_name).join(snapshot_name(parent_id)).join(&file.table).join(&file.name);
+            let from = committed_path(&self.root, parent_id, file);
             let dir = self.tree_dir(file.tree).join(&file.table);
             fs::create_dir_all(&dir).map_err(io(&dir))?;
             let to = dir.join(&file.name);
@@ -220,13 +208,13 @@ impl Transaction {
         restrict_permissions(&restricted)?;
 
         let name = snapshot_name(self.id);
-        let restricted_final = self.root.join("restricted").join(&name);
+        let restricted_final = self.root.join(Tree::Restricted.folder()).join(&name);
         fs::rename(&restricted, &restricted_final).map_err(io(&restricted_final))?;
-        sync_dir(&self.root.join("restricted"))?;
-        let snap_final = self.root.join("snapshots").join(&name);
+        sync_dir(&self.root.join(Tree::Restricted.folder()))?;
+        let snap_final = self.root.join(Tree::Analytical.folder()).join(&name);
         // The commit point.
         fs::rename(&snap, &snap_final).map_err(io(&snap_final))?;
-        sync_dir(&self.root.join("snapshots"))?;
+        sync_dir(&self.root.join(Tree::Analytical.folder()))?;
         self.committed = true;
         let _ = fs::remove_dir_all(&self.staging);
         update_current_link(&self.root, &name);

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use phm_store::{Store, Tree};
+use phm_store::Store;
 
 fn phm(args: &[&str]) {
     let out = Command::new(env!("CARGO_BIN_EXE_phm")).args(args).output().expect("run phm");
@@ -18,11 +18,7 @@ fn fingerprint(store: &Path, id: u64) -> Vec<(String, u64, Vec<u8>)> {
     let snap = store.snapshot(id).expect("snapshot");
     let mut out = Vec::new();
     for f in snap.manifest().all_files() {
-        let base = match f.tree {
-            Tree::Analytical => snap.dir().to_owned(),
-            Tree::Restricted => snap.restricted_dir(),
-        };
-        let path = base.join(&f.table).join(&f.name);
+        let path = snap.path_of(f);
         if f.name.ends_with(".parquet") {
             let rows: usize = phm_store::read_parquet(&path).expect("readable Parquet").iter().map(|b| b.num_rows()).sum();
             assert_eq!(rows as u64, f.rows, "{}", path.display());
