@@ -25,12 +25,20 @@ pub fn ingest(store: &Store, sources: &[SourceSpec]) -> IngestReport {
     phm_ingest::ingest(store, &key(), sources, &options(), &Quiet).expect("ingest")
 }
 
-/// A small synthetic drop, made once per test binary run and shared.
+/// A small synthetic drop, made once per test binary run and shared. Tests run in
+/// parallel threads, so one lock makes sure a drop is written once and read only when
+/// complete (it is generated beside its final name and renamed into place).
 pub fn drop_dir(population: u64, seed: u64) -> PathBuf {
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = MAKING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = std::env::temp_dir().join(format!("phm-ingest-test-drop-{population}-{seed}-{}", std::process::id()));
     if !dir.join("manifest.json").exists() {
-        let config = phm_synth::SynthConfig { population, seed, out_dir: dir.clone(), extract_date: phm_synth::default_extract_date() };
+        let partial = dir.with_extension("partial");
+        let _ = std::fs::remove_dir_all(&partial);
+        let config = phm_synth::SynthConfig { population, seed, out_dir: partial.clone(), extract_date: phm_synth::default_extract_date() };
         phm_synth::generate(&config, &|_, _| {}).expect("synthetic drop");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::rename(&partial, &dir).expect("move the finished drop into place");
     }
     dir
 }
