@@ -1,0 +1,522 @@
+//! The definition language: parse, bind and check definition files into the query model.
+//!
+//! A definition file holds items, one per line or more:
+//!
+//! ```text
+//! import "library/common.phm"
+//! codelist hypertension = "codelists/hypertension.csv"
+//! let has_hypertension = exists(condition where code in hypertension and date <= index_date)
+//! indicator hypertension_prevalence "Recorded hypertension prevalence" {
+//!   denominator = registered and alive and not opted_out
+//!   numerator = has_hypertension
+//!   method = proportion
+//!   breakdowns = (place, imd_quintile)
+//! }
+//! ```
+//!
+//! Loading never panics and never stops at the first problem: [`load`] returns the model
+//! (when there are no errors) and every diagnostic, each with file, line, column and help.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use phm_model::*;
+
+pub mod ast;
+mod bind;
+pub mod diag;
+mod syntax;
+
+pub use bind::{BUILTINS, FUNCTIONS, METHODS};
+pub use diag::{Diagnostic, Severity, Sources};
+
+use ast::*;
+use bind::{Binder, Bound};
+
+/// The result of loading definitions.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The model, when there were no errors.
+    pub definitions: Option<Definitions>,
+    /// Every problem found.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The files read, for rendering diagnostics.
+    pub sources: Sources,
+}
+
+impl Loaded {
+    /// Errors (not warnings).
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// All diagnostics rendered as text.
+    pub fn render(&self) -> String {
+        self.sources.render(&self.diagnostics)
+    }
+}
+
+/// Closest candidate within a small edit distance, for "did you mean".
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).clamp(1, 3);
+    candidates.into_iter().map(|c| (edit_distance(name, c), c)).filter(|(d, _)| *d <= limit).min_by_key(|(d, c)| (*d, c.len())).map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Everything in scope while binding.
+#[derive(Default)]
+struct Scope {
+    lets: BTreeMap<String, Bound>,
+    codelists: BTreeMap<String, CodelistRef>,
+    defined_at: BTreeMap<String, (FileId, Span)>,
+    indicators: BTreeMap<String, Indicator>,
+    index_date: Option<chrono::NaiveDate>,
+}
+
+struct Loader {
+    sources: Sources,
+    diags: Vec<Diagnostic>,
+    scope: Scope,
+    loaded: HashSet<PathBuf>,
+    stack: Vec<PathBuf>,
+    hash_parts: Vec<Vec<u8>>,
+}
+
+/// Load a definition file and what it imports. Blocks (cohorts, indicators, measures) of the
+/// named file are returned; imported files contribute their `let`s, codelists and indicators
+/// (for measures to refer to).
+pub fn load(path: &Path) -> Loaded {
+    load_many(&[path.to_path_buf()])
+}
+
+/// Load several files as one set (each file's blocks are returned).
+pub fn load_many(paths: &[PathBuf]) -> Loaded {
+    let mut l = Loader { sources: Sources::default(), diags: Vec::new(), scope: Scope::default(), loaded: HashSet::new(), stack: Vec::new(), hash_parts: Vec::new() };
+    let mut defs = Definitions { source: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "), ..Default::default() };
+    for p in paths {
+        l.file(p, None, Some(&mut defs));
+    }
+    finish(l, defs)
+}
+
+/// Load definitions from text (for tests, the API and spec files); imports and codelist
+/// paths resolve from `base`.
+pub fn load_str(name: &str, text: &str, base: &Path) -> Loaded {
+    let mut l = Loader { sources: Sources::default(), diags: Vec::new(), scope: Scope::default(), loaded: HashSet::new(), stack: Vec::new(), hash_parts: Vec::new() };
+    let mut defs = Definitions { source: name.into(), ..Default::default() };
+    l.text(&base.join(name), text.to_owned(), Some(&mut defs));
+    finish(l, defs)
+}
+
+/// Bind one person-level expression against inline codelists (spec files use this).
+pub fn bind_expression(text: &str, codelists: &BTreeMap<String, CodelistRef>, lets: &[(String, String)]) -> Result<(PExpr, Type), String> {
+    let mut sources = Sources::default();
+    let mut diags = Vec::new();
+    let mut scope_lets = BTreeMap::new();
+    for (name, src) in lets.iter().map(|(n, s)| (n, s.as_str())).chain(std::iter::once((&"value".to_owned(), text))) {
+        let file = sources.files.len();
+        sources.files.push((PathBuf::from(format!("<{name}>")), src.to_owned()));
+        let Some(expr) = syntax::parse_expr(src, file, &mut diags) else {
+            return Err(sources.render(&diags));
+        };
+        let mut b = Binder { file, diags: &mut diags, lets: &scope_lets, codelists };
+        match b.bind(&expr, None) {
+            Ok(bound) if name.as_str() == "value" => {
+                return match bound {
+                    Bound::P(p, t) => Ok((p, t)),
+                    Bound::Null => Ok((PExpr::Value { value: Value::Null, ty: Type::Text }, Type::Text)),
+                    other => Err(format!("the expression is {:?}, not a value per person", std::mem::discriminant(&other))),
+                };
+            }
+            Ok(bound) => {
+                scope_lets.insert(name.clone(), bound);
+            }
+            Err(()) => return Err(sources.render(&diags)),
+        }
+    }
+    Err("no expression".into())
+}
+
+fn finish(l: Loader, mut defs: Definitions) -> Loaded {
+    defs.index_date = l.scope.index_date;
+    for (name, cl) in &l.scope.codelists {
+        defs.codelists.insert(name.clone(), cl.sha256.clone());
+    }
+    defs.content_hash = sha256_hex(l.hash_parts.iter().map(Vec::as_slice));
+    let has_errors = l.diags.iter().any(|d| d.severity == Severity::Error);
+    Loaded { definitions: (!has_errors).then_some(defs), diagnostics: l.diags, sources: l.sources }
+}
+
+/// Find `rel` relative to `dir` or any folder above it.
+fn resolve(dir: &Path, rel: &str) -> Option<PathBuf> {
+    let rel = Path::new(rel);
+    if rel.is_absolute() {
+        return rel.exists().then(|| rel.to_path_buf());
+    }
+    let mut d = Some(dir);
+    while let Some(x) = d {
+        let p = x.join(rel);
+        if p.exists() {
+            return Some(p);
+        }
+        d = x.parent();
+    }
+    None
+}
+
+impl Loader {
+    fn file(&mut self, path: &Path, from: Option<(FileId, Span)>, out: Option<&mut Definitions>) {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if self.stack.contains(&canonical) {
+            if let Some((f, s)) = from {
+                let chain: Vec<String> = self.stack.iter().map(|p| p.display().to_string()).collect();
+                self.diags.push(Diagnostic::error(f, s, "this import makes a cycle").help(format!("the files import each other: {}", chain.join(" → "))));
+            }
+            return;
+        }
+        if !self.loaded.insert(canonical.clone()) {
+            return;
+        }
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                match from {
+                    Some((f, s)) => self.diags.push(Diagnostic::error(f, s, format!("cannot read `{}`: {e}", path.display()))),
+                    None => {
+                        let file = self.sources.files.len();
+                        self.sources.files.push((path.to_path_buf(), String::new()));
+                        self.diags.push(Diagnostic::error(file, Span::default(), format!("cannot read `{}`: {e}", path.display())).help("give the path of a `.phm` definition file or a folder of them"));
+                    }
+                }
+                return;
+            }
+        };
+        self.stack.push(canonical);
+        self.text(path, text, out);
+        self.stack.pop();
+    }
+
+    fn text(&mut self, path: &Path, text: String, mut out: Option<&mut Definitions>) {
+        let file = self.sources.files.len();
+        self.hash_parts.push(text.as_bytes().to_vec());
+        let items = syntax::parse_file(&text, file, &mut self.diags);
+        self.sources.files.push((path.to_path_buf(), text));
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut names_in_file: BTreeMap<String, Span> = BTreeMap::new();
+        for item in items {
+            match item {
+                Item::Import { path: rel, span } => match resolve(&dir, &rel) {
+                    Some(p) => self.file(&p, Some((file, span)), None),
+                    None => self.diags.push(Diagnostic::error(file, span, format!("cannot find `{rel}`")).help(format!("the path is read from `{}` or a folder above it", dir.display()))),
+                },
+                Item::IndexDate { date, .. } => {
+                    if out.is_some() || self.scope.index_date.is_none() {
+                        self.scope.index_date = Some(date);
+                    }
+                }
+                Item::Codelist { name, system, path: rel, path_span, column } => {
+                    if !self.declare(file, &name) {
+                        continue;
+                    }
+                    let Some(p) = resolve(&dir, &rel) else {
+                        self.diags.push(Diagnostic::error(file, path_span, format!("cannot find the codelist file `{rel}`")).help(format!("the path is read from `{}` or a folder above it", dir.display())));
+                        continue;
+                    };
+                    let system = match &system {
+                        Some(s) => match phm_core::codes::CodeSystem::from_name(&s.text) {
+                            Some(sys) => sys,
+                            None => {
+                                let mut d = Diagnostic::error(file, s.span, format!("unknown code system `{}`", s.text));
+                                d = match suggest(&s.text, ["snomed", "icd10", "dmd", "opcs4"]) {
+                                    Some(x) => d.help(format!("did you mean `{x}`?")),
+                                    None => d.help("use snomed, icd10, dmd or opcs4"),
+                                };
+                                self.diags.push(d);
+                                continue;
+                            }
+                        },
+                        None => phm_codelists::system_for_file_stem(p.file_stem().and_then(|s| s.to_str()).unwrap_or("")),
+                    };
+                    match phm_codelists::Codelist::load(&p, system, column.as_deref()) {
+                        Ok(cl) => {
+                            for problem in cl.problems() {
+                                let sev = match problem.severity() {
+                                    phm_codelists::Severity::Error => Severity::Error,
+                                    phm_codelists::Severity::Warning => Severity::Warning,
+                                };
+                                let mut d = Diagnostic::error(file, path_span, format!("codelist `{}`: {problem}", name.text));
+                                d.severity = sev;
+                                self.diags.push(d);
+                            }
+                            self.hash_parts.push(cl.sha256().as_bytes().to_vec());
+                            self.scope.codelists.insert(name.text.clone(), CodelistRef { name: name.text.clone(), system: system.name().into(), sha256: cl.sha256().into(), codes: cl.codes().to_vec() });
+                        }
+                        Err(e) => self.diags.push(Diagnostic::error(file, path_span, format!("codelist `{}`: {e}", name.text))),
+                    }
+                }
+                Item::Let { name, expr } => {
+                    if !self.declare(file, &name) {
+                        continue;
+                    }
+                    let mut b = Binder { file, diags: &mut self.diags, lets: &self.scope.lets, codelists: &self.scope.codelists };
+                    if let Ok(bound) = b.bind(&expr, None) {
+                        self.scope.lets.insert(name.text.clone(), bound);
+                    }
+                }
+                Item::Block(block) => {
+                    if let Some(prev) = names_in_file.insert(block.name.text.clone(), block.name.span) {
+                        let (line, _) = self.sources.line_col(file, prev.start);
+                        self.diags.push(Diagnostic::error(file, block.name.span, format!("`{}` is already defined on line {line}", block.name.text)).help("give each cohort, indicator and measure its own name"));
+                        continue;
+                    }
+                    self.block(file, &block, out.as_deref_mut());
+                }
+            }
+        }
+    }
+
+    fn declare(&mut self, file: FileId, name: &Name) -> bool {
+        if let Some((f, s)) = self.scope.defined_at.get(&name.text).copied() {
+            let (line, _) = self.sources.line_col(f, s.start);
+            let where_ = self.sources.files.get(f).map(|x| x.0.display().to_string()).unwrap_or_default();
+            self.diags.push(Diagnostic::error(file, name.span, format!("`{}` is already defined ({where_}, line {line})", name.text)).help("choose another name; names are shared by a file and everything it imports"));
+            return false;
+        }
+        if BUILTINS.iter().any(|b| b.0 == name.text) || EventTable::from_name(&name.text).is_some() {
+            self.diags.push(Diagnostic::error(file, name.span, format!("`{}` is a built-in name", name.text)).help("choose another name"));
+            return false;
+        }
+        self.scope.defined_at.insert(name.text.clone(), (file, name.span));
+        true
+    }
+
+    fn block(&mut self, file: FileId, block: &Block, out: Option<&mut Definitions>) {
+        let title = block.title.clone().unwrap_or_else(|| block.name.text.replace('_', " "));
+        let allowed: &[&str] = match block.kind {
+            BlockKind::Cohort => &["population", "column", "events", "event_columns"],
+            BlockKind::Indicator => &["numerator", "denominator", "method", "multiplier", "breakdowns"],
+            BlockKind::Measure => &["indicator", "intervals"],
+        };
+        let mut fields: BTreeMap<&str, &Field> = BTreeMap::new();
+        let mut columns = Vec::new();
+        let mut ok = true;
+        for f in &block.fields {
+            if !allowed.contains(&f.name.text.as_str()) {
+                let mut d = Diagnostic::error(file, f.name.span, format!("a {} has no field `{}`", kind_name(block.kind), f.name.text));
+                d = match suggest(&f.name.text, allowed.iter().copied()) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help(format!("the fields are {}", allowed.join(", "))),
+                };
+                self.diags.push(d);
+                ok = false;
+                continue;
+            }
+            if let FieldValue::Column { name, expr } = &f.value {
+                columns.push((name, expr));
+                continue;
+            }
+            if fields.insert(f.name.text.as_str(), f).is_some() {
+                self.diags.push(Diagnostic::error(file, f.name.span, format!("`{}` is given twice", f.name.text)));
+                ok = false;
+            }
+        }
+        let mut b = Binder { file, diags: &mut self.diags, lets: &self.scope.lets, codelists: &self.scope.codelists };
+        let required = |name: &str, b: &mut Binder, want: &[Type]| -> Option<PExpr> {
+            match fields.get(name).map(|f| &f.value) {
+                Some(FieldValue::Expr(e)) => b.person(e, &format!("`{name}`"), want).ok().map(|x| x.0),
+                Some(_) => {
+                    b.diags.push(Diagnostic::error(file, fields[name].name.span, format!("`{name}` needs an expression")));
+                    None
+                }
+                None => {
+                    b.diags.push(Diagnostic::error(file, block.name.span, format!("{} `{}` has no `{name}`", kind_name(block.kind), block.name.text)).help(format!("add `{name} = ...` inside the braces")));
+                    None
+                }
+            }
+        };
+        match block.kind {
+            BlockKind::Cohort => {
+                let population = required("population", &mut b, &[Type::Bool]);
+                let mut cols = Vec::new();
+                let mut seen = HashSet::new();
+                for (name, expr) in columns {
+                    if !seen.insert(name.text.clone()) || name.text == "person_id" {
+                        b.diags.push(Diagnostic::error(file, name.span, format!("the column `{}` is given twice", name.text)));
+                        ok = false;
+                        continue;
+                    }
+                    match b.person(expr, &format!("column `{}`", name.text), &[]) {
+                        Ok((e, t)) => cols.push(Column { name: name.text.clone(), expr: e, ty: t }),
+                        Err(()) => ok = false,
+                    }
+                }
+                let events = match fields.get("events").map(|f| &f.value) {
+                    Some(FieldValue::Expr(e)) => match b.bind(e, None) {
+                        Ok(Bound::Frame(frame)) => {
+                            let names: Vec<String> = match fields.get("event_columns").map(|f| &f.value) {
+                                Some(FieldValue::Names { names, .. }) => {
+                                    let mut v = Vec::new();
+                                    for n in names {
+                                        if frame.table.column(&n.text).is_some() {
+                                            v.push(n.text.clone());
+                                        } else {
+                                            let cols: Vec<&str> = frame.table.columns().iter().map(|c| c.name).collect();
+                                            b.diags.push(Diagnostic::error(file, n.span, format!("`{}` has no column `{}`", frame.table.name(), n.text)).help(format!("the columns are {}", cols.join(", "))));
+                                            ok = false;
+                                        }
+                                    }
+                                    v
+                                }
+                                _ => frame.table.columns().iter().map(|c| c.name.to_owned()).collect(),
+                            };
+                            Some(EventExtract { frame, columns: names })
+                        }
+                        Ok(_) => {
+                            b.diags.push(Diagnostic::error(file, e.span, "`events` must be rows of a table, e.g. `encounter where setting = \"emergency_admission\"`"));
+                            ok = false;
+                            None
+                        }
+                        Err(()) => {
+                            ok = false;
+                            None
+                        }
+                    },
+                    _ => None,
+                };
+                if let (Some(population), true, Some(out)) = (population, ok, out) {
+                    out.cohorts.push(Cohort { name: block.name.text.clone(), title, population, columns: cols, events });
+                }
+            }
+            BlockKind::Indicator => {
+                let denominator = required("denominator", &mut b, &[Type::Bool]);
+                let numerator = required("numerator", &mut b, &[Type::Bool, Type::Int]);
+                let method = match fields.get("method").map(|f| &f.value) {
+                    Some(FieldValue::Expr(Expr { kind: ExprKind::Name(m), span })) => {
+                        if METHODS.iter().any(|x| x.0 == m) {
+                            Some(m.clone())
+                        } else {
+                            let mut d = Diagnostic::error(file, *span, format!("unknown method `{m}`"));
+                            d = match suggest(m, METHODS.iter().map(|x| x.0)) {
+                                Some(s) => d.help(format!("did you mean `{s}`?")),
+                                None => d.help(format!("the methods are {}", METHODS.iter().map(|x| x.0).collect::<Vec<_>>().join(", "))),
+                            };
+                            b.diags.push(d);
+                            None
+                        }
+                    }
+                    Some(_) => {
+                        b.diags.push(Diagnostic::error(file, fields["method"].name.span, "`method` is a name, e.g. `method = proportion`"));
+                        None
+                    }
+                    None => Some("proportion".to_owned()),
+                };
+                let multiplier = match fields.get("multiplier").map(|f| &f.value) {
+                    Some(FieldValue::Expr(Expr { kind: ExprKind::Int(n), .. })) => Some(*n as f64),
+                    Some(FieldValue::Expr(Expr { kind: ExprKind::Float(x), .. })) => Some(*x),
+                    Some(_) => {
+                        b.diags.push(Diagnostic::error(file, fields["multiplier"].name.span, "`multiplier` is a number, e.g. 100 or 100000"));
+                        None
+                    }
+                    None => Some(match method.as_deref() {
+                        Some("proportion") => 100.0,
+                        Some("isr") | Some("count") => 1.0,
+                        _ => 100_000.0,
+                    }),
+                };
+                let mut breakdowns = Vec::new();
+                if let Some(f) = fields.get("breakdowns") {
+                    match &f.value {
+                        FieldValue::Names { names, .. } => {
+                            for n in names {
+                                let e = Expr { kind: ExprKind::Name(n.text.clone()), span: n.span };
+                                match b.person(&e, &format!("the breakdown `{}`", n.text), &[Type::Text, Type::Int]) {
+                                    Ok((e, t)) => breakdowns.push(Column { name: n.text.clone(), expr: e, ty: t }),
+                                    Err(()) => ok = false,
+                                }
+                            }
+                        }
+                        _ => {
+                            b.diags.push(Diagnostic::error(file, f.name.span, "`breakdowns` is a list of names in brackets, e.g. `breakdowns = (place, sex, age_band)`"));
+                            ok = false;
+                        }
+                    }
+                }
+                if let (Some(denominator), Some(numerator), Some(method), Some(multiplier), true) = (denominator, numerator, method, multiplier, ok) {
+                    let ind = Indicator { name: block.name.text.clone(), title, denominator, numerator, method, multiplier, breakdowns };
+                    self.scope.indicators.insert(ind.name.clone(), ind.clone());
+                    if let Some(out) = out {
+                        out.indicators.push(ind);
+                    }
+                }
+            }
+            BlockKind::Measure => {
+                let indicator = match fields.get("indicator").map(|f| &f.value) {
+                    Some(FieldValue::Expr(Expr { kind: ExprKind::Name(n), span })) => match self.scope.indicators.get(n) {
+                        Some(i) => Some(i.clone()),
+                        None => {
+                            let mut d = Diagnostic::error(file, *span, format!("unknown indicator `{n}`"));
+                            d = match suggest(n, self.scope.indicators.keys().map(String::as_str)) {
+                                Some(s) => d.help(format!("did you mean `{s}`?")),
+                                None => d.help("define the indicator above the measure, or import the file that defines it"),
+                            };
+                            self.diags.push(d);
+                            None
+                        }
+                    },
+                    _ => {
+                        self.diags.push(Diagnostic::error(file, block.name.span, format!("measure `{}` needs `indicator = NAME`", block.name.text)));
+                        None
+                    }
+                };
+                let intervals = match fields.get("intervals").map(|f| &f.value) {
+                    Some(FieldValue::Intervals { every, from, to }) => {
+                        let e = match every.text.as_str() {
+                            "monthly" => Some(Every::Monthly),
+                            "quarterly" => Some(Every::Quarterly),
+                            "annual" | "annually" | "yearly" => Some(Every::Annual),
+                            _ => {
+                                self.diags.push(Diagnostic::error(file, every.span, format!("unknown interval `{}`", every.text)).help("use monthly, quarterly or annual"));
+                                None
+                            }
+                        };
+                        if from.0 > to.0 {
+                            self.diags.push(Diagnostic::error(file, to.1, "the last period starts before the first").help("swap the dates"));
+                            None
+                        } else {
+                            e.map(|every| Intervals { every, from: from.0, to: to.0 })
+                        }
+                    }
+                    _ => {
+                        self.diags.push(Diagnostic::error(file, block.name.span, format!("measure `{}` needs `intervals = monthly from YYYY-MM-DD to YYYY-MM-DD`", block.name.text)));
+                        None
+                    }
+                };
+                if let (Some(indicator), Some(intervals), true, Some(out)) = (indicator, intervals, ok, out) {
+                    out.measures.push(Measure { name: block.name.text.clone(), title, indicator, intervals });
+                }
+            }
+        }
+    }
+}
+
+fn kind_name(k: BlockKind) -> &'static str {
+    match k {
+        BlockKind::Cohort => "cohort",
+        BlockKind::Indicator => "indicator",
+        BlockKind::Measure => "measure",
+    }
+}
