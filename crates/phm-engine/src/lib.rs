@@ -1,1 +1,313 @@
-//! placeholder
+//! The query engine: compiles the query model to DataFusion logical plans and runs them over
+//! a store snapshot, in-process or on a Ballista cluster.
+//!
+//! Plans use only built-in DataFusion functions and scans of Parquet listing tables (or
+//! `VALUES` for reference lookups), so they serialise to Ballista executors unchanged.
+//!
+//! **Invariants**
+//! - A result records the definition's content hash and the snapshot it was computed from.
+//! - No person-level value is logged; progress reports carry counts and names only.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Int64Type, Date32Type};
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
+use phm_model::{Cohort, Definitions, EventTable, Indicator, Lookups, Measure};
+use phm_store::Snapshot;
+
+mod compile;
+pub mod output;
+
+pub use compile::{NOT_RECORDED, Periods, days_since_epoch};
+
+/// Errors from compiling or running definitions.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// DataFusion failed.
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    /// Arrow failed.
+    #[error(transparent)]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] phm_store::Error),
+    /// A file could not be written.
+    #[error("cannot write `{}`: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A definition cannot run.
+    #[error("{0}")]
+    Definition(String),
+    /// Reference data failed to load.
+    #[error("reference data: {0}")]
+    Reference(String),
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The tables the engine reads from a snapshot.
+pub const TABLES: [&str; 8] = ["person", "condition", "observation", "medication", "immunisation", "encounter", "procedure", "registration"];
+
+/// A session over one snapshot (or in-memory tables), with the lookups both engines use.
+pub struct Engine {
+    ctx: SessionContext,
+    lookups: Lookups,
+    snapshot: Option<u64>,
+}
+
+/// Lookups for areas and practices: the store's `area_deprivation` and `practice_pcn` when
+/// the snapshot holds them, otherwise the built-in reference data (`reference/areas.csv`,
+/// `reference/practices.csv`).
+pub fn lookups_for(snapshot: Option<&Snapshot>) -> Result<Lookups> {
+    let reference = phm_core::reference::ReferenceData::builtin().map_err(|e| Error::Reference(e.to_string()))?;
+    let mut lookups = Lookups::default();
+    for a in &reference.areas {
+        lookups.areas.insert(a.area_code.clone(), (Some(a.place_code.clone()), Some(i64::from(a.imd_decile))));
+    }
+    for p in &reference.practices {
+        lookups.practices.insert(p.practice_code.clone(), (Some(p.pcn_code.clone()), Some(p.place_code.clone())));
+    }
+    if let Some(snap) = snapshot {
+        for batch in snap.read_table(phm_store::Tree::Analytical, "area_deprivation").unwrap_or_default() {
+            let code = batch.column_by_name("area_code").map(|c| c.as_string::<i32>().clone());
+            let la = batch.column_by_name("la_code").map(|c| c.as_string::<i32>().clone());
+            let decile = batch.column_by_name("imd_decile").and_then(|c| datafusion::arrow::compute::cast(c, &DataType::Int64).ok());
+            if let (Some(code), Some(la), Some(decile)) = (code, la, decile) {
+                let decile = decile.as_primitive::<Int64Type>();
+                for i in 0..batch.num_rows() {
+                    let place = la.is_valid(i).then(|| la.value(i).to_owned());
+                    lookups.areas.insert(code.value(i).to_owned(), (place, decile.is_valid(i).then(|| decile.value(i))));
+                }
+            }
+        }
+        for batch in snap.read_table(phm_store::Tree::Analytical, "practice_pcn").unwrap_or_default() {
+            let code = batch.column_by_name("practice_code").map(|c| c.as_string::<i32>().clone());
+            let pcn = batch.column_by_name("pcn_code").map(|c| c.as_string::<i32>().clone());
+            if let (Some(code), Some(pcn)) = (code, pcn) {
+                for i in 0..batch.num_rows() {
+                    let place = lookups.practices.get(code.value(i)).and_then(|p| p.1.clone());
+                    lookups.practices.insert(code.value(i).to_owned(), (Some(pcn.value(i).to_owned()), place));
+                }
+            }
+        }
+    }
+    Ok(lookups)
+}
+
+/// The session configuration used for local runs: the same settings a Ballista executor
+/// uses where they change results (strings read as `Utf8`), so both give equal output.
+pub fn session_config() -> SessionConfig {
+    let mut config = SessionConfig::new().with_target_partitions(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    config.options_mut().execution.parquet.schema_force_view_types = false;
+    config
+}
+
+impl Engine {
+    /// A local session over a snapshot: each table is a Parquet listing table over the
+    /// snapshot's folder.
+    pub async fn local(snapshot: &Snapshot) -> Result<Self> {
+        let ctx = SessionContext::new_with_config(session_config());
+        Self::over_snapshot(ctx, snapshot).await
+    }
+
+    /// Register a snapshot's tables into an existing context (local or Ballista).
+    pub async fn over_snapshot(ctx: SessionContext, snapshot: &Snapshot) -> Result<Self> {
+        for table in TABLES {
+            let dir = snapshot.dir().join(table);
+            if snapshot.files(phm_store::Tree::Analytical, table).is_empty() {
+                // An empty table with the canonical schema, so definitions still run.
+                let schema = canonical_schema(table)?;
+                ctx.register_table(table, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+                continue;
+            }
+            let options = ParquetReadOptions::default().file_extension(".parquet");
+            ctx.register_parquet(table, dir.to_string_lossy().as_ref(), options).await?;
+        }
+        Ok(Engine { ctx, lookups: lookups_for(Some(snapshot))?, snapshot: Some(snapshot.id()) })
+    }
+
+    /// A session over in-memory tables (spec tests). Missing tables are empty.
+    pub fn from_batches(tables: BTreeMap<String, Vec<RecordBatch>>, lookups: Lookups) -> Result<Self> {
+        let ctx = SessionContext::new_with_config(session_config().with_target_partitions(1));
+        for table in TABLES {
+            let schema = canonical_schema(table)?;
+            let batches = tables.get(table).cloned().unwrap_or_default();
+            ctx.register_table(table, Arc::new(MemTable::try_new(schema, vec![batches])?))?;
+        }
+        Ok(Engine { ctx, lookups, snapshot: None })
+    }
+
+    /// The DataFusion session.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The lookups in use.
+    pub fn lookups(&self) -> &Lookups {
+        &self.lookups
+    }
+
+    /// Snapshot id, when reading a store.
+    pub fn snapshot(&self) -> Option<u64> {
+        self.snapshot
+    }
+
+    /// The plan for a cohort.
+    pub async fn cohort(&self, cohort: &Cohort, index: NaiveDate) -> Result<DataFrame> {
+        compile::cohort_plan(&self.ctx, &self.lookups, cohort, index).await
+    }
+
+    /// The plan for a cohort's event-level rows.
+    pub async fn cohort_events(&self, cohort: &Cohort, index: NaiveDate) -> Result<Option<DataFrame>> {
+        match &cohort.events {
+            Some(e) => Ok(Some(compile::events_plan(&self.ctx, &self.lookups, cohort, e, index).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The plan for several indicators at once, over one or more index dates.
+    pub async fn indicators_plan(&self, indicators: &[&Indicator], periods: Periods) -> Result<(DataFrame, Vec<String>)> {
+        compile::indicators_plan(&self.ctx, &self.lookups, indicators, periods).await
+    }
+
+    /// Compute indicators: one row per indicator, index date, breakdown and category.
+    pub async fn indicators(&self, indicators: &[&Indicator], periods: Periods) -> Result<Vec<IndicatorRow>> {
+        if indicators.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (df, breakdowns) = self.indicators_plan(indicators, periods).await?;
+        let batches = df.collect().await?;
+        Ok(indicator_rows(&batches, indicators, &breakdowns))
+    }
+
+    /// Compute a measure (its indicator at every index date, in one pass).
+    pub async fn measure(&self, measure: &Measure) -> Result<Vec<IndicatorRow>> {
+        let dates = measure.intervals.index_dates();
+        let rows = self.indicators(&[&measure.indicator], Periods::Many(dates)).await?;
+        Ok(rows.into_iter().map(|r| IndicatorRow { indicator: measure.name.clone(), ..r }).collect())
+    }
+
+    /// Optimised logical plan, indented, for `phm explain`.
+    pub fn explain(&self, df: &DataFrame) -> Result<String> {
+        let plan: LogicalPlan = df.clone().into_optimized_plan()?;
+        Ok(plan.display_indent().to_string())
+    }
+}
+
+/// The canonical Arrow schema of a table.
+pub fn canonical_schema(table: &str) -> Result<datafusion::arrow::datatypes::SchemaRef> {
+    phm_core::schema::TABLES.iter().find(|t| t.name == table).map(|t| t.arrow_schema()).ok_or_else(|| Error::Definition(format!("no table `{table}`")))
+}
+
+/// One indicator value.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct IndicatorRow {
+    /// Indicator (or measure) name.
+    pub indicator: String,
+    /// Index date.
+    pub index_date: NaiveDate,
+    /// Breakdown name, `all` for the whole population.
+    pub breakdown: String,
+    /// Category within the breakdown (`all` for the whole population).
+    pub category: String,
+    /// Numerator.
+    pub numerator: i64,
+    /// Denominator.
+    pub denominator: i64,
+    /// numerator / denominator × multiplier; missing when the denominator is 0.
+    pub value: Option<f64>,
+    /// The statistical method named by the indicator (confidence intervals are added by the
+    /// statistics layer).
+    pub method: String,
+}
+
+fn indicator_rows(batches: &[RecordBatch], indicators: &[&Indicator], breakdowns: &[String]) -> Vec<IndicatorRow> {
+    let mut out = Vec::new();
+    for batch in batches {
+        let dates = batch.column(0).as_primitive::<Date32Type>();
+        let cats: Vec<_> = (0..breakdowns.len()).map(|j| datafusion::arrow::compute::cast(batch.column(1 + j), &DataType::Utf8).ok()).collect();
+        for row in 0..batch.num_rows() {
+            let Some(date) = dates.value_as_date(row) else { continue };
+            // Which breakdown this row is grouped by: the one non-null breakdown column.
+            let grouped: Vec<usize> = cats.iter().enumerate().filter(|(_, c)| c.as_ref().is_some_and(|c| c.is_valid(row))).map(|(j, _)| j).collect();
+            let (breakdown, category) = match grouped.as_slice() {
+                [] => ("all".to_owned(), "all".to_owned()),
+                [j] => {
+                    let c = cats[*j].as_ref().map(|c| c.as_string::<i32>().value(row).to_owned()).unwrap_or_default();
+                    (breakdowns[*j].clone(), c)
+                }
+                _ => continue,
+            };
+            for (i, ind) in indicators.iter().enumerate() {
+                if breakdown != "all" && !ind.breakdowns.iter().any(|b| b.name == breakdown) {
+                    continue;
+                }
+                let num = batch.column(1 + breakdowns.len() + 2 * i).as_primitive::<Int64Type>();
+                let den = batch.column(2 + breakdowns.len() + 2 * i).as_primitive::<Int64Type>();
+                let (n, d) = (num.value(row), den.value(row));
+                out.push(IndicatorRow {
+                    indicator: ind.name.clone(),
+                    index_date: date,
+                    breakdown: breakdown.clone(),
+                    category: category.clone(),
+                    numerator: n,
+                    denominator: d,
+                    value: (d > 0).then(|| n as f64 / d as f64 * ind.multiplier),
+                    method: ind.method.clone(),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.indicator, a.index_date, &a.breakdown, &a.category).cmp(&(&b.indicator, b.index_date, &b.breakdown, &b.category)));
+    out
+}
+
+/// Everything `phm run` computes for one set of definitions.
+pub struct RunRequest<'a> {
+    /// The definitions.
+    pub definitions: &'a Definitions,
+    /// Index date for cohorts and indicators (the file's `index_date` when not given).
+    pub index_date: NaiveDate,
+}
+
+/// The event tables a definition reads (for reporting).
+pub fn tables_read(defs: &Definitions) -> Vec<EventTable> {
+    let mut needs = Vec::new();
+    let mut push = |e: &phm_model::PExpr| {
+        let mut aggs = Vec::new();
+        phm_model::aggregates(e, &mut aggs);
+        for a in aggs {
+            if !needs.contains(&a.frame.table) {
+                needs.push(a.frame.table);
+            }
+        }
+    };
+    for c in &defs.cohorts {
+        push(&c.population);
+        c.columns.iter().for_each(|x| push(&x.expr));
+    }
+    for i in defs.indicators.iter().chain(defs.measures.iter().map(|m| &m.indicator)) {
+        push(&i.denominator);
+        push(&i.numerator);
+    }
+    needs.sort();
+    needs
+}
+
+/// Where a run's outputs go.
+pub fn output_dir(out: &Path, name: &str) -> PathBuf {
+    out.join(name)
+}

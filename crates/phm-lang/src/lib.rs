@@ -403,7 +403,13 @@ impl Loader {
             }
             BlockKind::Indicator => {
                 let denominator = required("denominator", &mut b, &[Type::Bool]);
-                let numerator = required("numerator", &mut b, &[Type::Bool, Type::Int]);
+                let (numerator, numerator_ty) = match fields.get("numerator").map(|f| &f.value) {
+                    Some(FieldValue::Expr(e)) => match b.person(e, "`numerator`", &[Type::Bool, Type::Int]) {
+                        Ok((p, t)) => (Some(p), Some(t)),
+                        Err(()) => (None, None),
+                    },
+                    _ => (required("numerator", &mut b, &[Type::Bool, Type::Int]), None),
+                };
                 let method = match fields.get("method").map(|f| &f.value) {
                     Some(FieldValue::Expr(Expr { kind: ExprKind::Name(m), span })) => {
                         if METHODS.iter().any(|x| x.0 == m) {
@@ -456,7 +462,7 @@ impl Loader {
                     }
                 }
                 if let (Some(denominator), Some(numerator), Some(method), Some(multiplier), true) = (denominator, numerator, method, multiplier, ok) {
-                    let ind = Indicator { name: block.name.text.clone(), title, denominator, numerator, method, multiplier, breakdowns };
+                    let ind = Indicator { name: block.name.text.clone(), title, denominator, numerator, numerator_ty: numerator_ty.unwrap_or(Type::Bool), method, multiplier, breakdowns };
                     self.scope.indicators.insert(ind.name.clone(), ind.clone());
                     if let Some(out) = out {
                         out.indicators.push(ind);

@@ -521,6 +521,8 @@ pub struct Indicator {
     /// counts the people for whom it is true; a whole-number series (e.g. a count of
     /// admissions) is summed, missing counting as 0.
     pub numerator: PExpr,
+    /// Type of the numerator: `Bool` or `Int`.
+    pub numerator_ty: Type,
     /// Statistical method, by name (implemented in `phm-stats`).
     pub method: String,
     /// Multiplier for the presented value (100 for a percentage).
@@ -550,6 +552,13 @@ pub enum Every {
     Quarterly,
     /// 12 months.
     Annual,
+}
+
+impl Indicator {
+    /// Type of the numerator.
+    pub fn numerator_type(&self) -> Type {
+        self.numerator_ty
+    }
 }
 
 impl Intervals {
