@@ -406,18 +406,20 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
         }
         let grouped = events.aggregate(group, aggr)?;
         // Rename the keys so the join does not clash with the person frame's columns.
-        let mut sel = vec![col("person_id").alias("_pid")];
+        let pid = format!("_pid_{}", table.name());
+        let idx = format!("_idx_{}", table.name());
+        let mut sel = vec![col("person_id").alias(pid.as_str())];
         if matches!(periods, Periods::Many(_)) {
-            sel.push(col("index_date").alias("_idx"));
+            sel.push(col("index_date").alias(idx.as_str()));
         }
         for (i, _) in &aggs {
             sel.push(col(format!("_agg{i}")));
         }
         let grouped = grouped.select(sel)?;
         df = if matches!(periods, Periods::Many(_)) {
-            df.join(grouped, JoinType::Left, &["person_id", "index_date"], &["_pid", "_idx"], None)?
+            df.join(grouped, JoinType::Left, &["person_id", "index_date"], &[pid.as_str(), idx.as_str()], None)?
         } else {
-            df.join(grouped, JoinType::Left, &["person_id"], &["_pid"], None)?
+            df.join(grouped, JoinType::Left, &["person_id"], &[pid.as_str()], None)?
         };
     }
     let mut frame = PersonFrame { df, agg_alias, lookup_alias: Vec::new(), periods };
@@ -504,9 +506,11 @@ pub(crate) async fn indicators_plan(ctx: &SessionContext, lookups: &Lookups, ind
     }
     let mut aggr = Vec::new();
     for (i, ind) in indicators.iter().enumerate() {
-        let den = frame.expr(&ind.denominator).is_true();
+        // `CASE WHEN d THEN true ELSE false END` rather than `d IS TRUE`: DataFusion 55 infers
+        // different nullability for `IS TRUE` in logical and physical plans.
+        let den = when(frame.expr(&ind.denominator), lit(true)).otherwise(lit(false))?;
         let num = match ind.numerator_type() {
-            Type::Bool => when(frame.expr(&ind.numerator).is_true(), lit(1i64)).otherwise(lit(0i64))?,
+            Type::Bool => when(frame.expr(&ind.numerator), lit(1i64)).otherwise(lit(0i64))?,
             _ => coalesce(vec![cast(frame.expr(&ind.numerator), DataType::Int64), lit(0i64)]),
         };
         sel.push(den.alias(format!("_d{i}")));

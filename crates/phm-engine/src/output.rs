@@ -35,17 +35,28 @@ pub fn write_table(dir: &Path, stem: &str, schema: SchemaRef, batches: &[RecordB
     Ok(batches.iter().map(|b| b.num_rows() as u64).sum())
 }
 
-/// Write indicator rows as CSV (and JSON lines are not needed: the CSV is the exchange format).
-pub fn write_indicator_rows(path: &Path, rows: &[IndicatorRow]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-    }
-    let mut w = csv::Writer::from_path(path).map_err(|e| Error::Definition(format!("{}: {e}", path.display())))?;
-    for r in rows {
-        w.serialize(r).map_err(|e| Error::Definition(format!("{}: {e}", path.display())))?;
-    }
-    w.flush().map_err(io(path))?;
-    Ok(())
+/// Indicator rows as one Arrow batch.
+pub fn indicator_batch(rows: &[IndicatorRow]) -> Result<RecordBatch> {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
+    let text = |f: fn(&IndicatorRow) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(rows.iter().map(f))) };
+    Ok(RecordBatch::try_from_iter(vec![
+        ("indicator", text(|r| &r.indicator)),
+        ("index_date", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| crate::days_since_epoch(r.index_date))))),
+        ("breakdown", text(|r| &r.breakdown)),
+        ("category", text(|r| &r.category)),
+        ("numerator", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.numerator)))),
+        ("denominator", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.denominator)))),
+        ("value", Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.value)))),
+        ("method", text(|r| &r.method)),
+    ])?)
+}
+
+/// Write indicator rows as `<stem>.parquet` and `<stem>.csv`.
+pub fn write_indicator_rows(dir: &Path, stem: &str, rows: &[IndicatorRow]) -> Result<u64> {
+    let batch = indicator_batch(rows)?;
+    write_table(dir, stem, batch.schema(), &[batch])
 }
 
 /// The JSON record written beside results.

@@ -27,6 +27,55 @@ pub enum Command {
     Quality(QualityArgs),
     /// List a store's snapshots: when each was committed, what it loaded, its size.
     Snapshots(SnapshotsArgs),
+    /// Run definitions (cohorts, indicators, measures) on a snapshot; write Parquet and CSV.
+    Run(RunArgs),
+    /// Show the DataFusion plan of each cohort, indicator set and measure in definitions.
+    Explain(ExplainArgs),
+    /// Check definition files and their codelists without running them.
+    Check(CheckArgs),
+}
+
+/// Arguments of `phm run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The store folder.
+    #[arg(long, default_value = "data/store")]
+    pub store: PathBuf,
+    /// Read this snapshot ("as at"). Default: the latest.
+    #[arg(long)]
+    pub as_at: Option<u64>,
+    /// Index date for cohorts and indicators (YYYY-MM-DD). Default: each file's `index_date`.
+    #[arg(long)]
+    pub index_date: Option<chrono::NaiveDate>,
+    /// Output folder: one subfolder per definition file.
+    #[arg(long, default_value = "data/results")]
+    pub out: PathBuf,
+    /// Run on a Ballista cluster at this scheduler URL (`df://host:50050`) instead of in-process.
+    /// The store folder must be readable at the same path on the executors.
+    #[arg(long)]
+    pub ballista: Option<String>,
+    /// Definition files (`.phm`) or folders of them.
+    #[arg(required = true)]
+    pub definitions: Vec<PathBuf>,
+}
+
+/// Arguments of `phm explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The store folder (plans are built against its latest snapshot).
+    #[arg(long, default_value = "data/store")]
+    pub store: PathBuf,
+    /// Definition files (`.phm`) or folders of them.
+    #[arg(required = true)]
+    pub definitions: Vec<PathBuf>,
+}
+
+/// Arguments of `phm check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Definition files (`.phm`) or folders of them.
+    #[arg(required = true)]
+    pub definitions: Vec<PathBuf>,
 }
 
 /// Arguments of `phm snapshots`.

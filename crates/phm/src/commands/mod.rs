@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod calibration;
+mod definitions;
 mod ingest;
 mod quality;
 mod snapshots;
@@ -16,6 +17,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(args) => ingest::run(&args),
         Command::Quality(args) => quality::run(&args),
         Command::Snapshots(args) => snapshots::run(&args),
+        Command::Run(args) => definitions::run(&args),
+        Command::Explain(args) => definitions::explain(&args),
+        Command::Check(args) => definitions::check(&args),
     }
 }
 
