@@ -175,6 +175,19 @@ fn person_uses_index(e: &PExpr) -> bool {
     }
 }
 
+/// `agg FILTER (WHERE f)`, keeping the aggregate's `DISTINCT` and `ORDER BY`
+/// (`ExprFunctionExt::filter(..).build()` resets both, which lost the order of `first`/`last`
+/// and the distinctness of `count_distinct`).
+fn with_filter(agg: Expr, f: Expr) -> Expr {
+    match agg {
+        Expr::AggregateFunction(mut a) => {
+            a.params.filter = Some(Box::new(f));
+            Expr::AggregateFunction(a)
+        }
+        other => other,
+    }
+}
+
 fn and_all(exprs: impl IntoIterator<Item = Expr>) -> Option<Expr> {
     exprs.into_iter().reduce(Expr::and)
 }
@@ -398,7 +411,7 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
                 AggKind::Last { column } => last_value(col(column.as_str()), sort_exprs(table)),
             };
             let e = match filter {
-                Some(f) => base.filter(f).build()?,
+                Some(f) => with_filter(base, f),
                 None => base,
             };
             aggr.push(e.alias(alias.as_str()));
