@@ -399,7 +399,14 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
         let mut aggr = Vec::new();
         for (i, a) in &aggs {
             let alias = format!("_agg{i}");
-            let filter = and_all(a.frame.filters.iter().map(|f| event_expr(f, &periods)));
+            // `IS TRUE` so that the filter handed to accumulators never holds nulls (a row is
+            // kept only where every condition is true).
+            // (`CASE WHEN … THEN true ELSE false END`, as `IS TRUE` trips DataFusion 55's
+            // nullability check after common-subexpression elimination.)
+            let filter = match and_all(a.frame.filters.iter().map(|f| event_expr(f, &periods))) {
+                Some(f) => Some(when(f, lit(true)).otherwise(lit(false))?),
+                None => None,
+            };
             let base = match &a.kind {
                 AggKind::Exists | AggKind::Count => count(lit(1i64)),
                 AggKind::CountDistinct { of } => count_distinct(event_expr(of, &periods)),

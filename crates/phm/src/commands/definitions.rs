@@ -98,7 +98,7 @@ async fn context(ballista: Option<&str>) -> anyhow::Result<SessionContext> {
     Ok(match ballista {
         None => SessionContext::new_with_config(phm_engine::session_config()),
         Some(url) => {
-            let config = SessionConfig::new_with_ballista();
+            let config = phm_engine::configure(SessionConfig::new_with_ballista());
             let state = SessionStateBuilder::new().with_config(config).with_default_features().build();
             SessionContext::remote_with_state(url, state).await.with_context(|| format!("Failed to connect to the Ballista scheduler at {url}"))?
         }
