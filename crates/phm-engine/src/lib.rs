@@ -113,18 +113,11 @@ pub fn session_config() -> SessionConfig {
     configure(SessionConfig::new().with_target_partitions(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)))
 }
 
-/// Settings every session that runs definitions needs, local or Ballista:
-/// - Parquet strings as `Utf8`, as Ballista reads them;
-/// - partial aggregation is never skipped. DataFusion 55 may switch a high-cardinality
-///   aggregate (ours group by person) to passing rows straight through as partial states
-///   after a probe, and results of `first_value`/`last_value` with `ORDER BY` and `FILTER`
-///   then depended on batch order (seen as run-to-run differences in a cohort; see
-///   `tests/ballista.rs`).
+/// Settings every session that runs definitions needs, local or Ballista: Parquet strings
+/// as `Utf8`, as Ballista reads them, so both give identical results.
 pub fn configure(mut config: SessionConfig) -> SessionConfig {
     let options = config.options_mut();
     options.execution.parquet.schema_force_view_types = false;
-    options.execution.skip_partial_aggregation_probe_rows_threshold = usize::MAX;
-    options.execution.skip_partial_aggregation_probe_ratio_threshold = 1.0;
     config
 }
 
