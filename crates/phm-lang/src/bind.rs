@@ -30,7 +30,7 @@ pub(crate) enum Bound {
 }
 
 impl Bound {
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Bound::P(_, t) => format!("a {} per person", t.name()),
             Bound::E(_, t) => format!("a {} per event", t.name()),

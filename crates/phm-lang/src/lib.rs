@@ -130,7 +130,8 @@ pub fn bind_expression(text: &str, codelists: &BTreeMap<String, CodelistRef>, le
     for (name, src) in lets.iter().map(|(n, s)| (n, s.as_str())).chain(std::iter::once((&"value".to_owned(), text))) {
         let file = sources.files.len();
         sources.files.push((PathBuf::from(format!("<{name}>")), src.to_owned()));
-        let Some(expr) = syntax::parse_expr(src, file, &mut diags) else {
+        let parsed = syntax::parse_expr(src, file, &mut diags);
+        let Some(expr) = parsed.filter(|_| diags.is_empty()) else {
             return Err(sources.render(&diags));
         };
         let mut b = Binder { file, diags: &mut diags, lets: &scope_lets, codelists };
@@ -139,7 +140,10 @@ pub fn bind_expression(text: &str, codelists: &BTreeMap<String, CodelistRef>, le
                 return match bound {
                     Bound::P(p, t) => Ok((p, t)),
                     Bound::Null => Ok((PExpr::Value { value: Value::Null, ty: Type::Text }, Type::Text)),
-                    other => Err(format!("the expression is {:?}, not a value per person", std::mem::discriminant(&other))),
+                    other => {
+                        let mut diags = vec![Diagnostic::error(file, Span::new(0, src.len()), format!("this is {}, not a value per person", other.describe())).help("turn rows into a value with `exists(...)`, `count(...)`, `first(...).date` or `last(...).value`")];
+                        Err(sources.render(&std::mem::take(&mut diags)))
+                    }
                 };
             }
             Ok(bound) => {
