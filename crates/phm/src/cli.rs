@@ -54,6 +54,10 @@ pub struct RunArgs {
     /// The store folder must be readable at the same path on the executors.
     #[arg(long)]
     pub ballista: Option<String>,
+    /// Compute each indicator with its own plan instead of one shared pass (slower; for
+    /// measuring what sharing saves: see bench/engine.sh).
+    #[arg(long)]
+    pub separate_plans: bool,
     /// Definition files (`.phm`) or folders of them.
     #[arg(required = true)]
     pub definitions: Vec<PathBuf>,

@@ -152,7 +152,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             if !defs.indicators.is_empty() {
                 bar.set_message(format!("{} indicators", defs.indicators.len()));
                 let inds: Vec<_> = defs.indicators.iter().collect();
-                let rows = engine.indicators(&inds, Periods::One(index)).await?;
+                let rows = if args.separate_plans {
+                    let mut rows = Vec::new();
+                    for ind in &inds {
+                        rows.extend(engine.indicators(&[ind], Periods::One(index)).await?);
+                    }
+                    rows
+                } else {
+                    engine.indicators(&inds, Periods::One(index)).await?
+                };
                 write_indicator_rows(&dir, "indicators", &rows)?;
                 outputs.push(("indicators.csv".into(), rows.len() as u64));
                 for ind in &defs.indicators {
