@@ -406,7 +406,14 @@ impl Loader {
                 }
             }
             BlockKind::Indicator => {
-                let denominator = required("denominator", &mut b, &[Type::Bool]);
+                // Indicators and measures are secondary uses (planning, research): the national
+                // data opt-out is honoured whatever the definition says, by the model itself, so
+                // every engine applies it.
+                let denominator = required("denominator", &mut b, &[Type::Bool]).map(|d| PExpr::Binary {
+                    op: BinOp::And,
+                    left: Box::new(d),
+                    right: Box::new(PExpr::Not { arg: Box::new(PExpr::Attr { attr: PersonAttr::OptedOut }) }),
+                });
                 let (numerator, numerator_ty) = match fields.get("numerator").map(|f| &f.value) {
                     Some(FieldValue::Expr(e)) => match b.person(e, "`numerator`", &[Type::Bool, Type::Int]) {
                         Ok((p, t)) => (Some(p), Some(t)),
