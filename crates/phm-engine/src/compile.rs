@@ -15,7 +15,7 @@ use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNano};
 use datafusion::common::{JoinType, ScalarValue};
 use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, first_value, last_value, max, min, sum};
 use datafusion::logical_expr::expr::Case as CaseExpr;
-use datafusion::logical_expr::{ExprFunctionExt, GroupingSet, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, col, lit, when};
+use datafusion::logical_expr::{ExprFunctionExt, ExprSchemable, GroupingSet, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, col, lit, when};
 use datafusion::prelude::{DataFrame, Expr, SessionContext, coalesce, date_part};
 use phm_model::*;
 
@@ -101,6 +101,15 @@ fn bin(op: BinOp, l: Expr, r: Expr) -> Expr {
     }
 }
 
+/// `x IN (…)`: missing when `x` is missing, also for an empty list (which DataFusion would
+/// simplify to `false`).
+fn in_list(x: Expr, list: Vec<Expr>) -> Expr {
+    if list.is_empty() {
+        return when(x.is_null(), lit(ScalarValue::Boolean(None))).otherwise(lit(false)).unwrap_or_else(|_| lit(false));
+    }
+    x.in_list(list, false)
+}
+
 fn date_add(d: Expr, amount: i64, unit: Unit) -> Expr {
     let (months, days) = match unit {
         Unit::Days => (0, amount as i32),
@@ -115,10 +124,10 @@ pub(crate) fn event_expr(e: &EExpr, periods: &Periods) -> Expr {
     match e {
         EExpr::Column { name, .. } => col(name.as_str()),
         EExpr::Person { expr } => person_const(expr, periods),
-        EExpr::InCodelist { arg, codelist } => event_expr(arg, periods).in_list(codelist.codes.iter().map(|c| lit(c.as_str())).collect(), false),
+        EExpr::InCodelist { arg, codelist } => in_list(event_expr(arg, periods), codelist.codes.iter().map(|c| lit(c.as_str())).collect()),
         EExpr::InList { arg, values } => {
             let ty = values.iter().find_map(value_type).unwrap_or(Type::Text);
-            event_expr(arg, periods).in_list(values.iter().map(|v| value_lit(v, ty)).collect(), false)
+            in_list(event_expr(arg, periods), values.iter().map(|v| value_lit(v, ty)).collect())
         }
         EExpr::Not { arg } => Expr::Not(Box::new(event_expr(arg, periods))),
         EExpr::Neg { arg } => Expr::Negative(Box::new(event_expr(arg, periods))),
@@ -311,7 +320,7 @@ impl PersonFrame {
             PExpr::Otherwise { arg, fallback } => coalesce(vec![self.expr(arg), self.expr(fallback)]),
             PExpr::InList { arg, values } => {
                 let ty = values.iter().find_map(value_type).unwrap_or(Type::Text);
-                self.expr(arg).in_list(values.iter().map(|v| value_lit(v, ty)).collect(), false)
+                in_list(self.expr(arg), values.iter().map(|v| value_lit(v, ty)).collect())
             }
             PExpr::DateAdd { date, amount, unit } => date_add(self.expr(date), *amount, *unit),
             PExpr::Case { branches, otherwise, ty } => Expr::Case(CaseExpr {
@@ -409,7 +418,12 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
             };
             let base = match &a.kind {
                 AggKind::Exists | AggKind::Count => count(lit(1i64)),
-                AggKind::CountDistinct { of } => count_distinct(event_expr(of, &periods)),
+                AggKind::CountDistinct { of } => {
+                    // -0.0 and 0.0 are one value (`=` says so), but a distinct count hashes bits.
+                    let x = event_expr(of, &periods);
+                    let x = if x.get_type(events.schema())? == DataType::Float64 { when(x.clone().eq(lit(0.0f64)), lit(0.0f64)).otherwise(x)? } else { x };
+                    count_distinct(x)
+                }
                 AggKind::Min { of } => min(event_expr(of, &periods)),
                 AggKind::Max { of } => max(event_expr(of, &periods)),
                 AggKind::Sum { of } => sum(event_expr(of, &periods)),
