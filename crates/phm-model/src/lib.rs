@@ -448,7 +448,7 @@ pub enum AggKind {
         of: EExpr,
     },
     /// A column of the earliest row: rows are ordered by the table's date, then code, then
-    /// the remaining sort columns of [`EventTable::tie_break`], so ties are decided the same
+    /// the remaining columns of [`EventTable::sort_columns`], so ties are decided the same
     /// way by every engine. Missing when no row.
     First {
         /// Column returned.

@@ -814,7 +814,7 @@ Text after `#` on a line is a comment.
 | cohort | `column NAME = …` | Any number. A column of the output (`person_id` comes first). |
 | cohort | `events = …` | Optional. Rows of a table to extract, one output row per matching event of each person in the population. |
 | cohort | `event_columns = (date, code)` | Optional. The columns of `events` to output (default: all). |
-| indicator | `denominator = …` | Required. Who is counted: true/false. |
+| indicator | `denominator = …` | Required. Who is counted: true/false. People with a national data opt-out are always left out of indicators and measures (planning is a secondary use), whether or not the denominator says `not opted_out`. |
 | indicator | `numerator = …` | Required. Within the denominator: a true/false value counts the people for whom it is true; a whole number (such as a count of admissions) is summed, missing counting as 0. |
 | indicator | `method = NAME` | Optional, default `proportion`. One of the methods below. |
 | indicator | `multiplier = 100` | Optional. Default 100 for `proportion`, 1 for `isr` and `count`, 100,000 otherwise. |
