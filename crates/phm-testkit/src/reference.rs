@@ -434,6 +434,26 @@ pub fn cohort(tables: &BTreeMap<String, Vec<RecordBatch>>, lookups: &Lookups, co
         .collect()
 }
 
+/// A cohort's event-level extract at an index date: for each person in the population (in
+/// person id order), their rows of the extract's table where every filter is `true`, in the
+/// table's sort order ([`EventTable::sort_columns`], missing values last), each as (person
+/// id, the listed columns).
+pub fn cohort_events(tables: &BTreeMap<String, Vec<RecordBatch>>, lookups: &Lookups, cohort: &Cohort, index: NaiveDate) -> Vec<(String, Vec<Value>)> {
+    let Some(extract) = &cohort.events else { return Vec::new() };
+    let table = extract.frame.table;
+    let column = |name: &str| -> usize { table.columns().iter().position(|c| c.name == name).unwrap_or_else(|| panic!("table `{}` has no column `{name}`", table.name())) };
+    let keys: Vec<usize> = table.sort_columns().iter().map(|c| column(c.name)).collect();
+    let store = Store::new(tables);
+    let mut out = Vec::new();
+    for c in contexts(&store, lookups, index).filter(|c| c.eval(&cohort.population) == Value::Bool(true)) {
+        let all = store.events.get(&table).and_then(|t| t.get(c.person)).map(Vec::as_slice).unwrap_or_default();
+        let mut rows: Vec<&Vec<Value>> = all.iter().filter(|row| extract.frame.filters.iter().all(|f| c.eval_event(f, table, row) == Value::Bool(true))).collect();
+        rows.sort_by(|x, y| keys.iter().map(|&k| sort_order(&x[k], &y[k])).find(|o| o.is_ne()).unwrap_or(Ordering::Equal));
+        out.extend(rows.into_iter().map(|row| (c.person.to_owned(), extract.columns.iter().map(|n| row[column(n)].clone()).collect())));
+    }
+    out
+}
+
 /// What one person contributes to an indicator at one index date.
 struct Counted {
     /// The denominator is true.
@@ -522,6 +542,23 @@ pub async fn engine_cohort(engine: &Engine, cohort: &Cohort, index: NaiveDate) -
     let batches = engine.cohort(cohort, index).await?.collect().await?;
     let mut out = Vec::new();
     for batch in &batches {
+        for i in 0..batch.num_rows() {
+            let id = match arrow_value(batch.column(0).as_ref(), i) {
+                Value::Text(s) => s,
+                other => other.to_string(),
+            };
+            out.push((id, (1..batch.num_columns()).map(|j| arrow_value(batch.column(j).as_ref(), i)).collect()));
+        }
+    }
+    Ok(out)
+}
+
+/// Run a cohort's event-level extract on the DataFusion engine and read its rows back as
+/// (person id, column values), in the engine's order (none without `events`).
+pub async fn engine_cohort_events(engine: &Engine, cohort: &Cohort, index: NaiveDate) -> phm_engine::Result<Vec<(String, Vec<Value>)>> {
+    let Some(df) = engine.cohort_events(cohort, index).await? else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for batch in &df.collect().await? {
         for i in 0..batch.num_rows() {
             let id = match arrow_value(batch.column(0).as_ref(), i) {
                 Value::Text(s) => s,

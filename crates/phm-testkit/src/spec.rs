@@ -64,6 +64,36 @@
 //!   decimals match within a relative 1e-9. Or it is followed by lines each of which must
 //!   appear in the rendered diagnostics, the first starting `error:`: the definition must be
 //!   rejected.
+//! - Instead of `define`s, a case may give one block, `indicator`, `measure` or `cohort`,
+//!   followed by its fields on indented lines as in a definition file (`NAME = …`, deeper
+//!   indented lines continuing a field). The case is bound by `phm_lang::load_str` on a
+//!   synthesised definition file (the `let`s, the codelists written to a temporary folder
+//!   as CSV files, and the block), so the checks and rewrites of a real file apply (such as
+//!   the national data opt-out in every denominator).
+//!   - `indicator` (`denominator`, `numerator`, `method`, `multiplier`, `breakdowns`): the
+//!     expected table has the columns `breakdown` and `category`, and any of `numerator`,
+//!     `denominator`, `value` (`missing` for a zero denominator) and `index_date`, one row
+//!     per breakdown and category (in any order; `all` / `all` for everyone). The case may not
+//!     have a `population`.
+//!   - `measure`: the indicator's fields and `intervals = monthly from … to …`; as an
+//!     indicator, at the index date of every period, so `index_date` is a required column.
+//!   - `cohort`: a cohort with `events = …` and optionally `event_columns = (…)` (and
+//!     `population`, else the case's or file's, else everyone). The expected table is headed
+//!     `person` and the event columns, one row per extracted event, in the output's order
+//!     (person, then the table's sort order).
+//!
+//! ```text
+//! ## Breakdowns count the denominator in every category
+//! indicator
+//!   denominator = age >= 18
+//!   numerator = exists(condition where code in asthma)
+//!   breakdowns = (sex)
+//! ----
+//! breakdown | category | numerator | denominator
+//! all       | all      | 1         | 3
+//! sex       | female   | 1         | 2
+//! sex       | male     | 0         | 1
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -71,7 +101,8 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
-use phm_model::{Cohort, Column, CodelistRef, EventTable, Lookups, PExpr, Type, Value};
+use phm_engine::{IndicatorRow, Periods};
+use phm_model::{Cohort, CodelistRef, Column, EventTable, Indicator, Lookups, Measure, PExpr, Type, Value};
 
 use crate::reference;
 use crate::tables::table_from_text;
@@ -165,9 +196,54 @@ pub struct Case {
     pub setup: Setup,
     /// The columns defined.
     pub defines: Vec<Snippet>,
+    /// An `indicator`, `measure` or `cohort` block, instead of `define`s.
+    pub block: Option<Block>,
     /// What should happen.
     pub expected: Expected,
 }
+
+/// The kind of a case's block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockKind {
+    /// `indicator`: the expected table has a row per breakdown and category.
+    Indicator,
+    /// `measure`: as an indicator, at the index date of every period of `intervals`.
+    Measure,
+    /// `cohort` with `events`: the expected table has a row per extracted event.
+    Cohort,
+}
+
+impl BlockKind {
+    fn keyword(self) -> &'static str {
+        match self {
+            BlockKind::Indicator => "indicator",
+            BlockKind::Measure => "measure",
+            BlockKind::Cohort => "cohort",
+        }
+    }
+}
+
+/// An `indicator`, `measure` or `cohort` block of a case: its fields as written in a
+/// definition file (`NAME = …`, or `column NAME = …`), one field per line at the block's
+/// indentation, deeper-indented lines continuing it.
+#[derive(Clone, Debug)]
+pub struct Block {
+    /// Which block.
+    pub kind: BlockKind,
+    /// Fields: name (`column NAME` for a cohort column) and the text after `=`.
+    pub fields: Vec<Snippet>,
+    /// Line of the keyword.
+    pub line: usize,
+}
+
+impl Block {
+    fn field(&self, name: &str) -> Option<&Snippet> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// The columns an indicator or measure's expected table may have.
+pub const INDICATOR_COLUMNS: [&str; 6] = ["index_date", "breakdown", "category", "numerator", "denominator", "value"];
 
 /// The expected outcome of a case.
 #[derive(Clone, Debug)]
@@ -407,6 +483,7 @@ fn parse_case(lines: &mut Lines<'_>) -> Result<Case, String> {
     let mut setup = Setup::default();
     let mut index_date = None;
     let mut defines: Vec<Snippet> = Vec::new();
+    let mut block: Option<Block> = None;
     let mut expected = None;
     while let Some(&l) = lines.lines.get(lines.pos) {
         let at = lines.pos + 1;
@@ -425,10 +502,20 @@ fn parse_case(lines: &mut Lines<'_>) -> Result<Case, String> {
             return Err(lines.err(at, "an indented line must follow `table`, `let`, `population` or `define`"));
         }
         if l.trim() == "----" {
-            if defines.is_empty() {
-                return Err(lines.err(at, "`----` must follow a `define`"));
+            if defines.is_empty() && block.is_none() {
+                return Err(lines.err(at, "`----` must follow a `define` (or an `indicator`, `measure` or `cohort` block)"));
             }
             expected = Some(parse_expected(lines, at)?);
+            continue;
+        }
+        if block.is_some() {
+            return Err(lines.err(at, "after an `indicator`, `measure` or `cohort` block only `----` may follow"));
+        }
+        if let Some(kind) = [BlockKind::Indicator, BlockKind::Measure, BlockKind::Cohort].into_iter().find(|k| l.trim_end() == k.keyword()) {
+            if !defines.is_empty() {
+                return Err(lines.err(at, format!("a case has either `define`s or an `{}` block, not both", kind.keyword())));
+            }
+            block = Some(parse_block(lines, at, kind)?);
             continue;
         }
         if let Some(rest) = l.strip_prefix("define").filter(|r| r.trim().is_empty() || (r.starts_with(' ') && is_ident(r.trim()))) {
@@ -468,13 +555,64 @@ fn parse_case(lines: &mut Lines<'_>) -> Result<Case, String> {
     let Some(expected) = expected else {
         return Err(lines.err(line, format!("case \"{title}\" has no `----` and expected result")));
     };
-    if let Expected::Rows { header, line: at, .. } = &expected {
+    if let (Some(b), Expected::Rows { header, line: at, .. }) = (&block, &expected) {
+        match b.kind {
+            BlockKind::Indicator | BlockKind::Measure => {
+                if let Some(bad) = header.iter().find(|h| !INDICATOR_COLUMNS.contains(&h.as_str())) {
+                    return Err(lines.err(*at + 1, format!("`{bad}` is not a column of an indicator's result (they are {})", INDICATOR_COLUMNS.join(", "))));
+                }
+                let need: &[&str] = if b.kind == BlockKind::Measure { &["index_date", "breakdown", "category"] } else { &["breakdown", "category"] };
+                if let Some(n) = need.iter().find(|n| !header.iter().any(|h| h == *n)) {
+                    return Err(lines.err(*at + 1, format!("the expected table needs the column `{n}`")));
+                }
+            }
+            BlockKind::Cohort => {
+                if header.first().map(String::as_str) != Some("person") {
+                    return Err(lines.err(*at + 1, "the expected table's first column must be `person`"));
+                }
+            }
+        }
+    } else if let Expected::Rows { header, line: at, .. } = &expected {
         let want: Vec<&str> = std::iter::once("person").chain(defines.iter().map(|d| d.name.as_str())).collect();
         if header.iter().map(String::as_str).collect::<Vec<_>>() != want {
             return Err(lines.err(*at + 1, format!("the expected table's header must be `{}`", want.join(" | "))));
         }
     }
-    Ok(Case { title, line, prose, index_date, setup, defines, expected })
+    Ok(Case { title, line, prose, index_date, setup, defines, block, expected })
+}
+
+/// The indented fields of an `indicator`, `measure` or `cohort` block.
+fn parse_block(lines: &mut Lines<'_>, line: usize, kind: BlockKind) -> Result<Block, String> {
+    let body = lines.indented();
+    if body.is_empty() {
+        return Err(lines.err(line, format!("`{}` needs its fields on the indented lines below it, e.g. `denominator = age >= 18`", kind.keyword())));
+    }
+    let mut fields: Vec<Snippet> = Vec::new();
+    for (at, l) in body {
+        if is_indented(l) {
+            let Some(f) = fields.last_mut() else { return Err(lines.err(at, "a continuation line must follow a field")) };
+            f.expr.push('\n');
+            f.expr.push_str(l.trim());
+            continue;
+        }
+        let Some((name, value)) = l.split_once('=') else { return Err(lines.err(at, "write each field as `NAME = …`")) };
+        let name = name.trim();
+        let ok = is_ident(name) || name.strip_prefix("column ").is_some_and(|n| is_ident(n.trim()));
+        if !ok {
+            return Err(lines.err(at, format!("`{name}` is not a field name")));
+        }
+        if fields.iter().any(|f| f.name == name) {
+            return Err(lines.err(at, format!("the field `{name}` is given twice")));
+        }
+        fields.push(Snippet { name: name.to_owned(), expr: value.trim().to_owned(), line: at });
+    }
+    if kind == BlockKind::Cohort && !fields.iter().any(|f| f.name == "events") {
+        return Err(lines.err(line, "a `cohort` block in a spec file extracts events: give `events = …` (use `define` for person columns)"));
+    }
+    if kind == BlockKind::Measure && !fields.iter().any(|f| f.name == "intervals") {
+        return Err(lines.err(line, "a `measure` needs `intervals = monthly from YYYY-MM-DD to YYYY-MM-DD`"));
+    }
+    Ok(Block { kind, fields, line })
 }
 
 fn parse_expected(lines: &mut Lines<'_>, line: usize) -> Result<Expected, String> {
@@ -635,6 +773,217 @@ fn bind_case(inputs: &Inputs<'_>, case: &Case) -> Result<Cohort, String> {
     }
 }
 
+/// What a case's block binds to.
+enum BoundBlock {
+    Indicator(Indicator),
+    Measure(Measure),
+    Cohort(Cohort),
+}
+
+/// The text of a definition file holding a case's `let`s and its block, with each inline
+/// codelist written to `dir` as a `code,term` CSV file.
+fn block_source(inputs: &Inputs<'_>, block: &Block, dir: &Path) -> Result<String, String> {
+    let mut text = String::new();
+    for c in inputs.codelists.values() {
+        let mut csv = String::from("code,term\n");
+        for code in &c.codes {
+            let _ = writeln!(csv, "{code},{code}");
+        }
+        let file = format!("{}.csv", c.name);
+        std::fs::write(dir.join(&file), csv).map_err(|e| format!("cannot write the codelist `{}`: {e}", c.name))?;
+        let _ = writeln!(text, "codelist {}: {} = \"{file}\"", c.name, c.system);
+    }
+    for (name, expr) in &inputs.lets {
+        let _ = writeln!(text, "let {name} = {}", indent_continuation(expr));
+    }
+    let field = |out: &mut String, f: &Snippet| {
+        let _ = writeln!(out, "  {} = {}", f.name, f.expr.replace('\n', "\n    "));
+    };
+    match block.kind {
+        BlockKind::Indicator => {
+            text.push_str("indicator spec \"spec\" {\n");
+            block.fields.iter().for_each(|f| field(&mut text, f));
+            text.push_str("}\n");
+        }
+        BlockKind::Measure => {
+            text.push_str("indicator spec_indicator \"spec\" {\n");
+            block.fields.iter().filter(|f| f.name != "intervals").for_each(|f| field(&mut text, f));
+            text.push_str("}\nmeasure spec \"spec\" {\n  indicator = spec_indicator\n");
+            block.fields.iter().filter(|f| f.name == "intervals").for_each(|f| field(&mut text, f));
+            text.push_str("}\n");
+        }
+        BlockKind::Cohort => {
+            text.push_str("cohort spec \"spec\" {\n");
+            if block.field("population").is_none() {
+                let population = inputs.population.map_or("true", |p| p.expr.as_str());
+                let _ = writeln!(text, "  population = {}", population.replace('\n', "\n    "));
+            }
+            block.fields.iter().for_each(|f| field(&mut text, f));
+            text.push_str("}\n");
+        }
+    }
+    Ok(text)
+}
+
+/// Bind a case's block with `phm_lang::load_str`: the model, or the rendered diagnostics.
+fn bind_block(inputs: &Inputs<'_>, block: &Block) -> Result<BoundBlock, String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let text = block_source(inputs, block, dir.path())?;
+    let loaded = phm_lang::load_str("spec.phm", &text, dir.path());
+    if loaded.has_errors() {
+        return Err(loaded.render());
+    }
+    let Some(mut defs) = loaded.definitions else { return Err(loaded.render()) };
+    let bound = match block.kind {
+        BlockKind::Indicator => defs.indicators.pop().map(BoundBlock::Indicator),
+        BlockKind::Measure => defs.measures.pop().map(BoundBlock::Measure),
+        BlockKind::Cohort => defs.cohorts.pop().map(BoundBlock::Cohort),
+    };
+    bound.ok_or_else(|| format!("the {} block defines nothing:\n{text}", block.kind.keyword()))
+}
+
+/// Bind a case (its `define`s or its block) only to see whether it is rejected.
+fn binds(inputs: &Inputs<'_>, case: &Case) -> Result<(), String> {
+    match &case.block {
+        Some(b) => bind_block(inputs, b).map(|_| ()),
+        None => bind_case(inputs, case).map(|_| ()),
+    }
+}
+
+/// The values of a table's cells (by column type), each `Err` naming the line and column.
+fn expected_cells(rows: &[(usize, Vec<String>)], header: &[String], types: &[Type]) -> Result<Vec<Vec<Value>>, String> {
+    rows.iter()
+        .map(|(line, cells)| cells.iter().zip(header).zip(types).map(|((cell, h), ty)| expected_value(cell, *ty).map_err(|e| format!("line {line}: column `{h}`: {e}"))).collect())
+        .collect()
+}
+
+fn show_table(header: &[String], rows: &[Vec<Value>]) -> String {
+    let rows: Vec<(String, Vec<Value>)> = rows.iter().map(|r| (r.first().map(show).unwrap_or_default(), r[1..].to_vec())).collect();
+    show_rows(header, &rows)
+}
+
+fn tables_equal(a: &[Vec<Value>], b: &[Vec<Value>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(u, v)| reference::values_match(u, v)))
+}
+
+/// Compare the engine's and the reference's tables with the expected one.
+fn verdict(header: &[String], from_engine: &[Vec<Value>], from_reference: &[Vec<Value>], expected: &[Vec<Value>]) -> Result<(), String> {
+    let engine_ok = tables_equal(from_engine, expected);
+    let reference_ok = tables_equal(from_reference, expected);
+    if engine_ok && reference_ok {
+        return Ok(());
+    }
+    let who = match (engine_ok, reference_ok) {
+        (false, false) if tables_equal(from_engine, from_reference) => "the engine and the reference both give",
+        (false, true) => "the engine gives",
+        (true, false) => "the reference gives",
+        _ => "the engine and the reference differ",
+    };
+    let mut msg = format!("{who}:\n");
+    if !engine_ok {
+        let _ = write!(msg, "  engine:\n{}", show_table(header, from_engine));
+    }
+    if !reference_ok && !who.contains("both") {
+        let _ = write!(msg, "  reference:\n{}", show_table(header, from_reference));
+    }
+    let _ = write!(msg, "  expected:\n{}", show_table(header, expected));
+    Err(msg)
+}
+
+/// Indicator rows as the expected table's columns, in (index date, breakdown, category)
+/// order, with `all` first.
+fn indicator_table(header: &[String], rows: &[IndicatorRow]) -> Vec<Vec<Value>> {
+    let mut rows: Vec<&IndicatorRow> = rows.iter().collect();
+    rows.sort_by(|a, b| (a.index_date, a.breakdown != "all", &a.breakdown, &a.category).cmp(&(b.index_date, b.breakdown != "all", &b.breakdown, &b.category)));
+    rows.iter()
+        .map(|r| {
+            header
+                .iter()
+                .map(|h| match h.as_str() {
+                    "index_date" => Value::Date(r.index_date),
+                    "breakdown" => Value::Text(r.breakdown.clone()),
+                    "category" => Value::Text(r.category.clone()),
+                    "numerator" => Value::Int(r.numerator),
+                    "denominator" => Value::Int(r.denominator),
+                    _ => r.value.map_or(Value::Null, Value::Float),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Run a case with an `indicator`, `measure` or `cohort` block.
+fn run_block_case(file: &SpecFile, case: &Case, block: &Block, lookups: &Lookups, runtime: &tokio::runtime::Runtime) -> Result<(), String> {
+    let inputs = inputs(file, case);
+    if block.kind != BlockKind::Cohort && inputs.population.is_some() {
+        return Err("an indicator or measure has no `population`: put who is counted in its `denominator`".into());
+    }
+    let (header, rows, bound) = match (&case.expected, bind_block(&inputs, block)) {
+        (Expected::Error { lines, .. }, Err(rendered)) => {
+            let missing: Vec<&String> = lines.iter().filter(|l| !rendered.contains(l.as_str())).collect();
+            return if missing.is_empty() { Ok(()) } else { Err(format!("the diagnostics do not contain {missing:?}; they are:\n{rendered}")) };
+        }
+        (Expected::Error { .. }, Ok(_)) => return Err("expected the definition to be rejected, but it binds".into()),
+        (Expected::Rows { .. }, Err(rendered)) => return Err(format!("the definition does not bind:\n{rendered}")),
+        (Expected::Rows { header, rows, .. }, Ok(bound)) => (header, rows, bound),
+    };
+    let tables = batches(file, &inputs)?;
+    let engine = phm_engine::Engine::from_batches(tables.clone(), lookups.clone()).map_err(|e| format!("engine: {e}"))?;
+    match bound {
+        BoundBlock::Indicator(_) | BoundBlock::Measure(_) => {
+            let (indicator, dates) = match bound {
+                BoundBlock::Indicator(i) => (i, vec![inputs.index_date]),
+                BoundBlock::Measure(m) => {
+                    let dates = m.intervals.index_dates();
+                    (m.indicator, dates)
+                }
+                BoundBlock::Cohort(_) => unreachable!(),
+            };
+            let types: Vec<Type> = header
+                .iter()
+                .map(|h| match h.as_str() {
+                    "index_date" => Type::Date,
+                    "numerator" | "denominator" => Type::Int,
+                    "value" => Type::Float,
+                    _ => Type::Text,
+                })
+                .collect();
+            let mut expected = expected_cells(rows, header, &types)?;
+            // The same order as the results: by index date, `all` first, breakdown, category.
+            let key = |r: &Vec<Value>| {
+                let get = |name: &str| header.iter().position(|h| h == name).map(|i| r[i].clone());
+                let text = |v: Option<Value>| if let Some(Value::Text(s)) = v { s } else { String::new() };
+                let date = match get("index_date") {
+                    Some(Value::Date(d)) => d,
+                    _ => inputs.index_date,
+                };
+                let breakdown = text(get("breakdown"));
+                (date, breakdown != "all", breakdown, text(get("category")))
+            };
+            expected.sort_by_key(key);
+            let periods = if dates.len() == 1 { Periods::One(dates[0]) } else { Periods::Many(dates.clone()) };
+            let from_engine = runtime.block_on(engine.indicators(&[&indicator], periods)).map_err(|e| format!("the engine fails: {e}"))?;
+            let from_reference = reference::indicators(&tables, lookups, &[&indicator], &dates);
+            verdict(header, &indicator_table(header, &from_engine), &indicator_table(header, &from_reference), &expected)
+        }
+        BoundBlock::Cohort(cohort) => {
+            let Some(extract) = &cohort.events else { return Err("the cohort has no `events`".into()) };
+            let want: Vec<&str> = std::iter::once("person").chain(extract.columns.iter().map(String::as_str)).collect();
+            if header.iter().map(String::as_str).collect::<Vec<_>>() != want {
+                return Err(format!("the expected table's header must be `{}`", want.join(" | ")));
+            }
+            let types: Vec<Type> = std::iter::once(Type::Text)
+                .chain(extract.columns.iter().map(|c| extract.frame.table.column(c).map_or(Type::Text, |col| col.ty)))
+                .collect();
+            let expected = expected_cells(rows, header, &types)?;
+            let from_engine = runtime.block_on(reference::engine_cohort_events(&engine, &cohort, inputs.index_date)).map_err(|e| format!("the engine fails: {e}"))?;
+            let from_reference = reference::cohort_events(&tables, lookups, &cohort, inputs.index_date);
+            let flat = |rows: Vec<(String, Vec<Value>)>| -> Vec<Vec<Value>> { rows.into_iter().map(|(id, vs)| std::iter::once(Value::Text(id)).chain(vs).collect()).collect() };
+            verdict(header, &flat(from_engine), &flat(from_reference), &expected)
+        }
+    }
+}
+
 /// The input tables as record batches; a table's errors name the spec file's lines.
 fn batches(file: &SpecFile, inputs: &Inputs<'_>) -> Result<BTreeMap<String, Vec<RecordBatch>>, String> {
     let mut out = BTreeMap::new();
@@ -704,6 +1053,9 @@ fn rows_equal(a: &[(String, Vec<Value>)], b: &[(String, Vec<Value>)]) -> bool {
 
 /// Run one case: `Ok` when it passes, else what went wrong (without the location).
 pub fn run_case(file: &SpecFile, case: &Case, lookups: &Lookups, runtime: &tokio::runtime::Runtime) -> Result<(), String> {
+    if let Some(block) = &case.block {
+        return run_block_case(file, case, block, lookups, runtime);
+    }
     let inputs = inputs(file, case);
     let bound = bind_case(&inputs, case);
     let (header, rows, cohort) = match (&case.expected, bound) {
@@ -867,7 +1219,10 @@ are not shown take defaults (`sex` is `unknown`, opt-outs are `false`, `code_sys
 `snomed`; other columns are missing). An example may replace one of these tables with its
 own. Each example gives a definition — `column value = …`, as it would appear in a cohort —
 and the result for each person in the population. Unless an example has a `population`,
-everyone in `person` is included. Some sections set up codelists (`codelist NAME = code,
+everyone in `person` is included. Examples of indicators and measures give an `indicator`
+block (and a `measure` over it) and the rows of the result, one per index date, breakdown
+and category; examples of event-level extracts give a `cohort` block and one row per
+extracted event. Some sections set up codelists (`codelist NAME = code,
 …` stands for a codelist file holding those codes) and `let`s that all their examples use.
 "#;
 
@@ -969,6 +1324,9 @@ fn render_case(out: &mut String, number: &str, file: &SpecFile, case: &Case) {
     for d in &case.defines {
         let _ = writeln!(out, "column {} = {}", d.name, indent_continuation(&d.expr));
     }
+    if let Some(b) = &case.block {
+        out.push_str(&render_block(b));
+    }
     out.push_str("```\n\n");
     match &case.expected {
         Expected::Rows { header, rows, .. } => {
@@ -983,7 +1341,7 @@ fn render_case(out: &mut String, number: &str, file: &SpecFile, case: &Case) {
         }
         Expected::Error { .. } => {
             let inputs = inputs(file, case);
-            let rendered = match bind_case(&inputs, case) {
+            let rendered = match binds(&inputs, case) {
                 Err(r) => r,
                 Ok(_) => "(no error: the spec test fails)".into(),
             };
@@ -992,6 +1350,29 @@ fn render_case(out: &mut String, number: &str, file: &SpecFile, case: &Case) {
             out.push_str("\n```\n\n");
         }
     }
+}
+
+/// A case's block as it would appear in a definition file.
+fn render_block(b: &Block) -> String {
+    let mut out = String::new();
+    let field = |out: &mut String, f: &Snippet| {
+        let _ = writeln!(out, "  {} = {}", f.name, f.expr.replace('\n', "\n    "));
+    };
+    match b.kind {
+        BlockKind::Indicator | BlockKind::Cohort => {
+            let _ = writeln!(out, "{} example {{", b.kind.keyword());
+            b.fields.iter().for_each(|f| field(&mut out, f));
+            out.push_str("}\n");
+        }
+        BlockKind::Measure => {
+            out.push_str("indicator example {\n");
+            b.fields.iter().filter(|f| f.name != "intervals").for_each(|f| field(&mut out, f));
+            out.push_str("}\nmeasure example_over_time {\n  indicator = example\n");
+            b.fields.iter().filter(|f| f.name == "intervals").for_each(|f| field(&mut out, f));
+            out.push_str("}\n");
+        }
+    }
+    out
 }
 
 /// Render the chapters as the language reference (`docs/language.md`).
