@@ -1431,4 +1431,20 @@ mod tests {
         let err = parse("t.phmt", "title: T\nindex_date: 2024-13-31\n").expect_err("bad date");
         assert!(err.starts_with("t.phmt:2:"), "{err}");
     }
+
+    #[test]
+    fn parses_blocks_and_checks_their_tables() {
+        let text = "title: T\nindex_date: 2024-03-31\n\n## I\nindicator\n  denominator = age >= 18\n  numerator = count(condition)\n    + 1\n  breakdowns = (sex)\n----\nbreakdown | category | numerator | denominator\nall | all | 1 | 2\n";
+        let f = parse("t.phmt", text).expect("parses");
+        let b = f.cases[0].block.as_ref().expect("a block");
+        assert_eq!(b.kind, BlockKind::Indicator);
+        assert_eq!(b.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["denominator", "numerator", "breakdowns"]);
+        assert_eq!(b.fields[1].expr, "count(condition)\n+ 1");
+        let err = parse("t.phmt", "title: T\nindex_date: 2024-03-31\n## I\nindicator\n  denominator = true\n----\nperson | value\n").expect_err("bad header");
+        assert!(err.starts_with("t.phmt:7:"), "{err}");
+        let err = parse("t.phmt", "title: T\nindex_date: 2024-03-31\n## M\nmeasure\n  denominator = true\n----\nbreakdown | category\n").expect_err("no intervals");
+        assert!(err.contains("intervals"), "{err}");
+        let err = parse("t.phmt", "title: T\nindex_date: 2024-03-31\n## C\ncohort\n  population = true\n----\nperson\n").expect_err("no events");
+        assert!(err.contains("events"), "{err}");
+    }
 }
