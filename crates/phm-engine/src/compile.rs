@@ -210,6 +210,26 @@ fn sort_exprs(table: EventTable) -> Vec<SortExpr> {
     table.sort_columns().into_iter().map(|c| col(c.name).sort(true, false)).collect()
 }
 
+/// The sort order `first`/`last` need to return `column`: the table's order up to and
+/// including that column. Rows that tie on this prefix hold the same value of `column`, so the
+/// result is the same as with the whole order, and the aggregate keeps fewer values per group.
+fn sort_exprs_for(table: EventTable, column: &str) -> Vec<SortExpr> {
+    let order = table.sort_columns();
+    let end = order.iter().position(|c| c.name == column).map_or(order.len(), |i| i + 1);
+    order[..end].iter().map(|c| col(c.name).sort(true, false)).collect()
+}
+
+/// The `and` parts of an event filter.
+fn conjuncts<'a>(e: &'a EExpr, out: &mut Vec<&'a EExpr>) {
+    match e {
+        EExpr::Binary { op: BinOp::And, left, right } => {
+            conjuncts(left, out);
+            conjuncts(right, out);
+        }
+        other => out.push(other),
+    }
+}
+
 /// Scan an event table with language column names (16-bit integers widened, `date` aliased).
 pub(crate) async fn event_scan(ctx: &SessionContext, table: EventTable) -> Result<DataFrame> {
     let df = ctx.table(table.name()).await?;
@@ -392,7 +412,20 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
     for (table, aggs) in by_table {
         let mut events = event_scan(ctx, table).await?;
         // Keep only rows some aggregate can use (the parts that do not depend on the index date).
-        let prefilter: Vec<Option<Expr>> = aggs.iter().map(|(_, a)| and_all(a.frame.filters.iter().filter(|f| !uses_index(f)).map(|f| event_expr(f, &periods)))).collect();
+        // Each filter is split into its `and` parts; with one index date every part is a
+        // constant comparison, with several only the parts that do not use the index date
+        // can be applied before the rows are joined to the dates.
+        let one_date = matches!(periods, Periods::One(_));
+        let prefilter: Vec<Option<Expr>> = aggs
+            .iter()
+            .map(|(_, a)| {
+                let mut parts = Vec::new();
+                for f in &a.frame.filters {
+                    conjuncts(f, &mut parts);
+                }
+                and_all(parts.into_iter().filter(|f| one_date || !uses_index(f)).map(|f| event_expr(f, &periods)))
+            })
+            .collect();
         if prefilter.iter().all(Option::is_some) {
             if let Some(any) = prefilter.into_iter().flatten().reduce(Expr::or) {
                 events = events.filter(any)?;
@@ -428,8 +461,8 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
                 AggKind::Max { of } => max(event_expr(of, &periods)),
                 AggKind::Sum { of } => sum(event_expr(of, &periods)),
                 AggKind::Mean { of } => avg(cast(event_expr(of, &periods), DataType::Float64)),
-                AggKind::First { column } => first_value(col(column.as_str()), sort_exprs(table)),
-                AggKind::Last { column } => last_value(col(column.as_str()), sort_exprs(table)),
+                AggKind::First { column } => first_value(col(column.as_str()), sort_exprs_for(table, column)),
+                AggKind::Last { column } => last_value(col(column.as_str()), sort_exprs_for(table, column)),
             };
             let e = match filter {
                 Some(f) => with_filter(base, f),
