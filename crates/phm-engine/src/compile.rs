@@ -126,7 +126,7 @@ pub(crate) fn event_expr(e: &EExpr, periods: &Periods) -> Expr {
         EExpr::Person { expr } => person_const(expr, periods),
         EExpr::InCodelist { arg, codelist } => in_list(event_expr(arg, periods), codelist.codes.iter().map(|c| lit(c.as_str())).collect()),
         EExpr::InList { arg, values } => {
-            let ty = values.iter().find_map(value_type).unwrap_or(Type::Text);
+            let ty = values.iter().find_map(Value::ty).unwrap_or(Type::Text);
             in_list(event_expr(arg, periods), values.iter().map(|v| value_lit(v, ty)).collect())
         }
         EExpr::Not { arg } => Expr::Not(Box::new(event_expr(arg, periods))),
@@ -137,17 +137,6 @@ pub(crate) fn event_expr(e: &EExpr, periods: &Periods) -> Expr {
         EExpr::DateAdd { date, amount, unit } => date_add(event_expr(date, periods), *amount, *unit),
         EExpr::ToFloat { arg } => cast(event_expr(arg, periods), DataType::Float64),
     }
-}
-
-fn value_type(v: &Value) -> Option<Type> {
-    Some(match v {
-        Value::Null => return None,
-        Value::Bool(_) => Type::Bool,
-        Value::Int(_) => Type::Int,
-        Value::Float(_) => Type::Float,
-        Value::Date(_) => Type::Date,
-        Value::Text(_) => Type::Text,
-    })
 }
 
 /// A person series that is the same for everyone (checked by `phm-lang`).
@@ -339,7 +328,7 @@ impl PersonFrame {
             PExpr::IsMissing { arg } => self.expr(arg).is_null(),
             PExpr::Otherwise { arg, fallback } => coalesce(vec![self.expr(arg), self.expr(fallback)]),
             PExpr::InList { arg, values } => {
-                let ty = values.iter().find_map(value_type).unwrap_or(Type::Text);
+                let ty = values.iter().find_map(Value::ty).unwrap_or(Type::Text);
                 in_list(self.expr(arg), values.iter().map(|v| value_lit(v, ty)).collect())
             }
             PExpr::DateAdd { date, amount, unit } => date_add(self.expr(date), *amount, *unit),

@@ -9,7 +9,7 @@
 //! - No person-level value is logged; progress reports carry counts and names only.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -18,7 +18,7 @@ use datafusion::arrow::datatypes::{DataType, Int64Type, Date32Type};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
-use phm_model::{Cohort, Definitions, EventTable, Indicator, Lookups, Measure};
+use phm_model::{Cohort, Indicator, Lookups, Measure};
 use phm_store::Snapshot;
 
 mod compile;
@@ -279,41 +279,4 @@ fn indicator_rows(batches: &[RecordBatch], indicators: &[&Indicator], breakdowns
     }
     out.sort_by(|a, b| (&a.indicator, a.index_date, &a.breakdown, &a.category).cmp(&(&b.indicator, b.index_date, &b.breakdown, &b.category)));
     out
-}
-
-/// Everything `phm run` computes for one set of definitions.
-pub struct RunRequest<'a> {
-    /// The definitions.
-    pub definitions: &'a Definitions,
-    /// Index date for cohorts and indicators (the file's `index_date` when not given).
-    pub index_date: NaiveDate,
-}
-
-/// The event tables a definition reads (for reporting).
-pub fn tables_read(defs: &Definitions) -> Vec<EventTable> {
-    let mut needs = Vec::new();
-    let mut push = |e: &phm_model::PExpr| {
-        let mut aggs = Vec::new();
-        phm_model::aggregates(e, &mut aggs);
-        for a in aggs {
-            if !needs.contains(&a.frame.table) {
-                needs.push(a.frame.table);
-            }
-        }
-    };
-    for c in &defs.cohorts {
-        push(&c.population);
-        c.columns.iter().for_each(|x| push(&x.expr));
-    }
-    for i in defs.indicators.iter().chain(defs.measures.iter().map(|m| &m.indicator)) {
-        push(&i.denominator);
-        push(&i.numerator);
-    }
-    needs.sort();
-    needs
-}
-
-/// Where a run's outputs go.
-pub fn output_dir(out: &Path, name: &str) -> PathBuf {
-    out.join(name)
 }

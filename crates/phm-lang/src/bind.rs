@@ -351,7 +351,7 @@ impl Binder<'_> {
                     InSet::List(items, _) => items.iter(),
                     InSet::Name(_) => [].iter(),
                 }) {
-                    let vt = value_type(v);
+                    let vt = v.ty();
                     if let Some(vt) = vt
                         && vt != arg_ty
                         && !(vt.is_numeric() && arg_ty.is_numeric())
@@ -794,17 +794,6 @@ fn unify(a: Option<Type>, b: Type) -> Type {
         Some(a) => a,
         None => b,
     }
-}
-
-fn value_type(v: &Value) -> Option<Type> {
-    Some(match v {
-        Value::Null => return None,
-        Value::Bool(_) => Type::Bool,
-        Value::Int(_) => Type::Int,
-        Value::Float(_) => Type::Float,
-        Value::Date(_) => Type::Date,
-        Value::Text(_) => Type::Text,
-    })
 }
 
 fn sym(op: BinOpSyn) -> &'static str {

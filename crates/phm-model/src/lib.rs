@@ -77,6 +77,20 @@ pub enum Value {
     Text(String),
 }
 
+impl Value {
+    /// The type of a constant; `None` for a missing value, whose type comes from context.
+    pub fn ty(&self) -> Option<Type> {
+        Some(match self {
+            Value::Null => return None,
+            Value::Bool(_) => Type::Bool,
+            Value::Int(_) => Type::Int,
+            Value::Float(_) => Type::Float,
+            Value::Date(_) => Type::Date,
+            Value::Text(_) => Type::Text,
+        })
+    }
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

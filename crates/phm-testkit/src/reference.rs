@@ -539,9 +539,13 @@ pub fn indicators(tables: &BTreeMap<String, Vec<RecordBatch>>, lookups: &Lookups
 /// Run a cohort on the DataFusion engine and read its rows back as values:
 /// (person id, column values), in the engine's order.
 pub async fn engine_cohort(engine: &Engine, cohort: &Cohort, index: NaiveDate) -> phm_engine::Result<Vec<(String, Vec<Value>)>> {
-    let batches = engine.cohort(cohort, index).await?.collect().await?;
+    Ok(person_rows(&engine.cohort(cohort, index).await?.collect().await?))
+}
+
+/// Batches whose first column is the person id, as (person id, other values) rows.
+fn person_rows(batches: &[RecordBatch]) -> Vec<(String, Vec<Value>)> {
     let mut out = Vec::new();
-    for batch in &batches {
+    for batch in batches {
         for i in 0..batch.num_rows() {
             let id = match arrow_value(batch.column(0).as_ref(), i) {
                 Value::Text(s) => s,
@@ -550,24 +554,14 @@ pub async fn engine_cohort(engine: &Engine, cohort: &Cohort, index: NaiveDate) -
             out.push((id, (1..batch.num_columns()).map(|j| arrow_value(batch.column(j).as_ref(), i)).collect()));
         }
     }
-    Ok(out)
+    out
 }
 
 /// Run a cohort's event-level extract on the DataFusion engine and read its rows back as
 /// (person id, column values), in the engine's order (none without `events`).
 pub async fn engine_cohort_events(engine: &Engine, cohort: &Cohort, index: NaiveDate) -> phm_engine::Result<Vec<(String, Vec<Value>)>> {
     let Some(df) = engine.cohort_events(cohort, index).await? else { return Ok(Vec::new()) };
-    let mut out = Vec::new();
-    for batch in &df.collect().await? {
-        for i in 0..batch.num_rows() {
-            let id = match arrow_value(batch.column(0).as_ref(), i) {
-                Value::Text(s) => s,
-                other => other.to_string(),
-            };
-            out.push((id, (1..batch.num_columns()).map(|j| arrow_value(batch.column(j).as_ref(), i)).collect()));
-        }
-    }
-    Ok(out)
+    Ok(person_rows(&df.collect().await?))
 }
 
 /// Two values are the same result: equal, or decimals within a relative 1e-9 (sums and
