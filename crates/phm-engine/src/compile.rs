@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNano};
 use datafusion::common::{JoinType, ScalarValue};
-use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, first_value, last_value, max, min, sum};
+use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
 use datafusion::logical_expr::expr::Case as CaseExpr;
 use datafusion::logical_expr::{ExprFunctionExt, ExprSchemable, GroupingSet, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, col, lit, when};
 use datafusion::prelude::{DataFrame, Expr, SessionContext, coalesce, date_part};
@@ -202,10 +202,12 @@ fn sort_exprs(table: EventTable) -> Vec<SortExpr> {
 /// The sort order `first`/`last` need to return `column`: the table's order up to and
 /// including that column. Rows that tie on this prefix hold the same value of `column`, so the
 /// result is the same as with the whole order, and the aggregate keeps fewer values per group.
-fn sort_exprs_for(table: EventTable, column: &str) -> Vec<SortExpr> {
+/// The columns that order rows for `first`/`last` of `column`: the table's order up to and
+/// including `column` (later ones cannot change the value picked).
+fn order_keys(table: EventTable, column: &str) -> Vec<Expr> {
     let order = table.sort_columns();
     let end = order.iter().position(|c| c.name == column).map_or(order.len(), |i| i + 1);
-    order[..end].iter().map(|c| col(c.name).sort(true, false)).collect()
+    order[..end].iter().map(|c| col(c.name)).collect()
 }
 
 /// The `and` parts of an event filter.
@@ -385,7 +387,8 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
             .collect();
         let plan = values_plan(rows, &["_area", "place", "imd_decile", "imd_quintile"], &[DataType::Utf8, DataType::Utf8, DataType::Int64, DataType::Int64])?;
         let areas = DataFrame::new(ctx.state(), plan);
-        df = df.join(areas, JoinType::Left, &["area"], &["_area"], None)?;
+        // The lookup is the (small) build side; people stream through it.
+        df = areas.join(df, JoinType::Right, &["_area"], &["area"], None)?;
     }
     if let Periods::Many(dates) = &periods {
         let rows = dates.iter().map(|d| vec![date_lit(*d)]).collect();
@@ -450,8 +453,8 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
                 AggKind::Max { of } => max(event_expr(of, &periods)),
                 AggKind::Sum { of } => sum(event_expr(of, &periods)),
                 AggKind::Mean { of } => avg(cast(event_expr(of, &periods), DataType::Float64)),
-                AggKind::First { column } => first_value(col(column.as_str()), sort_exprs_for(table, column)),
-                AggKind::Last { column } => last_value(col(column.as_str()), sort_exprs_for(table, column)),
+                AggKind::First { column } => crate::udaf::call(false, col(column.as_str()), order_keys(table, column)),
+                AggKind::Last { column } => crate::udaf::call(true, col(column.as_str()), order_keys(table, column)),
             };
             let e = match filter {
                 Some(f) => with_filter(base, f),
@@ -473,9 +476,9 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
         }
         let grouped = grouped.select(sel)?;
         df = if matches!(periods, Periods::Many(_)) {
-            df.join(grouped, JoinType::Left, &["person_id", "index_date"], &[pid.as_str(), idx.as_str()], None)?
+            grouped.join(df, JoinType::Right, &[pid.as_str(), idx.as_str()], &["person_id", "index_date"], None)?
         } else {
-            df.join(grouped, JoinType::Left, &["person_id"], &[pid.as_str()], None)?
+            grouped.join(df, JoinType::Right, &[pid.as_str()], &["person_id"], None)?
         };
     }
     let mut frame = PersonFrame { df, agg_alias, lookup_alias: Vec::new(), periods };
@@ -489,7 +492,7 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
         let rows: Vec<Vec<Expr>> = lookups.practices.iter().map(|(code, (pcn, place))| vec![lit(code.as_str()), lit(ScalarValue::Utf8(pcn.clone())), lit(ScalarValue::Utf8(place.clone()))]).collect();
         let names = [format!("{alias}_key"), format!("{alias}_pcn"), format!("{alias}_place")];
         let plan = values_plan(rows, &[names[0].as_str(), names[1].as_str(), names[2].as_str()], &[DataType::Utf8, DataType::Utf8, DataType::Utf8])?;
-        frame.df = df.join(DataFrame::new(ctx.state(), plan), JoinType::Left, &[alias.as_str()], &[names[0].as_str()], None)?;
+        frame.df = DataFrame::new(ctx.state(), plan).join(df, JoinType::Right, &[names[0].as_str()], &[alias.as_str()], None)?;
         frame.lookup_alias.push(((*practice).clone(), alias));
     }
     Ok(frame)
@@ -560,6 +563,10 @@ pub(crate) async fn indicators_plan(ctx: &SessionContext, lookups: &Lookups, ind
     for b in &breakdowns {
         sel.push(coalesce(vec![cast(frame.expr(&b.expr), DataType::Utf8), lit(NOT_RECORDED)]).alias(format!("b_{}", b.name)));
     }
+    // Two steps: first one row per combination of index date and breakdown values (the
+    // frame's cells, far fewer than people), then the grouping sets over the cells. Grouping
+    // sets expand every input row once per set, so they are cheaper over cells than people.
+    let mut cells = Vec::new();
     let mut aggr = Vec::new();
     for (i, ind) in indicators.iter().enumerate() {
         // `CASE WHEN d THEN true ELSE false END` rather than `d IS TRUE`: DataFusion 55 infers
@@ -571,10 +578,14 @@ pub(crate) async fn indicators_plan(ctx: &SessionContext, lookups: &Lookups, ind
         };
         sel.push(den.alias(format!("_d{i}")));
         sel.push(num.alias(format!("_n{i}")));
-        aggr.push(coalesce(vec![sum(col(format!("_n{i}"))).filter(col(format!("_d{i}"))).build()?, lit(0i64)]).alias(format!("_num{i}")));
-        aggr.push(count(lit(1i64)).filter(col(format!("_d{i}"))).build()?.alias(format!("_den{i}")));
+        cells.push(sum(col(format!("_n{i}"))).filter(col(format!("_d{i}"))).build()?.alias(format!("_cn{i}")));
+        cells.push(count(lit(1i64)).filter(col(format!("_d{i}"))).build()?.alias(format!("_cd{i}")));
+        aggr.push(coalesce(vec![sum(col(format!("_cn{i}"))), lit(0i64)]).alias(format!("_num{i}")));
+        aggr.push(coalesce(vec![sum(col(format!("_cd{i}"))), lit(0i64)]).alias(format!("_den{i}")));
     }
-    let projected = frame.df.clone().select(sel)?;
+    let mut keys = vec![col("index_date")];
+    keys.extend(breakdowns.iter().map(|b| col(format!("b_{}", b.name))));
+    let projected = frame.df.clone().select(sel)?.aggregate(keys, cells)?;
     let mut sets = vec![vec![col("index_date")]];
     for b in &breakdowns {
         sets.push(vec![col("index_date"), col(format!("b_{}", b.name))]);

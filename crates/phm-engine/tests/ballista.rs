@@ -7,7 +7,6 @@ use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use phm_engine::{Engine, Periods};
 use phm_model::Definitions;
@@ -53,7 +52,7 @@ async fn definitions_give_the_same_results_on_ballista_as_locally() {
 
     let local = Engine::local(&snapshot).await.expect("local engine");
     let config = phm_engine::configure(SessionConfig::new_with_ballista().with_ballista_standalone_parallelism(2));
-    let state = SessionStateBuilder::new().with_config(config).with_default_features().build();
+    let state = phm_engine::session_state(config);
     let ctx = tokio::time::timeout(Duration::from_secs(60), SessionContext::standalone_with_state(state)).await.expect("Ballista started in time").expect("standalone cluster");
     let cluster = Engine::over_snapshot(ctx, &snapshot).await.expect("ballista engine");
 

@@ -29,7 +29,7 @@ async fn the_catalogue_scans_each_event_table_once() {
     let inds: Vec<_> = defs.indicators.iter().collect();
     let (df, breakdowns) = engine.indicators_plan(&inds, Periods::One(NaiveDate::from_ymd_opt(2026, 3, 31).expect("date"))).await.expect("plan");
     assert!(breakdowns.len() >= 8, "{breakdowns:?}");
-    let plan = engine.explain(&df).expect("explain");
+    let plan = engine.explain(&df, false).await.expect("explain");
     for table in ["person", "condition", "observation", "immunisation", "encounter", "registration"] {
         assert_eq!(scans(&plan, table), 1, "{table} is scanned {} times in\n{plan}", scans(&plan, table));
     }
@@ -44,7 +44,7 @@ async fn a_measure_scans_each_event_table_once_for_all_its_periods() {
         let dates = m.intervals.index_dates();
         assert!(dates.len() >= 12);
         let (df, _) = engine.indicators_plan(&[&m.indicator], Periods::Many(dates)).await.expect("plan");
-        let plan = engine.explain(&df).expect("explain");
+        let plan = engine.explain(&df, false).await.expect("explain");
         for table in ["person", "registration"] {
             assert_eq!(scans(&plan, table), 1, "{}: {table} scanned {} times in\n{plan}", m.name, scans(&plan, table));
         }

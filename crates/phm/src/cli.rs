@@ -69,6 +69,10 @@ pub struct ExplainArgs {
     /// The store folder (plans are built against its latest snapshot).
     #[arg(long, default_value = "data/store")]
     pub store: PathBuf,
+    /// Run each plan and show the physical plan with each operator's rows and time
+    /// (EXPLAIN ANALYZE), to see where a slow definition spends it.
+    #[arg(long)]
+    pub analyze: bool,
     /// Definition files (`.phm`) or folders of them.
     #[arg(required = true)]
     pub definitions: Vec<PathBuf>,

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
-use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use indicatif::{ProgressBar, ProgressStyle};
 use phm_engine::output::{Provenance, write_indicator_rows, write_provenance, write_table};
@@ -99,7 +98,7 @@ async fn context(ballista: Option<&str>) -> anyhow::Result<SessionContext> {
         None => SessionContext::new_with_config(phm_engine::session_config()),
         Some(url) => {
             let config = phm_engine::configure(SessionConfig::new_with_ballista());
-            let state = SessionStateBuilder::new().with_config(config).with_default_features().build();
+            let state = phm_engine::session_state(config);
             SessionContext::remote_with_state(url, state).await.with_context(|| format!("Failed to connect to the Ballista scheduler at {url}"))?
         }
     })
@@ -222,16 +221,16 @@ pub fn explain(args: &ExplainArgs) -> anyhow::Result<()> {
             let index = defs.index_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
             for c in &defs.cohorts {
                 let df = engine.cohort(c, index).await?;
-                text += &format!("# {}: cohort {}\n{}\n\n", path.display(), c.name, engine.explain(&df)?);
+                text += &format!("# {}: cohort {}\n{}\n\n", path.display(), c.name, engine.explain(&df, args.analyze).await?);
             }
             if !defs.indicators.is_empty() {
                 let inds: Vec<_> = defs.indicators.iter().collect();
                 let (df, _) = engine.indicators_plan(&inds, Periods::One(index)).await?;
-                text += &format!("# {}: {} indicators in one plan\n{}\n\n", path.display(), inds.len(), engine.explain(&df)?);
+                text += &format!("# {}: {} indicators in one plan\n{}\n\n", path.display(), inds.len(), engine.explain(&df, args.analyze).await?);
             }
             for m in &defs.measures {
                 let (df, _) = engine.indicators_plan(&[&m.indicator], Periods::Many(m.intervals.index_dates())).await?;
-                text += &format!("# {}: measure {}\n{}\n\n", path.display(), m.name, engine.explain(&df)?);
+                text += &format!("# {}: measure {}\n{}\n\n", path.display(), m.name, engine.explain(&df, args.analyze).await?);
             }
         }
         anyhow::Ok(())
