@@ -33,6 +33,50 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Check definition files and their codelists without running them.
     Check(CheckArgs),
+    /// Run a Ballista scheduler that knows OpenPHM's functions (for `phm run --ballista`).
+    Scheduler(SchedulerArgs),
+    /// Run a Ballista executor that knows OpenPHM's functions, attached to a scheduler.
+    Executor(ExecutorArgs),
+}
+
+/// Arguments of `phm scheduler`.
+#[derive(Debug, clap::Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 50050)]
+    pub port: u16,
+    /// Host name executors and clients use to reach this scheduler.
+    #[arg(long, default_value = "localhost")]
+    pub external_host: String,
+}
+
+/// Arguments of `phm executor`.
+#[derive(Debug, clap::Args)]
+pub struct ExecutorArgs {
+    /// The scheduler, `HOST:PORT`.
+    #[arg(long, default_value = "localhost:50050")]
+    pub scheduler: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind: String,
+    /// Flight (shuffle data) port.
+    #[arg(long, default_value_t = 50051)]
+    pub port: u16,
+    /// Task port.
+    #[arg(long, default_value_t = 50052)]
+    pub grpc_port: u16,
+    /// Host name other executors use to fetch this one's shuffle data.
+    #[arg(long)]
+    pub external_host: Option<String>,
+    /// Tasks run at once (default: every core).
+    #[arg(long)]
+    pub concurrent_tasks: Option<usize>,
+    /// Folder for shuffle files.
+    #[arg(long)]
+    pub work_dir: Option<String>,
 }
 
 /// Arguments of `phm run`.

@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod calibration;
+mod cluster;
 mod definitions;
 mod ingest;
 mod quality;
@@ -20,6 +21,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => definitions::run(&args),
         Command::Explain(args) => definitions::explain(&args),
         Command::Check(args) => definitions::check(&args),
+        Command::Scheduler(args) => cluster::scheduler(&args),
+        Command::Executor(args) => cluster::executor(&args),
     }
 }
 

@@ -1,0 +1,93 @@
+//! `phm_first_by` / `phm_last_by` pick the same value as DataFusion's `first_value` /
+//! `last_value` with the same ordering (ascending, missing keys last), whether the rows come
+//! in one batch or many, through one partition or several, and whether the partial step
+//! aggregates or passes rows on as state (as it does for groups that barely shrink).
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use proptest::prelude::*;
+
+type Row = (i64, Option<i32>, Option<String>, Option<f64>);
+
+fn rows() -> impl Strategy<Value = Vec<Row>> {
+    let code = prop::option::weighted(0.8, prop::sample::select(vec!["a".to_owned(), "ab".to_owned(), "b".to_owned(), "".to_owned()]));
+    let value = prop::option::weighted(0.8, prop::sample::select(vec![-1.5, 0.0, 2.0, 10.0]));
+    prop::collection::vec((0..12i64, prop::option::weighted(0.9, 0..5i32), code, value), 0..80)
+}
+
+fn table(rows: &[Row], batches: usize) -> MemTable {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("g", DataType::Int64, false),
+        Field::new("date", DataType::Date32, true),
+        Field::new("code", DataType::Utf8, true),
+        Field::new("value", DataType::Float64, true),
+    ]));
+    let chunk = rows.len().div_ceil(batches.max(1)).max(1);
+    let parts: Vec<Vec<RecordBatch>> = rows
+        .chunks(chunk)
+        .map(|c| {
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from_iter_values(c.iter().map(|r| r.0))),
+                    Arc::new(Date32Array::from_iter(c.iter().map(|r| r.1))),
+                    Arc::new(StringArray::from_iter(c.iter().map(|r| r.2.clone()))),
+                    Arc::new(Float64Array::from_iter(c.iter().map(|r| r.3))),
+                ],
+            )
+            .expect("batch");
+            vec![batch]
+        })
+        .collect();
+    let parts = if parts.is_empty() { vec![vec![]] } else { parts };
+    MemTable::try_new(schema, parts).expect("table")
+}
+
+async fn run(rows: &[Row], batches: usize, partitions: usize, skip_partial: bool, sql: &str) -> String {
+    let mut config = SessionConfig::new().with_target_partitions(partitions);
+    if skip_partial {
+        let o = config.options_mut();
+        o.execution.skip_partial_aggregation_probe_rows_threshold = 0;
+        o.execution.skip_partial_aggregation_probe_ratio_threshold = 0.0;
+    }
+    let ctx = SessionContext::new_with_config(config);
+    phm_engine::udaf::register(&ctx);
+    ctx.register_table("t", Arc::new(table(rows, batches))).expect("register");
+    let batches = ctx.sql(sql).await.expect("plan").collect().await.expect("run");
+    pretty_format_batches(&batches).expect("format").to_string()
+}
+
+const OURS: &str = "SELECT g, \
+    phm_first_by(value, date, code, value) FILTER (WHERE code <> 'b') AS f, \
+    phm_last_by(value, date, code, value) FILTER (WHERE code <> 'b') AS l, \
+    phm_last_by(code, date, code) AS lc \
+    FROM t GROUP BY g ORDER BY g";
+const DATAFUSION: &str = "SELECT g, \
+    first_value(value ORDER BY date ASC NULLS LAST, code ASC NULLS LAST, value ASC NULLS LAST) FILTER (WHERE code <> 'b') AS f, \
+    last_value(value ORDER BY date ASC NULLS LAST, code ASC NULLS LAST, value ASC NULLS LAST) FILTER (WHERE code <> 'b') AS l, \
+    last_value(code ORDER BY date ASC NULLS LAST, code ASC NULLS LAST) AS lc \
+    FROM t GROUP BY g ORDER BY g";
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn first_by_and_last_by_agree_with_first_value_and_last_value(rows in rows(), batches in 1..4usize, partitions in 1..4usize, skip in any::<bool>()) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let ours = rt.block_on(run(&rows, batches, partitions, skip, OURS));
+        let theirs = rt.block_on(run(&rows, batches, partitions, skip, DATAFUSION));
+        prop_assert_eq!(ours, theirs);
+    }
+}
+
+#[tokio::test]
+async fn with_no_group_by_the_whole_table_is_one_group() {
+    let rows: Vec<Row> = vec![(1, Some(3), Some("a".into()), Some(1.0)), (2, Some(4), None, Some(2.0)), (3, Some(4), Some("b".into()), Some(3.0))];
+    let ours = run(&rows, 2, 1, false, "SELECT phm_last_by(value, date, code) AS v FROM t").await;
+    assert!(ours.contains("| 2.0 |"), "a missing code sorts last:\n{ours}");
+}
