@@ -199,11 +199,9 @@ fn sort_exprs(table: EventTable) -> Vec<SortExpr> {
     table.sort_columns().into_iter().map(|c| col(c.name).sort(true, false)).collect()
 }
 
-/// The sort order `first`/`last` need to return `column`: the table's order up to and
-/// including that column. Rows that tie on this prefix hold the same value of `column`, so the
-/// result is the same as with the whole order, and the aggregate keeps fewer values per group.
 /// The columns that order rows for `first`/`last` of `column`: the table's order up to and
-/// including `column` (later ones cannot change the value picked).
+/// including that column. Rows that tie on this prefix hold the same value of `column`, so the
+/// result is the same as with the whole order, and the keys compared are shorter.
 fn order_keys(table: EventTable, column: &str) -> Vec<Expr> {
     let order = table.sort_columns();
     let end = order.iter().position(|c| c.name == column).map_or(order.len(), |i| i + 1);

@@ -196,6 +196,11 @@ impl Groups {
         Ok(self.converter.convert_columns(keys)?)
     }
 
+    /// The rows `sel` picks from `arrays`.
+    fn pick(arrays: &[ArrayRef], sel: &UInt32Array) -> Result<Vec<ArrayRef>> {
+        Ok(arrays.iter().map(|v| take(v.as_ref(), sel, None)).collect::<std::result::Result<_, _>>()?)
+    }
+
     fn take_state(&mut self, emit_to: EmitTo) -> Result<(ArrayRef, BinaryArray)> {
         let values = emit_to.take_needed(&mut self.values);
         let keys = emit_to.take_needed(&mut self.keys);
@@ -221,7 +226,7 @@ impl GroupsAccumulator for Groups {
             }
             Some(sel) if sel.is_empty() => Ok(()),
             Some(sel) => {
-                let picked: Vec<ArrayRef> = values.iter().map(|v| take(v.as_ref(), &sel, None)).collect::<std::result::Result<_, _>>()?;
+                let picked = Self::pick(values, &sel)?;
                 let rows = self.rows(&picked[1..])?;
                 let groups: Vec<usize> = sel.values().iter().map(|&i| group_indices[i as usize]).collect();
                 self.offer(rows.num_rows(), |r| Some(rows.row(r).data()), |r| groups[r], &picked[0])
@@ -252,8 +257,7 @@ impl GroupsAccumulator for Groups {
                 (0..rows.num_rows()).map(|r| Some(rows.row(r).data())).collect()
             }
             Some(sel) => {
-                let picked: Vec<ArrayRef> = values[1..].iter().map(|v| take(v.as_ref(), &sel, None)).collect::<std::result::Result<_, _>>()?;
-                let rows = self.rows(&picked)?;
+                let rows = self.rows(&Self::pick(&values[1..], &sel)?)?;
                 let mut next = sel.values().iter().enumerate().peekable();
                 (0..values[0].len())
                     .map(|r| match next.peek() {

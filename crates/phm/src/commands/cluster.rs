@@ -16,10 +16,6 @@ use datafusion::prelude::SessionConfig;
 
 use crate::cli::{ExecutorArgs, SchedulerArgs};
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
-}
-
 pub fn scheduler(args: &SchedulerArgs) -> anyhow::Result<()> {
     let address: SocketAddr = format!("{}:{}", args.bind, args.port).parse().with_context(|| format!("`{}:{}` is not an address to listen on", args.bind, args.port))?;
     let config = SchedulerConfig {
@@ -29,7 +25,7 @@ pub fn scheduler(args: &SchedulerArgs) -> anyhow::Result<()> {
         override_session_builder: Some(Arc::new(|config: SessionConfig| Ok(phm_engine::session_state(phm_engine::configure(config))))),
         ..SchedulerConfig::default()
     };
-    runtime()?.block_on(async {
+    super::runtime()?.block_on(async {
         let cluster = BallistaCluster::new_from_config(&config).await.context("Failed to set up the scheduler's state")?;
         eprintln!("Ballista scheduler with OpenPHM's functions listening on {address}");
         start_server(cluster, address, Arc::new(config)).await.context("The scheduler stopped")
@@ -55,5 +51,5 @@ pub fn executor(args: &ExecutorArgs) -> anyhow::Result<()> {
     if let Some(n) = args.concurrent_tasks {
         config.vcores = n;
     }
-    runtime()?.block_on(async { start_executor_process(Arc::new(config)).await.context("The executor stopped") })
+    super::runtime()?.block_on(async { start_executor_process(Arc::new(config)).await.context("The executor stopped") })
 }

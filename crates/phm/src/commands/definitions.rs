@@ -89,9 +89,6 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
-}
 
 async fn context(ballista: Option<&str>) -> anyhow::Result<SessionContext> {
     Ok(match ballista {
@@ -116,7 +113,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let steps: u64 = loaded.iter().filter_map(|(_, l)| l.definitions.as_ref()).map(|d| d.cohorts.len() as u64 + u64::from(!d.indicators.is_empty()) + d.measures.len() as u64).sum();
     let bar = ProgressBar::new(steps);
     bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    let rt = runtime()?;
+    let rt = super::runtime()?;
     let mut summary = String::new();
     rt.block_on(async {
         let ctx = context(args.ballista.as_deref()).await?;
@@ -212,7 +209,7 @@ pub fn explain(args: &ExplainArgs) -> anyhow::Result<()> {
     let loaded = load_all(&files)?;
     let store = Store::open(&args.store).with_context(|| format!("Failed to open the store `{}`", args.store.display()))?;
     let snapshot = store.latest()?.with_context(|| format!("The store `{}` has no snapshot yet", args.store.display()))?;
-    let rt = runtime()?;
+    let rt = super::runtime()?;
     let mut text = String::new();
     rt.block_on(async {
         let engine = Engine::local(&snapshot).await?;

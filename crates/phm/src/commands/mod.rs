@@ -26,6 +26,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The async runtime commands that run DataFusion or Ballista block on.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
 /// Peak resident memory of this process in MiB (Linux), for run summaries.
 pub fn peak_memory_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
