@@ -531,20 +531,52 @@ pub(crate) async fn events_plan(ctx: &SessionContext, lookups: &Lookups, cohort:
     Ok(events.join(people, JoinType::LeftSemi, &["person_id"], &["_pid"], None)?.select(sel)?.sort(order)?)
 }
 
-/// Plan for indicators: one grouped pass over a shared person frame with `GROUPING SETS`.
+/// Plan for indicators' cells: one row per index date and combination of `dims` values,
+/// with `_cn{i}` (numerator) and `_cd{i}` (denominator) per indicator.
 ///
-/// Output columns: `index_date`, each breakdown (text; null where the row is not grouped by
-/// it), and `_num{i}`, `_den{i}` per indicator. [`crate::indicators`] turns it into long rows.
-pub(crate) async fn indicators_plan(ctx: &SessionContext, lookups: &Lookups, indicators: &[&Indicator], periods: Periods) -> Result<(DataFrame, Vec<String>)> {
+/// A dimension's value is text, [`NOT_RECORDED`] where missing, in the column `b_{name}`. The
+/// person frame is built once for every indicator, so every event table is read once.
+pub(crate) async fn cells_plan(ctx: &SessionContext, lookups: &Lookups, indicators: &[&Indicator], periods: Periods, dims: &[&Column]) -> Result<DataFrame> {
     let mut needs = Needs::default();
     for ind in indicators {
         needs.add(&ind.denominator);
         needs.add(&ind.numerator);
-        for b in &ind.breakdowns {
-            needs.add(&b.expr);
-        }
     }
-    let frame = person_frame(ctx, lookups, &needs, periods.clone()).await?;
+    for d in dims {
+        needs.add(&d.expr);
+    }
+    let frame = person_frame(ctx, lookups, &needs, periods).await?;
+    let mut sel = vec![frame.periods.index_expr().alias("index_date")];
+    for d in dims {
+        sel.push(coalesce(vec![cast(frame.expr(&d.expr), DataType::Utf8), lit(NOT_RECORDED)]).alias(format!("b_{}", d.name)));
+    }
+    let mut cells = Vec::new();
+    for (i, ind) in indicators.iter().enumerate() {
+        // `CASE WHEN d THEN true ELSE false END` rather than `d IS TRUE`: DataFusion 55 infers
+        // different nullability for `IS TRUE` in logical and physical plans.
+        let den = when(frame.expr(&ind.denominator), lit(true)).otherwise(lit(false))?;
+        let num = match ind.numerator_type() {
+            Type::Bool => when(frame.expr(&ind.numerator), lit(1i64)).otherwise(lit(0i64))?,
+            _ => coalesce(vec![cast(frame.expr(&ind.numerator), DataType::Int64), lit(0i64)]),
+        };
+        sel.push(den.alias(format!("_d{i}")));
+        sel.push(num.alias(format!("_n{i}")));
+        // Life expectancy counts deaths among everyone (people who died are not in a
+        // mid-period population); every other method counts only within the denominator.
+        let cn = if ind.method == "life_expectancy" { sum(col(format!("_n{i}"))) } else { sum(col(format!("_n{i}"))).filter(col(format!("_d{i}"))).build()? };
+        cells.push(coalesce(vec![cn, lit(0i64)]).alias(format!("_cn{i}")));
+        cells.push(count(lit(1i64)).filter(col(format!("_d{i}"))).build()?.alias(format!("_cd{i}")));
+    }
+    let mut keys = vec![col("index_date")];
+    keys.extend(dims.iter().map(|d| col(format!("b_{}", d.name))));
+    Ok(frame.df.clone().select(sel)?.aggregate(keys, cells)?)
+}
+
+/// The distinct breakdowns of `indicators`, in order of first use.
+///
+/// # Errors
+/// Two indicators that give the same breakdown name different meanings.
+pub(crate) fn breakdowns_of<'a>(indicators: &[&'a Indicator]) -> Result<Vec<&'a Column>> {
     let mut breakdowns: Vec<&Column> = Vec::new();
     for ind in indicators {
         for b in &ind.breakdowns {
@@ -557,33 +589,24 @@ pub(crate) async fn indicators_plan(ctx: &SessionContext, lookups: &Lookups, ind
             }
         }
     }
-    let mut sel = vec![frame.periods.index_expr().alias("index_date")];
-    for b in &breakdowns {
-        sel.push(coalesce(vec![cast(frame.expr(&b.expr), DataType::Utf8), lit(NOT_RECORDED)]).alias(format!("b_{}", b.name)));
-    }
+    Ok(breakdowns)
+}
+
+/// Plan for indicators: one grouped pass over a shared person frame with `GROUPING SETS`.
+///
+/// Output columns: `index_date`, each breakdown (text; null where the row is not grouped by
+/// it), and `_num{i}`, `_den{i}` per indicator. [`crate::indicators`] turns it into long rows.
+pub(crate) async fn indicators_plan(ctx: &SessionContext, lookups: &Lookups, indicators: &[&Indicator], periods: Periods) -> Result<(DataFrame, Vec<String>)> {
+    let breakdowns = breakdowns_of(indicators)?;
     // Two steps: first one row per combination of index date and breakdown values (the
     // frame's cells, far fewer than people), then the grouping sets over the cells. Grouping
     // sets expand every input row once per set, so they are cheaper over cells than people.
-    let mut cells = Vec::new();
+    let projected = cells_plan(ctx, lookups, indicators, periods, &breakdowns).await?;
     let mut aggr = Vec::new();
-    for (i, ind) in indicators.iter().enumerate() {
-        // `CASE WHEN d THEN true ELSE false END` rather than `d IS TRUE`: DataFusion 55 infers
-        // different nullability for `IS TRUE` in logical and physical plans.
-        let den = when(frame.expr(&ind.denominator), lit(true)).otherwise(lit(false))?;
-        let num = match ind.numerator_type() {
-            Type::Bool => when(frame.expr(&ind.numerator), lit(1i64)).otherwise(lit(0i64))?,
-            _ => coalesce(vec![cast(frame.expr(&ind.numerator), DataType::Int64), lit(0i64)]),
-        };
-        sel.push(den.alias(format!("_d{i}")));
-        sel.push(num.alias(format!("_n{i}")));
-        cells.push(sum(col(format!("_n{i}"))).filter(col(format!("_d{i}"))).build()?.alias(format!("_cn{i}")));
-        cells.push(count(lit(1i64)).filter(col(format!("_d{i}"))).build()?.alias(format!("_cd{i}")));
+    for i in 0..indicators.len() {
         aggr.push(coalesce(vec![sum(col(format!("_cn{i}"))), lit(0i64)]).alias(format!("_num{i}")));
         aggr.push(coalesce(vec![sum(col(format!("_cd{i}"))), lit(0i64)]).alias(format!("_den{i}")));
     }
-    let mut keys = vec![col("index_date")];
-    keys.extend(breakdowns.iter().map(|b| col(format!("b_{}", b.name))));
-    let projected = frame.df.clone().select(sel)?.aggregate(keys, cells)?;
     let mut sets = vec![vec![col("index_date")]];
     for b in &breakdowns {
         sets.push(vec![col("index_date"), col(format!("b_{}", b.name))]);

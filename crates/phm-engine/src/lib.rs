@@ -215,6 +215,14 @@ impl Engine {
         compile::indicators_plan(&self.ctx, &self.lookups, indicators, periods).await
     }
 
+    /// The plan for indicators' cells: one row per index date and combination of the `dims`
+    /// values, with columns `index_date`, `b_{dim}` (text, [`NOT_RECORDED`] where missing) and
+    /// `_cn{i}`, `_cd{i}` (numerator and denominator of `indicators[i]`). Every indicator is
+    /// counted in one pass over the events; callers (the profiles) add cells up as they need.
+    pub async fn cells_plan(&self, indicators: &[&Indicator], periods: Periods, dims: &[&phm_model::Column]) -> Result<DataFrame> {
+        compile::cells_plan(&self.ctx, &self.lookups, indicators, periods, dims).await
+    }
+
     /// Compute indicators: one row per indicator, index date, breakdown and category.
     pub async fn indicators(&self, indicators: &[&Indicator], periods: Periods) -> Result<Vec<IndicatorRow>> {
         if indicators.is_empty() {

@@ -51,6 +51,7 @@ pub const BUILTINS: &[(&str, &str, &str)] = &[
     ("age_band", "text", "ESP2013 age band on the index date: `0-4`, `5-9`, … `85-89`, `90+`."),
     ("age_band5", "text", "Five-year age band: `0-4` … `95-99`, `100+`."),
     ("age_band10", "text", "Ten-year age band: `0-9` … `80-89`, `90+`."),
+    ("life_table_band", "text", "Age band of the abridged life table: `0`, `1-4`, `5-9`, … `85-89`, `90+`."),
     ("sex", "text", "`female`, `male`, `other` or `unknown`."),
     ("ethnicity", "text", "NHS ethnic category `A`–`S` (16 groups); missing when not stated."),
     ("ethnicity5", "text", "ONS 5 groups: `asian`, `black`, `mixed`, `white`, `other`; missing when not stated."),
@@ -91,6 +92,8 @@ pub const METHODS: &[(&str, &str)] = &[
     ("dsr", "Directly standardised rate per multiplier (default 100,000) on the 2013 European Standard Population, Dobson's interval; needs the `age_band` breakdown internally."),
     ("isr", "Indirectly standardised ratio against the whole population, Byar's interval."),
     ("count", "A count of the numerator only, with Byar's interval."),
+    ("life_expectancy", "Life expectancy at birth in years (Chiang II abridged life table, 5-year bands to 90+): the numerator counts deaths in the period among *everyone* it is true for (not only within the denominator, since people who died are not in a mid-period population), the denominator is the mid-period population, and `years` gives the period's length; needs the `life_table_band` breakdown internally."),
+    ("healthy_life_expectancy", "Healthy life expectancy in years by Sullivan's method: the numerator counts people in good health within the denominator, by life-table band, and `life_table` names the life-expectancy indicator whose deaths and population give the life table."),
 ];
 
 pub(crate) struct Binder<'a> {
@@ -483,6 +486,7 @@ impl Binder<'_> {
             "age_band" => Bound::P(PExpr::AgeBand { bands: AgeBands::Esp2013, age: Box::new(age()) }, Type::Text),
             "age_band5" => Bound::P(PExpr::AgeBand { bands: AgeBands::FiveYear, age: Box::new(age()) }, Type::Text),
             "age_band10" => Bound::P(PExpr::AgeBand { bands: AgeBands::TenYear, age: Box::new(age()) }, Type::Text),
+            "life_table_band" => Bound::P(PExpr::AgeBand { bands: AgeBands::LifeTable, age: Box::new(age()) }, Type::Text),
             "sex" => attr(PersonAttr::Sex),
             "ethnicity" => attr(PersonAttr::EthnicCategory),
             "ethnicity5" => attr(PersonAttr::EthnicGroup5),

@@ -312,7 +312,7 @@ impl Loader {
         let title = block.title.clone().unwrap_or_else(|| block.name.text.replace('_', " "));
         let allowed: &[&str] = match block.kind {
             BlockKind::Cohort => &["population", "column", "events", "event_columns"],
-            BlockKind::Indicator => &["numerator", "denominator", "method", "multiplier", "breakdowns"],
+            BlockKind::Indicator => &["numerator", "denominator", "method", "multiplier", "breakdowns", "rationale", "polarity", "caveats", "fingertips", "years", "life_table"],
             BlockKind::Measure => &["indicator", "intervals"],
         };
         let mut fields: BTreeMap<&str, &Field> = BTreeMap::new();
@@ -450,7 +450,7 @@ impl Loader {
                     }
                     None => Some(match method.as_deref() {
                         Some("proportion") => 100.0,
-                        Some("isr") | Some("count") => 1.0,
+                        Some("isr") | Some("count") | Some("life_expectancy") | Some("healthy_life_expectancy") => 1.0,
                         _ => 100_000.0,
                     }),
                 };
@@ -472,8 +472,23 @@ impl Loader {
                         }
                     }
                 }
-                if let (Some(denominator), Some(numerator), Some(method), Some(multiplier), true) = (denominator, numerator, method, multiplier, ok) {
-                    let ind = Indicator { name: block.name.text.clone(), title, denominator, numerator, numerator_ty: numerator_ty.unwrap_or(Type::Bool), method, multiplier, breakdowns };
+                let about = about(file, &fields, method.as_deref(), &self.scope.indicators, &mut b.diags);
+                // Life expectancy counts deaths outside the (mid-period) denominator, so the
+                // national data opt-out is applied to its numerator too.
+                let numerator = match (method.as_deref(), numerator) {
+                    (Some("life_expectancy"), Some(n)) => Some(PExpr::Binary {
+                        op: BinOp::And,
+                        left: Box::new(n),
+                        right: Box::new(PExpr::Not { arg: Box::new(PExpr::Attr { attr: PersonAttr::OptedOut }) }),
+                    }),
+                    (_, n) => n,
+                };
+                if method.as_deref() == Some("life_expectancy") && numerator_ty.is_some_and(|t| t != Type::Bool) {
+                    b.diags.push(Diagnostic::error(file, fields["numerator"].name.span, "a life expectancy's numerator is true/false: whether the person died in the period"));
+                    ok = false;
+                }
+                if let (Some(denominator), Some(numerator), Some(method), Some(multiplier), Some(about), true) = (denominator, numerator, method, multiplier, about, ok) {
+                    let ind = Indicator { name: block.name.text.clone(), title, denominator, numerator, numerator_ty: numerator_ty.unwrap_or(Type::Bool), method, multiplier, breakdowns, about };
                     self.scope.indicators.insert(ind.name.clone(), ind.clone());
                     if let Some(out) = out {
                         out.indicators.push(ind);
@@ -536,4 +551,81 @@ fn kind_name(k: BlockKind) -> &'static str {
         BlockKind::Indicator => "indicator",
         BlockKind::Measure => "measure",
     }
+}
+
+/// An indicator's descriptive fields (`rationale`, `polarity`, `caveats`, `fingertips`) and
+/// the method-specific `years` and `life_table`, checked; `None` after a diagnostic.
+fn about(file: FileId, fields: &BTreeMap<&str, &Field>, method: Option<&str>, indicators: &BTreeMap<String, Indicator>, diags: &mut Vec<Diagnostic>) -> Option<About> {
+    let before = diags.len();
+    let mut about = About::default();
+    let fail = |diags: &mut Vec<Diagnostic>, name: &str, msg: String, help: &str| {
+        diags.push(Diagnostic::error(file, fields[name].name.span, msg).help(help.to_owned()));
+    };
+    let value = |name: &str| match fields.get(name).map(|f| &f.value) {
+        Some(FieldValue::Expr(e)) => Some(&e.kind),
+        _ => None,
+    };
+    for name in ["rationale", "caveats"] {
+        match (fields.contains_key(name), value(name)) {
+            (false, _) => {}
+            (true, Some(ExprKind::Str(text))) => {
+                let text = Some(text.clone());
+                if name == "rationale" { about.rationale = text } else { about.caveats = text }
+            }
+            (true, _) => fail(diags, name, format!("`{name}` is text in double quotes"), "e.g. `rationale = \"Why this matters, in a sentence or two.\"`"),
+        }
+    }
+    if fields.contains_key("polarity") {
+        match value("polarity") {
+            Some(ExprKind::Name(n)) => match Polarity::ALL.iter().find(|(_, name)| name == n) {
+                Some((p, _)) => about.polarity = *p,
+                None => {
+                    let names = Polarity::ALL.map(|(_, n)| n);
+                    let help = match suggest(n, names) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("the polarities are {}", names.join(", ")),
+                    };
+                    fail(diags, "polarity", format!("unknown polarity `{n}`"), &help)
+                }
+            },
+            _ => fail(diags, "polarity", "`polarity` is a name".into(), "write `polarity = higher_is_better`, `lower_is_better` or `no_judgement`"),
+        }
+    }
+    if fields.contains_key("fingertips") {
+        match value("fingertips") {
+            Some(ExprKind::Int(id)) if *id > 0 => about.fingertips = Some(*id),
+            _ => fail(diags, "fingertips", "`fingertips` is the id of an OHID Fingertips indicator, a whole number".into(), "e.g. `fingertips = 90366` (life expectancy at birth)"),
+        }
+    }
+    match (method, fields.contains_key("years"), value("years")) {
+        (Some("life_expectancy"), true, Some(ExprKind::Int(n))) if *n > 0 => about.years = Some(*n as f64),
+        (Some("life_expectancy"), true, Some(ExprKind::Float(x))) if *x > 0.0 => about.years = Some(*x),
+        (Some("life_expectancy"), true, _) => fail(diags, "years", "`years` is the period's length in years, a number above 0".into(), "e.g. `years = 3` for deaths in three years"),
+        (Some("life_expectancy"), false, _) => {
+            diags.push(Diagnostic::error(file, fields.get("method").map(|f| f.name.span).unwrap_or_default(), "a life expectancy needs `years`: the length of the period in which deaths are counted").help("add e.g. `years = 3`"));
+        }
+        (_, true, _) => fail(diags, "years", "`years` belongs to `method = life_expectancy`".into(), "remove it, or change the method"),
+        _ => {}
+    }
+    match (method, fields.contains_key("life_table"), value("life_table")) {
+        (Some("healthy_life_expectancy"), true, Some(ExprKind::Name(n))) => match indicators.get(n) {
+            Some(le) if le.method == "life_expectancy" => about.life_table = Some(n.clone()),
+            Some(_) => fail(diags, "life_table", format!("`{n}` is not a life expectancy"), "name an indicator with `method = life_expectancy`"),
+            None => {
+                let les = indicators.values().filter(|i| i.method == "life_expectancy").map(|i| i.name.as_str());
+                let help = match suggest(n, les) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "define the life expectancy indicator above this one (or in an imported file)".to_owned(),
+                };
+                fail(diags, "life_table", format!("unknown indicator `{n}`"), &help)
+            }
+        },
+        (Some("healthy_life_expectancy"), true, _) => fail(diags, "life_table", "`life_table` is the name of a life-expectancy indicator".into(), "e.g. `life_table = life_expectancy_male`"),
+        (Some("healthy_life_expectancy"), false, _) => {
+            diags.push(Diagnostic::error(file, fields.get("method").map(|f| f.name.span).unwrap_or_default(), "a healthy life expectancy needs `life_table`: the life-expectancy indicator that gives its deaths and population").help("add e.g. `life_table = life_expectancy_male`"));
+        }
+        (_, true, _) => fail(diags, "life_table", "`life_table` belongs to `method = healthy_life_expectancy`".into(), "remove it, or change the method"),
+        _ => {}
+    }
+    (diags.len() == before).then_some(about)
 }

@@ -195,35 +195,38 @@ pub enum AgeBands {
     FiveYear,
     /// `0-9`, `10-19`, … `80-89`, `90+`.
     TenYear,
+    /// `0`, `1-4`, `5-9`, … `85-89`, `90+`: the 20 bands of the abridged life table.
+    LifeTable,
 }
 
 impl AgeBands {
+    /// The lower bound of every band, youngest first; the last band is open.
+    fn lower_bounds(self) -> Vec<i64> {
+        match self {
+            AgeBands::Esp2013 => (0..=90).step_by(5).collect(),
+            AgeBands::FiveYear => (0..=100).step_by(5).collect(),
+            AgeBands::TenYear => (0..=90).step_by(10).collect(),
+            AgeBands::LifeTable => [0, 1].into_iter().chain((5..=90).step_by(5)).collect(),
+        }
+    }
+
     /// Band label for an age, or `None` for a negative age.
     pub fn label(self, age: i64) -> Option<String> {
         if age < 0 {
             return None;
         }
-        let (width, top) = match self {
-            AgeBands::Esp2013 => (5, 90),
-            AgeBands::FiveYear => (5, 100),
-            AgeBands::TenYear => (10, 90),
-        };
-        Some(if age >= top {
-            format!("{top}+")
-        } else {
-            let lo = age / width * width;
-            format!("{lo}-{}", lo + width - 1)
+        let bounds = self.lower_bounds();
+        let i = bounds.iter().rposition(|lo| *lo <= age)?;
+        Some(match bounds.get(i + 1) {
+            None => format!("{}+", bounds[i]),
+            Some(next) if *next == bounds[i] + 1 => bounds[i].to_string(),
+            Some(next) => format!("{}-{}", bounds[i], next - 1),
         })
     }
 
     /// (lower bound, label) for every band, youngest first.
     pub fn bands(self) -> Vec<(i64, String)> {
-        let (width, top) = match self {
-            AgeBands::Esp2013 => (5, 90),
-            AgeBands::FiveYear => (5, 100),
-            AgeBands::TenYear => (10, 90),
-        };
-        (0..=top / width).map(|i| i * width).map(|lo| (lo, self.label(lo).unwrap_or_default())).collect()
+        self.lower_bounds().into_iter().map(|lo| (lo, self.label(lo).unwrap_or_default())).collect()
     }
 }
 
@@ -543,6 +546,51 @@ pub struct Indicator {
     pub multiplier: f64,
     /// Breakdown columns: name and person series (text or whole number).
     pub breakdowns: Vec<Column>,
+    /// What a reader needs besides the numbers: rationale, polarity, caveats, sources.
+    pub about: About,
+}
+
+/// An indicator's descriptive fields, as written in its definition.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct About {
+    /// Why the indicator matters (plain English).
+    pub rationale: Option<String>,
+    /// Whether a higher value is better, worse, or neither.
+    pub polarity: Polarity,
+    /// Known limitations of the data or the definition.
+    pub caveats: Option<String>,
+    /// The OHID Fingertips indicator it mirrors, by id, where there is one.
+    pub fingertips: Option<i64>,
+    /// Life expectancy: the length of the period in years, so that person-years are
+    /// `years × denominator`.
+    pub years: Option<f64>,
+    /// Healthy life expectancy: the life-expectancy indicator (by name) whose deaths and
+    /// population give the life table.
+    pub life_table: Option<String>,
+}
+
+/// Whether a higher value of an indicator is better, worse, or neither.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Polarity {
+    /// Higher is better (e.g. vaccination coverage).
+    HigherIsBetter,
+    /// Lower is better (e.g. premature mortality).
+    LowerIsBetter,
+    /// No judgement (e.g. a recorded prevalence, where higher may mean better case-finding).
+    #[default]
+    NoJudgement,
+}
+
+impl Polarity {
+    /// Every polarity with the name a definition writes.
+    pub const ALL: [(Self, &'static str); 3] =
+        [(Self::HigherIsBetter, "higher_is_better"), (Self::LowerIsBetter, "lower_is_better"), (Self::NoJudgement, "no_judgement")];
+
+    /// The name a definition writes.
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(p, _)| *p == self).map(|(_, n)| *n).unwrap_or("no_judgement")
+    }
 }
 
 /// Index dates of a measure.

@@ -481,8 +481,9 @@ fn category(v: &Value) -> String {
 /// For each indicator and date: an `all` / `all` row, and for each of its breakdowns one row
 /// per category that some person has at that date (whatever their denominator, so a category
 /// can have a denominator of 0). A missing breakdown value is [`NOT_RECORDED`]. The
-/// denominator counts persons for whom it is `true`; the numerator, only within them, counts
-/// a true/false series where `true` and sums a whole-number series with missing as 0. With no
+/// denominator counts persons for whom it is `true`; the numerator, only within them (among
+/// everyone for `life_expectancy`), counts a true/false series where `true` and sums a
+/// whole-number series with missing as 0. With no
 /// persons at all there are no rows (the engine groups the persons, and there are none).
 pub fn indicators(tables: &BTreeMap<String, Vec<RecordBatch>>, lookups: &Lookups, indicators: &[&Indicator], dates: &[NaiveDate]) -> Vec<IndicatorRow> {
     let store = Store::new(tables);
@@ -507,8 +508,10 @@ pub fn indicators(tables: &BTreeMap<String, Vec<RecordBatch>>, lookups: &Lookups
                 })
                 .collect();
             let row = |breakdown: &str, category: &str, keep: &dyn Fn(&Counted) -> bool| {
-                let inside = per_person.iter().filter(|p| keep(p) && p.in_denominator);
-                let (n, d) = inside.fold((0i64, 0i64), |(n, d), p| (n + p.numerator, d + 1));
+                let here: Vec<&Counted> = per_person.iter().filter(|p| keep(p)).collect();
+                let d = here.iter().filter(|p| p.in_denominator).count() as i64;
+                // Life expectancy counts deaths among everyone, not only the denominator.
+                let n = here.iter().filter(|p| p.in_denominator || ind.method == "life_expectancy").map(|p| p.numerator).sum();
                 IndicatorRow {
                     indicator: ind.name.clone(),
                     index_date: date,

@@ -830,10 +830,13 @@ fn bind_block(inputs: &Inputs<'_>, block: &Block) -> Result<BoundBlock, String> 
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
     let text = block_source(inputs, block, dir.path())?;
     let loaded = phm_lang::load_str("spec.phm", &text, dir.path());
+    // Diagnostics name the file as `spec.phm`, not its temporary folder, so the rendered
+    // reference does not change from run to run.
+    let render = |l: &phm_lang::Loaded| l.render().replace(&format!("{}{}", dir.path().display(), std::path::MAIN_SEPARATOR), "");
     if loaded.has_errors() {
-        return Err(loaded.render());
+        return Err(render(&loaded));
     }
-    let Some(mut defs) = loaded.definitions else { return Err(loaded.render()) };
+    let Some(mut defs) = loaded.definitions else { return Err(render(&loaded)) };
     let bound = match block.kind {
         BlockKind::Indicator => defs.indicators.pop().map(BoundBlock::Indicator),
         BlockKind::Measure => defs.measures.pop().map(BoundBlock::Measure),

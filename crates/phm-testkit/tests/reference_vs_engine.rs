@@ -583,7 +583,7 @@ impl Gen {
                 arms.push((3, (p(Type::Date), shift()).prop_map(|(a, (amount, unit))| PExpr::DateAdd { date: bx(a), amount, unit }).boxed()));
             }
             Type::Text => {
-                let bands = select(vec![AgeBands::Esp2013, AgeBands::FiveYear, AgeBands::TenYear]);
+                let bands = select(vec![AgeBands::Esp2013, AgeBands::FiveYear, AgeBands::TenYear, AgeBands::LifeTable]);
                 arms.push((2, (bands, p(Type::Int)).prop_map(|(bands, a)| PExpr::AgeBand { bands, age: bx(a) }).boxed()));
                 let field = select(vec![PracticeField::Pcn, PracticeField::Place]);
                 arms.push((2, (self.practice(lookups), field).prop_map(|(p, field)| PExpr::PracticeLookup { practice: bx(p), field }).boxed()));
@@ -625,10 +625,13 @@ impl Gen {
         ];
         let denominator = prop_oneof![1 => Just(lit(Value::Bool(true), Type::Bool)), 3 => self.person[2][ti(Type::Bool)].clone()];
         let numerator = prop_oneof![self.person[2][ti(Type::Bool)].clone().prop_map(|e| (e, Type::Bool)), self.person[2][ti(Type::Int)].clone().prop_map(|e| (e, Type::Int))];
-        (denominator, numerator, subsequence(standard, 0..=3), proptest::option::weighted(0.3, own), select(vec![1.0, 100.0, 1000.0]))
-            .prop_map(move |(denominator, (numerator, numerator_ty), mut breakdowns, own, multiplier)| {
+        // `life_expectancy` counts its (true/false) numerator outside the denominator too.
+        let method = select(vec!["proportion", "life_expectancy"]);
+        (denominator, numerator, subsequence(standard, 0..=3), proptest::option::weighted(0.3, own), select(vec![1.0, 100.0, 1000.0]), method)
+            .prop_map(move |(denominator, (numerator, numerator_ty), mut breakdowns, own, multiplier, method)| {
                 breakdowns.extend(own);
-                Indicator { name: format!("ind{i}"), title: String::new(), denominator, numerator, numerator_ty, method: "proportion".into(), multiplier, breakdowns }
+                let method = if numerator_ty == Type::Bool { method } else { "proportion" };
+                Indicator { name: format!("ind{i}"), title: String::new(), denominator, numerator, numerator_ty, method: method.into(), multiplier, breakdowns, about: Default::default() }
             })
             .boxed()
     }
@@ -944,6 +947,7 @@ fn a_death_inside_a_window() {
         method: "proportion".into(),
         multiplier: 100.0,
         breakdowns: vec![],
+        about: Default::default(),
     };
     let (got, want) = both_indicators(&rt, &t, &lookups, &[&ind], Periods::Many(vec![d(2024, 1, 14), d(2024, 2, 29)]));
     let got = got.expect("engine runs");
@@ -1044,6 +1048,7 @@ fn empty_population_gives_no_rows_and_zero_denominators() {
             Column { name: "sex".into(), expr: PExpr::Attr { attr: PersonAttr::Sex }, ty: Type::Text },
             Column { name: "imd_quintile".into(), expr: PExpr::Attr { attr: PersonAttr::ImdQuintile }, ty: Type::Int },
         ],
+        about: Default::default(),
     };
     let (got, want) = both_indicators(&rt, &t, &lookups, &[&ind], Periods::One(d(2024, 2, 29)));
     let got = got.expect("engine runs");
