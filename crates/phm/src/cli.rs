@@ -1,5 +1,7 @@
 //! Command-line arguments.
 
+pub mod stats;
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +39,9 @@ pub enum Command {
     Scheduler(SchedulerArgs),
     /// Run a Ballista executor that knows OpenPHM's functions, attached to a scheduler.
     Executor(ExecutorArgs),
+    /// Compute PHEindicatormethods' statistics (proportions, rates, DSR, ISR, means, life
+    /// expectancy, SII, SPC) from any aggregate CSV.
+    Stats(stats::StatsArgs),
 }
 
 /// Arguments of `phm scheduler`.

@@ -6,6 +6,7 @@ mod definitions;
 mod ingest;
 mod quality;
 mod snapshots;
+mod stats;
 mod synth;
 
 use crate::cli::{Cli, Command};
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(args) => definitions::check(&args),
         Command::Scheduler(args) => cluster::scheduler(&args),
         Command::Executor(args) => cluster::executor(&args),
+        Command::Stats(args) => stats::run(&args),
     }
 }
 
