@@ -22,6 +22,13 @@ pub enum Error {
         /// Which rule they break.
         reason: &'static str,
     },
+    /// A multiplier (e.g. 100 for a percentage, 100 000 for a rate per 100 000) must be a finite
+    /// number greater than zero.
+    #[error("Multiplier {value} is not a finite number greater than zero (for a percentage use 100)")]
+    Multiplier {
+        /// The multiplier that was given.
+        value: f64,
+    },
 }
 
 /// Result with [`Error`] as the default error.

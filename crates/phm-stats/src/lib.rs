@@ -6,7 +6,17 @@
 //!
 //! * [`life_expectancy`]: abridged life table by Chiang's method II, with confidence limits from
 //!   the Silcocks et al. (2001) variance.
-//! * [`confidence`]: the [`ConfidenceLevel`] shared by every method that reports limits.
+//! * [`proportion`]: proportions with Wilson score limits.
+//! * [`rate`]: crude rates and counts with exact (below 10) or Byar's Poisson limits, from
+//!   [`poisson`].
+//! * [`dsr`]: directly standardised rates with Dobson's limits, for independent or recurrent
+//!   events.
+//! * [`isr`]: indirectly standardised ratios and rates.
+//! * [`mean`]: means with Student's t limits.
+//! * [`compare`]: an area against a comparator (Better/Similar/Worse or Higher/Similar/Lower).
+//! * [`funnel`]: funnel-plot control limits and where each area falls.
+//! * [`confidence`]: the [`ConfidenceLevel`] shared by every method that reports limits, and
+//!   [`estimate`]: the [`Multiplier`], [`Limits`] and [`Estimate`] they report in.
 //!
 //! Inputs are plain numbers and slices; outputs are plain values. Data that a method cannot
 //! report on (too small a population, impossible counts, ...) is not an error: it is a typed
@@ -17,9 +27,19 @@
 //! **Architecture invariant:** this crate has no workspace dependencies and does no IO.
 #![warn(missing_docs)]
 
+pub mod compare;
 pub mod confidence;
+pub mod dsr;
 pub mod error;
+pub mod estimate;
+pub mod funnel;
+pub mod isr;
 pub mod life_expectancy;
+pub mod mean;
+pub mod poisson;
+pub mod proportion;
+pub mod rate;
 
 pub use confidence::ConfidenceLevel;
 pub use error::{Error, Result};
+pub use estimate::{Estimate, Limits, Multiplier};
