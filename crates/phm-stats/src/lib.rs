@@ -15,6 +15,11 @@
 //! * [`mean`]: means with Student's t limits.
 //! * [`compare`]: an area against a comparator (Better/Similar/Worse or Higher/Similar/Lower).
 //! * [`funnel`]: funnel-plot control limits and where each area falls.
+//! * [`healthy_life_expectancy`]: healthy life expectancy by Sullivan's method on the same life
+//!   table, with the standard error of Jagger et al.
+//! * [`sii`]: slope and relative indices of inequality across deprivation quantiles, with
+//!   simulated confidence limits, as `phe_sii`.
+//! * [`spc`]: XmR charts with NHS England's "Making Data Count" special-cause rules and icons.
 //! * [`confidence`]: the [`ConfidenceLevel`] shared by every method that reports limits, and
 //!   [`estimate`]: the [`Multiplier`], [`Limits`] and [`Estimate`] they report in.
 //!
@@ -33,12 +38,15 @@ pub mod dsr;
 pub mod error;
 pub mod estimate;
 pub mod funnel;
+pub mod healthy_life_expectancy;
 pub mod isr;
 pub mod life_expectancy;
 pub mod mean;
 pub mod poisson;
 pub mod proportion;
 pub mod rate;
+pub mod sii;
+pub mod spc;
 
 pub use confidence::ConfidenceLevel;
 pub use error::{Error, Result};

@@ -312,6 +312,48 @@ pub fn life_expectancy(
         .collect()
 }
 
+/// One band of the abridged life table: the columns that methods built on the life table, such
+/// as Sullivan's healthy life expectancy, need.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LifeTableRow {
+    /// Start age of the band.
+    pub start_age: u32,
+    /// Survivors to the start of the band out of 100 000 born, `l_i`.
+    pub survivors: f64,
+    /// Person-years lived in the band by those survivors, `L_i` (`l_i / M_i` for the open band).
+    pub person_years: f64,
+    /// Probability of dying in the band, `q_i` (1 for the open band).
+    pub probability_of_dying: f64,
+}
+
+/// The abridged life table by Chiang's method II (see the [module documentation](self)), one row
+/// per band sorted by start age, or the table-wide reason the table is not reported (the same
+/// rules, in the same order, as [`life_expectancy`]).
+///
+/// # Errors
+/// Not an [`Error`]: the `Err` is the table-wide [`NotReported`] reason.
+pub fn life_table(
+    bands: &[AgeBand],
+    structure: &AgeStructure,
+) -> std::result::Result<Vec<LifeTableRow>, NotReported> {
+    let mut sorted = bands.to_vec();
+    sorted.sort_by_key(|b| b.start_age);
+    if let Some(reason) = table_reason(&sorted, structure) {
+        return Err(reason);
+    }
+    let columns = columns(&sorted);
+    Ok(sorted
+        .iter()
+        .enumerate()
+        .map(|(i, band)| LifeTableRow {
+            start_age: band.start_age,
+            survivors: columns.l[i],
+            person_years: columns.big_l[i],
+            probability_of_dying: columns.q[i],
+        })
+        .collect())
+}
+
 /// The first table-wide reason not to report, in the order PHEindicatormethods checks.
 /// `bands` is sorted by start age.
 fn table_reason(bands: &[AgeBand], structure: &AgeStructure) -> Option<NotReported> {
@@ -378,12 +420,24 @@ fn report(
     }
 }
 
-/// The life table itself: `(e_i, SE_i)` per band, or [`NotReported::NoSurvivors`] where
-/// `l_i = 0`.
+/// The columns of the life table (see the [module documentation](self)); `l` has `k + 1`
+/// entries, the last being `l_k = 0`.
+struct Columns {
+    m: Vec<f64>,
+    a: Vec<f64>,
+    n: Vec<f64>,
+    q: Vec<f64>,
+    l: Vec<f64>,
+    d: Vec<f64>,
+    big_l: Vec<f64>,
+    e: Vec<f64>,
+}
+
+/// The life table's columns by Chiang's method II.
 ///
 /// Preconditions (checked by [`table_reason`]): at least two bands sorted by strictly
 /// increasing start age; all counts finite; `0 ≤ D_i ≤ P_i`, `P_i > 0`; `D_{k−1} > 0`.
-fn chiang_ii(bands: &[AgeBand]) -> Vec<std::result::Result<(f64, f64), NotReported>> {
+fn columns(bands: &[AgeBand]) -> Columns {
     let k = bands.len();
     let last = k - 1;
 
@@ -443,6 +497,27 @@ fn chiang_ii(bands: &[AgeBand]) -> Vec<std::result::Result<(f64, f64), NotReport
     let e: Vec<f64> = (0..k)
         .map(|i| if l[i] == 0.0 { 0.0 } else { t[i] / l[i] })
         .collect();
+
+    Columns {
+        m,
+        a,
+        n,
+        q,
+        l,
+        d,
+        big_l,
+        e,
+    }
+}
+
+/// Life expectancy and its standard error: `(e_i, SE_i)` per band, or
+/// [`NotReported::NoSurvivors`] where `l_i = 0`. Preconditions as for [`columns`].
+fn chiang_ii(bands: &[AgeBand]) -> Vec<std::result::Result<(f64, f64), NotReported>> {
+    let k = bands.len();
+    let last = k - 1;
+    let Columns {
+        m, a, n, q, l, d, e, ..
+    } = columns(bands);
 
     // Variance weights W_j and their tail sums.
     let w: Vec<f64> = (0..k)

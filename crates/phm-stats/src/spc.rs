@@ -1,0 +1,635 @@
+//! Statistical process control in the style of NHS England's "Making Data Count" (MDC): the XmR
+//! chart, its special-cause rules, and the variation and assurance icons.
+//!
+//! This follows the MDC guidance and its Excel tools, as the NHS-R community's
+//! `NHSRplotthedots` package implements them (it documents where it departs from the Excel tools,
+//! and this module takes the Excel behaviour there).
+//!
+//! # The XmR chart
+//!
+//! For values `x_1 … x_n` in time order, within one period (see recalculation below):
+//!
+//! * moving ranges `mR_i = |x_i − x_{i−1}|`, and their mean `mR̄`;
+//! * the centre line is the mean `x̄`; the process limits are `x̄ ± 2.66 mR̄` (2.66 = 3 / 1.128,
+//!   three sigma with sigma estimated as `mR̄ / d₂`, `d₂ = 1.128` for ranges of two);
+//! * a point is "close to" a limit when it lies beyond two sigma, `x̄ ± (2/3) 2.66 mR̄`, but not
+//!   beyond the limit itself.
+//!
+//! The mean and `mR̄` come from the baseline, the period's first N points when a baseline is given
+//! ([`SpcOptions::baseline`], `fix_after_n_points` in `NHSRplotthedots`), else from every point of
+//! the period; the limits then extend over the whole period. The MDC Excel tools keep every
+//! moving range in `mR̄`. Screening ([`SpcOptions::screen_outliers`], `NHSRplotthedots`' default,
+//! after Nelson 1982) first drops moving ranges of 3.267 `mR̄` or more (the upper range limit) and
+//! recomputes `mR̄`.
+//!
+//! # Baselines and recalculation
+//!
+//! MDC asks for limits from a stable period: at least 15 points (20 or more is better). With
+//! fewer, the limits are "trial" limits that move with each new point; the chart then carries a
+//! [`Note::FewPointsForLimits`]. Limits are recalculated ([`SpcOptions::recalculate_at`],
+//! `rebase` in `NHSRplotthedots`) only when the process has changed for a known reason, shown by
+//! a sustained special cause such as a shift; the new period starts at the change, and every
+//! period has its own mean, limits and rules (no run, trend or moving range crosses into the
+//! next period).
+//!
+//! # Special-cause rules
+//!
+//! Within each period:
+//!
+//! * (a) [`Rules::beyond_limit`]: a single point above the upper or below the lower process
+//!   limit;
+//! * (b) [`Rules::shift`]: a run of 7 (or [`SpcOptions::shift_run`]) or more consecutive points
+//!   all above, or all below, the mean; a point on the mean breaks the run; every point of the
+//!   run is flagged;
+//! * (c) [`Rules::trend`]: 7 (or [`SpcOptions::trend_run`]) or more consecutive points each
+//!   higher, or each lower, than the one before; two equal points break the trend; every point
+//!   of the trend is flagged;
+//! * (d) [`Rules::two_of_three`]: two out of three consecutive points close to a process limit
+//!   (beyond two sigma), the three all on the same side of the mean; the points close to the limit
+//!   are flagged.
+//!
+//! A point may break several rules. Its side (high or low) is taken, as `NHSRplotthedots` takes
+//! it, from the first of: beyond a limit (the side it is on), trend (increasing is high; a point
+//! that ends one trend and starts the opposite one takes the later), two of three (the side of
+//! the mean), shift (the side of the mean). With the indicator's [`Polarity`], the side makes the
+//! point's [`Variation`]: special cause of improvement, of concern, or (with no polarity) of
+//! neither, high or low.
+//!
+//! # Icons
+//!
+//! * The variation icon is the [`Variation`] of the latest point.
+//! * The assurance icon compares a target with the latest point's process limits: with "higher
+//!   is better", a target below the lower limit will consistently be passed, a target above the
+//!   upper limit consistently failed, and a target between the limits (on them included) hit and
+//!   missed at random; the reverse with "lower is better". There is none without a target, nor
+//!   for an indicator with no polarity.
+//!
+//! # References
+//!
+//! 1. NHS England and NHS Improvement. *Making Data Count* (2017) and *Making Data Count:
+//!    Strengthening your decisions* (2019); the MDC SPC Excel tools.
+//! 2. NHS-R Community. `NHSRplotthedots`: draw XmR charts for the NHS England "Making Data Count"
+//!    programme (R package), including its vignette on deviations from the Excel tools.
+//! 3. Wheeler DJ. *Understanding Variation: The Key to Managing Chaos.* SPC Press, 2000.
+//! 4. Nelson LS. Control charts for individual measurements. *J Qual Technol* 1982; 14: 172–173.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// Process limits lie this many mean moving ranges from the mean: `3 / d₂`, `d₂ = 1.128`.
+pub const LIMIT_FACTOR: f64 = 2.66;
+
+/// Points beyond this many mean moving ranges from the mean (two sigma) are close to a limit.
+pub const NEAR_LIMIT_FACTOR: f64 = 2.0 * LIMIT_FACTOR / 3.0;
+
+/// With screening, moving ranges of this many mean moving ranges or more (the upper range limit
+/// `D₄ = 3.267`) are left out of the mean moving range.
+pub const MOVING_RANGE_LIMIT: f64 = 3.267;
+
+/// The MDC run length for a shift or a trend.
+pub const DEFAULT_RUN: usize = 7;
+
+/// The shortest run or trend that can be asked for.
+pub const MIN_RUN: usize = 3;
+
+/// MDC asks for limits from at least this many points.
+pub const MIN_POINTS_FOR_LIMITS: usize = 15;
+
+/// Which direction is better for the indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Polarity {
+    /// Higher values are better (e.g. screening coverage).
+    HigherIsBetter,
+    /// Lower values are better (e.g. emergency admissions).
+    LowerIsBetter,
+    /// Neither direction is better (e.g. activity volumes).
+    Neither,
+}
+
+/// Parameters of [`xmr`], built and checked with the methods below. The defaults follow the
+/// MDC Excel tools: limits from every point, no recalculation, runs and trends of 7, no screening,
+/// no target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpcOptions {
+    polarity: Polarity,
+    target: Option<f64>,
+    baseline: Option<usize>,
+    recalculate_at: Vec<usize>,
+    shift_run: usize,
+    trend_run: usize,
+    screen_outliers: bool,
+}
+
+impl SpcOptions {
+    /// The MDC defaults for an indicator of this polarity.
+    pub fn new(polarity: Polarity) -> Self {
+        Self {
+            polarity,
+            target: None,
+            baseline: None,
+            recalculate_at: Vec::new(),
+            shift_run: DEFAULT_RUN,
+            trend_run: DEFAULT_RUN,
+            screen_outliers: false,
+        }
+    }
+
+    /// A target for the assurance icon.
+    ///
+    /// # Errors
+    /// [`Error::SpcTarget`] unless the target is finite.
+    pub fn target(mut self, target: f64) -> Result<Self> {
+        if !target.is_finite() {
+            return Err(Error::SpcTarget { target });
+        }
+        self.target = Some(target);
+        Ok(self)
+    }
+
+    /// Compute each period's mean and limits from its first `points` points only.
+    ///
+    /// # Errors
+    /// [`Error::SpcBaseline`] for fewer than 2 points (one moving range needs two).
+    pub fn baseline(mut self, points: usize) -> Result<Self> {
+        if points < 2 {
+            return Err(Error::SpcBaseline { points });
+        }
+        self.baseline = Some(points);
+        Ok(self)
+    }
+
+    /// Start a new period, with its own mean and limits, at each of these 0-based positions in
+    /// the series. A position at or beyond the series' end starts nothing.
+    ///
+    /// # Errors
+    /// [`Error::SpcRecalculation`] unless the positions strictly increase and the first is above
+    /// 0 (the first period always starts at 0).
+    pub fn recalculate_at(mut self, positions: &[usize]) -> Result<Self> {
+        let increasing = positions.windows(2).all(|w| w[0] < w[1]);
+        if !increasing || positions.first() == Some(&0) {
+            return Err(Error::SpcRecalculation {
+                positions: positions.to_vec(),
+            });
+        }
+        self.recalculate_at = positions.to_vec();
+        Ok(self)
+    }
+
+    /// The number of consecutive points on one side of the mean that make a shift (rule b).
+    ///
+    /// # Errors
+    /// [`Error::SpcRunLength`] below [`MIN_RUN`].
+    pub fn shift_run(mut self, points: usize) -> Result<Self> {
+        self.shift_run = run_length(points)?;
+        Ok(self)
+    }
+
+    /// The number of consecutive increasing or decreasing points that make a trend (rule c).
+    ///
+    /// # Errors
+    /// [`Error::SpcRunLength`] below [`MIN_RUN`].
+    pub fn trend_run(mut self, points: usize) -> Result<Self> {
+        self.trend_run = run_length(points)?;
+        Ok(self)
+    }
+
+    /// Leave moving ranges at or above the upper range limit out of the mean moving range, as
+    /// `NHSRplotthedots` does by default (the MDC Excel tools do not).
+    #[must_use]
+    pub fn screen_outliers(mut self, screen: bool) -> Self {
+        self.screen_outliers = screen;
+        self
+    }
+
+    /// The indicator's polarity.
+    pub fn polarity(&self) -> Polarity {
+        self.polarity
+    }
+}
+
+fn run_length(points: usize) -> Result<usize> {
+    if points < MIN_RUN {
+        Err(Error::SpcRunLength { points })
+    } else {
+        Ok(points)
+    }
+}
+
+/// Which special-cause rules a point breaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// (a) Beyond a process limit.
+    pub beyond_limit: bool,
+    /// (b) Part of a run on one side of the mean.
+    pub shift: bool,
+    /// (c) Part of a run of increasing or decreasing points.
+    pub trend: bool,
+    /// (d) Close to a limit, with another of three consecutive points on the same side.
+    pub two_of_three: bool,
+}
+
+impl Rules {
+    /// Whether any rule is broken.
+    pub fn any(self) -> bool {
+        self.beyond_limit || self.shift || self.trend || self.two_of_three
+    }
+}
+
+/// High or low.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Above the mean, or increasing.
+    High,
+    /// Below the mean, or decreasing.
+    Low,
+}
+
+/// What a point shows; the latest point's is the chart's variation icon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variation {
+    /// Common-cause variation: no rule is broken.
+    CommonCause,
+    /// Special cause of improvement, high (higher is better).
+    ImprovementHigh,
+    /// Special cause of improvement, low (lower is better).
+    ImprovementLow,
+    /// Special cause of concern, high (lower is better).
+    ConcernHigh,
+    /// Special cause of concern, low (higher is better).
+    ConcernLow,
+    /// Special cause, high, for an indicator with no polarity.
+    NeitherHigh,
+    /// Special cause, low, for an indicator with no polarity.
+    NeitherLow,
+}
+
+impl Variation {
+    fn special(side: Side, polarity: Polarity) -> Self {
+        match (polarity, side) {
+            (Polarity::HigherIsBetter, Side::High) => Self::ImprovementHigh,
+            (Polarity::HigherIsBetter, Side::Low) => Self::ConcernLow,
+            (Polarity::LowerIsBetter, Side::High) => Self::ConcernHigh,
+            (Polarity::LowerIsBetter, Side::Low) => Self::ImprovementLow,
+            (Polarity::Neither, Side::High) => Self::NeitherHigh,
+            (Polarity::Neither, Side::Low) => Self::NeitherLow,
+        }
+    }
+
+    /// Whether this is special-cause variation.
+    pub fn is_special_cause(self) -> bool {
+        self != Self::CommonCause
+    }
+
+    /// The side of a special cause.
+    pub fn side(self) -> Option<Side> {
+        match self {
+            Self::CommonCause => None,
+            Self::ImprovementHigh | Self::ConcernHigh | Self::NeitherHigh => Some(Side::High),
+            Self::ImprovementLow | Self::ConcernLow | Self::NeitherLow => Some(Side::Low),
+        }
+    }
+}
+
+/// The assurance icon: will the process meet the target?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assurance {
+    /// No target was given, or the indicator has no polarity.
+    NotAssessed,
+    /// The target lies outside the limits on the good side: it will consistently be met.
+    ConsistentlyPass,
+    /// The target lies outside the limits on the bad side: it will consistently be missed.
+    ConsistentlyFail,
+    /// The target lies within the limits: it will be hit and missed at random.
+    HitAndMiss,
+}
+
+/// Something to bear in mind when reading the chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// A period's limits come from fewer than [`MIN_POINTS_FOR_LIMITS`] points: they are trial
+    /// limits.
+    FewPointsForLimits {
+        /// 0-based position of the period's first point.
+        period_start: usize,
+        /// The number of points behind its limits.
+        points: usize,
+    },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::FewPointsForLimits { period_start, points } => write!(
+                f,
+                "the limits of the period starting at point {} come from {points} points, fewer than the \
+                 {MIN_POINTS_FOR_LIMITS} Making Data Count asks for: treat them as trial limits",
+                period_start + 1
+            ),
+        }
+    }
+}
+
+/// One period of the chart, with its own mean and limits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Period {
+    /// 0-based position of its first point.
+    pub start: usize,
+    /// 0-based position one past its last point.
+    pub end: usize,
+    /// The number of points behind its mean and limits (the baseline).
+    pub baseline_points: usize,
+    /// Mean of the baseline, the centre line.
+    pub mean: f64,
+    /// Mean moving range of the baseline (after screening, if asked for).
+    pub mean_moving_range: f64,
+    /// Moving ranges left out by screening.
+    pub screened_moving_ranges: usize,
+    /// Lower process limit, `x̄ − 2.66 mR̄`.
+    pub lower_limit: f64,
+    /// Upper process limit, `x̄ + 2.66 mR̄`.
+    pub upper_limit: f64,
+}
+
+/// One point of the chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    /// The value.
+    pub value: f64,
+    /// `|x_i − x_{i−1}|`, or `None` for the first point of a period.
+    pub moving_range: Option<f64>,
+    /// The period's mean.
+    pub mean: f64,
+    /// The period's lower process limit.
+    pub lower_limit: f64,
+    /// The period's upper process limit.
+    pub upper_limit: f64,
+    /// The rules the point breaks.
+    pub rules: Rules,
+    /// What the point shows, given the polarity.
+    pub variation: Variation,
+}
+
+/// An XmR chart with its rules and icons.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XmrChart {
+    /// One per value, in order.
+    pub points: Vec<Point>,
+    /// The periods, in order.
+    pub periods: Vec<Period>,
+    /// The variation icon: the latest point's [`Variation`].
+    pub variation: Variation,
+    /// The assurance icon.
+    pub assurance: Assurance,
+    /// Things to bear in mind.
+    pub notes: Vec<Note>,
+}
+
+/// Why a chart is not drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotReported {
+    /// A value is NaN or infinite (a gap in the series).
+    NonFiniteValue {
+        /// 0-based position of the first such value.
+        position: usize,
+    },
+    /// A period has fewer than two points, so no moving range (an empty series is one empty
+    /// period).
+    TooFewPoints {
+        /// 0-based position of the period's first point.
+        period_start: usize,
+        /// Its number of points.
+        points: usize,
+    },
+}
+
+impl fmt::Display for NotReported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NonFiniteValue { position } => {
+                write!(f, "value {} is missing or not a finite number", position + 1)
+            }
+            Self::TooFewPoints {
+                period_start,
+                points,
+            } => write!(
+                f,
+                "the period starting at point {} has {points} points; limits need at least 2",
+                period_start + 1
+            ),
+        }
+    }
+}
+
+/// The XmR chart of `values` (in time order), its special causes and its icons (see the
+/// [module documentation](self)).
+///
+/// # Errors
+/// Not an [`Error`]: the `Err` is the [`NotReported`] reason there is no chart.
+pub fn xmr(values: &[f64], options: &SpcOptions) -> std::result::Result<XmrChart, NotReported> {
+    if let Some(position) = values.iter().position(|v| !v.is_finite()) {
+        return Err(NotReported::NonFiniteValue { position });
+    }
+    let mut starts = vec![0];
+    starts.extend(options.recalculate_at.iter().copied().filter(|&p| p < values.len()));
+    let ends: Vec<usize> = starts.iter().skip(1).copied().chain([values.len()]).collect();
+
+    let mut periods = Vec::with_capacity(starts.len());
+    let mut points = Vec::with_capacity(values.len());
+    let mut notes = Vec::new();
+    for (&start, &end) in starts.iter().zip(&ends) {
+        let period = limits(&values[start..end], start, options)?;
+        if period.baseline_points < MIN_POINTS_FOR_LIMITS {
+            notes.push(Note::FewPointsForLimits {
+                period_start: start,
+                points: period.baseline_points,
+            });
+        }
+        points.extend(special_causes(&values[start..end], &period, options));
+        periods.push(period);
+    }
+
+    let (Some(latest), Some(current)) = (points.last(), periods.last()) else {
+        // `limits` refused an empty series as a period of fewer than two points.
+        return Err(NotReported::TooFewPoints {
+            period_start: 0,
+            points: 0,
+        });
+    };
+    let assurance = assurance(options, current);
+    Ok(XmrChart {
+        variation: latest.variation,
+        assurance,
+        points,
+        periods,
+        notes,
+    })
+}
+
+/// A period's mean, mean moving range and limits, from its baseline.
+fn limits(values: &[f64], start: usize, options: &SpcOptions) -> std::result::Result<Period, NotReported> {
+    if values.len() < 2 {
+        return Err(NotReported::TooFewPoints {
+            period_start: start,
+            points: values.len(),
+        });
+    }
+    let baseline = &values[..options.baseline.map_or(values.len(), |n| n.min(values.len()))];
+    let count = |n: usize| n as f64; // a count of points: exact in f64
+    // Summed as differences from the first point, so that a constant series has its value as
+    // its mean exactly (a plain sum / n can round off it, and put every point on one side).
+    let origin = baseline[0];
+    let mean = origin + baseline.iter().map(|v| v - origin).sum::<f64>() / count(baseline.len());
+    let ranges: Vec<f64> = baseline.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
+    let mut mean_moving_range = ranges.iter().sum::<f64>() / count(ranges.len());
+    let mut screened_moving_ranges = 0;
+    if options.screen_outliers && mean_moving_range > 0.0 {
+        let cut = MOVING_RANGE_LIMIT * mean_moving_range;
+        let kept: Vec<f64> = ranges.iter().copied().filter(|&r| r < cut).collect();
+        screened_moving_ranges = ranges.len() - kept.len();
+        // The smallest range is below the cut, so `kept` is never empty.
+        mean_moving_range = kept.iter().sum::<f64>() / count(kept.len());
+    }
+    Ok(Period {
+        start,
+        end: start + values.len(),
+        baseline_points: baseline.len(),
+        mean,
+        mean_moving_range,
+        screened_moving_ranges,
+        lower_limit: mean - LIMIT_FACTOR * mean_moving_range,
+        upper_limit: mean + LIMIT_FACTOR * mean_moving_range,
+    })
+}
+
+/// The rules broken by each point of one period, and what each point shows.
+fn special_causes(values: &[f64], period: &Period, options: &SpcOptions) -> Vec<Point> {
+    let n = values.len();
+    let near = NEAR_LIMIT_FACTOR * period.mean_moving_range;
+    let side_of_mean = |v: f64| {
+        if v > period.mean {
+            Some(Side::High)
+        } else if v < period.mean {
+            Some(Side::Low)
+        } else {
+            None
+        }
+    };
+    let sides: Vec<Option<Side>> = values.iter().map(|&v| side_of_mean(v)).collect();
+    let beyond: Vec<bool> = values
+        .iter()
+        .map(|&v| v > period.upper_limit || v < period.lower_limit)
+        .collect();
+    let close: Vec<bool> = values
+        .iter()
+        .zip(&beyond)
+        .map(|(&v, &out)| !out && (v > period.mean + near || v < period.mean - near))
+        .collect();
+
+    // (b) Shift: a run of `shift_run` points on one side of the mean.
+    let mut shift = vec![false; n];
+    let k = options.shift_run;
+    for end in k.saturating_sub(1)..n {
+        let run = &sides[end + 1 - k..=end];
+        if run[0].is_some() && run.iter().all(|s| *s == run[0]) {
+            shift[end + 1 - k..=end].fill(true);
+        }
+    }
+
+    // (c) Trend: `trend_run` points each above (below) the one before; later trends overwrite
+    // the direction of a shared point.
+    let mut trend: Vec<Option<Side>> = vec![None; n];
+    let k = options.trend_run;
+    for end in k.saturating_sub(1)..n {
+        let window = &values[end + 1 - k..=end];
+        let direction = if window.windows(2).all(|w| w[1] > w[0]) {
+            Some(Side::High)
+        } else if window.windows(2).all(|w| w[1] < w[0]) {
+            Some(Side::Low)
+        } else {
+            None
+        };
+        if direction.is_some() {
+            trend[end + 1 - k..=end].fill(direction);
+        }
+    }
+
+    // (d) Two of three: in three consecutive points all on one side of the mean, at least two
+    // close to a limit; those are flagged.
+    let mut two_of_three = vec![false; n];
+    for start in 0..n.saturating_sub(2) {
+        let window = start..start + 3;
+        let same_side = sides[window.clone()].iter().all(|s| s.is_some() && *s == sides[start]);
+        let close_points = close[window.clone()].iter().filter(|&&c| c).count();
+        if same_side && close_points >= 2 {
+            for i in window {
+                two_of_three[i] |= close[i];
+            }
+        }
+    }
+
+    (0..n)
+        .map(|i| {
+            let rules = Rules {
+                beyond_limit: beyond[i],
+                shift: shift[i],
+                trend: trend[i].is_some(),
+                two_of_three: two_of_three[i],
+            };
+            // The side, by the first rule in NHSRplotthedots' order that the point breaks.
+            let side = if rules.beyond_limit || (!rules.trend && (rules.two_of_three || rules.shift)) {
+                sides[i]
+            } else {
+                trend[i]
+            };
+            let variation = side.map_or(Variation::CommonCause, |s| Variation::special(s, options.polarity));
+            Point {
+                value: values[i],
+                moving_range: (i > 0).then(|| (values[i] - values[i - 1]).abs()),
+                mean: period.mean,
+                lower_limit: period.lower_limit,
+                upper_limit: period.upper_limit,
+                rules,
+                variation,
+            }
+        })
+        .collect()
+}
+
+/// The assurance icon from the target and the current period's limits.
+fn assurance(options: &SpcOptions, current: &Period) -> Assurance {
+    let Some(target) = options.target else {
+        return Assurance::NotAssessed;
+    };
+    let (below_lower, above_upper) = (target < current.lower_limit, target > current.upper_limit);
+    match options.polarity {
+        Polarity::Neither => Assurance::NotAssessed,
+        _ if !below_lower && !above_upper => Assurance::HitAndMiss,
+        Polarity::HigherIsBetter if below_lower => Assurance::ConsistentlyPass,
+        Polarity::LowerIsBetter if above_upper => Assurance::ConsistentlyPass,
+        _ => Assurance::ConsistentlyFail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_limit_is_two_sigma() {
+        // Two sigma is 2 × mR̄ / 1.128 ≈ 1.773 mR̄.
+        assert!((NEAR_LIMIT_FACTOR - 1.773_333).abs() < 1e-6);
+    }
+
+    #[test]
+    fn options_reject_impossible_parameters() {
+        let base = SpcOptions::new(Polarity::HigherIsBetter);
+        assert_eq!(base.clone().shift_run(2), Err(Error::SpcRunLength { points: 2 }));
+        assert!(base.clone().trend_run(1).is_err());
+        assert!(base.clone().baseline(1).is_err());
+        assert!(base.clone().recalculate_at(&[0, 5]).is_err());
+        assert!(base.clone().recalculate_at(&[5, 5]).is_err());
+        assert!(base.clone().target(f64::INFINITY).is_err());
+        assert!(base.recalculate_at(&[5, 12]).is_ok());
+    }
+}
