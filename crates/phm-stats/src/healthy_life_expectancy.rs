@@ -21,8 +21,9 @@
 //! * limits `HLE_i ± z SE_i`, with z the normal quantile of the chosen [`ConfidenceLevel`].
 //!
 //! The survey must give a proportion for every band of the life table. Surveys rarely reach the
-//! oldest ages in numbers; ONS, for example, applies the 85+ proportion to both the 85–89 and
-//! 90+ bands, which the caller does by giving the same counts to both.
+//! oldest ages in numbers; the usual remedy is to apply the oldest surveyed band's proportion
+//! (e.g. 85+) to every older band of the life table (85–89 and 90+), which the caller does by
+//! giving the same counts to each.
 //!
 //! # When a value is not reported
 //!
