@@ -78,6 +78,8 @@ pub struct Provenance {
     pub engine: String,
     /// Files written, with row counts.
     pub outputs: Vec<(String, u64)>,
+    /// The disclosure policy the aggregate tables were released under, and what it does.
+    pub disclosure: Option<String>,
     /// OpenPHM version.
     pub version: String,
 }

@@ -39,6 +39,10 @@ pub enum Command {
     Scheduler(SchedulerArgs),
     /// Run a Ballista executor that knows OpenPHM's functions, attached to a scheduler.
     Executor(ExecutorArgs),
+    /// Compute the indicator catalogue as place-based profiles: the ICS, each place and each
+    /// neighbourhood, by inequality breakdowns, with confidence limits, SII/RII, benchmarks
+    /// against the ICS and England, and disclosure control; one tidy table (Parquet + CSV).
+    Profiles(ProfilesArgs),
     /// Compute PHEindicatormethods' statistics (proportions, rates, DSR, ISR, means, life
     /// expectancy, SII, SPC) from any aggregate CSV.
     Stats(stats::StatsArgs),
@@ -107,9 +111,41 @@ pub struct RunArgs {
     /// measuring what sharing saves: see bench/engine.sh).
     #[arg(long)]
     pub separate_plans: bool,
+    /// Disclosure policy for the indicator and measure tables: `analyst` (counts 1–7
+    /// suppressed), `public` (also rounded to the nearest 5), or `FILE.toml:NAME`.
+    #[arg(long, default_value = "analyst")]
+    pub policy: String,
     /// Definition files (`.phm`) or folders of them.
     #[arg(required = true)]
     pub definitions: Vec<PathBuf>,
+}
+
+/// Arguments of `phm profiles`.
+#[derive(Debug, clap::Args)]
+pub struct ProfilesArgs {
+    /// The store folder.
+    #[arg(long, default_value = "data/store")]
+    pub store: PathBuf,
+    /// Read this snapshot ("as at"). Default: the latest.
+    #[arg(long)]
+    pub as_at: Option<u64>,
+    /// The outcome framework: priorities and their indicators. Its `definitions` folder holds
+    /// the indicator definitions.
+    #[arg(long, default_value = "definitions/framework.toml")]
+    pub framework: PathBuf,
+    /// England's values for benchmarking (`indicator,period,value,lower_95,upper_95,source`).
+    #[arg(long, default_value = "reference/england.csv")]
+    pub england: PathBuf,
+    /// Disclosure policy: `public` (counts 1–7 suppressed, others rounded to the nearest 5),
+    /// `analyst` (suppression without rounding), or `FILE.toml:NAME` for a policy of your own.
+    #[arg(long, default_value = "public")]
+    pub policy: String,
+    /// Output folder: `profiles.parquet`, `profiles.csv`, `framework.json`, `provenance.json`.
+    #[arg(long, default_value = "data/profiles")]
+    pub out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Arguments of `phm explain`.

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use indicatif::{ProgressBar, ProgressStyle};
-use phm_engine::output::{Provenance, write_indicator_rows, write_provenance, write_table};
+use phm_engine::output::{Provenance, write_provenance, write_table};
 use phm_engine::{Engine, Periods};
 use phm_lang::Loaded;
 use phm_store::Store;
@@ -16,7 +16,7 @@ use crate::cli::{CheckArgs, ExplainArgs, RunArgs};
 
 /// Definition files named on the command line: files as given, folders searched for `.phm`
 /// files (sorted). Files under a `library` folder are shared variables, not run on their own.
-fn definition_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn definition_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
         entries.sort_by_key(|e| e.path());
@@ -49,7 +49,7 @@ fn definition_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// Load each file; print diagnostics; fail if any has errors.
-fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Loaded)>> {
+pub(crate) fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Loaded)>> {
     let mut out = Vec::new();
     let mut errors = 0;
     for f in files {
@@ -102,6 +102,7 @@ async fn context(ballista: Option<&str>) -> anyhow::Result<SessionContext> {
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let policy = super::release::policy(&args.policy)?;
     let files = definition_files(&args.definitions)?;
     let loaded = load_all(&files)?;
     let store = Store::open(&args.store).with_context(|| format!("Failed to open the store `{}`", args.store.display()))?;
@@ -157,7 +158,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                 } else {
                     engine.indicators(&inds, Periods::One(index)).await?
                 };
-                write_indicator_rows(&dir, "indicators", &rows)?;
+                let released = super::release::release(&rows, &policy)?;
+                super::release::write(&dir, "indicators", &rows, &released)?;
                 outputs.push(("indicators.csv".into(), rows.len() as u64));
                 for ind in &defs.indicators {
                     if let Some(all) = rows.iter().find(|r| r.indicator == ind.name && r.breakdown == "all") {
@@ -170,7 +172,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                 bar.set_message(format!("measure {}", m.name));
                 let rows = engine.measure(m).await?;
                 let name = format!("{}.csv", m.name);
-                write_indicator_rows(&dir, &m.name, &rows)?;
+                let released = super::release::release(&rows, &policy)?;
+                super::release::write(&dir, &m.name, &rows, &released)?;
                 outputs.push((name, rows.len() as u64));
                 section += &format!("  measure {}: {} periods, {} rows\n", m.name, m.intervals.index_dates().len(), rows.len());
                 bar.inc(1);
@@ -186,6 +189,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                     index_date: index,
                     engine: if args.ballista.is_some() { "ballista".into() } else { "datafusion".into() },
                     outputs,
+                    disclosure: Some(format!("{}: {}", policy.name(), policy.summary())),
                     version: env!("CARGO_PKG_VERSION").into(),
                 },
             )?;
@@ -199,7 +203,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     if let Some(peak) = super::peak_memory_mib() {
         text += &format!(" Peak memory {peak:.0} MiB.");
     }
-    text += "\nThese are unsuppressed analyst outputs: apply disclosure control before sharing them.\n";
+    text += &format!("\nIndicator and measure tables were released under the `{}` disclosure policy: {} Cohorts are person-level lists for direct care and are not aggregate outputs.\n", policy.name(), policy.summary());
     super::print(&text);
     Ok(())
 }

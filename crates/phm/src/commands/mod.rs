@@ -4,7 +4,9 @@ mod calibration;
 mod cluster;
 mod definitions;
 mod ingest;
+mod profiles;
 mod quality;
+mod release;
 mod snapshots;
 mod stats;
 mod synth;
@@ -24,6 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(args) => definitions::check(&args),
         Command::Scheduler(args) => cluster::scheduler(&args),
         Command::Executor(args) => cluster::executor(&args),
+        Command::Profiles(args) => profiles::run(&args),
         Command::Stats(args) => stats::run(&args),
     }
 }

@@ -1,0 +1,201 @@
+//! Each indicator's statistical method applied to the sums of cells: a value, 95% and 99.8%
+//! confidence limits, or the reason there is no value.
+//!
+//! The methods themselves live in `phm-stats` (which cites their formulas); this module only
+//! chooses which one an indicator names and feeds it the right counts:
+//!
+//! | method | counts |
+//! |---|---|
+//! | `proportion` | numerator and denominator over every age |
+//! | `crude_rate`, `count` | the same |
+//! | `dsr` | numerator and denominator per ESP2013 band (life-table bands `0` and `1-4` fold into `0-4`), weighted by the standard population, over the bands the indicator covers (those with anyone in the ICS's denominator); within one age band, the crude rate |
+//! | `isr` | observed = the numerator; expected = the area's denominator per ESP2013 band × the ICS's rate in that band |
+//! | `life_expectancy` | deaths (numerator) and person-years (`years` × denominator) per life-table band |
+//! | `healthy_life_expectancy` | that life table, and the proportion in good health per band |
+//!
+//! People whose age is not recorded count in crude figures but cannot be placed in an age
+//! band, so standardised figures and life tables leave them out.
+
+use phm_core::reference::EspBand;
+use phm_model::Indicator;
+use phm_stats::ConfidenceLevel;
+use phm_stats::estimate::{Estimate, Multiplier};
+use phm_stats::life_expectancy::{self as le, AgeStructure, LifeExpectancyOptions};
+
+use crate::cells::{BANDS, Bands, Breakdown, esp_band_of};
+
+/// The confidence levels every figure is given at: 95% and 99.8%.
+pub const LEVELS: [ConfidenceLevel; 2] = [ConfidenceLevel::NINETY_FIVE, ConfidenceLevel::NINETY_NINE_POINT_EIGHT];
+
+/// A computed figure: the value with limits at [`LEVELS`], or why there is none.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Figure {
+    /// The value in the indicator's unit.
+    pub value: Option<f64>,
+    /// (lower, upper) at 95% and at 99.8%.
+    pub limits: [Option<(f64, f64)>; 2],
+    /// The standard error, where the method gives one (life expectancy: used by the SII).
+    pub standard_error: Option<f64>,
+    /// Why there is no value (or why it should be read with care).
+    pub reason: Option<String>,
+}
+
+impl Figure {
+    /// A figure with no value, for `reason`.
+    pub fn not_reported(reason: impl Into<String>) -> Self {
+        Self { reason: Some(reason.into()), ..Self::default() }
+    }
+
+    fn from_estimates(estimates: [Estimate; 2]) -> Self {
+        Self {
+            value: Some(estimates[0].value),
+            limits: estimates.map(|e| Some((e.lower, e.upper))),
+            standard_error: None,
+            reason: None,
+        }
+    }
+
+    /// The estimate at 95%, if there is a value.
+    pub fn estimate95(&self) -> Option<Estimate> {
+        match (self.value, self.limits[0]) {
+            (Some(value), Some((lower, upper))) => Some(Estimate { value, lower, upper, confidence: LEVELS[0] }),
+            _ => None,
+        }
+    }
+}
+
+/// What a method needs besides an area's own counts.
+pub struct Context<'a> {
+    /// ESP2013 bands (from `reference/esp2013.csv`).
+    pub esp: &'a [EspBand],
+    /// The ICS's counts for the same indicator and index date, everyone: the reference
+    /// population of an indirectly standardised ratio, and the age bands a DSR covers.
+    pub ics: Option<&'a Bands>,
+    /// The life-expectancy indicator's counts for the same key (healthy life expectancy).
+    pub life_table: Option<(&'a Indicator, &'a Bands)>,
+}
+
+fn totals(bands: &Bands) -> (f64, f64) {
+    bands.iter().fold((0.0, 0.0), |(n, d), (bn, bd)| (n + *bn as f64, d + *bd as f64))
+}
+
+/// Sums of life-table bands by ESP2013 band, in the order of `esp`.
+fn by_esp_band(bands: &Bands, esp: &[EspBand]) -> Vec<(f64, f64)> {
+    let life = phm_model::AgeBands::LifeTable.bands();
+    let mut out = vec![(0.0, 0.0); esp.len()];
+    for (i, (_, label)) in life.iter().enumerate() {
+        let target = esp_band_of(label);
+        if let Some(j) = esp.iter().position(|b| b.age_band == target) {
+            out[j].0 += bands[i].0 as f64;
+            out[j].1 += bands[i].1 as f64;
+        }
+    }
+    out
+}
+
+fn multiplier(ind: &Indicator) -> Result<Multiplier, Figure> {
+    Multiplier::new(ind.multiplier).map_err(|e| Figure::not_reported(e.to_string()))
+}
+
+/// The figure of indicator `ind` for one key's `bands`, by the indicator's method.
+pub fn figure(ind: &Indicator, breakdown: Breakdown, bands: &Bands, cx: &Context<'_>) -> Figure {
+    match figure_inner(ind, breakdown, bands, cx) {
+        Ok(f) | Err(f) => f,
+    }
+}
+
+fn figure_inner(ind: &Indicator, breakdown: Breakdown, bands: &Bands, cx: &Context<'_>) -> Result<Figure, Figure> {
+    let (n, d) = totals(bands);
+    let crude_rate = |n: f64, d: f64| -> Result<Figure, Figure> {
+        let r = phm_stats::rate::rate(n, d, multiplier(ind)?).map_err(|e| Figure::not_reported(e.to_string()))?;
+        Ok(Figure::from_estimates(LEVELS.map(|l| r.estimate(l))))
+    };
+    match ind.method.as_str() {
+        "proportion" => {
+            let p = phm_stats::proportion::proportion(n, d, multiplier(ind)?).map_err(|e| Figure::not_reported(e.to_string()))?;
+            Ok(Figure::from_estimates(LEVELS.map(|l| p.estimate(l))))
+        }
+        "crude_rate" => crude_rate(n, d),
+        "count" => {
+            let c = phm_stats::rate::count(n).map_err(|e| Figure::not_reported(e.to_string()))?;
+            Ok(Figure::from_estimates(LEVELS.map(|l| c.estimate(l))))
+        }
+        "dsr" if breakdown == Breakdown::AgeBand => {
+            let mut f = crude_rate(n, d)?;
+            f.reason = Some("within one age band: the crude rate".into());
+            Ok(f)
+        }
+        "dsr" => {
+            // Only the age bands the indicator covers: those with anyone in the ICS's
+            // denominator (an indicator of deaths under 75 standardises over the bands to 70-74).
+            let covered: Vec<bool> = match cx.ics {
+                Some(ics) => by_esp_band(ics, cx.esp).iter().map(|(_, d)| *d > 0.0).collect(),
+                None => vec![true; cx.esp.len()],
+            };
+            let esp_bands: Vec<phm_stats::dsr::DsrBand> = by_esp_band(bands, cx.esp)
+                .into_iter()
+                .zip(cx.esp)
+                .zip(covered)
+                .filter(|(_, covered)| *covered)
+                .map(|(((events, population), b), _)| phm_stats::dsr::DsrBand { events, population, standard_population: f64::from(b.standard_population) })
+                .collect();
+            let r = phm_stats::dsr::dsr(&esp_bands, multiplier(ind)?).map_err(|e| Figure::not_reported(e.to_string()))?;
+            Ok(Figure::from_estimates(LEVELS.map(|l| r.estimate(l))))
+        }
+        "isr" => {
+            let ics = cx.ics.ok_or_else(|| Figure::not_reported("no ICS reference rates"))?;
+            let local = by_esp_band(bands, cx.esp);
+            let reference = by_esp_band(ics, cx.esp);
+            let ref_bands: Vec<phm_stats::isr::ReferenceBand> = local
+                .iter()
+                .zip(&reference)
+                .map(|((_, population), (events, reference_population))| phm_stats::isr::ReferenceBand { population: *population, reference_events: *events, reference_population: *reference_population })
+                .collect();
+            let observed: f64 = local.iter().map(|x| x.0).sum();
+            let r = phm_stats::isr::from_bands(observed, &ref_bands).map_err(|e| Figure::not_reported(e.to_string()))?;
+            let m = multiplier(ind)?;
+            Ok(Figure::from_estimates(LEVELS.map(|l| r.ratio(l, m))))
+        }
+        "life_expectancy" if breakdown == Breakdown::AgeBand => Err(Figure::not_reported("life expectancy is not given by age band")),
+        "life_expectancy" => {
+            let years = ind.about.years.unwrap_or(1.0);
+            life_expectancy_at_birth(bands, years)
+        }
+        "healthy_life_expectancy" if breakdown == Breakdown::AgeBand => Err(Figure::not_reported("healthy life expectancy is not given by age band")),
+        "healthy_life_expectancy" => {
+            let (le_ind, le_bands) = cx.life_table.ok_or_else(|| Figure::not_reported("its life table is not in the same run"))?;
+            healthy_life_expectancy(le_bands, le_ind.about.years.unwrap_or(1.0), bands)
+        }
+        other => Err(Figure::not_reported(format!("unknown method `{other}`"))),
+    }
+}
+
+fn life_bands(bands: &Bands, years: f64) -> Vec<le::AgeBand> {
+    let life = phm_model::AgeBands::LifeTable.bands();
+    (0..BANDS).map(|i| le::AgeBand::new(life[i].0 as u32, bands[i].0 as f64, years * bands[i].1 as f64)).collect()
+}
+
+fn life_expectancy_at_birth(bands: &Bands, years: f64) -> Result<Figure, Figure> {
+    let input = life_bands(bands, years);
+    let mut figure = Figure::default();
+    for (k, level) in LEVELS.iter().enumerate() {
+        let options = LifeExpectancyOptions { confidence: *level, age_structure: AgeStructure::standard() };
+        let at_birth = le::life_expectancy(&input, &options).into_iter().find(|r| r.start_age == 0).ok_or_else(|| Figure::not_reported("no band starting at age 0"))?;
+        match at_birth.result {
+            Ok(e) => {
+                figure.value = Some(e.value);
+                figure.limits[k] = Some((e.lower, e.upper));
+                figure.standard_error = Some(e.standard_error);
+            }
+            Err(reason) => return Err(Figure::not_reported(reason.to_string())),
+        }
+    }
+    Ok(figure)
+}
+
+fn healthy_life_expectancy(le_bands: &Bands, years: f64, healthy: &Bands) -> Result<Figure, Figure> {
+    let input = life_bands(le_bands, years);
+    let table = le::life_table(&input, &AgeStructure::standard()).map_err(|r| Figure::not_reported(r.to_string()))?;
+    let health: Vec<(f64, f64)> = (0..BANDS).map(|i| (healthy[i].0 as f64, healthy[i].1 as f64)).collect();
+    crate::hle::at_birth(&table, &health)
+}

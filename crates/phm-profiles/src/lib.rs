@@ -1,0 +1,63 @@
+//! Place-based profiles: the indicator catalogue for the ICS, each place and each
+//! neighbourhood, by the inequality breakdowns, with confidence limits, inequality measures,
+//! benchmarks and disclosure control, as one tidy long table.
+//!
+//! ```text
+//! definitions ──► engine: cells (one pass) ──► cells::sum_cells ──► figures (phm-stats)
+//!             ──► inequality (SII/RII by IMD decile) ──► disclosure (phm-disclosure::release)
+//!             ──► benchmarks (against the ICS and England) ──► write (Parquet + CSV)
+//! ```
+//!
+//! * [`compute`] runs the engine once per index date for every indicator, adds cells up into
+//!   every area × breakdown × category, and applies each indicator's method.
+//! * [`release`] builds one disclosure table per indicator, with the additive groups a reader
+//!   could subtract (an area's categories add up to its total; places, and neighbourhoods, add
+//!   up to the ICS; two IMD deciles make a quintile), and releases it under a policy.
+//! * [`ProfileTable`] is only made from released figures, and [`write::write`] takes only a
+//!   [`phm_disclosure::Released`] table: the type gate of the architecture.
+//!
+//! **Architecture invariant:** every figure this crate writes has been through
+//! `phm_disclosure::release`; comparisons are only made for published values.
+#![warn(missing_docs)]
+
+pub mod cells;
+pub mod comparators;
+pub mod figures;
+pub mod framework;
+mod hle;
+pub mod inequality;
+pub mod profile;
+pub mod write;
+
+pub use profile::{ProfileRow, ProfileTable, compute, release};
+
+/// Errors of the profiles.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] phm_engine::Error),
+    /// DataFusion failed.
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    /// Disclosure control refused a table.
+    #[error(transparent)]
+    Disclosure(#[from] phm_disclosure::Error),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A configuration or reference file is malformed.
+    #[error("{0}")]
+    Invalid(String),
+    /// A broken assumption inside the profiles (a bug).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result of the profiles.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,513 @@
+//! Computing, releasing and benchmarking the profile rows.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use chrono::NaiveDate;
+use phm_core::reference::ReferenceData;
+use phm_disclosure::{Policy, Released, Table};
+use phm_engine::{Engine, Periods};
+use phm_model::{Indicator, Polarity};
+use phm_stats::compare::{self, Comparison};
+use phm_stats::estimate::Estimate;
+
+use crate::cells::{self, AreaType, Bands, Breakdown, Key, Sums};
+use crate::comparators::England;
+use crate::figures::{self, Context, Figure, LEVELS};
+use crate::inequality::{self, Inequality};
+use crate::{Error, Result};
+
+/// One indicator to profile, with where it came from.
+#[derive(Clone, Debug)]
+pub struct Definition {
+    /// The indicator.
+    pub indicator: Indicator,
+    /// Its index date (for a life expectancy, the period's mid-point).
+    pub index_date: NaiveDate,
+    /// The definition file.
+    pub source: String,
+    /// SHA-256 of the file, its imports and codelists.
+    pub content_hash: String,
+}
+
+/// The ICS the profiles are for.
+#[derive(Clone, Debug)]
+pub struct Ics {
+    /// ONS code of the ICB (e.g. `E54000024`).
+    pub code: String,
+    /// Name.
+    pub name: String,
+}
+
+impl Ics {
+    /// The ICS of the built-in reference data (the ICB of its places).
+    ///
+    /// # Errors
+    /// Reference data with no places.
+    pub fn from_reference(reference: &ReferenceData) -> Result<Self> {
+        let p = reference.places.first().ok_or_else(|| Error::Invalid("reference/places.csv has no places".into()))?;
+        Ok(Self { code: p.icb_ons_code.clone(), name: p.icb_name.clone() })
+    }
+}
+
+/// A profile row before disclosure control: exact counts and the figures computed from them.
+#[derive(Clone, Debug)]
+pub struct Computed {
+    /// Index into the definitions.
+    pub definition: usize,
+    /// Area, breakdown and category.
+    pub key: Key,
+    /// Numerator (for a life expectancy: deaths).
+    pub numerator: i64,
+    /// Denominator (for a life expectancy: the mid-period population).
+    pub denominator: i64,
+    /// The figure.
+    pub figure: Figure,
+    /// SII and RII across IMD deciles, on an area's `all` row.
+    pub inequality: Option<Inequality>,
+}
+
+/// Everything computed, before release.
+#[derive(Debug)]
+pub struct Profiles {
+    /// The indicators profiled.
+    pub definitions: Vec<Definition>,
+    /// Rows in a stable order: definition, index date, area, breakdown, category.
+    pub rows: Vec<Computed>,
+    /// The ICS.
+    pub ics: Ics,
+    /// Cells the engine produced (for the report).
+    pub cells: usize,
+}
+
+/// Whether `ind` is reported by `breakdown`: everyone always, and the breakdowns it lists
+/// (`age_band` is not used for life expectancies).
+fn reports(ind: &Indicator, breakdown: Breakdown) -> bool {
+    breakdown == Breakdown::All || ind.breakdowns.iter().any(|b| b.name == breakdown.name())
+}
+
+/// Runs the engine for every definition (one pass per index date) and computes every figure.
+///
+/// # Errors
+/// Engine failures; a healthy life expectancy whose life table is not among `definitions`.
+pub async fn compute(engine: &Engine, definitions: Vec<Definition>, reference: &ReferenceData, ics: Ics) -> Result<Profiles> {
+    let dims = cells::dim_columns()?;
+    let dim_refs: Vec<&phm_model::Column> = dims.iter().collect();
+    let mut by_date: BTreeMap<NaiveDate, Vec<usize>> = BTreeMap::new();
+    for (i, d) in definitions.iter().enumerate() {
+        by_date.entry(d.index_date).or_default().push(i);
+    }
+    let mut rows = Vec::new();
+    let mut cell_count = 0;
+    for (date, members) in &by_date {
+        let inds: Vec<&Indicator> = members.iter().map(|&i| &definitions[i].indicator).collect();
+        let df = engine.cells_plan(&inds, Periods::One(*date), &dim_refs).await?;
+        let batches = df.collect().await?;
+        let sums = cells::sum_cells(&batches, inds.len(), &ics.code)?;
+        cell_count += sums.cells;
+        rows.extend(figures_for(&definitions, members, &sums, reference, &ics)?);
+    }
+    rows.sort_by(|a, b| (a.definition, &a.key).cmp(&(b.definition, &b.key)));
+    Ok(Profiles { definitions, rows, ics, cells: cell_count })
+}
+
+fn figures_for(definitions: &[Definition], members: &[usize], sums: &Sums, reference: &ReferenceData, ics: &Ics) -> Result<Vec<Computed>> {
+    let position: HashMap<&str, usize> = members.iter().enumerate().map(|(pos, &i)| (definitions[i].indicator.name.as_str(), pos)).collect();
+    let mut out = Vec::new();
+    for (pos, &def) in members.iter().enumerate() {
+        let ind = &definitions[def].indicator;
+        let le_pos = match &ind.about.life_table {
+            Some(name) => Some(*position.get(name.as_str()).ok_or_else(|| {
+                Error::Invalid(format!("`{}` takes its life table from `{name}`, which is not profiled with the same index date", ind.name))
+            })?),
+            None => None,
+        };
+        let le_ind = le_pos.map(|p| &definitions[members[p]].indicator);
+        let mut deciles: HashMap<(AreaType, &str), Vec<(u8, &Bands, Figure)>> = HashMap::new();
+        let mut area_rows: HashMap<(AreaType, String), usize> = HashMap::new();
+        for (key, per_indicator) in &sums.sums {
+            if !reports(ind, key.breakdown) && key.breakdown != Breakdown::ImdDecile {
+                continue;
+            }
+            let bands = &per_indicator[pos];
+            let ics_key = Key { area_type: AreaType::Ics, area: ics.code.clone(), breakdown: Breakdown::All, category: "all".into(), ..key.clone() };
+            let cx = Context {
+                esp: &reference.esp2013,
+                ics: sums.get(&ics_key, pos),
+                life_table: le_pos.zip(le_ind).map(|(p, i)| (i, &per_indicator[p])),
+            };
+            let figure = figures::figure(ind, key.breakdown, bands, &cx);
+            if key.breakdown == Breakdown::ImdDecile
+                && let Ok(decile) = key.category.parse::<u8>()
+            {
+                deciles.entry((key.area_type, key.area.as_str())).or_default().push((decile, bands, figure.clone()));
+            }
+            if !reports(ind, key.breakdown) {
+                continue;
+            }
+            let (numerator, denominator) = bands.iter().fold((0, 0), |(n, d), (bn, bd)| (n + bn, d + bd));
+            if key.breakdown == Breakdown::All {
+                area_rows.insert((key.area_type, key.area.clone()), out.len());
+            }
+            out.push(Computed { definition: def, key: key.clone(), numerator, denominator, figure, inequality: None });
+        }
+        for ((area_type, area), mut ds) in deciles {
+            ds.sort_by_key(|d| d.0);
+            if let Some(&row) = area_rows.get(&(area_type, area.to_owned())) {
+                out[row].inequality = Some(inequality::by_decile(ind, &ds));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The key of a row in the disclosure table: which indicator, and which figure of it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RowKey {
+    /// Indicator name.
+    pub indicator: String,
+    /// Area, breakdown and category.
+    pub key: Key,
+}
+
+impl fmt::Display for RowKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {} {} {}={}", self.indicator, self.key.index_date, self.key.area_type.name(), self.key.area, self.key.breakdown.name(), self.key.category)
+    }
+}
+
+/// The derived figures of a row, in the order of the disclosure table's derived columns.
+pub const DERIVED: [&str; 11] =
+    ["value", "lower_95", "upper_95", "lower_99_8", "upper_99_8", "sii", "sii_lower_95", "sii_upper_95", "rii", "rii_lower_95", "rii_upper_95"];
+
+/// Releases every row under `policy`: one disclosure table per indicator, with the groups a
+/// reader could subtract.
+///
+/// # Errors
+/// A table the disclosure layer refuses (a bug in the groups).
+pub fn release(profiles: &Profiles, policy: &Policy) -> Result<Vec<Released<phm_disclosure::ReleasedTable<RowKey>>>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < profiles.rows.len() {
+        let def = profiles.rows[start].definition;
+        let end = profiles.rows[start..].iter().position(|r| r.definition != def).map_or(profiles.rows.len(), |p| start + p);
+        let ind = &profiles.definitions[def].indicator;
+        let mut table = Table::new(&["numerator", "denominator"], &DERIVED)?;
+        if ind.method == "proportion" {
+            table.proportion("numerator", "denominator")?;
+        }
+        let mut index: HashMap<&Key, usize> = HashMap::new();
+        for row in &profiles.rows[start..end] {
+            let f = &row.figure;
+            let lim = |k: usize, upper: bool| f.limits[k].map(|(l, u)| if upper { u } else { l });
+            let ineq = row.inequality.as_ref();
+            let derived = [
+                f.value,
+                lim(0, false),
+                lim(0, true),
+                lim(1, false),
+                lim(1, true),
+                ineq.and_then(|q| q.sii),
+                ineq.and_then(|q| q.sii_limits.map(|l| l.0)),
+                ineq.and_then(|q| q.sii_limits.map(|l| l.1)),
+                ineq.and_then(|q| q.rii),
+                ineq.and_then(|q| q.rii_limits.map(|l| l.0)),
+                ineq.and_then(|q| q.rii_limits.map(|l| l.1)),
+            ];
+            let counts = [row.numerator.max(0) as u64, row.denominator.max(0) as u64];
+            let i = table.push(RowKey { indicator: ind.name.clone(), key: row.key.clone() }, &counts, &derived)?;
+            index.insert(&row.key, i);
+        }
+        for (total, parts) in groups(&profiles.rows[start..end], &profiles.ics) {
+            let t = index[total];
+            let p: Vec<usize> = parts.iter().map(|k| index[*k]).collect();
+            if !p.is_empty() {
+                table.group(t, &p)?;
+            }
+        }
+        out.push(phm_disclosure::release(table, policy)?);
+        start = end;
+    }
+    Ok(out)
+}
+
+/// The additive groups among one indicator's rows: (total, parts).
+fn groups<'a>(rows: &'a [Computed], ics: &Ics) -> Vec<(&'a Key, Vec<&'a Key>)> {
+    let keys: HashMap<&Key, ()> = rows.iter().map(|r| (&r.key, ())).collect();
+    let mut out = Vec::new();
+    // An area's categories of one breakdown add up to the area's total.
+    let mut by_area: BTreeMap<(NaiveDate, AreaType, &str, Breakdown), Vec<&Key>> = BTreeMap::new();
+    // Places (and neighbourhoods) add up to the ICS, category by category.
+    let mut by_category: BTreeMap<(NaiveDate, AreaType, Breakdown, &str), Vec<&Key>> = BTreeMap::new();
+    for r in rows {
+        let k = &r.key;
+        if k.breakdown != Breakdown::All {
+            by_area.entry((k.index_date, k.area_type, k.area.as_str(), k.breakdown)).or_default().push(k);
+        }
+        if k.area_type != AreaType::Ics {
+            by_category.entry((k.index_date, k.area_type, k.breakdown, k.category.as_str())).or_default().push(k);
+        }
+    }
+    for ((date, area_type, area, _), parts) in by_area {
+        let total = Key { index_date: date, area_type, area: area.to_owned(), breakdown: Breakdown::All, category: "all".into() };
+        if let Some((t, _)) = keys.get_key_value(&total) {
+            out.push((*t, parts));
+        }
+    }
+    for ((date, _, breakdown, category), parts) in by_category {
+        let total = Key { index_date: date, area_type: AreaType::Ics, area: ics.code.clone(), breakdown, category: category.to_owned() };
+        if let Some((t, _)) = keys.get_key_value(&total) {
+            out.push((*t, parts));
+        }
+    }
+    // Two IMD deciles make a quintile, in every area.
+    for r in rows.iter().filter(|r| r.key.breakdown == Breakdown::ImdQuintile) {
+        let Ok(q) = r.key.category.parse::<u8>() else { continue };
+        let parts: Vec<&Key> = [2 * q - 1, 2 * q]
+            .iter()
+            .filter_map(|d| keys.get_key_value(&Key { breakdown: Breakdown::ImdDecile, category: d.to_string(), ..r.key.clone() }).map(|(k, _)| *k))
+            .collect();
+        if !parts.is_empty() {
+            out.push((&r.key, parts));
+        }
+    }
+    out
+}
+
+/// A released profile row, as written and served.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ProfileRow {
+    /// Indicator name.
+    pub indicator: String,
+    /// Indicator title.
+    pub title: String,
+    /// Statistical method.
+    pub method: String,
+    /// The multiplier of the value (100 for a percentage, 100,000 for a rate per 100,000).
+    pub multiplier: f64,
+    /// `higher_is_better`, `lower_is_better` or `no_judgement`.
+    pub polarity: String,
+    /// Index date.
+    pub period: NaiveDate,
+    /// `ics`, `place` or `neighbourhood`.
+    pub area_type: String,
+    /// Area code.
+    pub area_code: String,
+    /// Area name.
+    pub area_name: String,
+    /// Code of the area this one is part of (the ICS for places and neighbourhoods; the place
+    /// for a neighbourhood's practices' place).
+    pub parent_code: Option<String>,
+    /// Breakdown.
+    pub breakdown: String,
+    /// Category.
+    pub category: String,
+    /// Numerator, as released (suppressed or rounded).
+    pub numerator: Option<u64>,
+    /// Denominator, as released.
+    pub denominator: Option<u64>,
+    /// The value.
+    pub value: Option<f64>,
+    /// 95% lower limit.
+    pub lower_95: Option<f64>,
+    /// 95% upper limit.
+    pub upper_95: Option<f64>,
+    /// 99.8% lower limit.
+    pub lower_99_8: Option<f64>,
+    /// 99.8% upper limit.
+    pub upper_99_8: Option<f64>,
+    /// Why the value is missing or to be read with care.
+    pub reason: Option<String>,
+    /// Slope index of inequality across IMD deciles (on `all` rows).
+    pub sii: Option<f64>,
+    /// Its 95% lower limit.
+    pub sii_lower_95: Option<f64>,
+    /// Its 95% upper limit.
+    pub sii_upper_95: Option<f64>,
+    /// Relative index of inequality.
+    pub rii: Option<f64>,
+    /// Its 95% lower limit.
+    pub rii_lower_95: Option<f64>,
+    /// Its 95% upper limit.
+    pub rii_upper_95: Option<f64>,
+    /// Why an `all` row has no SII (e.g. a decile without a value).
+    pub sii_reason: Option<String>,
+    /// The ICS's value for the same breakdown and category.
+    pub ics_value: Option<f64>,
+    /// Compared with the ICS at 95%.
+    pub compared_to_ics_95: Option<String>,
+    /// Compared with the ICS at 99.8%.
+    pub compared_to_ics_99_8: Option<String>,
+    /// England's value, from the reference file.
+    pub england_value: Option<f64>,
+    /// The period of England's value.
+    pub england_period: Option<String>,
+    /// Compared with England at 95%.
+    pub compared_to_england_95: Option<String>,
+    /// Compared with England at 99.8%.
+    pub compared_to_england_99_8: Option<String>,
+    /// Disclosure control applied to the row's counts, e.g. `published`, `suppressed: count 1–7`.
+    pub disclosure: String,
+    /// Definition file.
+    pub definition: String,
+    /// SHA-256 of the definition.
+    pub definition_sha256: String,
+}
+
+/// The released profile rows. Only [`ProfileTable::from_released`] makes one, from tables that
+/// went through disclosure control (its fields are private and it cannot be deserialised), and
+/// the writers and the API take only a `ProfileTable`: nothing unreleased can reach them.
+#[derive(Clone, Debug)]
+pub struct ProfileTable {
+    rows: Vec<ProfileRow>,
+    policy: String,
+}
+
+impl ProfileTable {
+    /// The rows.
+    pub fn rows(&self) -> &[ProfileRow] {
+        &self.rows
+    }
+
+    /// The disclosure policy the rows were released under.
+    pub fn policy(&self) -> &str {
+        &self.policy
+    }
+
+    /// Builds the rows from released tables, naming areas and adding benchmarks: against the
+    /// ICS (same breakdown and category) and against England (`all` rows, where the reference
+    /// file has a value). Comparisons are only made for published values.
+    pub fn from_released(profiles: &Profiles, released: &[Released<phm_disclosure::ReleasedTable<RowKey>>], reference: &ReferenceData, england: &England) -> ProfileTable {
+        let names = area_names(reference, &profiles.ics);
+        let by_name: HashMap<&str, (usize, &Definition)> = profiles.definitions.iter().enumerate().map(|(i, d)| (d.indicator.name.as_str(), (i, d))).collect();
+        let reasons: HashMap<(usize, &Key), &String> = profiles.rows.iter().filter_map(|r| r.figure.reason.as_ref().map(|why| ((r.definition, &r.key), why))).collect();
+        let sii_reasons: HashMap<(usize, &Key), &String> =
+            profiles.rows.iter().filter_map(|r| r.inequality.as_ref().and_then(|q| q.reason.as_ref()).map(|why| ((r.definition, &r.key), why))).collect();
+        let mut rows = Vec::new();
+        let mut policy = String::new();
+        let mut estimates: HashMap<(&str, NaiveDate, Breakdown, &str), (Option<f64>, [Option<Estimate>; 2])> = HashMap::new();
+        for table in released {
+            policy = table.get().policy().name().to_owned();
+            for cell in table.get().cells() {
+                let k = cell.key();
+                let d = cell.derived();
+                let est = |l: usize, lo: usize, hi: usize| match (d[0].value(), d[lo].value(), d[hi].value()) {
+                    (Some(value), Some(lower), Some(upper)) => Some(Estimate { value, lower, upper, confidence: LEVELS[l] }),
+                    _ => None,
+                };
+                let pair = (d[0].value(), [est(0, 1, 2), est(1, 3, 4)]);
+                if k.key.area_type == AreaType::Ics {
+                    estimates.insert((k.indicator.as_str(), k.key.index_date, k.key.breakdown, k.key.category.as_str()), pair);
+                }
+            }
+        }
+        for table in released {
+            for cell in table.get().cells() {
+                let k = cell.key();
+                let Some(&(def_index, def)) = by_name.get(k.indicator.as_str()) else { continue };
+                let ind = &def.indicator;
+                let polarity = match ind.about.polarity {
+                    Polarity::HigherIsBetter => compare::Polarity::HigherIsBetter,
+                    Polarity::LowerIsBetter => compare::Polarity::LowerIsBetter,
+                    Polarity::NoJudgement => compare::Polarity::NoJudgement,
+                };
+                let d = cell.derived();
+                let c = cell.counts();
+                let est = |l: usize, lo: usize, hi: usize| match (d[0].value(), d[lo].value(), d[hi].value()) {
+                    (Some(value), Some(lower), Some(upper)) => Some(Estimate { value, lower, upper, confidence: LEVELS[l] }),
+                    _ => None,
+                };
+                let own = [est(0, 1, 2), est(1, 3, 4)];
+                let ics = estimates.get(&(k.indicator.as_str(), k.key.index_date, k.key.breakdown, k.key.category.as_str()));
+                let (ics_value, cmp_ics) = match (k.key.area_type, ics) {
+                    (AreaType::Ics, _) | (_, None) => (None, [None, None]),
+                    (_, Some((v, _))) => (*v, [0, 1].map(|l| Some(show(compare::compare_with_interval(own[l].as_ref(), *v, polarity))))),
+                };
+                let eng = (k.key.breakdown == Breakdown::All).then(|| england.get(&ind.name)).flatten();
+                let cmp_eng = match eng {
+                    Some(e) => [0, 1].map(|l| Some(show(compare::compare_with_interval(own[l].as_ref(), Some(e.value), polarity)))),
+                    None => [None, None],
+                };
+                let figure_reason = reasons.get(&(def_index, &k.key)).map(|s| (*s).clone());
+                let (area_name, parent) = names.get(&(k.key.area_type, k.key.area.clone())).cloned().unwrap_or_else(|| (k.key.area.clone(), None));
+                rows.push(ProfileRow {
+                    indicator: ind.name.clone(),
+                    title: ind.title.clone(),
+                    method: ind.method.clone(),
+                    multiplier: ind.multiplier,
+                    polarity: ind.about.polarity.name().to_owned(),
+                    period: k.key.index_date,
+                    area_type: k.key.area_type.name().to_owned(),
+                    area_code: k.key.area.clone(),
+                    area_name,
+                    parent_code: parent,
+                    breakdown: k.key.breakdown.name().to_owned(),
+                    category: k.key.category.clone(),
+                    numerator: c[0].value(),
+                    denominator: c[1].value(),
+                    value: d[0].value(),
+                    lower_95: d[1].value(),
+                    upper_95: d[2].value(),
+                    lower_99_8: d[3].value(),
+                    upper_99_8: d[4].value(),
+                    reason: match d[0].status() {
+                        phm_disclosure::Status::Withheld => Some(d[0].status().to_string()),
+                        _ => figure_reason,
+                    },
+                    sii: d[5].value(),
+                    sii_lower_95: d[6].value(),
+                    sii_upper_95: d[7].value(),
+                    rii: d[8].value(),
+                    rii_lower_95: d[9].value(),
+                    rii_upper_95: d[10].value(),
+                    sii_reason: match d[5].status() {
+                        phm_disclosure::Status::Withheld => Some(d[5].status().to_string()),
+                        _ => sii_reasons.get(&(def_index, &k.key)).map(|s| (*s).clone()),
+                    },
+                    ics_value,
+                    compared_to_ics_95: cmp_ics[0].clone(),
+                    compared_to_ics_99_8: cmp_ics[1].clone(),
+                    england_value: eng.map(|e| e.value),
+                    england_period: eng.map(|e| e.period.clone()),
+                    compared_to_england_95: cmp_eng[0].clone(),
+                    compared_to_england_99_8: cmp_eng[1].clone(),
+                    disclosure: disclosure_summary(c),
+                    definition: def.source.clone(),
+                    definition_sha256: def.content_hash.clone(),
+                });
+            }
+        }
+        ProfileTable { rows, policy }
+    }
+}
+
+fn show(c: Comparison) -> String {
+    c.to_string()
+}
+
+fn disclosure_summary(counts: &[phm_disclosure::Figure<u64>]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for (name, f) in ["numerator", "denominator"].iter().zip(counts) {
+        let s = f.status().to_string();
+        if s != "published" {
+            parts.push(format!("{name} {s}"));
+        }
+    }
+    if parts.is_empty() { "published".into() } else { parts.join("; ") }
+}
+
+/// (area type, code) → (name, parent code).
+fn area_names(reference: &ReferenceData, ics: &Ics) -> HashMap<(AreaType, String), (String, Option<String>)> {
+    let mut out = HashMap::new();
+    out.insert((AreaType::Ics, ics.code.clone()), (ics.name.clone(), None));
+    for p in &reference.places {
+        out.insert((AreaType::Place, p.place_code.clone()), (p.place_name.clone(), Some(ics.code.clone())));
+    }
+    for p in &reference.pcns {
+        out.insert((AreaType::Neighbourhood, p.pcn_code.clone()), (p.pcn_name.clone(), Some(p.place_code.clone())));
+    }
+    for t in [AreaType::Place, AreaType::Neighbourhood] {
+        out.insert((t, phm_engine::NOT_RECORDED.to_owned()), (format!("{} not recorded", t.name()), Some(ics.code.clone())));
+    }
+    out
+}

@@ -1,0 +1,107 @@
+//! Disclosure control for `phm run`'s indicator and measure tables: every aggregate file the
+//! command writes is released under a policy first (the analyst policy unless told otherwise).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use datafusion::arrow::array::{ArrayRef, Date32Array, Float64Array, RecordBatch, StringArray, UInt64Array};
+use phm_disclosure::{Policy, PolicySet, Released, ReleasedTable, Table};
+use phm_engine::IndicatorRow;
+
+/// A policy by name (`public`, `analyst`) or `FILE.toml:NAME`.
+pub fn policy(spec: &str) -> anyhow::Result<Policy> {
+    match spec.rsplit_once(':') {
+        Some((file, name)) if file.ends_with(".toml") => {
+            let set = PolicySet::load(Path::new(file)).with_context(|| format!("Failed to read the disclosure policies in `{file}`"))?;
+            Ok(set.get(name)?.clone())
+        }
+        _ => Policy::builtin(spec).with_context(|| format!("No built-in disclosure policy `{spec}`: use `public`, `analyst` or `FILE.toml:NAME`")),
+    }
+}
+
+/// The key of an indicator row in its disclosure table.
+#[derive(Clone, Debug)]
+pub struct RowKey(usize, String);
+
+impl std::fmt::Display for RowKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.1)
+    }
+}
+
+/// Releases indicator rows under `policy`: one table per indicator and index date, in which
+/// each breakdown's categories add up to the `all` row.
+pub fn release(rows: &[IndicatorRow], policy: &Policy) -> anyhow::Result<Vec<Released<ReleasedTable<RowKey>>>> {
+    let mut by_table: BTreeMap<(&str, chrono::NaiveDate), Vec<usize>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        by_table.entry((r.indicator.as_str(), r.index_date)).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    for members in by_table.values() {
+        let mut table = Table::new(&["numerator", "denominator"], &["value"])?;
+        if rows[members[0]].method == "proportion" {
+            table.proportion("numerator", "denominator")?;
+        }
+        let mut all = None;
+        let mut parts: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for &i in members {
+            let r = &rows[i];
+            if r.numerator < 0 || r.denominator < 0 {
+                bail!("{} {}: a negative count cannot be released", r.indicator, r.index_date);
+            }
+            let key = RowKey(i, format!("{} {} {}={}", r.indicator, r.index_date, r.breakdown, r.category));
+            let cell = table.push(key, &[r.numerator as u64, r.denominator as u64], &[r.value])?;
+            if r.breakdown == "all" {
+                all = Some(cell);
+            } else {
+                parts.entry(r.breakdown.as_str()).or_default().push(cell);
+            }
+        }
+        if let Some(total) = all {
+            for p in parts.values() {
+                table.group(total, p)?;
+            }
+        }
+        out.push(phm_disclosure::release(table, policy)?);
+    }
+    let violations: Vec<String> = out.iter().flat_map(|t| phm_disclosure::audit(t.get())).map(|v| v.to_string()).collect();
+    if !violations.is_empty() {
+        bail!("disclosure control left {} figure(s) that break the policy (nothing was written):\n  {}", violations.len(), violations.join("\n  "));
+    }
+    Ok(out)
+}
+
+/// Writes released indicator rows as `<stem>.parquet` and `<stem>.csv`, in the rows' order,
+/// with a `disclosure` column saying what was done to each row's counts.
+pub fn write(dir: &Path, stem: &str, rows: &[IndicatorRow], released: &[Released<ReleasedTable<RowKey>>]) -> anyhow::Result<u64> {
+    let mut cells: Vec<(usize, Option<u64>, Option<u64>, Option<f64>, String)> = Vec::new();
+    for t in released {
+        for c in t.get().cells() {
+            let counts = c.counts();
+            let status: Vec<String> = ["numerator", "denominator"]
+                .iter()
+                .zip(counts)
+                .filter(|(_, f)| f.status().to_string() != "published")
+                .map(|(n, f)| format!("{n} {}", f.status()))
+                .collect();
+            let status = if status.is_empty() { "published".to_owned() } else { status.join("; ") };
+            cells.push((c.key().0, counts[0].value(), counts[1].value(), c.derived()[0].value(), status));
+        }
+    }
+    cells.sort_by_key(|c| c.0);
+    let text = |f: &dyn Fn(&IndicatorRow) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(cells.iter().map(|c| f(&rows[c.0])))) };
+    let batch = RecordBatch::try_from_iter(vec![
+        ("indicator", text(&|r| &r.indicator)),
+        ("index_date", Arc::new(Date32Array::from_iter_values(cells.iter().map(|c| phm_engine::days_since_epoch(rows[c.0].index_date)))) as ArrayRef),
+        ("breakdown", text(&|r| &r.breakdown)),
+        ("category", text(&|r| &r.category)),
+        ("numerator", Arc::new(UInt64Array::from_iter(cells.iter().map(|c| c.1)))),
+        ("denominator", Arc::new(UInt64Array::from_iter(cells.iter().map(|c| c.2)))),
+        ("value", Arc::new(Float64Array::from_iter(cells.iter().map(|c| c.3)))),
+        ("method", text(&|r| &r.method)),
+        ("disclosure", Arc::new(StringArray::from_iter_values(cells.iter().map(|c| c.4.as_str())))),
+    ])?;
+    Ok(phm_engine::output::write_table(dir, stem, batch.schema(), &[batch])?)
+}
