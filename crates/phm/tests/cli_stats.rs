@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 
+use calamine::{Data, Reader, Xlsx, open_workbook};
+
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stats")
 }
@@ -60,14 +62,29 @@ fn rounded(csv: &str) -> String {
 }
 
 /// Rows of a CSV output as maps from column name to cell.
-fn records(csv: &str) -> Vec<HashMap<String, String>> {
+fn records(csv: &str) -> Vec<Record> {
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let header = reader.headers().expect("header").clone();
     reader.records().map(|r| header.iter().map(str::to_owned).zip(r.expect("the output is CSV").iter().map(str::to_owned)).collect()).collect()
 }
 
-fn number(row: &HashMap<String, String>, column: &str) -> f64 {
+fn number(row: &Record, column: &str) -> f64 {
     row[column].parse().unwrap_or_else(|_| panic!("{column} = {:?} in {row:?}", row[column]))
+}
+
+/// A row of a CSV output or of a workbook sheet: cells by column name.
+type Record = HashMap<String, String>;
+
+/// A sheet of one of PHEindicatormethods' test workbooks, read in place (empty cells left out).
+fn workbook(file: &str, sheet: &str) -> Vec<Record> {
+    let path = pheim(file);
+    let mut book: Xlsx<_> = open_workbook(&path).unwrap_or_else(|e| panic!("PHEindicatormethods' fixture {}: {e}", path.display()));
+    let range = book.worksheet_range(sheet).unwrap_or_else(|e| panic!("{}#{sheet}: {e}", path.display()));
+    let mut rows = range.rows();
+    let header: Vec<String> = rows.next().expect("a header row").iter().map(ToString::to_string).collect();
+    rows.filter(|r| r.iter().any(|c| *c != Data::Empty))
+        .map(|r| header.iter().zip(r).filter(|(_, c)| **c != Data::Empty).map(|(h, c)| (h.clone(), c.to_string())).collect())
+        .collect()
 }
 
 fn assert_close(actual: f64, expected: f64, relative: f64, what: &str) {
@@ -116,6 +133,255 @@ fn life_expectancy_writes_to_a_file_when_asked() {
     assert_eq!(written, csv_of(&["life-expectancy", "--input", "life_expectancy.csv", "--group-by", "area"]));
 }
 
+/// Checks each output row against the workbook row with the same name (`key` in ours, the
+/// workbook's first column, `Area` or `area`, in theirs): `pairs` maps our columns to theirs.
+fn assert_matches(out: &[Record], key: &str, expected: &[Record], pairs: &[(&str, &str)]) {
+    let mut checked = 0;
+    for want in expected {
+        let name = want.get("Area").or_else(|| want.get("area")).expect("a named workbook row");
+        let Some(row) = out.iter().find(|r| &r[key] == name) else { continue };
+        if want.get("value").is_none_or(|v| v.parse::<f64>().is_err()) {
+            // PHEindicatormethods gives NA: so must we, with a reason.
+            assert_eq!(row["value"], "", "{name}");
+            assert!(!row["reason"].is_empty(), "{name} has no value and no reason");
+            continue;
+        }
+        for (ours, theirs) in pairs {
+            if want.contains_key(*theirs) {
+                assert_close(number(row, ours), number(want, theirs), 1e-9, &format!("{name} {ours}"));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= pairs.len(), "only {checked} values compared");
+}
+
+const LIMITS_95_99_8: [(&str, &str); 5] =
+    [("value", "value"), ("lower_95", "lower95_0cl"), ("upper_95", "upper95_0cl"), ("lower_99_8", "lower99_8cl"), ("upper_99_8", "upper99_8cl")];
+
+// ---------------------------------------------------------------------------------------------
+// proportions and rates
+
+#[test]
+fn proportion_per_row_with_wilson_limits_and_reasons_for_missing_or_zero_counts() {
+    insta::assert_snapshot!(rounded(&csv_of(&["proportion", "--input", "proportion.csv", "--multiplier", "100"])));
+}
+
+#[test]
+fn proportion_matches_pheindicatormethods_as_fraction_and_percentage() {
+    let expected = workbook("testdata_Proportion.xlsx", "testdata_Prop");
+    for multiplier in ["1", "100"] {
+        let out = records(&csv_of(&["proportion", "--input", "proportion.csv", "--multiplier", multiplier]));
+        let rows: Vec<_> = expected.iter().filter(|r| r["multiplier"] == multiplier).cloned().collect();
+        assert_matches(&out, "area", &rows, &LIMITS_95_99_8);
+    }
+}
+
+#[test]
+fn proportion_sums_each_group_and_keeps_the_order_groups_first_appear_in() {
+    let out = csv_of(&["proportion", "--input", "proportion_grouped.csv", "--group-by", "area", "--confidence", "95"]);
+    let rows = records(&out);
+    let areas: Vec<&str> = rows.iter().map(|r| r["area"].as_str()).collect();
+    assert_eq!(areas, ["Area1", "Area2", "Area3", "Area4", "Area5", "Area6", "Area7", "Area8", "Area09", "Area10"]);
+    let expected = workbook("testdata_Proportion.xlsx", "testdata_Prop_g");
+    assert_matches(&rows, "area", &expected, &[("value", "value"), ("lower_95", "lowercl"), ("upper_95", "uppercl"), ("numerator", "Numerator")]);
+}
+
+#[test]
+fn rate_per_row_with_exact_limits_below_ten_events_and_byars_from_ten() {
+    insta::assert_snapshot!(rounded(&csv_of(&["rate", "--input", "rate.csv"])));
+}
+
+#[test]
+fn rate_matches_pheindicatormethods_per_100_and_per_100000() {
+    let expected = workbook("testdata_Rate.xlsx", "testdata_Rate");
+    for multiplier in ["100", "100000"] {
+        let out = records(&csv_of(&["rate", "--input", "rate.csv", "--multiplier", multiplier]));
+        let rows: Vec<_> = expected.iter().filter(|r| r["multiplier"] == multiplier).cloned().collect();
+        assert_matches(&out, "area", &rows, &LIMITS_95_99_8);
+    }
+    let out = records(&csv_of(&["rate", "--input", "rate_grouped.csv", "--group-by", "area", "--confidence", "95"]));
+    let expected = workbook("testdata_Rate.xlsx", "testdata_Rate_g");
+    assert_matches(&out, "area", &expected, &[("value", "value"), ("lower_95", "lowercl"), ("upper_95", "uppercl")]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// standardised rates and ratios
+
+#[test]
+fn dsr_against_esp2013_matched_by_age_band() {
+    insta::assert_snapshot!(rounded(&csv_of(&["dsr", "--input", "dsr.csv", "--group-by", "area"])));
+}
+
+#[test]
+fn dsr_matches_pheindicatormethods_for_independent_and_recurrent_events() {
+    let expected = workbook("testdata_DSR_ISR.xlsx", "testresults_DSR");
+    // The workbook holds the per-100 000 results after its per-10 000 ones.
+    let per_100000: Vec<_> = expected.iter().skip(4).cloned().collect();
+    let out = records(&csv_of(&["dsr", "--input", "dsr.csv", "--group-by", "area"]));
+    assert_matches(&out, "area", &per_100000[..3], &LIMITS_95_99_8);
+    assert_eq!(out[2]["reason"], "the total count (9) is below the minimum of 10 for a DSR");
+    let out = records(&csv_of(&["dsr", "--input", "dsr_recurrent.csv", "--group-by", "area"]));
+    assert_eq!(out.len(), 3);
+    assert_matches(&out, "area", &per_100000, &LIMITS_95_99_8);
+}
+
+#[test]
+fn dsr_with_a_standard_population_column_uses_it_instead_of_esp2013() {
+    // The same data with ESP2013 written out as a column gives the same rates; doubling every
+    // weight changes nothing (the DSR divides by the total weight).
+    let text = std::fs::read_to_string(fixtures().join("dsr.csv")).expect("dsr.csv");
+    let esp = [5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000, 4000, 2500, 1500, 1000];
+    let mut with_column = String::from("area,age_band,numerator,denominator,standard_population\n");
+    for (i, line) in text.lines().skip(1).enumerate() {
+        with_column += &format!("{line},{}\n", 2 * esp[i % 19]);
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let path = tmp.path().join("dsr_own_standard.csv");
+    std::fs::write(&path, with_column).expect("write");
+    let own = csv_of(&["dsr", "--input", &path.to_string_lossy(), "--group-by", "area"]);
+    assert_eq!(rounded(&own), rounded(&csv_of(&["dsr", "--input", "dsr.csv", "--group-by", "area"])));
+}
+
+#[test]
+fn isr_ratio_from_age_specific_rates() {
+    insta::assert_snapshot!(rounded(&csv_of(&["isr", "--input", "isr.csv", "--group-by", "area"])));
+}
+
+#[test]
+fn isr_matches_pheindicatormethods_as_ratio_ratio_times_100_and_rate() {
+    let expected = workbook("testdata_DSR_ISR.xlsx", "testresults_ISR");
+    let rate = records(&csv_of(&["isr", "--input", "isr.csv", "--group-by", "area", "--rate", "100000"]));
+    assert_matches(&rate, "area", &expected[0..3], &LIMITS_95_99_8);
+    assert_matches(&rate, "area", &expected[0..3], &[("expected", "expected"), ("reference_rate", "ref_rate")]);
+    let ratio = records(&csv_of(&["isr", "--input", "isr.csv", "--group-by", "area"]));
+    assert_matches(&ratio, "area", &expected[6..9], &LIMITS_95_99_8);
+    let smr = records(&csv_of(&["isr", "--input", "isr.csv", "--group-by", "area", "--multiplier", "100"]));
+    assert_matches(&smr, "area", &expected[9..12], &LIMITS_95_99_8);
+    // Observed and expected counts given: the same ratios, row by row.
+    let given = records(&csv_of(&["isr", "--input", "isr_expected.csv", "--multiplier", "100"]));
+    assert_matches(&given, "area", &expected[9..12], &LIMITS_95_99_8);
+}
+
+// ---------------------------------------------------------------------------------------------
+// means
+
+#[test]
+fn mean_of_raw_values_per_group() {
+    insta::assert_snapshot!(rounded(&csv_of(&["mean", "--input", "mean.csv", "--group-by", "area"])));
+}
+
+#[test]
+fn mean_matches_pheindicatormethods_grouped_ungrouped_and_from_pooled_summaries() {
+    let expected = workbook("testdata_Mean.xlsx", "testdata_Mean_results");
+    let columns = [LIMITS_95_99_8.as_slice(), &[("value_sum", "value_sum"), ("value_count", "value_count"), ("stdev", "stdev")]].concat();
+    let grouped = records(&csv_of(&["mean", "--input", "mean.csv", "--group-by", "area"]));
+    assert_matches(&grouped, "area", &expected[..2], &columns);
+    // Without --group-by, every value is one group (the workbook's "No grouping" row).
+    let mut all = records(&csv_of(&["mean", "--input", "mean.csv"]));
+    assert_eq!(all.len(), 1);
+    all[0].insert("area".to_owned(), "No grouping".to_owned());
+    assert_matches(&all, "area", &expected[2..], &columns);
+    // Area2's values summarised in three parts (one of a single value) and pooled again.
+    let pooled = records(&csv_of(&["mean", "--input", "mean_summary.csv", "--group-by", "area"]));
+    assert_matches(&pooled, "area", &expected[..2], &columns);
+}
+
+// ---------------------------------------------------------------------------------------------
+// inequality
+
+#[test]
+fn sii_and_rii_of_life_expectancy_by_decile() {
+    let out = csv_of(&["sii", "--input", "sii.csv", "--group-by", "area", "--repetitions", "10000"]);
+    insta::assert_snapshot!(rounded(&out));
+}
+
+#[test]
+fn sii_matches_pheindicatormethods_point_estimates_and_its_limits_within_simulation_error() {
+    let expected = workbook("testdata_SII.xlsx", "testdata_SII");
+    // A case's expected results are on the first row of each area.
+    let case = |description: &str| -> Vec<&Record> { expected.iter().filter(|r| r["TestDescription"] == description && r.contains_key("sii")).collect() };
+    for (file, description, extra) in [
+        ("sii.csv", "default (e.g. life expectancy) - default parameters", &[][..]),
+        ("sii_proportion.csv", "proportion (e.g. child obesity) - logit transform with intercept", &["--value-type", "proportion", "--transform"][..]),
+    ] {
+        let want = case(description);
+        assert_eq!(want.len(), 2, "{description}");
+        let mut args = vec!["sii", "--input", file, "--group-by", "area", "--confidence", "95"];
+        args.extend_from_slice(extra);
+        let out = records(&csv_of(&args));
+        for (row, want) in out.iter().zip(&want) {
+            assert_close(number(row, "value"), number(want, "sii"), 1e-6, &format!("{description}: SII"));
+            assert_close(number(row, "rii"), number(want, "rii"), 1e-6, &format!("{description}: RII"));
+            if want.contains_key("Intercept") {
+                assert_close(number(row, "intercept"), number(want, "Intercept"), 1e-6, &format!("{description}: intercept"));
+            }
+            // The draws are not R's; phm-stats checks the limits against the workbook within
+            // their Monte Carlo error. Here, a loose check that the right limits come out: within
+            // 5% of the interval's width.
+            let width = number(want, "sii_uppercl_1") - number(want, "sii_lowercl_1");
+            for (ours, theirs) in [("lower_95", "sii_lowercl_1"), ("upper_95", "sii_uppercl_1")] {
+                assert!((number(row, ours) - number(want, theirs)).abs() < 0.05 * width.abs(), "{description}: {ours} {} vs {}", row[ours], want[theirs]);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// statistical process control
+
+#[test]
+fn spc_points_and_series_icons() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let series = tmp.path().join("series.csv");
+    let points = csv_of(&["spc", "--input", "spc.csv", "--group-by", "series", "--series-output", &series.to_string_lossy()]);
+    let series = std::fs::read_to_string(&series).expect("series output");
+    insta::assert_snapshot!(format!("{}\n--- series\n{}", rounded(&points), rounded(&series)));
+}
+
+#[test]
+fn spc_limits_are_the_mean_plus_or_minus_2_66_mean_moving_ranges_and_rules_flag_the_expected_points() {
+    let out = records(&csv_of(&["spc", "--input", "spc.csv", "--group-by", "series"]));
+    for series in ["admissions", "screening"] {
+        let rows: Vec<_> = out.iter().filter(|r| r["series"] == series).collect();
+        let values: Vec<f64> = rows.iter().map(|r| number(r, "value")).collect();
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let mr = values.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / (values.len() - 1) as f64;
+        for row in &rows {
+            assert_close(number(row, "mean"), mean, 1e-12, series);
+            assert_close(number(row, "lower_process_limit"), mean - 2.66 * mr, 1e-12, series);
+            assert_close(number(row, "upper_process_limit"), mean + 2.66 * mr, 1e-12, series);
+        }
+    }
+    let flagged = |series: &str| -> Vec<(String, String, String)> {
+        out.iter().filter(|r| r["series"] == series && r["special_cause"] == "true").map(|r| (r["period"].clone(), r["rules"].clone(), r["variation"].clone())).collect()
+    };
+    // Admissions (lower is better): one month far above the limit, then eight months in a row
+    // below the mean.
+    let admissions = flagged("admissions");
+    assert_eq!(admissions[0], ("2023-10".to_owned(), "astronomical".to_owned(), "concern".to_owned()));
+    assert_eq!(admissions[1..].iter().map(|(p, _, _)| p.as_str()).collect::<Vec<_>>(), ["2024-02", "2024-03", "2024-04", "2024-05", "2024-06", "2024-07", "2024-08", "2024-09"]);
+    assert!(admissions[1..].iter().all(|(_, rules, variation)| rules == "shift" && variation == "improvement"));
+    // Screening (higher is better): nine rising months, the last two above the upper limit.
+    let screening = flagged("screening");
+    assert_eq!(screening.len(), 9);
+    assert!(screening.iter().all(|(_, rules, variation)| rules.contains("trend") && variation == "improvement"));
+    assert_eq!(screening.iter().filter(|(_, rules, _)| rules == "astronomical;trend").count(), 2);
+}
+
+#[test]
+fn spc_reports_a_series_with_a_gap_instead_of_drawing_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let input = tmp.path().join("gap.csv");
+    std::fs::write(&input, "period,value\n2024-01,10\n2024-02,12\n2024-03,\n2024-04,11\n").expect("write");
+    let out = records(&csv_of(&["spc", "--input", &input.to_string_lossy()]));
+    assert_eq!(out.len(), 4);
+    for row in &out {
+        assert_eq!(row["mean"], "");
+        assert_eq!(row["reason"], "line 4 (period 2024-03) has no value (empty or NA); a chart needs every point");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // errors
 
@@ -123,3 +389,33 @@ fn life_expectancy_writes_to_a_file_when_asked() {
 fn a_missing_column_is_named_with_the_columns_there_are() {
     insta::assert_snapshot!(error_of(&["life-expectancy", "--input", "life_expectancy.csv", "--group-by", "region"]), @r#"error: life_expectancy.csv: no column "region"; the columns are "area", "age_band", "deaths", "population""#);
 }
+
+#[test]
+fn a_malformed_number_is_named_with_its_file_line_column_and_value() {
+    insta::assert_snapshot!(error_of(&["proportion", "--input", "proportion_malformed.csv"]), @r#"error: proportion_malformed.csv line 7, column "denominator": expected a whole number ≥ 0, found "12.5x""#);
+}
+
+#[test]
+fn a_numerator_above_its_denominator_is_refused_naming_the_row() {
+    insta::assert_snapshot!(error_of(&["proportion", "--input", "proportion_numerator_above_denominator.csv"]), @"error: proportion_numerator_above_denominator.csv line 4: the numerator (120) is greater than the denominator (100); a proportion's numerator counts members of its denominator");
+}
+
+#[test]
+fn a_missing_method_column_is_named() {
+    insta::assert_snapshot!(error_of(&["proportion", "--input", "mean.csv"]), @r#"error: mean.csv: no column "numerator"; the columns are "area", "value""#);
+}
+
+#[test]
+fn an_age_band_that_is_not_in_esp2013_is_refused_naming_the_bands() {
+    // PHEindicatormethods' own test data has this typo ("55-69" for 55-59), which it matches
+    // to the standard by position; matching by label catches it.
+    insta::assert_snapshot!(error_of(&["dsr", "--input", "dsr_bad_age_band.csv", "--group-by", "area"]));
+}
+
+#[test]
+fn options_out_of_range_are_refused_naming_the_option() {
+    insta::assert_snapshot!(error_of(&["rate", "--input", "rate.csv", "--confidence", "95,abc"]), @r#"error: --confidence: expected a percentage such as 95 or 99.8, found "abc""#);
+    insta::assert_snapshot!(error_of(&["rate", "--input", "rate.csv", "--multiplier", "0"]), @"error: --multiplier: expected a number greater than 0, found 0");
+    insta::assert_snapshot!(error_of(&["sii", "--input", "sii.csv", "--confidence", "80"]), @"error: --confidence: SII confidence levels [0.8] are not one or more levels of at least 0.9 (e.g. 0.95 and 0.998)");
+}
+

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 
 /// Arguments of `phm stats`.
 #[derive(Debug, clap::Args)]
@@ -15,9 +15,27 @@ pub struct StatsArgs {
 /// The statistical methods; each reads a CSV and writes one (see docs/stats.md).
 #[derive(Debug, Subcommand)]
 pub enum StatsMethod {
+    /// Proportion with Wilson score limits (`phe_proportion`): columns numerator, denominator.
+    Proportion(ProportionArgs),
+    /// Crude rate with Byar's or exact Poisson limits (`phe_rate`): columns numerator, denominator.
+    Rate(RateArgs),
+    /// Directly standardised rate, Dobson's method (`calculate_dsr`): columns numerator,
+    /// denominator, age_band [, standard_population; default ESP2013 by age band] [, eventfreq
+    /// for events a person can have more than once].
+    Dsr(DsrArgs),
+    /// Indirectly standardised ratio or rate (`calculate_ISRatio`/`calculate_ISRate`): columns
+    /// observed, expected; or numerator, denominator, x_ref, n_ref per age band.
+    Isr(IsrArgs),
+    /// Mean with Student's t limits (`phe_mean`): column value, one row per raw value.
+    Mean(MeanArgs),
     /// Life expectancy by Chiang's method II (`phe_life_expectancy`): columns age_band or
     /// start_age, deaths, population.
     LifeExpectancy(LifeExpectancyArgs),
+    /// Slope and relative index of inequality (`phe_sii`): columns quantile, population, and
+    /// value with lower/upper (or se), or numerator.
+    Sii(SiiArgs),
+    /// Statistical process control, NHS "Making Data Count" XmR chart: columns period, value.
+    Spc(SpcArgs),
 }
 
 /// Where the table comes from, where the results go, and how rows are grouped.
@@ -44,6 +62,68 @@ pub struct ConfidenceArgs {
     pub confidence: Vec<String>,
 }
 
+/// Arguments of `phm stats proportion`.
+#[derive(Debug, clap::Args)]
+pub struct ProportionArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+    #[command(flatten)]
+    pub confidence: ConfidenceArgs,
+    /// Scale of the result: 1 for a fraction, 100 for a percentage.
+    #[arg(long, default_value_t = 1.0)]
+    pub multiplier: f64,
+}
+
+/// Arguments of `phm stats rate`.
+#[derive(Debug, clap::Args)]
+pub struct RateArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+    #[command(flatten)]
+    pub confidence: ConfidenceArgs,
+    /// Rate per this many of the denominator.
+    #[arg(long, default_value_t = 100_000.0)]
+    pub multiplier: f64,
+}
+
+/// Arguments of `phm stats dsr`.
+#[derive(Debug, clap::Args)]
+pub struct DsrArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+    #[command(flatten)]
+    pub confidence: ConfidenceArgs,
+    /// Rate per this many of the standard population.
+    #[arg(long, default_value_t = 100_000.0)]
+    pub multiplier: f64,
+}
+
+/// Arguments of `phm stats isr`.
+#[derive(Debug, clap::Args)]
+pub struct IsrArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+    #[command(flatten)]
+    pub confidence: ConfidenceArgs,
+    /// The ratio is multiplied by this (1, or 100 for an SMR written as 100 = as expected).
+    /// Ignored with --rate.
+    #[arg(long, default_value_t = 1.0)]
+    pub multiplier: f64,
+    /// Report the indirectly standardised rate (ratio × reference rate) per this many, instead
+    /// of the ratio; needs the age-specific columns (numerator, denominator, x_ref, n_ref).
+    #[arg(long)]
+    pub rate: Option<f64>,
+}
+
+/// Arguments of `phm stats mean`.
+#[derive(Debug, clap::Args)]
+pub struct MeanArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+    #[command(flatten)]
+    pub confidence: ConfidenceArgs,
+}
+
 /// Arguments of `phm stats life-expectancy`.
 #[derive(Debug, clap::Args)]
 pub struct LifeExpectancyArgs {
@@ -58,4 +138,84 @@ pub struct LifeExpectancyArgs {
     /// Report only these start ages, comma-separated (default: every band).
     #[arg(long, value_delimiter = ',')]
     pub ages: Vec<u32>,
+}
+
+/// Arguments of `phm stats sii`.
+#[derive(Debug, clap::Args)]
+pub struct SiiArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+    #[command(flatten)]
+    pub confidence: ConfidenceArgs,
+    /// Scale of the SII and its limits (e.g. 100 for percentages from proportions); a negative
+    /// multiplier inverts the RII.
+    #[arg(long, default_value_t = 1.0)]
+    pub multiplier: f64,
+    /// What the values are: rate, proportion or other (decides the transformation of their
+    /// limits into standard errors).
+    #[arg(long, value_enum, default_value_t = SiiValueType::Other)]
+    pub value_type: SiiValueType,
+    /// Fit on the log (rates) or logit (proportions) scale and transform back.
+    #[arg(long)]
+    pub transform: bool,
+    /// Random samples drawn for the limits (at least 1000).
+    #[arg(long, default_value_t = 100_000)]
+    pub repetitions: u32,
+    /// Seed of the simulation: the same seed gives the same limits (default: phm-stats' own).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// What the values of `phm stats sii` are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SiiValueType {
+    /// A rate.
+    Rate,
+    /// A proportion (between 0 and 1, or numerator / population).
+    Proportion,
+    /// Anything else (life expectancy, a mean, a score).
+    Other,
+}
+
+/// Arguments of `phm stats spc`.
+#[derive(Debug, clap::Args)]
+pub struct SpcArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+    /// Which direction is good: `higher`, `lower` or `neither`.
+    #[arg(long, value_enum, default_value_t = SpcPolarity::Neither)]
+    pub polarity: SpcPolarity,
+    /// A target value: gives the assurance icon.
+    #[arg(long)]
+    pub target: Option<f64>,
+    /// Compute the mean and limits from the first N points of each series (of each period)
+    /// only.
+    #[arg(long)]
+    pub baseline: Option<usize>,
+    /// Start a new period, with its own mean and limits, at these periods (comma-separated
+    /// values of the `period` column), after a known change to the process.
+    #[arg(long, value_delimiter = ',')]
+    pub recalculate_at: Vec<String>,
+    /// Points in a row on one side of the mean (a shift) or each rising or falling (a trend)
+    /// that make a special cause.
+    #[arg(long, default_value_t = 7)]
+    pub run: usize,
+    /// Leave unusually large moving ranges out of the limits, as NHSRplotthedots does by
+    /// default (the Making Data Count Excel tools do not).
+    #[arg(long)]
+    pub screen_outliers: bool,
+    /// Also write one row per series (variation and assurance icons) to this CSV file.
+    #[arg(long)]
+    pub series_output: Option<PathBuf>,
+}
+
+/// Which direction of an SPC series is good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SpcPolarity {
+    /// Higher is better.
+    Higher,
+    /// Lower is better.
+    Lower,
+    /// Neither direction is better.
+    Neither,
 }

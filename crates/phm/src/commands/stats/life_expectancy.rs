@@ -36,14 +36,14 @@ pub fn run(args: &LifeExpectancyArgs) -> anyhow::Result<()> {
             let start_age = if age.name == "start_age" {
                 label.parse::<u32>().map_err(|_| table.bad_cell(row, age, "a whole number of years ≥ 0", label))?
             } else {
-                band_start(label).ok_or_else(|| table.bad_cell(row, age, "an age band starting with its first age, e.g. 0, 1-4, 5-9 or 90+", label))?
+                super::age_band(label).map(|(start, _)| start).ok_or_else(|| table.bad_cell(row, age, "an age band such as 0, 1-4, 5-9 or 90+", label))?
             };
             let d = table.number(row, deaths, Kind::Number)?;
             let p = table.number(row, population, Kind::Number)?;
             match (d, p) {
                 (Some(d), Some(p)) => bands.push(AgeBand::new(start_age, d, p)),
-                (None, _) => missing = missing.or(Some(format!("line {} has no deaths (empty or NA)", row.line))),
-                (_, None) => missing = missing.or(Some(format!("line {} has no population (empty or NA)", row.line))),
+                (None, _) => missing = missing.or_else(|| Some(super::missing(row, deaths))),
+                (_, None) => missing = missing.or_else(|| Some(super::missing(row, population))),
             }
             if !labels.iter().any(|(a, _)| *a == start_age) {
                 labels.push((start_age, label.to_owned()));
@@ -54,7 +54,7 @@ pub fn run(args: &LifeExpectancyArgs) -> anyhow::Result<()> {
 
         if let Some(reason) = missing {
             for (_, label) in labels.iter().filter(|(a, _)| wanted(*a)) {
-                out.push_estimate(&key_with(&group.key, label), Estimate { limits: vec![None; levels.len()], columns: vec![String::new()], reason: Some(reason.clone()), ..Estimate::default() });
+                out.push_estimate(&key_with(&group.key, label), Estimate::not_reported(levels.len(), vec![String::new()], &reason));
             }
             continue;
         }
@@ -86,14 +86,6 @@ pub fn run(args: &LifeExpectancyArgs) -> anyhow::Result<()> {
         }
     }
     out.write(args.table.output.as_deref())
-}
-
-/// The first age of a band label: `0`, `1-4`, `5 to 9`, `90+`, `85-89 years`. As
-/// PHEindicatormethods does, the label's leading whole number is its start age; a label that
-/// does not start with one (`<1`, `under 5`) is refused rather than guessed.
-pub fn band_start(label: &str) -> Option<u32> {
-    let digits: String = label.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 fn keys_with(group_by: &[String], extra: &str) -> Vec<String> {

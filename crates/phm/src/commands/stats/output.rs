@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use phm_stats::ConfidenceLevel;
+use phm_stats::{ConfidenceLevel, Limits};
 
 /// A confidence level asked for, with the suffix of its columns (`95`, `99_8`).
 #[derive(Clone, Debug)]
@@ -52,6 +52,18 @@ pub struct Estimate {
     pub columns: Vec<String>,
     /// Why the value (or a limit) is not reported.
     pub reason: Option<String>,
+}
+
+impl Estimate {
+    /// A reported value with its limits at each level.
+    pub fn reported(value: f64, limits: impl IntoIterator<Item = Limits>, columns: Vec<String>) -> Self {
+        Self { value: Some(value), limits: limits.into_iter().map(|l| Some((l.lower, l.upper))).collect(), columns, reason: None }
+    }
+
+    /// A value not reported, with its reason; `levels` is the number of confidence levels.
+    pub fn not_reported(levels: usize, columns: Vec<String>, reason: impl ToString) -> Self {
+        Self { value: None, limits: vec![None; levels], columns, reason: Some(reason.to_string()) }
+    }
 }
 
 /// A CSV table to write.
