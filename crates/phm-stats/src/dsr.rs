@@ -15,7 +15,7 @@
 //! * Dobson's limits (Dobson et al. 1991) carry Byar's limits `O_L`, `O_U` of the total count
 //!   over to the DSR: `DSR + √(V / O) (O_L − O) × multiplier` and
 //!   `DSR + √(V / O) (O_U − O) × multiplier` (Byar's approximation, Breslow and Day 1987; see
-//!   [`poisson`](crate::poisson)).
+//!   [`poisson`]).
 //!
 //! **Non-independent events** (a person can have the event more than once, e.g. admissions):
 //! each band gives the number of persons `P_{f,i}` with each event frequency f. The events are

@@ -9,7 +9,7 @@
 //! # Method
 //!
 //! With z the normal quantile `Φ⁻¹(1 − α/2)` of the level and `O_L`, `O_U` the exact Poisson limits
-//! of a count O (see [`poisson`](crate::poisson)):
+//! of a count O (see [`poisson`]):
 //!
 //! * **Proportions.** The average is `p̄ = Σ numerators / Σ denominators`. At denominator n the
 //!   limits are `p̄ ∓ z √(p̄ (1 − p̄) / n)`, kept within 0 and 1, times the multiplier. These are
@@ -256,14 +256,18 @@ impl ProportionFunnel {
         self.average * self.multiplier.value()
     }
 
-    /// The limits at `denominator` n: `p̄ ∓ z √(p̄ (1 − p̄) / n)`, within 0 and 1, × multiplier.
-    pub fn limits(&self, denominator: f64, confidence: ConfidenceLevel) -> Limits {
+    /// The limits at `denominator` n: `p̄ ∓ z √(p̄ (1 − p̄) / n)`, within 0 and 1, × multiplier;
+    /// `None` unless n is a finite number above zero.
+    pub fn limits(&self, denominator: f64, confidence: ConfidenceLevel) -> Option<Limits> {
+        if !(denominator > 0.0 && denominator.is_finite()) {
+            return None;
+        }
         let (lower, upper) = self.fraction_limits(denominator, confidence);
-        Limits {
+        let limits = Limits {
             lower: lower.max(0.0),
             upper: upper.min(1.0),
-        }
-        .scaled(self.multiplier.value())
+        };
+        Some(limits.scaled(self.multiplier.value()))
     }
 
     fn fraction_limits(&self, n: f64, confidence: ConfidenceLevel) -> (f64, f64) {
@@ -291,19 +295,20 @@ impl ProportionFunnel {
         let (axis_min, axis_max) = axis(min, max, 1.0);
         let rows = x_values(axis_min, axis_max, 0)
             .into_iter()
-            .map(|n| {
+            .filter_map(|n| {
                 let at = |limits: Limits, upper: bool| FunnelPoint {
                     limit: if upper { limits.upper } else { limits.lower },
                     denominator: n,
                 };
                 let [l95, l998] = LEVELS.map(|c| self.limits(n, c));
-                FunnelRow {
+                let (l95, l998) = (l95?, l998?);
+                Some(FunnelRow {
                     at: n,
                     lower_95: at(l95, false),
                     upper_95: at(l95, true),
                     lower_99_8: at(l998, false),
                     upper_99_8: at(l998, true),
-                }
+                })
             })
             .collect();
         FunnelChart {
@@ -581,6 +586,38 @@ impl RateFunnel {
             baseline: self.baseline(),
             rows,
         }
+    }
+}
+
+/// An area as a rate funnel chart plots it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateChartPoint {
+    /// The area's rate per multiplier.
+    pub rate: f64,
+    /// Its derived denominator divided by the years of data.
+    pub population_per_year: f64,
+}
+
+impl RateFunnel {
+    /// Each area as `calculate_funnel_points` places it on the chart, in input order: its rate
+    /// against its derived denominator per year of data. DSRs with fewer than
+    /// [`MIN_DSR_EVENTS`] events are not plotted (`None`), as they are not reported.
+    pub fn chart_points(&self, years: NonZeroU32) -> Vec<Option<RateChartPoint>> {
+        let years = f64::from(years.get());
+        self.points
+            .iter()
+            .zip(&self.derived)
+            .map(|(p, derived)| {
+                if self.rate_type == RateType::Dsr && p.events < MIN_DSR_EVENTS {
+                    return None;
+                }
+                let n = (*derived)?;
+                Some(RateChartPoint {
+                    rate: p.rate.unwrap_or(p.events / n * self.multiplier.value()),
+                    population_per_year: n / years,
+                })
+            })
+            .collect()
     }
 }
 

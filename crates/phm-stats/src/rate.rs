@@ -6,7 +6,7 @@
 //! For O events in a denominator n (persons or person-years), the rate is `O / n × multiplier`
 //! and its limits are the count's limits `O_L`, `O_U` divided by n and multiplied likewise:
 //! exact limits `χ²_{α/2}(2O)/2` and `χ²_{1−α/2}(2O + 2)/2` when O < 10, and Byar's
-//! approximation otherwise (see [`poisson`](crate::poisson) for both formulas and references).
+//! approximation otherwise (see [`poisson`] for both formulas and references).
 //! A [`Count`] is the same without a denominator: O with limits `O_L`, `O_U`.
 //!
 //! # When a value is not reported
