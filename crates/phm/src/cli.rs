@@ -44,7 +44,8 @@ pub enum Command {
     /// against the ICS and England, and disclosure control; one tidy table (Parquet + CSV).
     Profiles(ProfilesArgs),
     /// Compute PHEindicatormethods' statistics (proportions, rates, DSR, ISR, means, life
-    /// expectancy, SII, SPC) from any aggregate CSV.
+    /// expectancy, healthy life expectancy, SII, SPC, funnel plots, comparisons) from any
+    /// aggregate CSV.
     Stats(stats::StatsArgs),
 }
 

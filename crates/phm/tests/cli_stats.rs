@@ -159,6 +159,38 @@ fn assert_matches(out: &[Record], key: &str, expected: &[Record], pairs: &[(&str
 const LIMITS_95_99_8: [(&str, &str); 5] =
     [("value", "value"), ("lower_95", "lower95_0cl"), ("upper_95", "upper95_0cl"), ("lower_99_8", "lower99_8cl"), ("upper_99_8", "upper99_8cl")];
 
+#[test]
+fn healthy_life_expectancy_by_sullivan_on_the_same_life_table() {
+    let out = csv_of(&["healthy-life-expectancy", "--input", "healthy_life_expectancy.csv", "--group-by", "area", "--age-structure", "0,50,80"]);
+    insta::assert_snapshot!(rounded(&out));
+}
+
+#[test]
+fn healthy_life_expectancy_worked_by_hand() {
+    // Death rates 0.001, 0.015 and 0.1 in bands 0–49, 50–79 and 80+, and 90%, 75% and 40% in good
+    // health. Chiang II: at 80, L/l = 1/M = 10 years, 40% healthy: HLE 4. At 50, q = 30 × 0.015 /
+    // (1 + 30 × 0.015 / 2) = 18/49; of 1 alive at 50, 31/49 reach 80, having lived 30 (31/49 + 9/49)
+    // = 1200/49 years in the band: HLE = (0.75 × 1200 + 0.4 × 310) / 49 = 1024/49. At 0, q = 10/209
+    // and L = 50 (199/209 + 1/209) = 10000/209: HLE = (0.9 × 10000 + 199 × 1024/49) / 209.
+    let out = records(&csv_of(&["healthy-life-expectancy", "--input", "healthy_life_expectancy.csv", "--group-by", "area", "--age-structure", "0,50,80"]));
+    let at = |area: &str, band: &str| out.iter().find(|r| r["area"] == area && r["age_band"] == band).expect("a row");
+    assert_close(number(at("example", "80+"), "value"), 4.0, 1e-12, "HLE at 80");
+    assert_close(number(at("example", "80+"), "standard_error"), 10.0 * (0.4 * 0.6 / 250.0_f64).sqrt(), 1e-12, "SE at 80");
+    assert_close(number(at("example", "50-79"), "value"), 1024.0 / 49.0, 1e-12, "HLE at 50");
+    assert_close(number(at("example", "50-79"), "life_expectancy"), 1510.0 / 49.0, 1e-12, "LE at 50");
+    assert_close(number(at("example", "0-49"), "value"), (9000.0 + 199.0 * 1024.0 / 49.0) / 209.0, 1e-12, "HLE at 0");
+    // When everyone surveyed is healthy, healthy life expectancy is life expectancy, and the
+    // life-expectancy command gives the same table.
+    let le = records(&csv_of(&["life-expectancy", "--input", "healthy_life_expectancy.csv", "--group-by", "area", "--age-structure", "0,50,80"]));
+    for band in ["0-49", "50-79", "80+"] {
+        let healthy = at("everyone_healthy", band);
+        assert_close(number(healthy, "value"), number(healthy, "life_expectancy"), 1e-12, band);
+        let same = le.iter().find(|r| r["area"] == "everyone_healthy" && r["age_band"] == band).expect("a row");
+        assert_close(number(same, "value"), number(healthy, "life_expectancy"), 1e-12, band);
+    }
+    assert_eq!(at("no_survey", "0-49")["reason"], "no one was surveyed in the band starting at age 0");
+}
+
 // ---------------------------------------------------------------------------------------------
 // proportions and rates
 
@@ -380,6 +412,110 @@ fn spc_reports_a_series_with_a_gap_instead_of_drawing_it() {
         assert_eq!(row["mean"], "");
         assert_eq!(row["reason"], "line 4 (period 2024-03) has no value (empty or NA); a chart needs every point");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// funnel plots
+
+/// One of PHEindicatormethods' CSV fixtures, read in place.
+fn pheim_csv(file: &str) -> Vec<Record> {
+    records(&std::fs::read_to_string(pheim(file)).unwrap_or_else(|e| panic!("PHEindicatormethods' fixture {file}: {e}")).trim_start_matches('\u{feff}').replace('\r', ""))
+}
+
+#[test]
+fn funnel_of_proportions_per_region() {
+    insta::assert_snapshot!(rounded(&csv_of(&["funnel", "--statistic", "proportion", "--input", "funnel.csv", "--group-by", "region"])));
+}
+
+#[test]
+fn funnel_significance_matches_pheindicatormethods_for_proportions_ratios_and_dsrs() {
+    let cases = [
+        ("funnel_proportion.csv", "testdata_funnel_prop_inputs.csv", "significance", &["--statistic", "proportion"][..]),
+        ("funnel_ratio.csv", "testdata_funnel_ratio_inputs.csv", "significance", &["--statistic", "ratio"][..]),
+        ("funnel_rate.csv", "testdata_funnel_rate_dsr_inputs.csv", "dsr_per_100000_with_0", &["--statistic", "rate", "--rate-type", "dsr"][..]),
+    ];
+    for (input, expected, column, options) in cases {
+        let mut args = vec!["funnel", "--input", input];
+        args.extend_from_slice(options);
+        let out = records(&csv_of(&args));
+        let want = pheim_csv(expected);
+        assert_eq!(out.len(), want.len(), "{input}");
+        for (i, (ours, theirs)) in out.iter().zip(&want).enumerate() {
+            assert_eq!(ours["significance"], theirs[column], "{input} row {}", i + 1);
+        }
+    }
+}
+
+#[test]
+fn funnel_chart_limits_match_pheindicatormethods() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let chart = tmp.path().join("chart.csv");
+    let chart_arg = chart.to_string_lossy().into_owned();
+    // Proportions: limits printed to 6 decimal places.
+    csv_of(&["funnel", "--statistic", "proportion", "--input", "funnel_proportion.csv", "--chart-output", &chart_arg]);
+    let ours = records(&std::fs::read_to_string(&chart).expect("chart"));
+    let want = pheim_csv("testdata_funnel_prop_outputs.csv");
+    assert_eq!(ours.len(), want.len());
+    let pairs = [("population", "Population"), ("lower_95", "Lower2s0025limit"), ("upper_95", "Upper2s0025limit"), ("lower_99_8", "Lower3s0001limit"), ("upper_99_8", "Upper3s0001limit"), ("baseline", "Baseline")];
+    for (o, w) in ours.iter().zip(&want) {
+        for (a, b) in pairs {
+            assert!((number(o, a) - number(w, b)).abs() <= 5e-7 + 1e-12, "{a} at {}: {} vs {}", o["population"], o[a], w[b]);
+        }
+    }
+    // DSRs over 3 years: R finds the limits by bisection; within 1e-4 relative of it.
+    csv_of(&["funnel", "--statistic", "rate", "--rate-type", "dsr", "--years-of-data", "3", "--input", "funnel_rate_chart.csv", "--chart-output", &chart_arg]);
+    let ours = records(&std::fs::read_to_string(&chart).expect("chart"));
+    let want = pheim_csv("testdata_funnel_rate_outputs.csv");
+    assert_eq!(ours.len(), want.len());
+    let pairs = [
+        ("events", "Events"),
+        ("lower_95", "lower_2s_limit"),
+        ("lower_95_denominator", "lower_2s_population_1_year"),
+        ("upper_95", "upper_2s_limit"),
+        ("upper_95_denominator", "upper_2s_population_1_year"),
+        ("lower_99_8", "lower_3s_limit"),
+        ("lower_99_8_denominator", "lower_3s_population_1_year"),
+        ("upper_99_8", "upper_3s_limit"),
+        ("upper_99_8_denominator", "upper_3s_population_1_year"),
+        ("baseline", "baseline"),
+    ];
+    for (o, w) in ours.iter().zip(&want) {
+        for (a, b) in pairs {
+            assert_close(number(o, a), number(w, b), 1e-4, &format!("{a} at {} events", o["events"]));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// comparison with a benchmark
+
+#[test]
+fn compare_reads_the_limits_another_command_wrote() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let proportions = tmp.path().join("proportions.csv");
+    csv_of(&["proportion", "--input", "proportion.csv", "--multiplier", "100", "--output", &proportions.to_string_lossy()]);
+    let out = csv_of(&["compare", "--input", &proportions.to_string_lossy(), "--comparator", "20", "--polarity", "lower"]);
+    insta::assert_snapshot!(rounded(&out));
+    // Fingertips' default test: similar when the comparator lies within the area's interval;
+    // otherwise, with lower better, better below it and worse above it.
+    for row in records(&out) {
+        for level in ["95", "99_8"] {
+            let expected = match row["value"].parse::<f64>() {
+                Err(_) => "not compared",
+                Ok(_) if number(&row, &format!("lower_{level}")) <= 20.0 && 20.0 <= number(&row, &format!("upper_{level}")) => "similar",
+                Ok(value) if value < 20.0 => "better",
+                Ok(_) => "worse",
+            };
+            assert_eq!(row[&format!("comparison_{level}")], expected, "{} at {level}", row["area"]);
+        }
+    }
+    // Fingertips' control limits for proportions, around 20% at each area's denominator: a 20%
+    // area is similar, and an area of 100 people at 5% is below them (higher is better: worse).
+    let out = records(&csv_of(&["compare", "--input", &proportions.to_string_lossy(), "--comparator", "20", "--polarity", "higher", "--test", "proportion", "--multiplier", "100"]));
+    let area = |name: &str| out.iter().find(|r| r["area"] == name).expect("a row");
+    assert_eq!(area("Area3")["comparison_95"], "similar");
+    assert_eq!(area("Area2")["comparison_95"], "worse");
+    assert_eq!(area("Area12")["comparison_reason"], "the area has no value");
 }
 
 // ---------------------------------------------------------------------------------------------

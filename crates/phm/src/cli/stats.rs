@@ -31,11 +31,23 @@ pub enum StatsMethod {
     /// Life expectancy by Chiang's method II (`phe_life_expectancy`): columns age_band or
     /// start_age, deaths, population.
     LifeExpectancy(LifeExpectancyArgs),
+    /// Healthy life expectancy by Sullivan's method on the same life table: columns age_band
+    /// or start_age, deaths, population, and the survey's healthy and surveyed counts.
+    HealthyLifeExpectancy(LifeExpectancyArgs),
     /// Slope and relative index of inequality (`phe_sii`): columns quantile, population, and
     /// value with lower/upper (or se), or numerator.
     Sii(SiiArgs),
     /// Statistical process control, NHS "Making Data Count" XmR chart: columns period, value.
     Spc(SpcArgs),
+    /// Funnel plot: where each area falls against control limits around the average of all
+    /// areas, and the limits to draw (`assign_funnel_significance`, `calculate_funnel_limits`):
+    /// columns numerator, denominator (proportions, ratios) or numerator, rate [, denominator]
+    /// (rates).
+    Funnel(FunnelArgs),
+    /// Compare each row's value with a comparator as Fingertips does (better, similar or worse
+    /// at each level): columns value, lower_<level>, upper_<level> (or value, denominator with
+    /// --test proportion or rate) and a comparator.
+    Compare(CompareArgs),
 }
 
 /// Where the table comes from, where the results go, and how rows are grouped.
@@ -124,7 +136,7 @@ pub struct MeanArgs {
     pub confidence: ConfidenceArgs,
 }
 
-/// Arguments of `phm stats life-expectancy`.
+/// Arguments of `phm stats life-expectancy` and `phm stats healthy-life-expectancy`.
 #[derive(Debug, clap::Args)]
 pub struct LifeExpectancyArgs {
     #[command(flatten)]
@@ -183,8 +195,8 @@ pub struct SpcArgs {
     #[command(flatten)]
     pub table: TableArgs,
     /// Which direction is good: `higher`, `lower` or `neither`.
-    #[arg(long, value_enum, default_value_t = SpcPolarity::Neither)]
-    pub polarity: SpcPolarity,
+    #[arg(long, value_enum, default_value_t = Polarity::Neither)]
+    pub polarity: Polarity,
     /// A target value: gives the assurance icon.
     #[arg(long)]
     pub target: Option<f64>,
@@ -209,13 +221,114 @@ pub struct SpcArgs {
     pub series_output: Option<PathBuf>,
 }
 
-/// Which direction of an SPC series is good.
+/// Which direction of an indicator is good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SpcPolarity {
+pub enum Polarity {
     /// Higher is better.
     Higher,
     /// Lower is better.
     Lower,
     /// Neither direction is better.
     Neither,
+}
+
+/// Arguments of `phm stats funnel`.
+#[derive(Debug, clap::Args)]
+pub struct FunnelArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+    /// What each area's value is: a proportion (numerator of denominator), a ratio (observed
+    /// numerator to expected denominator) or a rate (numerator events at the given rate).
+    #[arg(long, value_enum)]
+    pub statistic: FunnelStatistic,
+    /// Scale of proportions (default 100, a percentage) or rates (default 100000); not used for
+    /// ratios.
+    #[arg(long)]
+    pub multiplier: Option<f64>,
+    /// How ratios are shown: `ratio` (around 1), `isr` (× 100, around 100) or `count` (the
+    /// relative excess, around 0).
+    #[arg(long, value_enum, default_value_t = FunnelRatioType::Ratio)]
+    pub ratio_type: FunnelRatioType,
+    /// Whether rates are crude or directly standardised (DSRs on fewer than 10 events are not
+    /// assessed).
+    #[arg(long, value_enum, default_value_t = FunnelRateType::Crude)]
+    pub rate_type: FunnelRateType,
+    /// Years of data the rates cover (the chart's populations are per year).
+    #[arg(long, default_value_t = 1)]
+    pub years_of_data: u32,
+    /// Also write the funnel's control limits (100 rows per funnel) to this CSV file.
+    #[arg(long)]
+    pub chart_output: Option<PathBuf>,
+}
+
+/// What the areas of a funnel plot are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FunnelStatistic {
+    /// Proportions.
+    Proportion,
+    /// Ratios of observed to expected events.
+    Ratio,
+    /// Crude or directly standardised rates.
+    Rate,
+}
+
+/// How a ratio funnel is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FunnelRatioType {
+    /// The ratio, around 1.
+    Ratio,
+    /// The ratio × 100, around 100.
+    Isr,
+    /// The relative excess (ratio − 1), around 0.
+    Count,
+}
+
+/// Crude or directly standardised rates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FunnelRateType {
+    /// Crude rates.
+    Crude,
+    /// Directly standardised rates.
+    Dsr,
+}
+
+/// Arguments of `phm stats compare`.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The input CSV file, e.g. the output of another `phm stats` command.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Write the results to this CSV file instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub confidence: ConfidenceArgs,
+    /// The comparator's value (e.g. England's), in the unit of the values; default: each row's
+    /// `comparator` column.
+    #[arg(long)]
+    pub comparator: Option<f64>,
+    /// Which direction is good: `higher`, `lower` or `neither` (then the comparison says higher
+    /// or lower); a `polarity` column overrides it row by row.
+    #[arg(long, value_enum, default_value_t = Polarity::Neither)]
+    pub polarity: Polarity,
+    /// The test: `interval` (is the comparator within the row's confidence interval?),
+    /// `proportion` (Wilson control limits around the comparator at the row's denominator) or
+    /// `rate` (exact Poisson control limits around the comparator).
+    #[arg(long, value_enum, default_value_t = CompareTest::Interval)]
+    pub test: CompareTest,
+    /// The unit of the values for `--test proportion` (default 1, a fraction; 100 for a
+    /// percentage) or `--test rate` (default 100000).
+    #[arg(long)]
+    pub multiplier: Option<f64>,
+}
+
+/// How `phm stats compare` decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareTest {
+    /// The comparator's value within the row's confidence interval.
+    Interval,
+    /// Fingertips' control limits for proportions.
+    Proportion,
+    /// Fingertips' control limits for rates and DSRs.
+    Rate,
 }

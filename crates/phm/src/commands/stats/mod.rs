@@ -8,7 +8,9 @@
 //! column and value, where PHEindicatormethods stops with an error too; data the method cannot
 //! report on is a row with an empty value and a `reason`.
 
+mod compare;
 mod dsr;
+mod funnel;
 mod isr;
 mod life_expectancy;
 mod mean;
@@ -33,8 +35,11 @@ pub fn run(args: &StatsArgs) -> anyhow::Result<()> {
         StatsMethod::Isr(args) => isr::run(args),
         StatsMethod::Mean(args) => mean::run(args),
         StatsMethod::LifeExpectancy(args) => life_expectancy::run(args),
+        StatsMethod::HealthyLifeExpectancy(args) => life_expectancy::run_healthy(args),
         StatsMethod::Sii(args) => sii::run(args),
         StatsMethod::Spc(args) => spc::run(args),
+        StatsMethod::Funnel(args) => funnel::run(args),
+        StatsMethod::Compare(args) => compare::run(args),
     }
 }
 

@@ -7,7 +7,7 @@ use phm_stats::spc::{Assurance, NotReported, Polarity, Rules, SpcOptions, Variat
 use super::output::{Csv, num};
 use super::table::{Column, Group, Kind, Table};
 use super::{describe, grouping};
-use crate::cli::stats::{SpcArgs, SpcPolarity};
+use crate::cli::stats::{self, SpcArgs};
 
 pub fn run(args: &SpcArgs) -> anyhow::Result<()> {
     let table = Table::read(&args.table.input)?;
@@ -134,11 +134,11 @@ fn series_settings(table: &Table, group: &Group, polarity: Option<Column<'_>>, t
     Ok(chosen)
 }
 
-fn from_flag(polarity: SpcPolarity) -> Polarity {
+fn from_flag(polarity: stats::Polarity) -> Polarity {
     match polarity {
-        SpcPolarity::Higher => Polarity::HigherIsBetter,
-        SpcPolarity::Lower => Polarity::LowerIsBetter,
-        SpcPolarity::Neither => Polarity::Neither,
+        stats::Polarity::Higher => Polarity::HigherIsBetter,
+        stats::Polarity::Lower => Polarity::LowerIsBetter,
+        stats::Polarity::Neither => Polarity::Neither,
     }
 }
 

@@ -136,6 +136,11 @@ impl Table {
         row.fields.get(column.index).unwrap_or("").trim()
     }
 
+    /// Every cell of a row, as written (trimmed).
+    pub fn cells(&self, row: &Row) -> Vec<String> {
+        (0..self.columns.len()).map(|i| row.fields.get(i).unwrap_or("").trim().to_owned()).collect()
+    }
+
     /// A numeric cell: `Ok(None)` when it is empty or `NA` (missing), an error naming the file,
     /// line, column and value when it is not of the expected kind.
     pub fn number(&self, row: &Row, column: Column<'_>, kind: Kind) -> anyhow::Result<Option<f64>> {
