@@ -80,10 +80,17 @@ pub struct Profiles {
     pub cells: usize,
 }
 
-/// Whether `ind` is reported by `breakdown`: everyone always, and the breakdowns it lists
-/// (`age_band` is not used for life expectancies).
+/// Whether `ind` is reported by `breakdown`: everyone always, and the breakdowns it lists.
 fn reports(ind: &Indicator, breakdown: Breakdown) -> bool {
     breakdown == Breakdown::All || ind.breakdowns.iter().any(|b| b.name == breakdown.name())
+}
+
+/// Whether `ind` is profiled for areas of `area_type`: the ICS always, places and
+/// neighbourhoods when its breakdowns list `place` and `neighbourhood`. (A life expectancy
+/// leaves neighbourhoods out: people who died before the index date have no practice on it,
+/// so their deaths would fall outside every neighbourhood.)
+fn covers(ind: &Indicator, area_type: AreaType) -> bool {
+    area_type == AreaType::Ics || ind.breakdowns.iter().any(|b| b.name == area_type.name())
 }
 
 /// Runs the engine for every definition (one pass per index date) and computes every figure.
@@ -126,7 +133,7 @@ fn figures_for(definitions: &[Definition], members: &[usize], sums: &Sums, refer
         let mut deciles: HashMap<(AreaType, &str), Vec<(u8, &Bands, Figure)>> = HashMap::new();
         let mut area_rows: HashMap<(AreaType, String), usize> = HashMap::new();
         for (key, per_indicator) in &sums.sums {
-            if !reports(ind, key.breakdown) && key.breakdown != Breakdown::ImdDecile {
+            if !covers(ind, key.area_type) || (!reports(ind, key.breakdown) && key.breakdown != Breakdown::ImdDecile) {
                 continue;
             }
             let bands = &per_indicator[pos];
