@@ -219,6 +219,69 @@ fn conjuncts<'a>(e: &'a EExpr, out: &mut Vec<&'a EExpr>) {
     }
 }
 
+/// A code-membership condition: `x in codelist`, `x in ("a", "b", …)` of text, or an `or` of
+/// such conditions on the same `x`; the column and every code it accepts.
+fn membership(e: &EExpr) -> Option<(&EExpr, Vec<&str>)> {
+    match e {
+        EExpr::InCodelist { arg, codelist } => Some((arg, codelist.codes.iter().map(String::as_str).collect())),
+        EExpr::InList { arg, values } => {
+            values.iter().map(|v| if let Value::Text(t) = v { Some(t.as_str()) } else { None }).collect::<Option<Vec<_>>>().map(|codes| (arg.as_ref(), codes))
+        }
+        EExpr::Binary { op: BinOp::Or, left, right } => {
+            let ((x, mut codes), (y, more)) = (membership(left)?, membership(right)?);
+            (x == y).then(|| {
+                codes.extend(more);
+                (x, codes)
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The pre-filter of an event table: the rows some aggregate can use, `⋁ᵢ ⋀ⱼ partᵢⱼ` over the
+/// `and` parts of each aggregate's filter (`None` when some aggregate uses every row).
+///
+/// When every aggregate requires a codelist `Cᵢ` of the same column `x` besides its other
+/// parts `Rᵢ`, aggregates with the same other parts are merged, which is exact:
+/// `⋁ᵢ (x ∈ Cᵢ ∧ Rᵢ) = ⋁_R (x ∈ ⋃_{Rᵢ = R} Cᵢ ∧ R)`. A catalogue whose aggregates of a table
+/// differ only in their codelist (most do) is then one `x IN (…)`, tested with a hash look-up
+/// per row, where the plain disjunction compared each row with every code of every list
+/// (DataFusion turns lists of up to three codes into `=` chains), which was most of the cost
+/// of scanning the observation table.
+fn prefilter(parts: &[Vec<&EExpr>], periods: &Periods) -> Option<Expr> {
+    if parts.iter().any(Vec::is_empty) {
+        return None;
+    }
+    let compile = |p: &[&EExpr]| and_all(p.iter().map(|f| event_expr(f, periods)));
+    merged(parts, periods).or_else(|| parts.iter().map(|p| compile(p)).collect::<Option<Vec<_>>>()?.into_iter().reduce(Expr::or))
+}
+
+/// [`prefilter`] with aggregates that differ only in their codelist merged, when every one
+/// has a codelist of the same column.
+fn merged(parts: &[Vec<&EExpr>], periods: &Periods) -> Option<Expr> {
+    let column = parts.first()?.iter().find_map(|f| membership(f).map(|(x, _)| x))?;
+    let mut groups: Vec<(Vec<&EExpr>, std::collections::BTreeSet<&str>)> = Vec::new();
+    for p in parts {
+        let i = p.iter().position(|f| membership(f).is_some_and(|(x, _)| x == column))?;
+        let rest: Vec<&EExpr> = p.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, f)| *f).collect();
+        let codes = membership(p[i]).map(|(_, c)| c).unwrap_or_default();
+        match groups.iter_mut().find(|(r, _)| *r == rest) {
+            Some((_, all)) => all.extend(codes),
+            None => groups.push((rest, codes.into_iter().collect())),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(rest, codes)| {
+            let set = in_list(event_expr(column, periods), codes.into_iter().map(lit).collect());
+            match and_all(rest.iter().map(|f| event_expr(f, periods))) {
+                Some(r) => set.and(r),
+                None => set,
+            }
+        })
+        .reduce(Expr::or)
+}
+
 /// Scan an event table with language column names (16-bit integers widened, `date` aliased).
 pub(crate) async fn event_scan(ctx: &SessionContext, table: EventTable) -> Result<DataFrame> {
     let df = ctx.table(table.name()).await?;
@@ -406,20 +469,19 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
         // constant comparison, with several only the parts that do not use the index date
         // can be applied before the rows are joined to the dates.
         let one_date = matches!(periods, Periods::One(_));
-        let prefilter: Vec<Option<Expr>> = aggs
+        let parts: Vec<Vec<&EExpr>> = aggs
             .iter()
             .map(|(_, a)| {
                 let mut parts = Vec::new();
                 for f in &a.frame.filters {
                     conjuncts(f, &mut parts);
                 }
-                and_all(parts.into_iter().filter(|f| one_date || !uses_index(f)).map(|f| event_expr(f, &periods)))
+                parts.retain(|f| one_date || !uses_index(f));
+                parts
             })
             .collect();
-        if prefilter.iter().all(Option::is_some) {
-            if let Some(any) = prefilter.into_iter().flatten().reduce(Expr::or) {
-                events = events.filter(any)?;
-            }
+        if let Some(keep) = prefilter(&parts, &periods) {
+            events = events.filter(keep)?;
         }
         let mut group = vec![col("person_id")];
         if let Periods::Many(dates) = &periods {
