@@ -224,6 +224,22 @@ impl<K> ReleasedTable<K> {
     pub fn into_cells(self) -> Vec<ReleasedCell<K>> {
         self.cells
     }
+
+    /// What was done to a cell's counts, for a file's `disclosure` column: `published` when
+    /// every count is shown as computed, otherwise `<count> <status>` for each of the others,
+    /// joined by `; ` (e.g. `numerator suppressed: count 1–7; denominator rounded to nearest 5`).
+    pub fn counts_status(&self, cell: &ReleasedCell<K>) -> String {
+        let changed: Vec<String> = self
+            .shape
+            .counts
+            .iter()
+            .zip(&cell.counts)
+            .map(|(name, f)| (name, f.status.to_string()))
+            .filter(|(_, status)| status != "published")
+            .map(|(name, status)| format!("{name} {status}"))
+            .collect();
+        if changed.is_empty() { "published".to_owned() } else { changed.join("; ") }
+    }
 }
 
 /// Applies `policy` to `table`: the only way to obtain a [`Released`] value.

@@ -20,6 +20,7 @@ use phm_core::reference::EspBand;
 use phm_model::Indicator;
 use phm_stats::ConfidenceLevel;
 use phm_stats::estimate::{Estimate, Multiplier};
+use phm_stats::healthy_life_expectancy as hle;
 use phm_stats::life_expectancy::{self as le, AgeStructure, LifeExpectancyOptions};
 
 use crate::cells::{BANDS, Bands, Breakdown, esp_band_of};
@@ -175,27 +176,41 @@ fn life_bands(bands: &Bands, years: f64) -> Vec<le::AgeBand> {
     (0..BANDS).map(|i| le::AgeBand::new(life[i].0 as u32, bands[i].0 as f64, years * bands[i].1 as f64)).collect()
 }
 
-fn life_expectancy_at_birth(bands: &Bands, years: f64) -> Result<Figure, Figure> {
-    let input = life_bands(bands, years);
+/// A figure from a method that reports at each start age: its value at birth (start age 0),
+/// with limits at each of [`LEVELS`] and the standard error, or the method's reason.
+fn at_birth<R: ToString>(at_level: impl Fn(ConfidenceLevel) -> Option<Result<(f64, f64, f64, f64), R>>) -> Result<Figure, Figure> {
     let mut figure = Figure::default();
     for (k, level) in LEVELS.iter().enumerate() {
-        let options = LifeExpectancyOptions { confidence: *level, age_structure: AgeStructure::standard() };
-        let at_birth = le::life_expectancy(&input, &options).into_iter().find(|r| r.start_age == 0).ok_or_else(|| Figure::not_reported("no band starting at age 0"))?;
-        match at_birth.result {
-            Ok(e) => {
-                figure.value = Some(e.value);
-                figure.limits[k] = Some((e.lower, e.upper));
-                figure.standard_error = Some(e.standard_error);
-            }
-            Err(reason) => return Err(Figure::not_reported(reason.to_string())),
-        }
+        let (value, lower, upper, se) = at_level(*level).ok_or_else(|| Figure::not_reported("no band starting at age 0"))?.map_err(|r| Figure::not_reported(r.to_string()))?;
+        figure.value = Some(value);
+        figure.limits[k] = Some((lower, upper));
+        figure.standard_error = Some(se);
     }
     Ok(figure)
 }
 
+fn life_expectancy_at_birth(bands: &Bands, years: f64) -> Result<Figure, Figure> {
+    let input = life_bands(bands, years);
+    at_birth(|confidence| {
+        let options = LifeExpectancyOptions { confidence, age_structure: AgeStructure::standard() };
+        let birth = le::life_expectancy(&input, &options).into_iter().find(|r| r.start_age == 0)?;
+        Some(birth.result.map(|e| (e.value, e.lower, e.upper, e.standard_error)))
+    })
+}
+
+/// Healthy life expectancy at birth by Sullivan's method: the life table of the
+/// life-expectancy indicator's deaths and person-years, split by the proportion in good health
+/// counted in each band of the whole population (not a survey sample, so the binomial variance
+/// is small).
 fn healthy_life_expectancy(le_bands: &Bands, years: f64, healthy: &Bands) -> Result<Figure, Figure> {
-    let input = life_bands(le_bands, years);
-    let table = le::life_table(&input, &AgeStructure::standard()).map_err(|r| Figure::not_reported(r.to_string()))?;
-    let health: Vec<(f64, f64)> = (0..BANDS).map(|i| (healthy[i].0 as f64, healthy[i].1 as f64)).collect();
-    crate::hle::at_birth(&table, &health)
+    let input: Vec<hle::HealthBand> = life_bands(le_bands, years)
+        .iter()
+        .zip(healthy.iter())
+        .map(|(b, (good, counted))| hle::HealthBand::new(b.start_age, b.deaths, b.population, *good as f64, *counted as f64))
+        .collect();
+    at_birth(|confidence| {
+        let options = hle::HealthyLifeExpectancyOptions { confidence, age_structure: AgeStructure::standard() };
+        let birth = hle::healthy_life_expectancy(&input, &options).into_iter().find(|r| r.start_age == 0)?;
+        Some(birth.result.map(|e| (e.value, e.lower, e.upper, e.standard_error)))
+    })
 }

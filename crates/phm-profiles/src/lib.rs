@@ -24,7 +24,6 @@ pub mod cells;
 pub mod comparators;
 pub mod figures;
 pub mod framework;
-mod hle;
 pub mod inequality;
 pub mod profile;
 pub mod write;

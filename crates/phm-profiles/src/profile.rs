@@ -392,20 +392,13 @@ impl ProfileTable {
             profiles.rows.iter().filter_map(|r| r.inequality.as_ref().and_then(|q| q.reason.as_ref()).map(|why| ((r.definition, &r.key), why))).collect();
         let mut rows = Vec::new();
         let mut policy = String::new();
-        let mut estimates: HashMap<(&str, NaiveDate, Breakdown, &str), (Option<f64>, [Option<Estimate>; 2])> = HashMap::new();
+        // The ICS's released values, the comparator of every place and neighbourhood.
+        let mut ics_values: HashMap<(&str, NaiveDate, Breakdown, &str), Option<f64>> = HashMap::new();
         for table in released {
             policy = table.get().policy().name().to_owned();
-            for cell in table.get().cells() {
+            for cell in table.get().cells().iter().filter(|c| c.key().key.area_type == AreaType::Ics) {
                 let k = cell.key();
-                let d = cell.derived();
-                let est = |l: usize, lo: usize, hi: usize| match (d[0].value(), d[lo].value(), d[hi].value()) {
-                    (Some(value), Some(lower), Some(upper)) => Some(Estimate { value, lower, upper, confidence: LEVELS[l] }),
-                    _ => None,
-                };
-                let pair = (d[0].value(), [est(0, 1, 2), est(1, 3, 4)]);
-                if k.key.area_type == AreaType::Ics {
-                    estimates.insert((k.indicator.as_str(), k.key.index_date, k.key.breakdown, k.key.category.as_str()), pair);
-                }
+                ics_values.insert((k.indicator.as_str(), k.key.index_date, k.key.breakdown, k.key.category.as_str()), cell.derived()[0].value());
             }
         }
         for table in released {
@@ -425,10 +418,10 @@ impl ProfileTable {
                     _ => None,
                 };
                 let own = [est(0, 1, 2), est(1, 3, 4)];
-                let ics = estimates.get(&(k.indicator.as_str(), k.key.index_date, k.key.breakdown, k.key.category.as_str()));
+                let ics = ics_values.get(&(k.indicator.as_str(), k.key.index_date, k.key.breakdown, k.key.category.as_str()));
                 let (ics_value, cmp_ics) = match (k.key.area_type, ics) {
                     (AreaType::Ics, _) | (_, None) => (None, [None, None]),
-                    (_, Some((v, _))) => (*v, [0, 1].map(|l| Some(show(compare::compare_with_interval(own[l].as_ref(), *v, polarity))))),
+                    (_, Some(v)) => (*v, [0, 1].map(|l| Some(show(compare::compare_with_interval(own[l].as_ref(), *v, polarity))))),
                 };
                 let eng = (k.key.breakdown == Breakdown::All).then(|| england.get(&ind.name)).flatten();
                 let cmp_eng = match eng {
@@ -478,7 +471,7 @@ impl ProfileTable {
                     england_period: eng.map(|e| e.period.clone()),
                     compared_to_england_95: cmp_eng[0].clone(),
                     compared_to_england_99_8: cmp_eng[1].clone(),
-                    disclosure: disclosure_summary(c),
+                    disclosure: table.get().counts_status(cell),
                     definition: def.source.clone(),
                     definition_sha256: def.content_hash.clone(),
                 });
@@ -490,17 +483,6 @@ impl ProfileTable {
 
 fn show(c: Comparison) -> String {
     c.to_string()
-}
-
-fn disclosure_summary(counts: &[phm_disclosure::Figure<u64>]) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for (name, f) in ["numerator", "denominator"].iter().zip(counts) {
-        let s = f.status().to_string();
-        if s != "published" {
-            parts.push(format!("{name} {s}"));
-        }
-    }
-    if parts.is_empty() { "published".into() } else { parts.join("; ") }
 }
 
 /// (area type, code) → (name, parent code).

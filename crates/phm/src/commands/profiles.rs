@@ -90,10 +90,7 @@ pub fn run(args: &ProfilesArgs) -> anyhow::Result<()> {
     bar.inc(1);
     bar.set_message(format!("releasing under the `{}` policy", policy.name()));
     let released = phm_profiles::release(&profiles, &policy)?;
-    let violations: Vec<String> = released.iter().flat_map(|t| phm_disclosure::audit(t.get())).map(|v| v.to_string()).collect();
-    if !violations.is_empty() {
-        bail!("disclosure control left {} figure(s) that break the policy (nothing was written):\n  {}", violations.len(), violations.iter().take(20).cloned().collect::<Vec<_>>().join("\n  "));
-    }
+    super::release::audited(&released)?;
     bar.inc(1);
     bar.set_message("benchmarking");
     let table = ProfileTable::from_released(&profiles, &released, &reference, &england);

@@ -66,11 +66,18 @@ pub fn release(rows: &[IndicatorRow], policy: &Policy) -> anyhow::Result<Vec<Rel
         }
         out.push(phm_disclosure::release(table, policy)?);
     }
-    let violations: Vec<String> = out.iter().flat_map(|t| phm_disclosure::audit(t.get())).map(|v| v.to_string()).collect();
-    if !violations.is_empty() {
-        bail!("disclosure control left {} figure(s) that break the policy (nothing was written):\n  {}", violations.len(), violations.join("\n  "));
-    }
+    audited(&out)?;
     Ok(out)
+}
+
+/// Refuses released tables with any figure that breaks their policy (`phm_disclosure::audit`),
+/// listing the first 20, before anything is written.
+pub fn audited<K: std::fmt::Display>(tables: &[Released<ReleasedTable<K>>]) -> anyhow::Result<()> {
+    let violations: Vec<String> = tables.iter().flat_map(|t| phm_disclosure::audit(t.get())).map(|v| v.to_string()).collect();
+    if !violations.is_empty() {
+        bail!("disclosure control left {} figure(s) that break the policy (nothing was written):\n  {}", violations.len(), violations.iter().take(20).cloned().collect::<Vec<_>>().join("\n  "));
+    }
+    Ok(())
 }
 
 /// Writes released indicator rows as `<stem>.parquet` and `<stem>.csv`, in the rows' order,
@@ -80,14 +87,7 @@ pub fn write(dir: &Path, stem: &str, rows: &[IndicatorRow], released: &[Released
     for t in released {
         for c in t.get().cells() {
             let counts = c.counts();
-            let status: Vec<String> = ["numerator", "denominator"]
-                .iter()
-                .zip(counts)
-                .filter(|(_, f)| f.status().to_string() != "published")
-                .map(|(n, f)| format!("{n} {}", f.status()))
-                .collect();
-            let status = if status.is_empty() { "published".to_owned() } else { status.join("; ") };
-            cells.push((c.key().0, counts[0].value(), counts[1].value(), c.derived()[0].value(), status));
+            cells.push((c.key().0, counts[0].value(), counts[1].value(), c.derived()[0].value(), t.get().counts_status(c)));
         }
     }
     cells.sort_by_key(|c| c.0);
