@@ -47,6 +47,10 @@ pub enum Command {
     /// expectancy, healthy life expectancy, SII, SPC, funnel plots, comparisons) from any
     /// aggregate CSV.
     Stats(stats::StatsArgs),
+    /// Manage the web app's user accounts (analysts, clinicians, admins).
+    Users(crate::commands::accounts::UsersArgs),
+    /// Read or verify the audit trail of sign-ins, person-level views and exports.
+    Audit(crate::commands::accounts::AuditArgs),
 }
 
 /// Arguments of `phm scheduler`.
@@ -139,11 +143,21 @@ pub struct ProfilesArgs {
     pub england: PathBuf,
     /// Disclosure policy: `public` (counts 1–7 suppressed, others rounded to the nearest 5),
     /// `analyst` (suppression without rounding), or `FILE.toml:NAME` for a policy of your own.
-    #[arg(long, default_value = "public")]
-    pub policy: String,
-    /// Output folder: `profiles.parquet`, `profiles.csv`, `framework.json`, `provenance.json`.
+    /// Repeat it to release the same figures under several policies: each policy's tables then
+    /// go to `OUT/<policy name>/`.
+    #[arg(long, default_values_t = vec!["public".to_owned()])]
+    pub policy: Vec<String>,
+    /// Output folder: `profiles.parquet`, `profiles.csv`, `trends.parquet`, `trends.csv`,
+    /// `population.parquet`, `population.csv`, `framework.json`, `provenance.json`.
     #[arg(long, default_value = "data/profiles")]
     pub out: PathBuf,
+    /// Trend points per indicator (for SPC charts): the index date and this many minus one
+    /// earlier dates, `--trend-every-months` apart. 0 leaves the trends out.
+    #[arg(long, default_value_t = 24)]
+    pub trend_points: usize,
+    /// Months between trend points.
+    #[arg(long, default_value_t = 1)]
+    pub trend_every_months: u32,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod accounts;
 mod calibration;
 mod cluster;
 mod definitions;
@@ -28,6 +29,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Executor(args) => cluster::executor(&args),
         Command::Profiles(args) => profiles::run(&args),
         Command::Stats(args) => stats::run(&args),
+        Command::Users(args) => accounts::users(&args),
+        Command::Audit(args) => accounts::audit(&args),
     }
 }
 

@@ -66,7 +66,7 @@ fn definitions(framework: &Framework, framework_path: &Path) -> anyhow::Result<V
 
 pub fn run(args: &ProfilesArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let policy = super::release::policy(&args.policy)?;
+    let policy = super::release::policy(args.policy.first().map_or("public", String::as_str))?;
     let framework = Framework::load(&args.framework).with_context(|| "Failed to read the outcome framework")?;
     let england = if args.england.exists() { England::load(&args.england)? } else { England::none() };
     let defs = definitions(&framework, &args.framework)?;
