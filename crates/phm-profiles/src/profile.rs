@@ -281,8 +281,8 @@ fn groups<'a>(rows: &'a [Computed], ics: &Ics) -> Vec<(&'a Key, Vec<&'a Key>)> {
     out
 }
 
-/// A released profile row, as written and served.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+/// A released profile row, as written and served (and read back by the web app).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileRow {
     /// Indicator name.
     pub indicator: String,
