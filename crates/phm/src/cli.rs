@@ -51,6 +51,11 @@ pub enum Command {
     Users(crate::commands::accounts::UsersArgs),
     /// Read or verify the audit trail of sign-ins, person-level views and exports.
     Audit(crate::commands::accounts::AuditArgs),
+    /// Serve the web app and JSON API for a store's profiles (computing them first if needed).
+    Serve(crate::commands::web::ServeArgs),
+    /// From nothing to a running dashboard: generate the synthetic BLMK population (or reuse
+    /// it), load it, compute the profiles and serve the app on http://127.0.0.1:8080.
+    Demo(crate::commands::web::DemoArgs),
 }
 
 /// Arguments of `phm scheduler`.

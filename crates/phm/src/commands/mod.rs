@@ -11,6 +11,7 @@ mod release;
 mod snapshots;
 mod stats;
 mod synth;
+pub mod web;
 
 use crate::cli::{Cli, Command};
 
@@ -31,6 +32,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stats(args) => stats::run(&args),
         Command::Users(args) => accounts::users(&args),
         Command::Audit(args) => accounts::audit(&args),
+        Command::Serve(args) => web::serve(&args),
+        Command::Demo(args) => web::demo(&args),
     }
 }
 

@@ -1,0 +1,232 @@
+//! `phm demo` and `phm serve` end to end on a small synthetic drop: the app starts from
+//! nothing, every page type and API endpoint answers, malformed requests get a 400 that
+//! names the parameter (never a 500), downloads come in three formats under the public
+//! policy, and the app refuses to serve a table whose figures break the policy it claims.
+//! (The browser tests in `web/tests/` drive the same app in Chromium.)
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+fn repo() -> PathBuf {
+    PathBuf::from(format!("{}/../..", env!("CARGO_MANIFEST_DIR")))
+}
+
+fn phm(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_phm")).args(args).current_dir(repo()).output().expect("phm runs")
+}
+
+/// A served app over a 3,000-person drop, made once for every test here.
+struct Served {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn start(profiles: &Path, accounts: &Path) -> Result<(Child, u16), String> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_phm"))
+        .args(["serve", "--profiles", &profiles.display().to_string(), "--accounts", &accounts.display().to_string(), "--port", "0", "--insecure-cookies"])
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("phm serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("a line");
+    if line.is_empty() {
+        let mut err = String::new();
+        child.stderr.take().expect("stderr").read_to_string(&mut err).expect("stderr");
+        return Err(err);
+    }
+    let port = line.rsplit(':').next().and_then(|p| p.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()).unwrap_or_else(|| panic!("no port in {line:?}"));
+    Ok((child, port))
+}
+
+fn served() -> &'static std::sync::Mutex<Served> {
+    static SERVED: OnceLock<std::sync::Mutex<Served>> = OnceLock::new();
+    SERVED.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().to_path_buf();
+        let out = phm(&["demo", "--population", "3000", "--seed", "99", "--data", &data.display().to_string(), "--no-serve"]);
+        assert!(out.status.success(), "phm demo failed: {}", String::from_utf8_lossy(&out.stderr));
+        let (child, port) = start(&data.join("profiles"), &data.join("accounts")).expect("phm serve starts");
+        std::sync::Mutex::new(Served { _dir: dir, data, child, port })
+    })
+}
+
+struct Response {
+    status: u16,
+    headers: String,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+}
+
+fn get(path: &str) -> Response {
+    let port = served().lock().unwrap_or_else(|e| e.into_inner()).port;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("writes");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("reads");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header");
+    let headers = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = headers.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status");
+    let mut body = raw[split + 4..].to_vec();
+    if headers.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = unchunk(&body);
+    }
+    Response { status, headers, body }
+}
+
+fn unchunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = b.windows(2).position(|w| w == b"\r\n").expect("chunk size");
+        let size = usize::from_str_radix(std::str::from_utf8(&b[..end]).expect("hex").trim(), 16).expect("hex size");
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[end + 2..end + 2 + size]);
+        b = &b[end + 2 + size + 2..];
+    }
+}
+
+#[test]
+fn every_page_type_answers_with_the_nhs_layout_and_no_remote_assets() {
+    let places = get("/api/areas?type=place").json();
+    let place = places["areas"][0]["code"].as_str().expect("a place").to_owned();
+    let neighbourhood = places["areas"][0]["children"][0].as_str().expect("a neighbourhood").to_owned();
+    for path in [
+        "/".to_owned(),
+        format!("/areas/{place}"),
+        format!("/areas/{neighbourhood}"),
+        "/indicators".to_owned(),
+        "/indicators/mmr1_by_24_months".to_owned(),
+        format!("/indicators/premature_mortality_under_75?area={place}"),
+        "/inequalities".to_owned(),
+        format!("/inequalities?indicator=smoking_prevalence&area={place}"),
+        "/data-quality".to_owned(),
+        "/about".to_owned(),
+        "/sign-in".to_owned(),
+    ] {
+        let r = get(&path);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        let html = r.text();
+        assert!(html.contains("nhsuk-header"), "{path} has the NHS.UK header");
+        assert_eq!(html.matches("<h1").count(), 1, "{path} has one h1");
+        assert!(!html.contains("https://assets.nhs.uk") && !html.contains("cdn"), "{path} loads nothing from elsewhere");
+        let csp = r.header("content-security-policy").expect("a CSP");
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"), "{path}: {csp}");
+    }
+    let css = get("/static/nhsuk/nhsuk-frontend.min.css").text();
+    assert!(!css.contains("https://"), "the stylesheet's remote fonts are removed");
+}
+
+#[test]
+fn the_api_describes_itself_and_serves_what_it_describes() {
+    let doc = get("/api/openapi.json").json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let indicators = get("/api/indicators").json();
+    let list = indicators["indicators"].as_array().expect("a list");
+    assert!(list.len() >= 40, "{} indicators", list.len());
+    for i in list {
+        assert!(i["source"]["definition_sha256"].as_str().is_some_and(|h| h.len() == 64), "{i}");
+        assert!(["higher_is_better", "lower_is_better", "no_judgement"].contains(&i["polarity"].as_str().unwrap_or("")), "{i}");
+    }
+    let rows = get("/api/profiles?indicator=smoking_prevalence&breakdown=all").json();
+    assert_eq!(rows["policy"], "public");
+    assert!(rows["total"].as_u64().is_some_and(|t| t >= 5), "{rows}");
+    for r in rows["rows"].as_array().expect("rows") {
+        if let Some(n) = r["numerator"].as_u64() {
+            assert!(n == 0 || (n > 7 && n % 5 == 0), "public counts are 0 or rounded above 7: {r}");
+        }
+    }
+    let trend = get("/api/trends?indicator=smoking_prevalence").json();
+    assert_eq!(trend["points"].as_array().map(Vec::len), Some(24), "{trend}");
+    let pop = get("/api/population?area=E54000024").json();
+    assert!(!pop["rows"].as_array().expect("rows").is_empty());
+}
+
+#[test]
+fn malformed_requests_get_a_400_that_names_the_parameter() {
+    for (path, names) in [
+        ("/api/profiles?indicator=smokin_prevalence", "`indicator`"),
+        ("/api/profiles?limit=ten", "`limit`"),
+        ("/api/profiles?limit=99999999", "`limit`"),
+        ("/api/profiles?breakdown=postcode", "`breakdown`"),
+        ("/api/profiles?colour=red", "`colour`"),
+        ("/api/areas?type=county", "`type`"),
+        ("/api/trends", "`indicator`"),
+        ("/api/trends?indicator=smoking_prevalence&area=E99", "`area`"),
+        ("/indicators/smoking_prevalence?area=NOPE", "`area`"),
+        ("/inequalities?indicator=nothing", "`indicator`"),
+        ("/download/profiles.docx", "docx"),
+        ("/download/profiles.csv?area=NOPE", "`area`"),
+    ] {
+        let r = get(path);
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert!(r.text().contains(names), "{path}: {}", r.text());
+    }
+    let typo = get("/api/profiles?indicator=smokin_prevalence").json();
+    assert!(typo["message"].as_str().is_some_and(|m| m.contains("did you mean `smoking_prevalence`")), "{typo}");
+    assert_eq!(get("/no/such/page").status, 404);
+    assert_eq!(get("/api/areas/NOPE").status, 404);
+}
+
+#[test]
+fn downloads_come_as_csv_excel_and_parquet_under_the_public_policy() {
+    let csv = get("/download/profiles.csv?area=E54000024&indicator=smoking_prevalence");
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").is_some_and(|t| t.starts_with("text/csv")));
+    let text = csv.text();
+    assert!(text.starts_with("indicator,title,method"), "{text}");
+    assert!(text.lines().count() > 5);
+    let xlsx = get("/download/profiles.xlsx?area=E54000024");
+    assert_eq!(xlsx.status, 200);
+    assert_eq!(&xlsx.body[..2], b"PK", "an xlsx is a zip");
+    let parquet = get("/download/population.parquet?area=E54000024");
+    assert_eq!(parquet.status, 200);
+    assert_eq!(&parquet.body[..4], b"PAR1");
+    // Every download is in the audit trail.
+    let data = served().lock().unwrap_or_else(|e| e.into_inner()).data.clone();
+    let trail = std::fs::read_to_string(data.join("accounts/audit.jsonl")).expect("an audit trail");
+    assert!(trail.lines().filter(|l| l.contains("\"export\"")).count() >= 3, "{trail}");
+}
+
+#[test]
+fn a_table_that_breaks_the_policy_it_claims_is_refused() {
+    let data = served().lock().unwrap_or_else(|e| e.into_inner()).data.clone();
+    // The analyst release (unrounded) relabelled as public.
+    let fake = tempfile::tempdir().expect("tempdir");
+    let public = fake.path().join("public");
+    std::fs::create_dir_all(&public).expect("mkdir");
+    for f in ["profiles.csv", "framework.json"] {
+        std::fs::copy(data.join("profiles/analyst").join(f), public.join(f)).expect("copy");
+    }
+    let provenance = std::fs::read_to_string(data.join("profiles/analyst/provenance.json")).expect("provenance");
+    std::fs::write(public.join("provenance.json"), provenance.replace("\"policy\": \"analyst\"", "\"policy\": \"public\"")).expect("write");
+    let err = start(fake.path(), &fake.path().join("accounts")).err().expect("refused");
+    assert!(err.contains("breaks the `public` policy") && err.contains("profiles.csv"), "{err}");
+}
