@@ -106,13 +106,13 @@ pub fn spine(rows: &[SpineRow], benchmark: &str) -> Value {
     spec["width"] = json!(360);
     spec["height"] = json!(height);
     spec["data"] = json!({"values": rows});
-    spec["encoding"] = json!({"y": y});
     spec["layer"] = json!([
-        {"mark": {"type": "rule", "color": "#d8dde0", "strokeWidth": 12}, "encoding": {"x": {"field": "worst", "type": "quantitative", "scale": {"domain": [-1.05, 1.05]}, "axis": null}, "x2": {"field": "best"}}},
-        {"mark": {"type": "rule", "color": "#aeb7bd", "strokeWidth": 12}, "encoding": {"x": {"field": "q1", "type": "quantitative"}, "x2": {"field": "q3"}}},
-        {"mark": {"type": "rule", "color": "#212b32", "strokeWidth": 1}, "encoding": {"x": {"datum": 0, "type": "quantitative"}}},
-        {"mark": {"type": "point", "shape": "diamond", "filled": false, "color": "#212b32", "size": 60}, "encoding": {"x": {"field": "england", "type": "quantitative"}}},
+        {"mark": {"type": "rule", "color": "#d8dde0", "strokeWidth": 12}, "encoding": {"y": y, "x": {"field": "worst", "type": "quantitative", "scale": {"domain": [-1.05, 1.05]}, "axis": null}, "x2": {"field": "best"}}},
+        {"mark": {"type": "rule", "color": "#aeb7bd", "strokeWidth": 12}, "encoding": {"y": y, "x": {"field": "q1", "type": "quantitative"}, "x2": {"field": "q3"}}},
+        {"mark": {"type": "rule", "color": "#212b32", "strokeWidth": 1.5}, "encoding": {"x": {"datum": 0, "type": "quantitative"}}},
+        {"mark": {"type": "point", "shape": "diamond", "filled": false, "color": "#212b32", "size": 60}, "encoding": {"y": y, "x": {"field": "england", "type": "quantitative"}}},
         {"mark": {"type": "point", "filled": true, "size": 140, "stroke": "#212b32", "strokeWidth": 1}, "encoding": {
+            "y": y,
             "x": {"field": "x", "type": "quantitative"},
             "color": {"field": "compared", "type": "nominal", "scale": colour, "title": format!("Compared with {benchmark}")},
             "shape": {"field": "compared", "type": "nominal", "scale": shape, "title": format!("Compared with {benchmark}")},
@@ -124,14 +124,11 @@ pub fn spine(rows: &[SpineRow], benchmark: &str) -> Value {
 }
 
 /// An SPC (XmR) chart: the values, the mean and the process limits, special causes marked.
-pub fn trend(points: &[&TrendRow], title: &str, unit: &str, polarity: &str) -> Value {
+pub fn trend(points: &[&TrendRow], title: &str, unit: &str) -> Value {
     let values: Vec<Value> = points
         .iter()
         .map(|p| {
-            let cause = match p.special_cause.as_deref() {
-                Some(c) if !c.is_empty() => special_kind(p, polarity),
-                _ => "common cause",
-            };
+            let cause = special_kind(p);
             json!({"period": p.period.to_string(), "value": p.value, "mean": p.mean, "lower": p.lower_process_limit, "upper": p.upper_process_limit, "cause": cause})
         })
         .collect();
@@ -144,7 +141,7 @@ pub fn trend(points: &[&TrendRow], title: &str, unit: &str, polarity: &str) -> V
         {"mark": {"type": "line", "color": "#aeb7bd", "strokeDash": [4, 4]}, "encoding": {"x": x, "y": {"field": "upper", "type": "quantitative"}}},
         {"mark": {"type": "line", "color": "#aeb7bd", "strokeDash": [4, 4]}, "encoding": {"x": x, "y": {"field": "lower", "type": "quantitative"}}},
         {"mark": {"type": "line", "color": "#212b32"}, "encoding": {"x": x, "y": {"field": "mean", "type": "quantitative"}}},
-        {"mark": {"type": "line", "color": "#4c6272", "point": false}, "encoding": {"x": x, "y": {"field": "value", "type": "quantitative", "title": unit, "scale": {"zero": false}}}},
+        {"mark": {"type": "line", "color": "#4c6272", "point": false}, "encoding": {"x": x, "y": {"field": "value", "type": "quantitative", "title": unit, "scale": {"zero": false}, "axis": {"format": ",.1f"}}}},
         {"mark": {"type": "point", "filled": true, "size": 50}, "encoding": {
             "x": x, "y": {"field": "value", "type": "quantitative"},
             "color": {"field": "cause", "type": "nominal", "title": "Variation", "scale": {"domain": ["common cause", "improving", "concerning", "neither"], "range": ["#4c6272", "#005eb8", "#ed8b00", "#330072"]}},
@@ -155,14 +152,12 @@ pub fn trend(points: &[&TrendRow], title: &str, unit: &str, polarity: &str) -> V
     spec
 }
 
-fn special_kind(p: &TrendRow, polarity: &str) -> &'static str {
-    let (Some(v), Some(m)) = (p.value, p.mean) else { return "neither" };
-    match polarity {
-        "higher_is_better" if v > m => "improving",
-        "higher_is_better" => "concerning",
-        "lower_is_better" if v < m => "improving",
-        "lower_is_better" => "concerning",
-        _ => "neither",
+fn special_kind(p: &TrendRow) -> &'static str {
+    match p.variation.as_deref() {
+        Some("improvement") => "improving",
+        Some("concern") => "concerning",
+        Some("neither") => "neither",
+        _ => "common cause",
     }
 }
 
@@ -336,7 +331,7 @@ pub fn map(areas: &[MapArea], catalogue: &Catalogue, boundaries: Option<&Value>,
     let x = json!({"field": "x", "type": "quantitative", "axis": null, "scale": {"domain": [-2.5, 10]}});
     let y = json!({"field": "y", "type": "quantitative", "axis": null, "scale": {"domain": [-2, 11.5], "reverse": true}});
     spec["layer"] = json!([
-        {"mark": {"type": "point", "shape": "M0,-1L0.866,-0.5L0.866,0.5L0,1L-0.866,0.5L-0.866,-0.5Z", "filled": true, "size": 1500, "stroke": "#ffffff", "strokeWidth": 2},
+        {"mark": {"type": "point", "shape": "M0,-1L0.866,-0.5L0.866,0.5L0,1L-0.866,0.5L-0.866,-0.5Z", "filled": true, "size": 1500, "stroke": "#4c6272", "strokeWidth": 1.5},
          "encoding": {"x": x, "y": y, "color": {"field": "compared", "type": "nominal", "scale": colour, "title": "Compared with the ICS"}, "tooltip": tooltip}},
         {"mark": {"type": "text", "fontSize": 9, "color": "#212b32"}, "encoding": {"x": x, "y": y, "text": {"field": "short"}}}
     ]);

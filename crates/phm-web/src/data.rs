@@ -14,67 +14,11 @@ use chrono::NaiveDate;
 use phm_disclosure::{Policy, PolicySet, PublishedTable, audit_published};
 use phm_profiles::ProfileRow;
 use phm_profiles::framework::Framework;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::{Error, Result};
 
-/// One point of an indicator's trend, with its SPC (XmR) limits, as `phm profiles` writes it.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-pub struct TrendRow {
-    /// Indicator name.
-    pub indicator: String,
-    /// Index date of the point.
-    pub period: NaiveDate,
-    /// `ics`, `place` or `neighbourhood`.
-    pub area_type: String,
-    /// Area code.
-    pub area_code: String,
-    /// Released numerator.
-    pub numerator: Option<u64>,
-    /// Released denominator.
-    pub denominator: Option<u64>,
-    /// The figure.
-    pub value: Option<f64>,
-    /// Lower 95% confidence limit.
-    pub lower_95: Option<f64>,
-    /// Upper 95% confidence limit.
-    pub upper_95: Option<f64>,
-    /// Why there is no value.
-    pub reason: Option<String>,
-    /// Disclosure status of the counts.
-    pub disclosure: String,
-    /// Process mean.
-    pub mean: Option<f64>,
-    /// Lower process limit.
-    pub lower_process_limit: Option<f64>,
-    /// Upper process limit.
-    pub upper_process_limit: Option<f64>,
-    /// SPC rules this point breaks (empty when none).
-    pub special_cause: Option<String>,
-    /// The series' variation icon.
-    pub variation: Option<String>,
-    /// The series' assurance icon.
-    pub assurance: Option<String>,
-}
-
-/// Registered population by area, sex and five-year age band.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-pub struct PopulationRow {
-    /// `ics`, `place` or `neighbourhood`.
-    pub area_type: String,
-    /// Area code.
-    pub area_code: String,
-    /// Index date.
-    pub period: NaiveDate,
-    /// Sex.
-    pub sex: String,
-    /// ESP2013 age band (`0-4` … `90+`).
-    pub age_band: String,
-    /// Released count.
-    pub count: Option<u64>,
-    /// Disclosure status.
-    pub disclosure: String,
-}
+pub use phm_profiles::{PopulationRow, TrendRow};
 
 /// The tables released under one policy.
 #[derive(Debug)]
@@ -112,9 +56,22 @@ impl Release {
         out
     }
 
-    /// The population rows of area `code`.
+    /// The latest period with population figures for area `code`.
+    fn population_period(&self, code: &str) -> Option<NaiveDate> {
+        self.population.iter().filter(|p| p.area_code == code).map(|p| p.period).max()
+    }
+
+    /// The population rows of area `code` by sex and age band on the latest period (not the
+    /// `all` totals).
     pub fn population_of(&self, code: &str) -> impl Iterator<Item = &PopulationRow> {
-        self.population.iter().filter(move |p| p.area_code == code)
+        let period = self.population_period(code);
+        self.population.iter().filter(move |p| p.area_code == code && Some(p.period) == period && p.sex != "all" && p.age_band != "all")
+    }
+
+    /// The registered population of area `code` on the latest period, as released.
+    pub fn population_total(&self, code: &str) -> Option<u64> {
+        let period = self.population_period(code);
+        self.population.iter().find(|p| p.area_code == code && Some(p.period) == period && p.sex == "all" && p.age_band == "all").and_then(|p| p.count)
     }
 }
 

@@ -154,7 +154,7 @@ fn trend_value(release: &Release, ind: &IndicatorInfo, code: &str) -> Option<Val
     if points.is_empty() {
         return None;
     }
-    let variation = points.last().and_then(|p| p.variation.clone());
+    let variation = variation_text(points.last().and_then(|p| p.variation_icon.as_deref()));
     Some(json!({
         "title": ind.title,
         "name": ind.name,
@@ -163,8 +163,24 @@ fn trend_value(release: &Release, ind: &IndicatorInfo, code: &str) -> Option<Val
         "first": points.first().map(|p| p.period.to_string()),
         "last": points.last().map(|p| p.period.to_string()),
         "points": points,
-        "spec": charts::trend(&points, &ind.title, &ind.unit(), &ind.polarity),
+        "spec": charts::trend(&points, &ind.title, &ind.unit()),
+        "spc_reason": points.last().and_then(|p| p.spc_reason.clone()),
     }))
+}
+
+/// The Making Data Count variation icon in words.
+pub(crate) fn variation_text(icon: Option<&str>) -> Option<String> {
+    let text = match icon? {
+        "common_cause" => "Common cause variation",
+        "improvement_high" => "Special cause variation: improving, higher",
+        "improvement_low" => "Special cause variation: improving, lower",
+        "concern_high" => "Special cause variation: concerning, higher",
+        "concern_low" => "Special cause variation: concerning, lower",
+        "neither_high" => "Special cause variation: higher",
+        "neither_low" => "Special cause variation: lower",
+        other => other,
+    };
+    Some(text.to_owned())
 }
 
 /// `GET /`: the ICS overview.
@@ -198,16 +214,13 @@ pub async fn overview(State(app): State<Arc<App>>, visitor: Visitor, Query(query
                     "compared_england": row.map(|r| comparison_word(r.compared_to_england_95.as_deref())),
                     "spark": (!points.is_empty()).then(|| charts::sparkline(&points)),
                     "spark_text": spark_text,
-                    "variation": points.last().and_then(|p| p.variation.clone()),
+                    "variation": variation_text(points.last().and_then(|p| p.variation_icon.as_deref())),
                 }));
             }
             priorities.push(json!({"id": p.id, "title": p.title, "description": p.description, "kind": p.kind, "headlines": headlines, "count": p.indicators.len()}));
         }
         let places: Vec<&Area> = app.catalogue.areas_of("place").collect();
-        let population: Option<u64> = {
-            let pop: Vec<u64> = release.population_of(&ics.code).filter_map(|p| p.count).collect();
-            (!pop.is_empty()).then(|| pop.iter().sum())
-        };
+        let population = release.population_total(&ics.code);
         let period = release.headline(&app.catalogue.indicators[0].name, &ics.code).map(|r| r.period.to_string());
         let ctx = json!({
             "ics": ics, "framework": app.catalogue.framework.framework, "priorities": priorities, "places": places,
@@ -328,7 +341,7 @@ pub async fn area(State(app): State<Arc<App>>, visitor: Visitor, Path(code): Pat
                 json!({"band": b, "counts": counts})
             })
             .collect();
-        let population: Option<u64> = (!pop.is_empty()).then(|| pop.iter().filter_map(|p| p.count).sum());
+        let population = release.population_total(&area.code);
         let trends: Vec<Value> = app.catalogue.indicators.iter().filter(|i| i.headline).filter_map(|i| trend_value(release, i, &area.code)).collect();
         let parent = area.parent.as_deref().and_then(|p| app.catalogue.area(p));
         let period = rows.first().and_then(|_| release.rows_for(&app.catalogue.indicators[0].name, &area.code).next()).map(|r| r.period.to_string());
@@ -537,11 +550,12 @@ pub async fn inequalities(State(app): State<Arc<App>>, visitor: Visitor, Query(q
 pub async fn data_quality(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> PageResult {
     let go = || -> Result<Html<String>> {
         only(&query, &[])?;
-        let report = app.catalogue.quality.clone();
+        let report = app.catalogue.quality.as_ref().map(|r| json!({"snapshot": r["snapshot"], "generated_at": r["generated_at"], "sources": r["sources"]}));
+        let full = app.catalogue.quality.as_ref();
         let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
         let mut reasons = Vec::new();
         let mut failing = Vec::new();
-        if let Some(r) = &report {
+        if let Some(r) = full {
             for s in r["sources"].as_array().into_iter().flatten() {
                 for k in ["read", "accepted", "rejected"] {
                     *totals.entry(k).or_default() += s[k].as_u64().unwrap_or(0);
