@@ -35,7 +35,6 @@ impl Auth {
     /// # Errors
     /// The folder cannot be made, or the audit trail fails verification.
     pub fn open(folder: &Path, secure_cookies: bool) -> Result<Self> {
-        std::fs::create_dir_all(folder).map_err(|e| Error::Load(format!("cannot create `{}`: {e}", folder.display())))?;
         let accounts = Accounts::open(folder).map_err(|e| Error::Load(format!("accounts `{}`: {e}", folder.display())))?;
         Ok(Auth { accounts, secure: secure_cookies })
     }
@@ -60,9 +59,20 @@ impl Auth {
     }
 
     /// Records an export: the table with its filters, the format, the rows and the policy.
-    pub fn record_export(&self, visitor: &Visitor, table: &str, format: &str, rows: usize, policy: &str, filters: &str) {
+    ///
+    /// # Errors
+    /// The trail cannot be written: the export is then refused (fail closed).
+    pub fn record_export(&self, visitor: &Visitor, table: &str, format: &str, rows: usize, policy: &str, filters: &str) -> Result<()> {
         let table = if filters.is_empty() { table.to_owned() } else { format!("{table}?{filters}") };
-        self.record(visitor, Event::Export { table, format: format.to_owned(), rows: rows as u64, policy: policy.to_owned() });
+        let actor = match &visitor.session {
+            Some(s) => Actor::user(&s.user, visitor.ip),
+            None => Actor::anonymous(visitor.ip),
+        };
+        self.accounts
+            .audit
+            .record(&actor, Event::Export { table, format: format.to_owned(), rows: rows as u64, policy: policy.to_owned() })
+            .map(|_| ())
+            .map_err(|e| Error::Internal(format!("the export was refused because the audit trail could not be written: {e}")))
     }
 }
 

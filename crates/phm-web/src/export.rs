@@ -208,7 +208,7 @@ pub async fn download(
         "parquet" => (text.parquet(&metadata)?, "application/vnd.apache.parquet"),
         other => return Err(Error::BadRequest(format!("`{other}` is not a download format: use csv, xlsx or parquet")).into()),
     };
-    app.auth.record_export(&visitor, table, format, text.rows.len(), release.policy.name(), &metadata[2].1);
+    app.auth.record_export(&visitor, table, format, text.rows.len(), release.policy.name(), &metadata[2].1)?;
     let mut response = bytes.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

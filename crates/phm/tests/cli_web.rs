@@ -18,21 +18,32 @@ fn phm(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_phm")).args(args).current_dir(repo()).output().expect("phm runs")
 }
 
-/// A served app over a 3,000-person drop, made once for every test here.
-struct Served {
-    _dir: tempfile::TempDir,
-    data: PathBuf,
+/// A 3,000-person drop with its profiles, made once for every test here.
+fn data() -> &'static Path {
+    static DATA: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = phm(&["demo", "--population", "3000", "--seed", "99", "--data", &dir.path().display().to_string(), "--no-serve"]);
+        assert!(out.status.success(), "phm demo failed: {}", String::from_utf8_lossy(&out.stderr));
+        dir
+    })
+    .path()
+}
+
+/// A running `phm serve`, stopped when dropped (each test has its own).
+struct Server {
     child: Child,
     port: u16,
 }
 
-impl Drop for Served {
+impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-fn start(profiles: &Path, accounts: &Path) -> Result<(Child, u16), String> {
+fn start(profiles: &Path, accounts: &Path) -> Result<Server, String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_phm"))
         .args(["serve", "--profiles", &profiles.display().to_string(), "--accounts", &accounts.display().to_string(), "--port", "0", "--insecure-cookies"])
         .current_dir(repo())
@@ -45,22 +56,15 @@ fn start(profiles: &Path, accounts: &Path) -> Result<(Child, u16), String> {
     if line.is_empty() {
         let mut err = String::new();
         child.stderr.take().expect("stderr").read_to_string(&mut err).expect("stderr");
+        let _ = child.wait();
         return Err(err);
     }
     let port = line.rsplit(':').next().and_then(|p| p.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()).unwrap_or_else(|| panic!("no port in {line:?}"));
-    Ok((child, port))
+    Ok(Server { child, port })
 }
 
-fn served() -> &'static std::sync::Mutex<Served> {
-    static SERVED: OnceLock<std::sync::Mutex<Served>> = OnceLock::new();
-    SERVED.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let data = dir.path().to_path_buf();
-        let out = phm(&["demo", "--population", "3000", "--seed", "99", "--data", &data.display().to_string(), "--no-serve"]);
-        assert!(out.status.success(), "phm demo failed: {}", String::from_utf8_lossy(&out.stderr));
-        let (child, port) = start(&data.join("profiles"), &data.join("accounts")).expect("phm serve starts");
-        std::sync::Mutex::new(Served { _dir: dir, data, child, port })
-    })
+fn serve() -> Server {
+    start(&data().join("profiles"), &data().join("accounts")).expect("phm serve starts")
 }
 
 struct Response {
@@ -84,8 +88,8 @@ impl Response {
     }
 }
 
-fn get(path: &str) -> Response {
-    let port = served().lock().unwrap_or_else(|e| e.into_inner()).port;
+fn get(server: &Server, path: &str) -> Response {
+    let port = server.port;
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connects");
     write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("writes");
     let mut raw = Vec::new();
@@ -115,7 +119,8 @@ fn unchunk(mut b: &[u8]) -> Vec<u8> {
 
 #[test]
 fn every_page_type_answers_with_the_nhs_layout_and_no_remote_assets() {
-    let places = get("/api/areas?type=place").json();
+    let server = serve();
+    let places = get(&server, "/api/areas?type=place").json();
     let place = places["areas"][0]["code"].as_str().expect("a place").to_owned();
     let neighbourhood = places["areas"][0]["children"][0].as_str().expect("a neighbourhood").to_owned();
     for path in [
@@ -131,7 +136,7 @@ fn every_page_type_answers_with_the_nhs_layout_and_no_remote_assets() {
         "/about".to_owned(),
         "/sign-in".to_owned(),
     ] {
-        let r = get(&path);
+        let r = get(&server, &path);
         assert_eq!(r.status, 200, "{path}: {}", r.text());
         let html = r.text();
         assert!(html.contains("nhsuk-header"), "{path} has the NHS.UK header");
@@ -140,22 +145,23 @@ fn every_page_type_answers_with_the_nhs_layout_and_no_remote_assets() {
         let csp = r.header("content-security-policy").expect("a CSP");
         assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"), "{path}: {csp}");
     }
-    let css = get("/static/nhsuk/nhsuk-frontend.min.css").text();
+    let css = get(&server, "/static/nhsuk/nhsuk-frontend.min.css").text();
     assert!(!css.contains("https://"), "the stylesheet's remote fonts are removed");
 }
 
 #[test]
 fn the_api_describes_itself_and_serves_what_it_describes() {
-    let doc = get("/api/openapi.json").json();
+    let server = serve();
+    let doc = get(&server, "/api/openapi.json").json();
     assert_eq!(doc["openapi"], "3.1.0");
-    let indicators = get("/api/indicators").json();
+    let indicators = get(&server, "/api/indicators").json();
     let list = indicators["indicators"].as_array().expect("a list");
     assert!(list.len() >= 40, "{} indicators", list.len());
     for i in list {
         assert!(i["source"]["definition_sha256"].as_str().is_some_and(|h| h.len() == 64), "{i}");
         assert!(["higher_is_better", "lower_is_better", "no_judgement"].contains(&i["polarity"].as_str().unwrap_or("")), "{i}");
     }
-    let rows = get("/api/profiles?indicator=smoking_prevalence&breakdown=all").json();
+    let rows = get(&server, "/api/profiles?indicator=smoking_prevalence&breakdown=all").json();
     assert_eq!(rows["policy"], "public");
     assert!(rows["total"].as_u64().is_some_and(|t| t >= 5), "{rows}");
     for r in rows["rows"].as_array().expect("rows") {
@@ -163,14 +169,15 @@ fn the_api_describes_itself_and_serves_what_it_describes() {
             assert!(n == 0 || (n > 7 && n % 5 == 0), "public counts are 0 or rounded above 7: {r}");
         }
     }
-    let trend = get("/api/trends?indicator=smoking_prevalence").json();
+    let trend = get(&server, "/api/trends?indicator=smoking_prevalence").json();
     assert_eq!(trend["points"].as_array().map(Vec::len), Some(24), "{trend}");
-    let pop = get("/api/population?area=E54000024").json();
+    let pop = get(&server, "/api/population?area=E54000024").json();
     assert!(!pop["rows"].as_array().expect("rows").is_empty());
 }
 
 #[test]
 fn malformed_requests_get_a_400_that_names_the_parameter() {
+    let server = serve();
     for (path, names) in [
         ("/api/profiles?indicator=smokin_prevalence", "`indicator`"),
         ("/api/profiles?limit=ten", "`limit`"),
@@ -185,39 +192,40 @@ fn malformed_requests_get_a_400_that_names_the_parameter() {
         ("/download/profiles.docx", "docx"),
         ("/download/profiles.csv?area=NOPE", "`area`"),
     ] {
-        let r = get(path);
+        let r = get(&server, path);
         assert_eq!(r.status, 400, "{path}: {}", r.text());
         assert!(r.text().contains(names), "{path}: {}", r.text());
     }
-    let typo = get("/api/profiles?indicator=smokin_prevalence").json();
+    let typo = get(&server, "/api/profiles?indicator=smokin_prevalence").json();
     assert!(typo["message"].as_str().is_some_and(|m| m.contains("did you mean `smoking_prevalence`")), "{typo}");
-    assert_eq!(get("/no/such/page").status, 404);
-    assert_eq!(get("/api/areas/NOPE").status, 404);
+    assert_eq!(get(&server, "/no/such/page").status, 404);
+    assert_eq!(get(&server, "/api/areas/NOPE").status, 404);
 }
 
 #[test]
 fn downloads_come_as_csv_excel_and_parquet_under_the_public_policy() {
-    let csv = get("/download/profiles.csv?area=E54000024&indicator=smoking_prevalence");
+    let server = serve();
+    let csv = get(&server, "/download/profiles.csv?area=E54000024&indicator=smoking_prevalence");
     assert_eq!(csv.status, 200);
     assert!(csv.header("content-type").is_some_and(|t| t.starts_with("text/csv")));
     let text = csv.text();
     assert!(text.starts_with("indicator,title,method"), "{text}");
     assert!(text.lines().count() > 5);
-    let xlsx = get("/download/profiles.xlsx?area=E54000024");
+    let xlsx = get(&server, "/download/profiles.xlsx?area=E54000024");
     assert_eq!(xlsx.status, 200);
     assert_eq!(&xlsx.body[..2], b"PK", "an xlsx is a zip");
-    let parquet = get("/download/population.parquet?area=E54000024");
+    let parquet = get(&server, "/download/population.parquet?area=E54000024");
     assert_eq!(parquet.status, 200);
     assert_eq!(&parquet.body[..4], b"PAR1");
     // Every download is in the audit trail.
-    let data = served().lock().unwrap_or_else(|e| e.into_inner()).data.clone();
+    let data = data().to_path_buf();
     let trail = std::fs::read_to_string(data.join("accounts/audit.jsonl")).expect("an audit trail");
     assert!(trail.lines().filter(|l| l.contains("\"export\"")).count() >= 3, "{trail}");
 }
 
 #[test]
 fn a_table_that_breaks_the_policy_it_claims_is_refused() {
-    let data = served().lock().unwrap_or_else(|e| e.into_inner()).data.clone();
+    let data = data().to_path_buf();
     // The analyst release (unrounded) relabelled as public.
     let fake = tempfile::tempdir().expect("tempdir");
     let public = fake.path().join("public");
@@ -227,6 +235,6 @@ fn a_table_that_breaks_the_policy_it_claims_is_refused() {
     }
     let provenance = std::fs::read_to_string(data.join("profiles/analyst/provenance.json")).expect("provenance");
     std::fs::write(public.join("provenance.json"), provenance.replace("\"policy\": \"analyst\"", "\"policy\": \"public\"")).expect("write");
-    let err = start(fake.path(), &fake.path().join("accounts")).err().expect("refused");
+    let Err(err) = start(fake.path(), &fake.path().join("accounts")) else { panic!("a mislabelled table was served") };
     assert!(err.contains("breaks the `public` policy") && err.contains("profiles.csv"), "{err}");
 }
