@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
-import { PLACES, chartsNotDrawn, getJson, launchBrowser, repoDir, signIn, startApp } from './app.mjs';
+import { ICS, PLACES, chartsNotDrawn, getJson, launchBrowser, repoDir, signIn, startApp } from './app.mjs';
 
 /** The pages shown in the user guide, by file name. */
 async function shots(url) {
@@ -18,8 +18,10 @@ async function shots(url) {
     { file: 'overview.png', path: '/' },
     { file: 'place.png', path: `/areas/${PLACES.Luton}` },
     { file: 'neighbourhood.png', path: `/areas/${neighbourhood.code}` },
-    { file: 'indicator.png', path: `/indicators/mmr1_by_24_months?area=${PLACES.Bedford}` },
-    { file: 'inequalities.png', path: '/inequalities' },
+    // Indicators with figures to show even in a small population (most MMR figures of a
+    // 3,000-person one are suppressed).
+    { file: 'indicator.png', path: `/indicators/smoking_prevalence?area=${PLACES.Luton}` },
+    { file: 'inequalities.png', path: `/inequalities?indicator=hypertension_prevalence&area=${ICS}` },
     { file: 'data-quality.png', path: '/data-quality', signedIn: true },
   ];
 }
