@@ -43,6 +43,17 @@ open(sys.argv[2], "w").write("\n".join(api) + "\n")
 open(sys.argv[3], "w").write("\n".join(pages + api) + "\n")
 ' "$work/pages" "$work/api" "$work/mixed"
 
+# Cold: each path once, one client, before anything is cached (the cost of rendering).
+echo "== cold: every path once, one client (rendered, not cached)"
+while read -r path; do curl -s -o /dev/null -w '%{time_total} %{size_download}\n' "$url$path"; done <"$work/mixed" | python3 -c '
+import sys
+rows = [tuple(map(float, l.split())) for l in sys.stdin]
+t = sorted(r[0] * 1000 for r in rows)
+q = lambda p: t[min(len(t) - 1, int(p * len(t)))]
+print("%d paths: p50 %.1f  p95 %.1f  max %.1f ms; mean page %.0f KB" % (len(t), q(0.5), q(0.95), t[-1], sum(r[1] for r in rows) / len(rows) / 1024))'
+
+# Warm: 50 clients; anonymous pages and API answers are served from the app's cache after
+# their first render (the released tables do not change while it runs).
 for mix in pages api mixed; do
   echo "== $mix: $(wc -l <"$work/$mix") paths, 50 connections, 2 threads, ${seconds}s"
   PATHS_FILE="$work/$mix" wrk -t2 -c50 -d"${seconds}s" --timeout 10s -s bench/web.lua "$url" | tail -2

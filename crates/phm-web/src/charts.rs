@@ -194,7 +194,11 @@ pub struct Bar {
 }
 
 /// Bars with 95% confidence limits and an optional benchmark line.
-pub fn bars(bars: &[Bar], unit: &str, benchmark: Option<(&str, f64)>, title: &str) -> Value {
+pub fn bars(bars: &[Bar], unit: &str, benchmark: Option<(&str, f64)>, title: &str) -> Option<Value> {
+    if !bars.iter().any(|b| b.value.is_some()) {
+        return None;
+    }
+    let judged = bars.iter().any(|b| b.compared != "not compared");
     let (colour, _) = comparison_scales();
     let order: Vec<&str> = bars.iter().map(|b| b.category.as_str()).collect();
     let y = json!({"field": "category", "type": "nominal", "sort": order, "title": null, "axis": {"labelLimit": 260}});
@@ -203,11 +207,16 @@ pub fn bars(bars: &[Bar], unit: &str, benchmark: Option<(&str, f64)>, title: &st
     spec["height"] = json!(22 * bars.len().max(1));
     spec["data"] = json!({"values": bars});
     let mut layers = vec![
-        json!({"mark": {"type": "bar", "stroke": "#212b32", "strokeWidth": 0.5}, "encoding": {
-            "y": y, "x": {"field": "value", "type": "quantitative", "title": unit},
-            "color": {"field": "compared", "type": "nominal", "scale": colour, "title": "Compared"},
-            "tooltip": [{"field": "category"}, {"field": "value", "format": ".1f"}, {"field": "lower", "format": ".1f"}, {"field": "upper", "format": ".1f"}]
-        }}),
+        {
+            let mut bar = json!({"mark": {"type": "bar", "stroke": "#212b32", "strokeWidth": 0.5, "color": "#41b6e6"}, "encoding": {
+                "y": y, "x": {"field": "value", "type": "quantitative", "title": unit, "axis": {"format": ",.1f"}},
+                "tooltip": [{"field": "category"}, {"field": "value", "format": ",.1f"}, {"field": "lower", "format": ",.1f"}, {"field": "upper", "format": ",.1f"}]
+            }});
+            if judged {
+                bar["encoding"]["color"] = json!({"field": "compared", "type": "nominal", "scale": colour, "title": "Compared with the ICS"});
+            }
+            bar
+        },
         json!({"mark": {"type": "rule", "color": "#212b32"}, "encoding": {"y": y, "x": {"field": "lower", "type": "quantitative"}, "x2": {"field": "upper"}}}),
     ];
     if let Some((name, v)) = benchmark {
@@ -215,7 +224,7 @@ pub fn bars(bars: &[Bar], unit: &str, benchmark: Option<(&str, f64)>, title: &st
         layers.push(json!({"mark": {"type": "text", "align": "left", "dx": 4, "dy": -6, "fontSize": 11}, "encoding": {"x": {"datum": v, "type": "quantitative"}, "y": {"value": 0}, "text": {"value": name}}}));
     }
     spec["layer"] = json!(layers);
-    spec
+    Some(spec)
 }
 
 /// A population pyramid (male to the left).
@@ -324,22 +333,45 @@ pub fn map(areas: &[MapArea], catalogue: &Catalogue, boundaries: Option<&Value>,
             Some(json!({"x": x, "y": y, "name": a.name, "short": short, "value": a.value, "compared": a.compared}))
         })
         .collect();
+    // Each place's name above its cluster.
+    let mut labels: Vec<Value> = Vec::new();
+    for place in catalogue.areas_of("place") {
+        let points: Vec<(f64, f64)> = place.children.iter().filter_map(|c| layout.get(c).copied()).collect();
+        if points.is_empty() || !areas.iter().any(|a| place.children.contains(&a.code)) {
+            continue;
+        }
+        let x = points.iter().map(|p| p.0).sum::<f64>() / points.len() as f64;
+        let y = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min) - 1.1;
+        labels.push(json!({"x": x, "y": y, "place": place.name}));
+    }
     let mut spec = base(&format!("Hex map of {title} by neighbourhood, each hexagon one neighbourhood, coloured by comparison with the ICS"));
-    spec["width"] = json!(420);
-    spec["height"] = json!(380);
+    spec["width"] = json!(400);
+    spec["height"] = json!(400);
     spec["data"] = json!({"values": values});
-    let x = json!({"field": "x", "type": "quantitative", "axis": null, "scale": {"domain": [-2.5, 10]}});
-    let y = json!({"field": "y", "type": "quantitative", "axis": null, "scale": {"domain": [-2, 11.5], "reverse": true}});
+    // Zoom to the hexagons shown (a place's cluster, or all of them), keeping hexagons regular.
+    let xs: Vec<f64> = values.iter().filter_map(|v| v["x"].as_f64()).collect();
+    let ys: Vec<f64> = values.iter().filter_map(|v| v["y"].as_f64()).collect();
+    let (x0, x1) = (xs.iter().copied().fold(f64::INFINITY, f64::min) - 1.5, xs.iter().copied().fold(f64::NEG_INFINITY, f64::max) + 1.5);
+    let (y0, y1) = (ys.iter().copied().fold(f64::INFINITY, f64::min) - 2.2, ys.iter().copied().fold(f64::NEG_INFINITY, f64::max) + 1.2);
+    let span = (x1 - x0).max(y1 - y0).max(4.0);
+    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    let hex_size = (1500.0 * (12.5 / span).powi(2)).min(6000.0);
+    let x = json!({"field": "x", "type": "quantitative", "axis": null, "scale": {"domain": [cx - span / 2.0, cx + span / 2.0]}});
+    let y = json!({"field": "y", "type": "quantitative", "axis": null, "scale": {"domain": [cy - span / 2.0, cy + span / 2.0], "reverse": true}});
     spec["layer"] = json!([
-        {"mark": {"type": "point", "shape": "M0,-1L0.866,-0.5L0.866,0.5L0,1L-0.866,0.5L-0.866,-0.5Z", "filled": true, "size": 1500, "stroke": "#4c6272", "strokeWidth": 1.5},
+        {"mark": {"type": "point", "shape": "M0,-1L0.866,-0.5L0.866,0.5L0,1L-0.866,0.5L-0.866,-0.5Z", "filled": true, "size": hex_size, "stroke": "#4c6272", "strokeWidth": 1.5},
          "encoding": {"x": x, "y": y, "color": {"field": "compared", "type": "nominal", "scale": colour, "title": "Compared with the ICS"}, "tooltip": tooltip}},
-        {"mark": {"type": "text", "fontSize": 9, "color": "#212b32"}, "encoding": {"x": x, "y": y, "text": {"field": "short"}}}
+        {"mark": {"type": "text", "fontSize": 9, "color": "#212b32"}, "encoding": {"x": x, "y": y, "text": {"field": "short"}}},
+        {"data": {"values": labels}, "mark": {"type": "text", "fontSize": 12, "fontWeight": "bold", "color": "#212b32"}, "encoding": {"x": x, "y": y, "text": {"field": "place"}}}
     ]);
     spec
 }
 
 /// Life expectancy by IMD decile, one series per sex.
-pub fn le_gap(points: &[(String, u8, Option<f64>)]) -> Value {
+pub fn le_gap(points: &[(String, u8, Option<f64>)]) -> Option<Value> {
+    if !points.iter().any(|p| p.2.is_some()) {
+        return None;
+    }
     let values: Vec<Value> = points.iter().map(|(s, d, v)| json!({"series": s, "decile": d, "value": v})).collect();
     let mut spec = base("Life expectancy at birth by IMD decile, from the most deprived (1) to the least deprived (10)");
     spec["width"] = json!(420);
@@ -353,7 +385,7 @@ pub fn le_gap(points: &[(String, u8, Option<f64>)]) -> Value {
         "shape": {"field": "series", "type": "nominal", "title": null},
         "tooltip": [{"field": "series"}, {"field": "decile"}, {"field": "value", "format": ".1f"}]
     });
-    spec
+    Some(spec)
 }
 
 /// Reads a GeoJSON FeatureCollection whose features carry a `code` property naming a

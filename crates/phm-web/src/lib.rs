@@ -17,6 +17,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod cache;
 pub mod charts;
 pub mod data;
 pub mod error;
@@ -67,6 +68,8 @@ pub struct App {
     pub boundaries: Option<serde_json::Value>,
     /// Sign-in, sessions, audit.
     pub auth: auth::Auth,
+    /// Rendered responses for anonymous visitors.
+    pub cache: cache::Cache,
 }
 
 impl App {
@@ -82,7 +85,7 @@ impl App {
             None => None,
         };
         let auth = auth::Auth::open(&config.accounts, config.secure_cookies)?;
-        Ok(Arc::new(App { catalogue, assets, templates: render::Templates::new()?, boundaries, auth }))
+        Ok(Arc::new(App { catalogue, assets, templates: render::Templates::new()?, boundaries, auth, cache: cache::Cache::new(256 * 1024 * 1024) }))
     }
 }
 
@@ -111,6 +114,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/static/{*path}", get(assets::serve))
         .route("/health", get(|| async { "ok" }))
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), cache::layer))
         .layer(axum::middleware::from_fn(error::security_headers))
         .with_state(app)
 }

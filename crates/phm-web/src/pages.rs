@@ -424,7 +424,7 @@ fn breakdown_values(release: &Release, ind: &IndicatorInfo, area: &Area, benchma
         let bars: Vec<Bar> = rows
             .iter()
             .filter(|r| r.category != phm_engine::NOT_RECORDED)
-            .map(|r| Bar { category: r.category.clone(), value: r.value, lower: r.lower_95, upper: r.upper_95, compared: "similar".into() })
+            .map(|r| Bar { category: r.category.clone(), value: r.value, lower: r.lower_95, upper: r.upper_95, compared: "not compared".into() })
             .collect();
         let spec = charts::bars(&bars, &ind.unit(), benchmark.map(|b| (area.name.as_str(), b)), &format!("{} by {label}", ind.title));
         out.push(json!({"name": name, "label": label, "rows": rows, "spec": spec}));
@@ -468,7 +468,7 @@ pub async fn indicator(State(app): State<Arc<App>>, visitor: Visitor, Path(name)
             bars.push(Bar { category: a.name.clone(), value: r.value, lower: r.lower_95, upper: r.upper_95, compared: compared.to_owned() });
         }
         let ics_value = release.headline(&ind.name, &app.catalogue.ics().code).and_then(|r| r.value);
-        let compare = (!bars.is_empty()).then(|| charts::bars(&bars, &ind.unit(), ics_value.map(|v| ("ICS", v)), &compare_label));
+        let compare = charts::bars(&bars, &ind.unit(), ics_value.map(|v| ("ICS", v)), &compare_label);
         let mut info = serde_json::to_value(ind).map_err(|e| Error::Internal(e.to_string()))?;
         info["priority_title"] = json!(ind.priority.as_ref().map(|p| p.1.clone()));
         let ctx = json!({
@@ -536,7 +536,7 @@ pub async fn inequalities(State(app): State<Arc<App>>, visitor: Visitor, Query(q
             "indicator": ind, "area": area, "unit": ind.unit(), "decimals": decimals(ind),
             "indicator_choices": choices.iter().map(|i| json!({"name": i.name, "title": i.title})).collect::<Vec<_>>(),
             "area_choices": area_choices(&app),
-            "le_gap": (!le_points.is_empty()).then(|| charts::le_gap(&le_points)), "le_gap_series": le_series, "le_gap_rows": le_rows,
+            "le_gap": charts::le_gap(&le_points), "le_gap_series": le_series, "le_gap_rows": le_rows,
             "le_gap_text": if le_text.is_empty() { "The slope index is not reported for this area.".to_owned() } else { le_text.join(". ") + "." },
             "sii": sii, "sii_reason": headline.and_then(|h| h.sii_reason.clone()),
             "breakdowns": breakdown_values(release, ind, area, headline.and_then(|h| h.value)),
