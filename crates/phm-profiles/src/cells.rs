@@ -30,12 +30,30 @@ const BAND: usize = 5;
 /// whose age is not recorded.
 pub const BANDS: usize = 20;
 
+/// The dimensions a trend needs: areas, and the life-table band that age-standardised rates
+/// and life tables are computed over. Trends are for everyone (breakdown `all`), so the IMD
+/// decile, ethnic group and sex are left out and the engine produces far fewer cells.
+pub const TREND_DIMS: [&str; 3] = ["place", "neighbourhood", "life_table_band"];
+
 /// The [`DIMS`] as bound columns, for [`phm_engine::Engine::cells_plan`].
 ///
 /// # Errors
 /// A built-in name the language no longer knows (a programming error, reported not panicked).
 pub fn dim_columns() -> Result<Vec<Column>> {
-    DIMS.iter()
+    columns(&DIMS)
+}
+
+/// The [`TREND_DIMS`] as bound columns.
+///
+/// # Errors
+/// As [`dim_columns`].
+pub fn trend_dim_columns() -> Result<Vec<Column>> {
+    columns(&TREND_DIMS)
+}
+
+fn columns(names: &[&str]) -> Result<Vec<Column>> {
+    names
+        .iter()
         .map(|name| {
             let (expr, ty) = phm_lang::bind_expression(name, &BTreeMap::new(), &[]).map_err(|e| Error::Internal(format!("binding `{name}`: {e}")))?;
             Ok(Column { name: (*name).to_owned(), expr, ty })
@@ -141,23 +159,37 @@ pub fn esp_band_of(life_band: &str) -> String {
     }
 }
 
-/// Adds up the engine's cell batches (columns `index_date`, `b_{dim}` for each of [`DIMS`],
+/// Adds up the engine's cell batches (columns `index_date`, `b_{dim}` for the dimensions,
 /// then `_cn{i}`, `_cd{i}` for each of `indicators` indicators) for the ICS, each place and
-/// each neighbourhood, by every [`Breakdown`].
+/// each neighbourhood, by each of `breakdowns`. Batches from [`dim_columns`] hold every
+/// dimension; batches from [`trend_dim_columns`] only those of [`Breakdown::All`] and
+/// [`Breakdown::AgeBand`].
 ///
 /// # Errors
-/// A batch without the expected columns, or an IMD decile or age band the profiles do not know.
-pub fn sum_cells(batches: &[RecordBatch], indicators: usize, ics_code: &str) -> Result<Sums> {
+/// A batch without the columns the breakdowns need, or an IMD decile or age band the profiles
+/// do not know.
+pub fn sum_cells(batches: &[RecordBatch], indicators: usize, ics_code: &str, breakdowns: &[Breakdown]) -> Result<Sums> {
     let band_index: HashMap<String, usize> = AgeBands::LifeTable.bands().into_iter().enumerate().map(|(i, (_, label))| (label, i)).collect();
     let mut sums: HashMap<Key, Vec<Bands>> = HashMap::new();
     let mut cells = 0;
     for batch in batches {
         let column = |name: &str| batch.column_by_name(name).ok_or_else(|| Error::Internal(format!("the engine's cells have no column `{name}`")));
         let dates = column("index_date")?.as_primitive_opt::<Date32Type>().ok_or_else(|| Error::Internal("`index_date` is not a date".into()))?;
+        // Each dimension's column, when a breakdown asked for needs it (areas and bands always).
+        let needed = |j: usize| match j {
+            IMD_DECILE => breakdowns.iter().any(|b| matches!(b, Breakdown::ImdDecile | Breakdown::ImdQuintile)),
+            ETHNICITY5 => breakdowns.contains(&Breakdown::Ethnicity5),
+            SEX => breakdowns.contains(&Breakdown::Sex),
+            _ => true,
+        };
         let mut dims = Vec::new();
-        for d in DIMS {
+        for (j, d) in DIMS.iter().enumerate() {
+            if !needed(j) {
+                dims.push(None);
+                continue;
+            }
             let c = column(&format!("b_{d}"))?;
-            dims.push(c.as_string_opt::<i32>().ok_or_else(|| Error::Internal(format!("`b_{d}` is not text")))?.clone());
+            dims.push(Some(c.as_string_opt::<i32>().ok_or_else(|| Error::Internal(format!("`b_{d}` is not text")))?.clone()));
         }
         let mut counts = Vec::new();
         for i in 0..indicators {
@@ -168,7 +200,10 @@ pub fn sum_cells(batches: &[RecordBatch], indicators: usize, ics_code: &str) -> 
         for row in 0..batch.num_rows() {
             cells += 1;
             let Some(date) = dates.value_as_date(row) else { continue };
-            let v = |j: usize| if dims[j].is_valid(row) { dims[j].value(row) } else { phm_engine::NOT_RECORDED };
+            let v = |j: usize| match &dims[j] {
+                Some(c) if c.is_valid(row) => c.value(row),
+                _ => phm_engine::NOT_RECORDED,
+            };
             let band = match v(BAND) {
                 b if b == phm_engine::NOT_RECORDED => BANDS,
                 b => *band_index.get(b).ok_or_else(|| Error::Internal(format!("unknown life-table band `{b}`")))?,
@@ -179,6 +214,7 @@ pub fn sum_cells(batches: &[RecordBatch], indicators: usize, ics_code: &str) -> 
                 _ if decile == phm_engine::NOT_RECORDED => decile.to_owned(),
                 _ => return Err(Error::Internal(format!("unknown IMD decile `{decile}`"))),
             };
+            let wanted = |b: &Breakdown| breakdowns.contains(b);
             let age_band = if band == BANDS { phm_engine::NOT_RECORDED.to_owned() } else { esp_band_of(v(BAND)) };
             let areas = [(AreaType::Ics, ics_code), (AreaType::Place, v(PLACE)), (AreaType::Neighbourhood, v(NEIGHBOURHOOD))];
             let categories = [
@@ -190,7 +226,7 @@ pub fn sum_cells(batches: &[RecordBatch], indicators: usize, ics_code: &str) -> 
                 (Breakdown::AgeBand, age_band.as_str()),
             ];
             for (area_type, area) in areas {
-                for (breakdown, category) in categories {
+                for (breakdown, category) in categories.into_iter().filter(|(b, _)| wanted(b)) {
                     let key = Key { index_date: date, area_type, area: area.to_owned(), breakdown, category: category.to_owned() };
                     let entry = sums.entry(key).or_insert_with(|| vec![[(0, 0); BANDS + 1]; indicators]);
                     for (i, (n, d)) in counts.iter().enumerate() {

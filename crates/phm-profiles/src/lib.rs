@@ -3,13 +3,17 @@
 //! benchmarks and disclosure control, as one tidy long table.
 //!
 //! ```text
-//! definitions ──► engine: cells (one pass) ──► cells::sum_cells ──► figures (phm-stats)
+//! definitions ──► engine: cells (one pass per date) ──► cells::sum_cells ──► figures (phm-stats)
 //!             ──► inequality (SII/RII by IMD decile) ──► disclosure (phm-disclosure::release)
 //!             ──► benchmarks (against the ICS and England) ──► write (Parquet + CSV)
+//!   trend dates ──► the same passes, breakdown `all` ──► disclosure ──► SPC (phm_stats::spc)
+//!   population  ──► one more count in each index date's pass ──► disclosure ──► pyramid
 //! ```
 //!
 //! * [`compute`] runs the engine once per index date for every indicator, adds cells up into
-//!   every area × breakdown × category, and applies each indicator's method.
+//!   every area × breakdown × category, and applies each indicator's method; with [`Extras`],
+//!   also at each earlier trend date ([`dates`], for [`trend`]) and counting the registered
+//!   population by sex and age band ([`population`]).
 //! * [`release`] builds one disclosure table per indicator, with the additive groups a reader
 //!   could subtract (an area's categories add up to its total; places, and neighbourhoods, add
 //!   up to the ICS; two IMD deciles make a quintile), and releases it under a policy.
@@ -22,13 +26,18 @@
 
 pub mod cells;
 pub mod comparators;
+pub mod dates;
 pub mod figures;
 pub mod framework;
 pub mod inequality;
+pub mod population;
 pub mod profile;
+pub mod trend;
 pub mod write;
 
-pub use profile::{ProfileRow, ProfileTable, compute, release};
+pub use population::{PopulationRow, PopulationTable};
+pub use profile::{Extras, ProfileRow, ProfileTable, compute, release};
+pub use trend::{TrendRow, TrendTable};
 
 /// Errors of the profiles.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,8 @@ use phm_stats::compare::{self, Comparison};
 use phm_stats::estimate::Estimate;
 
 use crate::cells::{self, AreaType, Bands, Breakdown, Key, Sums};
+use crate::dates;
+use crate::population::Population;
 use crate::comparators::England;
 use crate::figures::{self, Context, Figure, LEVELS};
 use crate::inequality::{self, Inequality};
@@ -78,6 +80,30 @@ pub struct Profiles {
     pub ics: Ics,
     /// Cells the engine produced (for the report).
     pub cells: usize,
+    /// Engine passes run (one per index date, profile or trend).
+    pub passes: usize,
+    /// Each definition's trend dates in time order, ending at its index date (empty without
+    /// trends).
+    pub trend_dates: Vec<Vec<NaiveDate>>,
+    /// Trend rows (breakdown `all`, every area the indicator covers) at each definition's trend
+    /// dates *before* its index date, in the order of [`Profiles::rows`]. The last point of a
+    /// trend is the profile row itself.
+    pub trends: Vec<Computed>,
+    /// The registered population by area, sex and age band on the latest index date, when asked
+    /// for.
+    pub population: Option<Population>,
+}
+
+/// What [`compute`] works out besides the profile rows.
+#[derive(Clone, Debug, Default)]
+pub struct Extras {
+    /// Points per trend, the index date included (0: no trends).
+    pub trend_points: usize,
+    /// Months between trend points.
+    pub trend_every_months: u32,
+    /// The registered population's indicator: its denominator is counted by area, sex and age
+    /// band on the latest index date of `definitions`, for the population pyramid.
+    pub population: Option<Definition>,
 }
 
 /// Whether `ind` is reported by `breakdown`: everyone always, and the breakdowns it lists.
@@ -93,36 +119,88 @@ fn covers(ind: &Indicator, area_type: AreaType) -> bool {
     area_type == AreaType::Ics || ind.breakdowns.iter().any(|b| b.name == area_type.name())
 }
 
-/// Runs the engine for every definition (one pass per index date) and computes every figure.
-///
-/// # Errors
-/// Engine failures; a healthy life expectancy whose life table is not among `definitions`.
-pub async fn compute(engine: &Engine, definitions: Vec<Definition>, reference: &ReferenceData, ics: Ics) -> Result<Profiles> {
-    let dims = cells::dim_columns()?;
-    let dim_refs: Vec<&phm_model::Column> = dims.iter().collect();
-    let mut by_date: BTreeMap<NaiveDate, Vec<usize>> = BTreeMap::new();
-    for (i, d) in definitions.iter().enumerate() {
-        by_date.entry(d.index_date).or_default().push(i);
-    }
-    let mut rows = Vec::new();
-    let mut cell_count = 0;
-    for (date, members) in &by_date {
-        let inds: Vec<&Indicator> = members.iter().map(|&i| &definitions[i].indicator).collect();
-        let df = engine.cells_plan(&inds, Periods::One(*date), &dim_refs).await?;
-        let batches = df.collect().await?;
-        let sums = cells::sum_cells(&batches, inds.len(), &ics.code)?;
-        cell_count += sums.cells;
-        rows.extend(figures_for(&definitions, members, &sums, reference, &ics)?);
-    }
-    rows.sort_by(|a, b| (a.definition, &a.key).cmp(&(b.definition, &b.key)));
-    Ok(Profiles { definitions, rows, ics, cells: cell_count })
+/// One engine pass, on one date: the indicators whose index date it is (cells by every
+/// dimension, every breakdown) and those that need it as an earlier trend point (cells by
+/// [`cells::TREND_DIMS`] when no indicator has it as its index date; breakdown `all` only).
+#[derive(Debug, Default)]
+struct Pass {
+    main: Vec<usize>,
+    trend: Vec<usize>,
 }
 
-fn figures_for(definitions: &[Definition], members: &[usize], sums: &Sums, reference: &ReferenceData, ics: &Ics) -> Result<Vec<Computed>> {
+/// Runs the engine once per date and computes every figure: the profile rows at each
+/// indicator's index date, and the trend rows at its earlier trend dates. Indicators with
+/// different index dates that need the same date share its pass. With a population
+/// definition, the registered population is counted on the latest index date, as one more
+/// indicator of that date's pass. `on_pass(done, total)` is called after each pass.
+///
+/// One pass per date rather than one plan over many dates (`Periods::Many`): the engine can
+/// only pre-filter events on the conditions that do not use the index date when it joins them
+/// to several dates, so each table's whole history meets every date; on the 1.1M store two
+/// dates in one plan took 18 times as long as two passes.
+///
+/// # Errors
+/// Engine failures; a healthy life expectancy whose life table is not among `definitions`;
+/// trend settings that reach outside the calendar.
+pub async fn compute(engine: &Engine, definitions: Vec<Definition>, reference: &ReferenceData, ics: Ics, extras: &Extras, mut on_pass: impl FnMut(usize, usize)) -> Result<Profiles> {
+    let full_dims = cells::dim_columns()?;
+    let trend_dims = cells::trend_dim_columns()?;
+    let mut passes: BTreeMap<NaiveDate, Pass> = BTreeMap::new();
+    let mut trend_dates = Vec::with_capacity(definitions.len());
+    for (i, d) in definitions.iter().enumerate() {
+        passes.entry(d.index_date).or_default().main.push(i);
+        let dates = dates::trend_dates(d.index_date, extras.trend_points, extras.trend_every_months)?;
+        for date in dates.iter().filter(|&&t| t != d.index_date) {
+            passes.entry(*date).or_default().trend.push(i);
+        }
+        trend_dates.push(dates);
+    }
+    let mut rows = Vec::new();
+    let mut trends = Vec::new();
+    let mut population = extras.population.as_ref().map(|d| Population::new(d.clone()));
+    // The pyramid is of the latest index date: the population most indicators describe.
+    let latest = definitions.iter().map(|d| d.index_date).max();
+    let mut cell_count = 0;
+    let total = passes.len();
+    for (done, (date, pass)) in passes.iter().enumerate() {
+        // The indicators in the order main, then trend (their counts' positions in the cells),
+        // then the population's on the latest index date.
+        let members: Vec<usize> = pass.main.iter().chain(&pass.trend).copied().collect();
+        let mut inds: Vec<&Indicator> = members.iter().map(|&i| &definitions[i].indicator).collect();
+        let population_at = match &extras.population {
+            Some(p) if Some(*date) == latest => {
+                inds.push(&p.indicator);
+                Some(inds.len() - 1)
+            }
+            _ => None,
+        };
+        let full = !pass.main.is_empty();
+        let (dims, breakdowns): (&[phm_model::Column], &[Breakdown]) = if full { (&full_dims, &Breakdown::ALL) } else { (&trend_dims, &[Breakdown::All]) };
+        let dim_refs: Vec<&phm_model::Column> = dims.iter().collect();
+        let batches = engine.cells_plan(&inds, Periods::One(*date), &dim_refs).await?.collect().await?;
+        let sums = cells::sum_cells(&batches, inds.len(), &ics.code, breakdowns)?;
+        cell_count += sums.cells;
+        let (main, trend) = members.split_at(pass.main.len());
+        rows.extend(figures_for(&definitions, &members, main, &sums, reference, &ics, false)?);
+        trends.extend(figures_for(&definitions, &members, trend, &sums, reference, &ics, true)?);
+        if let (Some(p), Some(k)) = (&mut population, population_at) {
+            p.add(&batches, k, &ics.code)?;
+        }
+        on_pass(done + 1, total);
+    }
+    rows.sort_by(|a, b| (a.definition, &a.key).cmp(&(b.definition, &b.key)));
+    trends.sort_by(|a, b| (a.definition, &a.key).cmp(&(b.definition, &b.key)));
+    Ok(Profiles { definitions, rows, ics, cells: cell_count, passes: total, trend_dates, trends, population })
+}
+
+/// The figures of the indicators `wanted`, among the `members` of one pass (whose counts are
+/// in that order in `sums`). With `only_all`, only the `all` rows (trend points, with no SII).
+fn figures_for(definitions: &[Definition], members: &[usize], wanted: &[usize], sums: &Sums, reference: &ReferenceData, ics: &Ics, only_all: bool) -> Result<Vec<Computed>> {
     let position: HashMap<&str, usize> = members.iter().enumerate().map(|(pos, &i)| (definitions[i].indicator.name.as_str(), pos)).collect();
     let mut out = Vec::new();
-    for (pos, &def) in members.iter().enumerate() {
+    for &def in wanted {
         let ind = &definitions[def].indicator;
+        let pos = position[ind.name.as_str()];
         let le_pos = match &ind.about.life_table {
             Some(name) => Some(*position.get(name.as_str()).ok_or_else(|| {
                 Error::Invalid(format!("`{}` takes its life table from `{name}`, which is not profiled with the same index date", ind.name))
@@ -134,6 +212,9 @@ fn figures_for(definitions: &[Definition], members: &[usize], sums: &Sums, refer
         let mut area_rows: HashMap<(AreaType, String), usize> = HashMap::new();
         for (key, per_indicator) in &sums.sums {
             if !covers(ind, key.area_type) || (!reports(ind, key.breakdown) && key.breakdown != Breakdown::ImdDecile) {
+                continue;
+            }
+            if only_all && key.breakdown != Breakdown::All {
                 continue;
             }
             let bands = &per_indicator[pos];
@@ -193,18 +274,28 @@ pub const DERIVED: [&str; 11] =
 /// # Errors
 /// A table the disclosure layer refuses (a bug in the groups).
 pub fn release(profiles: &Profiles, policy: &Policy) -> Result<Vec<Released<phm_disclosure::ReleasedTable<RowKey>>>> {
+    release_rows(&profiles.definitions, &profiles.rows, &profiles.ics, policy)
+}
+
+/// Releases `rows` (sorted by definition) under `policy`, one table per definition, with the
+/// groups a reader could subtract: [`release`] for the profile rows, and the trends' earlier
+/// points (whose groups are the places, and the neighbourhoods, of the ICS at each date).
+///
+/// # Errors
+/// As [`release`].
+pub(crate) fn release_rows(definitions: &[Definition], rows: &[Computed], ics: &Ics, policy: &Policy) -> Result<Vec<Released<phm_disclosure::ReleasedTable<RowKey>>>> {
     let mut out = Vec::new();
     let mut start = 0;
-    while start < profiles.rows.len() {
-        let def = profiles.rows[start].definition;
-        let end = profiles.rows[start..].iter().position(|r| r.definition != def).map_or(profiles.rows.len(), |p| start + p);
-        let ind = &profiles.definitions[def].indicator;
+    while start < rows.len() {
+        let def = rows[start].definition;
+        let end = rows[start..].iter().position(|r| r.definition != def).map_or(rows.len(), |p| start + p);
+        let ind = &definitions[def].indicator;
         let mut table = Table::new(&["numerator", "denominator"], &DERIVED)?;
         if ind.method == "proportion" {
             table.proportion("numerator", "denominator")?;
         }
         let mut index: HashMap<&Key, usize> = HashMap::new();
-        for row in &profiles.rows[start..end] {
+        for row in &rows[start..end] {
             let f = &row.figure;
             let lim = |k: usize, upper: bool| f.limits[k].map(|(l, u)| if upper { u } else { l });
             let ineq = row.inequality.as_ref();
@@ -225,7 +316,7 @@ pub fn release(profiles: &Profiles, policy: &Policy) -> Result<Vec<Released<phm_
             let i = table.push(RowKey { indicator: ind.name.clone(), key: row.key.clone() }, &counts, &derived)?;
             index.insert(&row.key, i);
         }
-        for (total, parts) in groups(&profiles.rows[start..end], &profiles.ics) {
+        for (total, parts) in groups(&rows[start..end], ics) {
             let t = index[total];
             let p: Vec<usize> = parts.iter().map(|k| index[*k]).collect();
             if !p.is_empty() {
@@ -486,7 +577,7 @@ fn show(c: Comparison) -> String {
 }
 
 /// (area type, code) → (name, parent code).
-fn area_names(reference: &ReferenceData, ics: &Ics) -> HashMap<(AreaType, String), (String, Option<String>)> {
+pub(crate) fn area_names(reference: &ReferenceData, ics: &Ics) -> HashMap<(AreaType, String), (String, Option<String>)> {
     let mut out = HashMap::new();
     out.insert((AreaType::Ics, ics.code.clone()), (ics.name.clone(), None));
     for p in &reference.places {

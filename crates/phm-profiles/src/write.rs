@@ -1,13 +1,15 @@
-//! Writing a released [`ProfileTable`] as `profiles.parquet` and `profiles.csv`, with a JSON
-//! record of what produced it. The writer takes only a `ProfileTable`, which only released
-//! figures can make.
+//! Writing the released tables: a [`ProfileTable`] as `profiles.parquet` and `profiles.csv`, a
+//! [`TrendTable`] as `trends.*` and a [`PopulationTable`] as `population.*`. Each writer takes
+//! only its table type, which only released figures can make.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Date32Array, Float64Array, RecordBatch, StringArray, UInt64Array};
 
+use crate::population::{PopulationRow, PopulationTable};
 use crate::profile::{ProfileRow, ProfileTable};
+use crate::trend::{TrendRow, TrendTable};
 use crate::{Error, Result};
 
 /// The rows as one Arrow batch, columns in [`ProfileRow`]'s order.
@@ -69,4 +71,80 @@ pub fn batch(table: &ProfileTable) -> Result<RecordBatch> {
 pub fn write(dir: &Path, table: &ProfileTable) -> Result<u64> {
     let b = batch(table)?;
     Ok(phm_engine::output::write_table(dir, "profiles", b.schema(), &[b])?)
+}
+
+/// The trend rows as one Arrow batch, columns in [`TrendRow`]'s order.
+///
+/// # Errors
+/// Arrow refusing the columns (a bug).
+pub fn trend_batch(table: &TrendTable) -> Result<RecordBatch> {
+    let rows = table.rows();
+    let text = |f: fn(&TrendRow) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(rows.iter().map(f))) };
+    let opt_text = |f: fn(&TrendRow) -> Option<&str>| -> ArrayRef { Arc::new(StringArray::from_iter(rows.iter().map(f))) };
+    let num = |f: fn(&TrendRow) -> Option<f64>| -> ArrayRef { Arc::new(Float64Array::from_iter(rows.iter().map(f))) };
+    let count = |f: fn(&TrendRow) -> Option<u64>| -> ArrayRef { Arc::new(UInt64Array::from_iter(rows.iter().map(f))) };
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("indicator", text(|r| &r.indicator)),
+        ("title", text(|r| &r.title)),
+        ("method", text(|r| &r.method)),
+        ("polarity", text(|r| &r.polarity)),
+        ("period", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_engine::days_since_epoch(r.period))))),
+        ("area_type", text(|r| &r.area_type)),
+        ("area_code", text(|r| &r.area_code)),
+        ("area_name", text(|r| &r.area_name)),
+        ("numerator", count(|r| r.numerator)),
+        ("denominator", count(|r| r.denominator)),
+        ("value", num(|r| r.value)),
+        ("lower_95", num(|r| r.lower_95)),
+        ("upper_95", num(|r| r.upper_95)),
+        ("reason", opt_text(|r| r.reason.as_deref())),
+        ("disclosure", text(|r| &r.disclosure)),
+        ("mean", num(|r| r.mean)),
+        ("lower_process_limit", num(|r| r.lower_process_limit)),
+        ("upper_process_limit", num(|r| r.upper_process_limit)),
+        ("special_cause", opt_text(|r| r.special_cause.as_deref())),
+        ("variation", opt_text(|r| r.variation.as_deref())),
+        ("variation_icon", opt_text(|r| r.variation_icon.as_deref())),
+        ("assurance_icon", text(|r| &r.assurance_icon)),
+        ("spc_reason", opt_text(|r| r.spc_reason.as_deref())),
+    ];
+    RecordBatch::try_from_iter(columns).map_err(|e| Error::Internal(format!("trend batch: {e}")))
+}
+
+/// Writes `trends.parquet` and `trends.csv` in `dir`; returns the row count.
+///
+/// # Errors
+/// A file that cannot be written.
+pub fn write_trends(dir: &Path, table: &TrendTable) -> Result<u64> {
+    let b = trend_batch(table)?;
+    Ok(phm_engine::output::write_table(dir, "trends", b.schema(), &[b])?)
+}
+
+/// The population rows as one Arrow batch, columns in [`PopulationRow`]'s order.
+///
+/// # Errors
+/// Arrow refusing the columns (a bug).
+pub fn population_batch(table: &PopulationTable) -> Result<RecordBatch> {
+    let rows = table.rows();
+    let text = |f: fn(&PopulationRow) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(rows.iter().map(f))) };
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("area_type", text(|r| &r.area_type)),
+        ("area_code", text(|r| &r.area_code)),
+        ("area_name", text(|r| &r.area_name)),
+        ("period", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_engine::days_since_epoch(r.period))))),
+        ("sex", text(|r| &r.sex)),
+        ("age_band", text(|r| &r.age_band)),
+        ("count", Arc::new(UInt64Array::from_iter(rows.iter().map(|r| r.count)))),
+        ("disclosure", text(|r| &r.disclosure)),
+    ];
+    RecordBatch::try_from_iter(columns).map_err(|e| Error::Internal(format!("population batch: {e}")))
+}
+
+/// Writes `population.parquet` and `population.csv` in `dir`; returns the row count.
+///
+/// # Errors
+/// A file that cannot be written.
+pub fn write_population(dir: &Path, table: &PopulationTable) -> Result<u64> {
+    let b = population_batch(table)?;
+    Ok(phm_engine::output::write_table(dir, "population", b.schema(), &[b])?)
 }

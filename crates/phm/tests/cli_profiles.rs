@@ -1,6 +1,9 @@
-//! `phm profiles` end to end on a small synthetic BLMK drop: every area is there, and every
-//! figure written obeys the disclosure policy it was released under. The scan reads the CSV
-//! back, so it checks what a reader gets, not what the code meant to write.
+//! `phm profiles` end to end on a small synthetic BLMK drop: every area is there, every figure
+//! written obeys the disclosure policy it was released under, trends end at the profile and
+//! carry the SPC that `phm_stats::spc` gives their values, the population pyramid adds up to
+//! the registered population, and several policies are released from one computation. The
+//! checks read the CSV files back, so they check what a reader gets, not what the code meant
+//! to write.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -19,7 +22,7 @@ fn repo(rel: &str) -> String {
 type Row = BTreeMap<String, String>;
 
 fn read(path: &str) -> Vec<Row> {
-    let mut r = csv::Reader::from_path(path).expect("profiles.csv exists");
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let headers = r.headers().expect("headers").clone();
     r.records().map(|rec| headers.iter().zip(rec.expect("a record").iter()).map(|(h, v)| (h.to_owned(), v.to_owned())).collect()).collect()
 }
@@ -74,8 +77,36 @@ fn published(rows: &[&Row]) -> PublishedTable<String> {
     t
 }
 
+/// Checks one policy's `profiles.csv`: every area is there and every figure obeys the policy.
+fn check_profiles(rows: &[Row], policy: &Policy) {
+    // The ICS, its four places and neighbourhoods in every place.
+    let areas: BTreeSet<(&str, &str)> = rows.iter().map(|r| (r["area_type"].as_str(), r["area_code"].as_str())).collect();
+    assert!(areas.contains(&("ics", "E54000024")));
+    for place in ["E06000055", "E06000056", "E06000032", "E06000042"] {
+        assert!(areas.contains(&("place", place)), "{place} missing");
+    }
+    assert!(areas.iter().filter(|(t, _)| *t == "neighbourhood").count() >= 20);
+
+    // Every figure obeys the policy, read back from the file.
+    let mut by_indicator: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    for r in rows {
+        by_indicator.entry(r["indicator"].as_str()).or_default().push(r);
+    }
+    assert!(by_indicator.len() >= 30, "{} indicators", by_indicator.len());
+    for (name, rows) in &by_indicator {
+        let violations = audit_published(policy, &published(rows));
+        assert!(violations.is_empty(), "{name}: {}", violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+    }
+    // And a value is never shown beside a withheld count.
+    for r in rows {
+        if r["numerator"].is_empty() || r["denominator"].is_empty() {
+            assert!(r["value"].is_empty() && r["lower_95"].is_empty(), "a value beside a suppressed count: {r:?}");
+        }
+    }
+}
+
 #[test]
-fn profiles_cover_every_area_and_every_figure_obeys_its_policy() {
+fn profiles_of_a_small_drop() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let t = tmp.path().display().to_string();
     let (ok, _, err) = phm(&["synth", "--population", "3000", "--seed", "11", "--out", &format!("{t}/drop"), "--quiet"]);
@@ -83,38 +114,185 @@ fn profiles_cover_every_area_and_every_figure_obeys_its_policy() {
     let store = format!("{t}/store");
     let (ok, _, err) = phm(&["ingest", "--store", &store, "--manifest", &format!("{t}/drop/manifest.json"), "--quiet"]);
     assert!(ok, "{err}");
+    one_policy_writes_profiles_and_population_to_the_output_folder(&store, &format!("{t}/one"));
+    two_policies_release_one_computation_with_trends_and_population(&store, &format!("{t}/two"));
+}
 
-    for policy in ["public", "analyst"] {
-        let out = format!("{t}/profiles-{policy}");
-        let (ok, stdout, err) = phm(&["profiles", "--store", &store, "--out", &out, "--policy", policy, "--quiet"]);
-        assert!(ok, "{err}");
-        assert!(stdout.contains(&format!("Policy `{policy}`")), "{stdout}");
-        let rows = read(&format!("{out}/profiles.csv"));
+fn one_policy_writes_profiles_and_population_to_the_output_folder(store: &str, out: &str) {
+    let (ok, stdout, err) = phm(&["profiles", "--store", store, "--out", out, "--policy", "analyst", "--trend-points", "0", "--quiet"]);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("Policy `analyst`") && stdout.contains("no trends"), "{stdout}");
+    check_profiles(&read(&format!("{out}/profiles.csv")), &Policy::builtin("analyst").expect("policy"));
+    // No trends were asked for: the table is there, with its columns and no rows.
+    let trends = std::fs::read_to_string(format!("{out}/trends.csv")).expect("trends.csv");
+    assert!(trends.starts_with("indicator,title,method,polarity,period,area_type,area_code,area_name,numerator,denominator,value,lower_95,upper_95,reason,disclosure,mean,lower_process_limit,upper_process_limit,special_cause"), "{trends}");
+    assert_eq!(trends.lines().count(), 1);
+    assert!(!read(&format!("{out}/population.csv")).is_empty());
+    assert!(!std::path::Path::new(&format!("{out}/analyst")).exists());
+}
 
-        // The ICS, its four places and neighbourhoods in every place.
-        let areas: BTreeSet<(&str, &str)> = rows.iter().map(|r| (r["area_type"].as_str(), r["area_code"].as_str())).collect();
-        assert!(areas.contains(&("ics", "E54000024")));
-        for place in ["E06000055", "E06000056", "E06000032", "E06000042"] {
-            assert!(areas.contains(&("place", place)), "{place} missing");
-        }
-        assert!(areas.iter().filter(|(t, _)| *t == "neighbourhood").count() >= 20);
+fn two_policies_release_one_computation_with_trends_and_population(store: &str, out: &str) {
+    let (ok, stdout, err) =
+        phm(&["profiles", "--store", store, "--out", out, "--policy", "public", "--policy", "analyst", "--trend-points", "15", "--trend-every-months", "3", "--quiet"]);
+    assert!(ok, "{err}");
+    for name in ["public", "analyst"] {
+        let dir = format!("{out}/{name}");
+        assert!(stdout.contains(&format!("Policy `{name}`")), "{stdout}");
+        let policy = Policy::builtin(name).expect("policy");
+        let provenance: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/provenance.json")).expect("provenance")).expect("json");
+        assert_eq!(provenance["policy"], name);
+        assert!(std::path::Path::new(&format!("{dir}/framework.json")).exists());
+        let profiles = read(&format!("{dir}/profiles.csv"));
+        check_profiles(&profiles, &policy);
+        check_trends(&profiles, &read(&format!("{dir}/trends.csv")), &policy);
+        check_population(&profiles, &read(&format!("{dir}/population.csv")), &policy);
+    }
+    assert!(!std::path::Path::new(&format!("{out}/profiles.csv")).exists(), "with two policies nothing goes to the top folder");
+}
 
-        // Every figure obeys the policy, read back from the file.
-        let policy = Policy::builtin(policy).expect("policy");
-        let mut by_indicator: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
-        for r in &rows {
-            by_indicator.entry(r["indicator"].as_str()).or_default().push(r);
+/// Trends: 15 quarterly points per series ending at the profile's own row, released like the
+/// profile, with the SPC that phm-stats gives the released values.
+fn check_trends(profiles: &[Row], trends: &[Row], policy: &Policy) {
+    let all_rows: BTreeMap<(&str, &str, &str), &Row> =
+        profiles.iter().filter(|r| r["breakdown"] == "all").map(|r| ((r["indicator"].as_str(), r["area_type"].as_str(), r["area_code"].as_str()), r)).collect();
+    let mut series: BTreeMap<(&str, &str, &str), Vec<&Row>> = BTreeMap::new();
+    for r in trends {
+        series.entry((r["indicator"].as_str(), r["area_type"].as_str(), r["area_code"].as_str())).or_default().push(r);
+    }
+    // One series per area an indicator covers, and no other.
+    assert_eq!(series.keys().collect::<BTreeSet<_>>(), all_rows.keys().collect::<BTreeSet<_>>());
+    let mut charted = 0;
+    for (key, points) in &series {
+        assert_eq!(points.len(), 15, "{key:?}");
+        // Quarter ends in time order, the last the profile's index date.
+        let periods: Vec<chrono::NaiveDate> = points.iter().map(|r| r["period"].parse().expect("a date")).collect();
+        assert!(periods.windows(2).all(|w| w[0] < w[1] && (w[1] - w[0]).num_days() >= 89 && (w[1] - w[0]).num_days() <= 92), "{key:?}: {periods:?}");
+        let last = points[14];
+        let own = all_rows[key];
+        for col in ["period", "numerator", "denominator", "value", "lower_95", "upper_95", "disclosure"] {
+            assert_eq!(last[col], own[col], "{key:?}: the last point's {col} is the profile's");
         }
-        assert!(by_indicator.len() >= 30, "{} indicators", by_indicator.len());
-        for (name, rows) in &by_indicator {
-            let violations = audit_published(&policy, &published(rows));
-            assert!(violations.is_empty(), "{name}: {}", violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
-        }
-        // And a value is never shown beside a withheld count.
-        for r in &rows {
+        for r in points {
+            assert_eq!(r["assurance_icon"], "no_target", "definitions carry no targets");
             if r["numerator"].is_empty() || r["denominator"].is_empty() {
-                assert!(r["value"].is_empty() && r["lower_95"].is_empty(), "a value beside a suppressed count: {r:?}");
+                assert!(r["value"].is_empty(), "a value beside a suppressed count: {r:?}");
             }
         }
+        charted += usize::from(check_spc(key, points));
+    }
+    assert!(charted >= 100, "only {charted} series have process limits");
+
+    // Every point obeys the policy, with places and neighbourhoods adding up to the ICS.
+    let mut by_indicator: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    for r in trends {
+        by_indicator.entry(r["indicator"].as_str()).or_default().push(r);
+    }
+    for (name, rows) in by_indicator {
+        let mut rows: Vec<Row> = rows.into_iter().filter(|r| !r["disclosure"].is_empty() && r["disclosure"] != "no count").cloned().collect();
+        for r in &mut rows {
+            r.insert("breakdown".into(), "all".into());
+            r.insert("category".into(), "all".into());
+            r.insert("lower_99_8".into(), String::new());
+            r.insert("upper_99_8".into(), String::new());
+        }
+        let refs: Vec<&Row> = rows.iter().collect();
+        let violations = audit_published(policy, &published(&refs));
+        assert!(violations.is_empty(), "trends of {name}: {}", violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+    }
+}
+
+/// The SPC columns of one series are those `phm_stats::spc::xmr` gives the points that have a
+/// value (with its default options), or empty with a reason; returns whether it is charted.
+fn check_spc(key: &(&str, &str, &str), points: &[&Row]) -> bool {
+    let valued: Vec<&&Row> = points.iter().filter(|r| !r["value"].is_empty()).collect();
+    let values: Vec<f64> = valued.iter().map(|r| number(r, "value").expect("a value")).collect();
+    if valued.len() < phm_stats::spc::MIN_POINTS_FOR_LIMITS {
+        assert!(points.iter().all(|r| r["mean"].is_empty() && r["variation_icon"].is_empty() && r["spc_reason"].contains("Making Data Count asks for at least 15")), "{key:?}");
+        return false;
+    }
+    let polarity = match points[0]["polarity"].as_str() {
+        "higher_is_better" => phm_stats::spc::Polarity::HigherIsBetter,
+        "lower_is_better" => phm_stats::spc::Polarity::LowerIsBetter,
+        _ => phm_stats::spc::Polarity::Neither,
+    };
+    let chart = phm_stats::spc::xmr(&values, &phm_stats::spc::SpcOptions::new(polarity)).expect("a chart");
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+    for (r, p) in valued.iter().zip(&chart.points) {
+        assert!(close(number(r, "mean").expect("mean"), p.mean), "{key:?} {}: mean", r["period"]);
+        assert!(close(number(r, "lower_process_limit").expect("limit"), p.lower_limit), "{key:?} {}: lower limit", r["period"]);
+        assert!(close(number(r, "upper_process_limit").expect("limit"), p.upper_limit), "{key:?} {}: upper limit", r["period"]);
+        let rules = [(p.rules.beyond_limit, "astronomical"), (p.rules.shift, "shift"), (p.rules.trend, "trend"), (p.rules.two_of_three, "two_of_three")];
+        let want: Vec<&str> = rules.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect();
+        assert_eq!(r["special_cause"], want.join(";"), "{key:?} {}", r["period"]);
+    }
+    let latest_has_value = !points[points.len() - 1]["value"].is_empty();
+    let icon = match chart.variation {
+        phm_stats::spc::Variation::CommonCause => "common_cause",
+        phm_stats::spc::Variation::ImprovementHigh => "improvement_high",
+        phm_stats::spc::Variation::ImprovementLow => "improvement_low",
+        phm_stats::spc::Variation::ConcernHigh => "concern_high",
+        phm_stats::spc::Variation::ConcernLow => "concern_low",
+        phm_stats::spc::Variation::NeitherHigh => "neither_high",
+        phm_stats::spc::Variation::NeitherLow => "neither_low",
+    };
+    assert_eq!(points[0]["variation_icon"], if latest_has_value { icon } else { "" }, "{key:?}");
+    assert!(points.iter().all(|r| r["variation_icon"] == points[0]["variation_icon"]), "{key:?}: one icon per series");
+    true
+}
+
+/// The population pyramid: every count obeys the policy (groups: bands to a sex's total, sexes
+/// to a band's total, places and neighbourhoods to the ICS), and the ICS's registered
+/// population is the denominator of the indicators counted over all of it.
+fn check_population(profiles: &[Row], population: &[Row], policy: &Policy) {
+    let mut t = PublishedTable::new(&["count"], &[]).expect("table");
+    let key = |r: &Row| format!("{} {} {} {} {}", r["period"], r["area_type"], r["area_code"], r["sex"], r["age_band"]);
+    let mut index = BTreeMap::new();
+    for r in population {
+        let i = t.push(key(r), &[count(r, "count")], &[]).expect("push");
+        assert!(index.insert(key(r), i).is_none(), "{} twice", key(r));
+    }
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for r in population {
+        let (p, at, a, s, b) = (&r["period"], &r["area_type"], &r["area_code"], &r["sex"], &r["age_band"]);
+        if b != "all" {
+            groups.entry(format!("{p} {at} {a} {s} all")).or_default().push(index[&key(r)]);
+        }
+        if s != "all" {
+            groups.entry(format!("{p} {at} {a} all {b}")).or_default().push(index[&key(r)]);
+        }
+    }
+    for (total, parts) in &groups {
+        t.group(index[total], parts).expect("group");
+    }
+    let ics = "E54000024";
+    for area_type in ["place", "neighbourhood"] {
+        let mut by_cell: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for r in population.iter().filter(|r| r["area_type"] == area_type) {
+            by_cell.entry(format!("{} ics {ics} {} {}", r["period"], r["sex"], r["age_band"])).or_default().push(index[&key(r)]);
+        }
+        for (total, parts) in &by_cell {
+            t.group(index[total], parts).expect("group");
+        }
+    }
+    let violations = audit_published(policy, &t);
+    assert!(violations.is_empty(), "population: {}", violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+    if policy.name() == "public" {
+        assert!(population.iter().filter_map(|r| count(r, "count")).all(|n| n % 5 == 0), "public counts are multiples of 5");
+    }
+    // Every band of ESP2013 and `not recorded` for each sex, and `all`.
+    let bands: BTreeSet<&str> = population.iter().map(|r| r["age_band"].as_str()).collect();
+    assert_eq!(bands.len(), 19 + 2, "{bands:?}");
+    assert!(bands.contains("90+") && bands.contains("not recorded") && bands.contains("all"));
+    // The ICS's registered population on 31 March 2026 is the denominator of the dementia
+    // prevalence, whose denominator is `in_population` (released alike: the same count).
+    let total = population.iter().find(|r| r["period"] == "2026-03-31" && r["area_type"] == "ics" && r["sex"] == "all" && r["age_band"] == "all").expect("ICS total");
+    let dementia = profiles.iter().find(|r| r["indicator"] == "dementia_prevalence" && r["area_type"] == "ics" && r["breakdown"] == "all").expect("dementia");
+    assert_eq!(total["count"], dementia["denominator"]);
+    let people: u64 = count(total, "count").expect("a count");
+    assert!((2500..=3200).contains(&people), "{people} registered people of 3,000");
+    // Under the analyst policy nothing in the ICS's row is rounded, so its sexes add up.
+    if policy.name() == "analyst" {
+        let sexes: u64 = population.iter().filter(|r| r["period"] == "2026-03-31" && r["area_type"] == "ics" && r["sex"] != "all" && r["age_band"] == "all").map(|r| count(r, "count").expect("ICS counts are large")).sum();
+        assert_eq!(sexes, people);
     }
 }
