@@ -150,7 +150,8 @@ pub fn run(args: &ProfilesArgs) -> anyhow::Result<()> {
     for policy in &policies {
         bar.set_message(format!("releasing under the `{}` policy", policy.name()));
         let dir = if policies.len() == 1 { args.out.clone() } else { args.out.join(policy.name()) };
-        written.push(release_and_write(args, &dir, policy, &profiles, &framework, &reference, &england, snapshot.id())?);
+        let computed = Computed { args, profiles: &profiles, framework: &framework, reference: &reference, england: &england, snapshot: snapshot.id() };
+        written.push(release_and_write(&computed, &dir, policy)?);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -187,19 +188,20 @@ pub fn run(args: &ProfilesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What was computed once, and what it was computed from.
+struct Computed<'a> {
+    args: &'a ProfilesArgs,
+    profiles: &'a Profiles,
+    framework: &'a Framework,
+    reference: &'a ReferenceData,
+    england: &'a England,
+    snapshot: u64,
+}
+
 /// Releases everything computed under `policy`, checks every released table with `audited`,
 /// and writes the profiles, trends, population, framework and provenance to `dir`.
-#[allow(clippy::too_many_arguments)]
-fn release_and_write(
-    args: &ProfilesArgs,
-    dir: &Path,
-    policy: &phm_disclosure::Policy,
-    profiles: &Profiles,
-    framework: &Framework,
-    reference: &ReferenceData,
-    england: &England,
-    snapshot: u64,
-) -> anyhow::Result<Written> {
+fn release_and_write(computed: &Computed<'_>, dir: &Path, policy: &phm_disclosure::Policy) -> anyhow::Result<Written> {
+    let Computed { args, profiles, framework, reference, england, snapshot } = *computed;
     let released = phm_profiles::release(profiles, policy)?;
     super::release::audited(&released)?;
     let released_trends = phm_profiles::trend::release(profiles, policy)?;
