@@ -25,7 +25,7 @@ use chrono::NaiveDate;
 use phm_core::reference::ReferenceData;
 use phm_disclosure::{Policy, Released, ReleasedCell, ReleasedTable, Status};
 use phm_model::Polarity;
-use phm_stats::spc::{self, Assurance, Rules, SpcOptions, Variation};
+use phm_stats::spc::{self, Assurance, SpcOptions};
 
 use crate::Result;
 use crate::cells::{AreaType, Breakdown, Key};
@@ -234,11 +234,11 @@ fn chart(series: &mut [TrendRow], polarity: Polarity) {
                     row.mean = Some(p.mean);
                     row.lower_process_limit = Some(p.lower_limit);
                     row.upper_process_limit = Some(p.upper_limit);
-                    row.special_cause = Some(rules(p.rules)).filter(|r| !r.is_empty());
-                    row.variation = Some(point_variation(p.variation).to_owned());
+                    row.special_cause = Some(p.rules.names()).filter(|r| !r.is_empty());
+                    row.variation = Some(p.variation.kind().to_owned());
                 }
                 let latest_has_value = charted.last() == Some(&(n - 1));
-                let icon = latest_has_value.then(|| variation_icon(chart.variation).to_owned());
+                let icon = latest_has_value.then(|| chart.variation.icon().to_owned());
                 let assurance = match chart.assurance {
                     // No definition carries a target, so the method never assesses one.
                     Assurance::NotAssessed => NO_TARGET,
@@ -263,38 +263,6 @@ fn chart(series: &mut [TrendRow], polarity: Polarity) {
     };
     for row in series.iter_mut() {
         row.spc_reason.clone_from(&reason);
-    }
-}
-
-/// The rules a point breaks, `;`-separated in the guidance's order (as `phm stats spc` writes
-/// them): `astronomical` (beyond a process limit), `shift` (a run on one side of the mean),
-/// `trend` (a run rising or falling), `two_of_three` (two of three points close to a limit).
-pub fn rules(rules: Rules) -> String {
-    let names = [(rules.beyond_limit, "astronomical"), (rules.shift, "shift"), (rules.trend, "trend"), (rules.two_of_three, "two_of_three")];
-    names.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect::<Vec<_>>().join(";")
-}
-
-/// What a point shows: `common_cause`, or a special cause of `improvement`, of `concern`, or
-/// (with no polarity) `neither`.
-pub fn point_variation(variation: Variation) -> &'static str {
-    match variation {
-        Variation::CommonCause => "common_cause",
-        Variation::ImprovementHigh | Variation::ImprovementLow => "improvement",
-        Variation::ConcernHigh | Variation::ConcernLow => "concern",
-        Variation::NeitherHigh | Variation::NeitherLow => "neither",
-    }
-}
-
-/// The Making Data Count variation icon.
-pub fn variation_icon(variation: Variation) -> &'static str {
-    match variation {
-        Variation::CommonCause => "common_cause",
-        Variation::ImprovementHigh => "improvement_high",
-        Variation::ImprovementLow => "improvement_low",
-        Variation::ConcernHigh => "concern_high",
-        Variation::ConcernLow => "concern_low",
-        Variation::NeitherHigh => "neither_high",
-        Variation::NeitherLow => "neither_low",
     }
 }
 

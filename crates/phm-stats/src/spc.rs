@@ -230,6 +230,14 @@ pub struct Rules {
 }
 
 impl Rules {
+    /// The rules broken, `;`-separated in the guidance's order: `astronomical` (beyond a
+    /// process limit), `shift` (a run on one side of the mean), `trend` (a run rising or
+    /// falling), `two_of_three` (two of three points close to a limit); empty when none.
+    pub fn names(self) -> String {
+        let names = [(self.beyond_limit, "astronomical"), (self.shift, "shift"), (self.trend, "trend"), (self.two_of_three, "two_of_three")];
+        names.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect::<Vec<_>>().join(";")
+    }
+
     /// Whether any rule is broken.
     pub fn any(self) -> bool {
         self.beyond_limit || self.shift || self.trend || self.two_of_three
@@ -273,6 +281,31 @@ impl Variation {
             (Polarity::LowerIsBetter, Side::Low) => Self::ImprovementLow,
             (Polarity::Neither, Side::High) => Self::NeitherHigh,
             (Polarity::Neither, Side::Low) => Self::NeitherLow,
+        }
+    }
+
+    /// What a point shows: `common_cause`, or a special cause of `improvement`, of `concern`,
+    /// or (with no polarity) `neither`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::CommonCause => "common_cause",
+            Self::ImprovementHigh | Self::ImprovementLow => "improvement",
+            Self::ConcernHigh | Self::ConcernLow => "concern",
+            Self::NeitherHigh | Self::NeitherLow => "neither",
+        }
+    }
+
+    /// The Making Data Count variation icon's name: `common_cause`, `improvement_high`,
+    /// `improvement_low`, `concern_high`, `concern_low`, `neither_high`, `neither_low`.
+    pub fn icon(self) -> &'static str {
+        match self {
+            Self::CommonCause => "common_cause",
+            Self::ImprovementHigh => "improvement_high",
+            Self::ImprovementLow => "improvement_low",
+            Self::ConcernHigh => "concern_high",
+            Self::ConcernLow => "concern_low",
+            Self::NeitherHigh => "neither_high",
+            Self::NeitherLow => "neither_low",
         }
     }
 

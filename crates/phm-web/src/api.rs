@@ -15,30 +15,13 @@ use serde_json::{Value, json};
 use crate::auth::Visitor;
 use crate::data::Release;
 use crate::error::ApiError;
-use crate::pages::{area_param, indicator_param};
+use crate::pages::{area_param, indicator_param, only, release};
 use crate::{App, Error, Result};
 
 /// The OpenAPI document.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
 type ApiResult = std::result::Result<Json<Value>, ApiError>;
-
-/// Rejects unknown query parameters.
-fn only(query: &HashMap<String, String>, known: &[&str]) -> Result<()> {
-    for k in query.keys() {
-        if !known.contains(&k.as_str()) {
-            return Err(Error::BadRequest(format!(
-                "unknown query parameter `{k}`: this endpoint takes {}",
-                if known.is_empty() { "none".to_owned() } else { known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ") }
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn release<'a>(app: &'a App, visitor: &Visitor) -> Result<&'a Release> {
-    app.catalogue.release_for(visitor.analyst()).ok_or_else(|| Error::Internal("no release".into()))
-}
 
 fn whole(query: &HashMap<String, String>, name: &str, default: usize, max: usize) -> Result<usize> {
     match query.get(name) {
@@ -139,7 +122,7 @@ pub(crate) fn select_rows<'a>(app: &'a App, release: &'a Release, query: &HashMa
 /// `GET /api/profiles?indicator=&area=&area_type=&breakdown=&limit=&offset=`.
 pub async fn profiles(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> ApiResult {
     only(&query, &["indicator", "area", "area_type", "breakdown", "limit", "offset"])?;
-    let release = release(&app, &visitor)?;
+    let release = release(&app, &visitor);
     let limit = whole(&query, "limit", 1000, 10_000)?;
     let offset = whole(&query, "offset", 0, usize::MAX)?;
     let rows = select_rows(&app, release, &query)?;
@@ -154,7 +137,7 @@ pub async fn trends(State(app): State<Arc<App>>, visitor: Visitor, Query(query):
     let name = query.get("indicator").ok_or_else(|| Error::BadRequest("`indicator` is required: name an indicator from /api/indicators".into()))?;
     let ind = indicator_param(&app, name)?;
     let area = area_param(&app, &query)?;
-    let release = release(&app, &visitor)?;
+    let release = release(&app, &visitor);
     let points = release.trend(&ind.name, &area.code);
     Ok(Json(json!({"policy": release.policy.name(), "indicator": ind.name, "area": area.code, "points": points})))
 }
@@ -163,7 +146,7 @@ pub async fn trends(State(app): State<Arc<App>>, visitor: Visitor, Query(query):
 pub async fn population(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> ApiResult {
     only(&query, &["area"])?;
     let area = area_param(&app, &query)?;
-    let release = release(&app, &visitor)?;
+    let release = release(&app, &visitor);
     let rows: Vec<_> = release.population_of(&area.code).collect();
     Ok(Json(json!({"policy": release.policy.name(), "area": area.code, "rows": rows})))
 }

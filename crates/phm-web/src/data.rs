@@ -165,8 +165,10 @@ pub struct Catalogue {
     /// Areas: the ICS, then places, then neighbourhoods, each by name.
     pub areas: Vec<Area>,
     by_code: HashMap<String, usize>,
-    /// Releases by policy name.
-    pub releases: BTreeMap<String, Release>,
+    /// The `public` release (a profiles folder without one is refused).
+    pub public: Release,
+    /// The `analyst` release, when the folder has one.
+    pub analyst: Option<Release>,
     /// The data-quality report (`phm quality --json`), when there is one.
     pub quality: Option<serde_json::Value>,
     /// The folder the profiles were read from.
@@ -197,11 +199,10 @@ impl Catalogue {
 
     /// The release a visitor sees: `public` for the public; for signed-in analysts and admins
     /// the `analyst` release where there is one.
-    pub fn release_for(&self, analyst: bool) -> Option<&Release> {
-        if analyst {
-            self.releases.get("analyst").or_else(|| self.releases.get("public"))
-        } else {
-            self.releases.get("public")
+    pub fn release_for(&self, analyst: bool) -> &Release {
+        match &self.analyst {
+            Some(a) if analyst => a,
+            _ => &self.public,
         }
     }
 
@@ -244,9 +245,10 @@ impl Catalogue {
             let trends: Vec<TrendRow> = if dir.join("trends.csv").exists() { read_csv(&dir.join("trends.csv"))? } else { Vec::new() };
             let population: Vec<PopulationRow> =
                 if dir.join("population.csv").exists() { read_csv(&dir.join("population.csv"))? } else { Vec::new() };
-            check_release(&dir.join("profiles.csv"), &policy, rows.iter().map(|r| (r.numerator, r.denominator, r.value)))?;
-            check_release(&dir.join("trends.csv"), &policy, trends.iter().map(|r| (r.numerator, r.denominator, r.value)))?;
-            check_release(&dir.join("population.csv"), &policy, population.iter().map(|r| (r.count, None, None)))?;
+            let shares = ["numerator", "denominator"];
+            check_release(&dir.join("profiles.csv"), &policy, &shares, &["value"], rows.iter().map(|r| (vec![r.numerator, r.denominator], vec![r.value])))?;
+            check_release(&dir.join("trends.csv"), &policy, &shares, &["value"], trends.iter().map(|r| (vec![r.numerator, r.denominator], vec![r.value])))?;
+            check_release(&dir.join("population.csv"), &policy, &["count"], &[], population.iter().map(|r| (vec![r.count], vec![])))?;
             if framework.is_none() {
                 framework = Some(read_json::<Framework>(&dir.join("framework.json"))?);
             }
@@ -260,7 +262,8 @@ impl Catalogue {
             }
             releases.insert(name.to_owned(), Release { policy, rows, trends, population, provenance, by_indicator_area, trends_by });
         }
-        let Some(public) = releases.get("public") else {
+        let analyst = releases.remove("analyst");
+        let Some(public) = releases.remove("public") else {
             return Err(Error::Load(format!(
                 "`{}` has no release under the `public` policy, which pages for visitors who are not signed in need: run `phm profiles --policy public --policy analyst`",
                 folder.display()
@@ -269,28 +272,32 @@ impl Catalogue {
         let framework = framework.ok_or_else(|| Error::Load("no framework.json".into()))?;
         let areas = areas(&public.rows);
         let by_code = areas.iter().enumerate().map(|(i, a)| (a.code.clone(), i)).collect();
-        let indicators = indicators(&framework, public);
+        let indicators = indicators(&framework, &public);
         let by_name = indicators.iter().enumerate().map(|(i, d)| (d.name.clone(), i)).collect();
         let quality = match quality {
             Some(path) if path.exists() => Some(read_json(path)?),
             _ => None,
         };
-        Ok(Catalogue { framework, indicators, by_name, areas, by_code, releases, quality, folder: folder.to_path_buf() })
+        Ok(Catalogue { framework, indicators, by_name, areas, by_code, public, analyst, quality, folder: folder.to_path_buf() })
     }
 }
 
-/// Checks every row of a released table against `policy`, one cell per row (counts, and the
-/// value derived from them): no published count from 1 to the threshold, every count on the
-/// rounding grid, no value beside a suppressed count.
+/// Checks every row of a released table against `policy`, one cell per row (its counts, and
+/// the values derived from them): no published count from 1 to the threshold, every count on
+/// the rounding grid, no value beside a suppressed count.
 ///
 /// # Errors
 /// [`Error::Disclosure`] naming the file, the row and the rule broken.
-pub fn check_release(file: &Path, policy: &Policy, rows: impl Iterator<Item = (Option<u64>, Option<u64>, Option<f64>)>) -> Result<()> {
-    let mut table = PublishedTable::new(&["numerator", "denominator"], &["value"]).map_err(|e| Error::Internal(e.to_string()))?;
-    for (i, (n, d, v)) in rows.enumerate() {
-        // A row without a denominator (a count) has nothing to protect in that column.
-        let d = if d.is_none() && n.is_some() { Some(policy.rounding().apply(policy.threshold() + 1)) } else { d };
-        table.push(format!("line {}", i + 2), &[n, d], &[v]).map_err(|e| Error::Internal(e.to_string()))?;
+pub fn check_release<'a>(
+    file: &Path,
+    policy: &Policy,
+    counts: &[&str],
+    derived: &[&str],
+    rows: impl Iterator<Item = (Vec<Option<u64>>, Vec<Option<f64>>)> + 'a,
+) -> Result<()> {
+    let mut table = PublishedTable::new(counts, derived).map_err(|e| Error::Internal(e.to_string()))?;
+    for (i, (c, d)) in rows.enumerate() {
+        table.push(format!("line {}", i + 2), &c, &d).map_err(|e| Error::Internal(e.to_string()))?;
     }
     let violations = audit_published(policy, &table);
     if let Some(first) = violations.first() {
@@ -356,7 +363,8 @@ fn indicators(framework: &Framework, public: &Release) -> Vec<IndicatorInfo> {
         .and_then(|v| v.as_array())
         .map(|a| a.iter().filter_map(|i| Some((i.get("name")?.as_str()?, i))).collect())
         .unwrap_or_default();
-    let mut loaded: HashMap<String, phm_lang::Loaded> = HashMap::new();
+    // Each definition file is read and parsed once, however many indicators it holds.
+    let mut loaded: HashMap<String, (phm_lang::Loaded, Option<String>)> = HashMap::new();
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let members = framework.priorities.iter().flat_map(|p| p.indicators.iter().map(move |m| (Some(p), m.name.clone(), m.headline)));
@@ -371,9 +379,9 @@ fn indicators(framework: &Framework, public: &Release) -> Vec<IndicatorInfo> {
         let definition = prov.and_then(|p| p.get("definition")?.as_str()).unwrap_or(&row.definition).to_owned();
         let sha = prov.and_then(|p| p.get("definition_sha256")?.as_str()).unwrap_or(&row.definition_sha256).to_owned();
         let index_date = prov.and_then(|p| p.get("index_date")?.as_str()).and_then(|d| d.parse().ok());
-        let l = loaded.entry(definition.clone()).or_insert_with(|| phm_lang::load(Path::new(&definition)));
+        let (l, text) = loaded.entry(definition.clone()).or_insert_with(|| (phm_lang::load(Path::new(&definition)), std::fs::read_to_string(&definition).ok()));
         let parsed = l.definitions.as_ref().and_then(|d| d.indicators.iter().find(|i| i.name == name).map(|i| (d, i)));
-        let source = std::fs::read_to_string(&definition).ok().and_then(|text| indicator_block(&text, &name));
+        let source = text.as_deref().and_then(|text| indicator_block(text, &name));
         out.push(IndicatorInfo {
             name: name.clone(),
             title: row.title.clone(),

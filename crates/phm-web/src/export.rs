@@ -155,23 +155,15 @@ pub async fn download(
     let (table, format) = file.rsplit_once('.').ok_or_else(|| {
         Error::BadRequest(format!("`{file}`: expected TABLE.FORMAT, e.g. `profiles.csv` (tables: profiles, trends, population; formats: csv, xlsx, parquet)"))
     })?;
-    let release = app.catalogue.release_for(visitor.analyst()).ok_or_else(|| Error::Internal("no release".into()))?;
+    let release = crate::pages::release(&app, &visitor);
     let text = match table {
         "profiles" => {
-            for k in query.keys() {
-                if !["indicator", "area", "area_type", "breakdown"].contains(&k.as_str()) {
-                    return Err(Error::BadRequest(format!("unknown query parameter `{k}`: profiles take `indicator`, `area`, `area_type`, `breakdown`")).into());
-                }
-            }
+            crate::pages::only(&query, &["indicator", "area", "area_type", "breakdown"])?;
             let rows = crate::api::select_rows(&app, release, &query)?;
             TextTable::from_rows(&rows, &["indicator"])?
         }
         "trends" => {
-            for k in query.keys() {
-                if !["indicator", "area"].contains(&k.as_str()) {
-                    return Err(Error::BadRequest(format!("unknown query parameter `{k}`: trends take `indicator`, `area`")).into());
-                }
-            }
+            crate::pages::only(&query, &["indicator", "area"])?;
             let ind = query.get("indicator").map(|n| crate::pages::indicator_param(&app, n)).transpose()?;
             let area = if query.contains_key("area") { Some(crate::pages::area_param(&app, &query)?) } else { None };
             let rows: Vec<_> = release
@@ -182,11 +174,7 @@ pub async fn download(
             TextTable::from_rows(&rows, &["indicator"])?
         }
         "population" => {
-            for k in query.keys() {
-                if k != "area" {
-                    return Err(Error::BadRequest(format!("unknown query parameter `{k}`: population takes `area`")).into());
-                }
-            }
+            crate::pages::only(&query, &["area"])?;
             let area = if query.contains_key("area") { Some(crate::pages::area_param(&app, &query)?) } else { None };
             let rows: Vec<_> = release.population.iter().filter(|p| area.is_none_or(|a| p.area_code == a.code)).collect();
             TextTable::from_rows(&rows, &["area_type"])?

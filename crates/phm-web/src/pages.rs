@@ -59,7 +59,7 @@ const NAV: [(&str, &str, &str); 5] = [
 
 /// Renders `template` inside the layout.
 pub(crate) fn render(app: &App, visitor: &Visitor, template: &str, title: &str, current: &str, mut ctx: Value) -> Result<Html<String>> {
-    let release = app.catalogue.release_for(visitor.analyst());
+    let release = release(app, visitor);
     let nav: Vec<Value> = NAV
         .iter()
         .map(|(id, href, label)| {
@@ -70,27 +70,28 @@ pub(crate) fn render(app: &App, visitor: &Visitor, template: &str, title: &str, 
     ctx["title"] = json!(title);
     ctx["nav"] = json!(nav);
     ctx["user"] = visitor.template_value();
-    ctx["policy_name"] = json!(release.map_or("public", |r| r.policy.name()));
-    ctx["policy_summary"] = json!(release.map(|r| r.policy.summary()).unwrap_or_default());
+    ctx["policy_name"] = json!(release.policy.name());
+    ctx["policy_summary"] = json!(release.policy.summary());
     if ctx.get("breadcrumbs").is_none() {
         ctx["breadcrumbs"] = json!(null);
     }
     app.templates.render(template, &ctx).map(Html)
 }
 
-fn release<'a>(app: &'a App, visitor: &Visitor) -> Result<&'a Release> {
-    app.catalogue.release_for(visitor.analyst()).ok_or_else(|| Error::Internal("no release to show".into()))
+/// The release a visitor may see.
+pub(crate) fn release<'a>(app: &'a App, visitor: &Visitor) -> &'a Release {
+    app.catalogue.release_for(visitor.analyst())
 }
 
-/// Rejects query parameters a page does not know, naming them.
-fn only(query: &HashMap<String, String>, known: &[&str]) -> Result<()> {
+/// Rejects query parameters a page, endpoint or download does not take, naming them.
+pub(crate) fn only(query: &HashMap<String, String>, known: &[&str]) -> Result<()> {
     let mut unknown: Vec<&str> = query.keys().map(String::as_str).filter(|k| !known.contains(k)).collect();
     if unknown.is_empty() {
         return Ok(());
     }
     unknown.sort_unstable();
     Err(Error::BadRequest(format!(
-        "unknown query parameter{} {}: this page takes {}",
+        "unknown query parameter{} {}: this address takes {}",
         if unknown.len() == 1 { "" } else { "s" },
         unknown.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
         if known.is_empty() { "none".to_owned() } else { known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ") }
@@ -187,7 +188,7 @@ pub(crate) fn variation_text(icon: Option<&str>) -> Option<String> {
 pub async fn overview(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> PageResult {
     let go = || -> Result<Html<String>> {
         only(&query, &[])?;
-        let release = release(&app, &visitor)?;
+        let release = release(&app, &visitor);
         let ics = app.catalogue.ics();
         let mut priorities = Vec::new();
         for p in &app.catalogue.framework.priorities {
@@ -243,7 +244,7 @@ pub async fn area(State(app): State<Arc<App>>, visitor: Visitor, Path(code): Pat
     let go = || -> Result<Html<String>> {
         only(&query, &["map"])?;
         let area = app.catalogue.area(&code).ok_or_else(|| Error::NotFound(format!("No area has the code `{code}`.")))?;
-        let release = release(&app, &visitor)?;
+        let release = release(&app, &visitor);
         let is_ics = area.area_type == "ics";
         let benchmark_name = if is_ics { "England" } else { "the ICS" };
         let (peer_areas, peer_label) = peers(&app, area);
@@ -449,7 +450,7 @@ pub async fn indicator(State(app): State<Arc<App>>, visitor: Visitor, Path(name)
         only(&query, &["area"])?;
         let ind = app.catalogue.indicator(&name).ok_or_else(|| Error::NotFound(format!("No indicator is called `{name}`.")))?;
         let area = area_param(&app, &query)?;
-        let release = release(&app, &visitor)?;
+        let release = release(&app, &visitor);
         let headline = release.headline(&ind.name, &area.code);
         let (compare_areas, compare_label): (Vec<&Area>, String) = match area.area_type.as_str() {
             "ics" => (app.catalogue.areas_of("place").collect(), "Places compared".into()),
@@ -489,7 +490,7 @@ pub async fn indicator(State(app): State<Arc<App>>, visitor: Visitor, Path(name)
 pub async fn inequalities(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> PageResult {
     let go = || -> Result<Html<String>> {
         only(&query, &["indicator", "area"])?;
-        let release = release(&app, &visitor)?;
+        let release = release(&app, &visitor);
         let area = area_param(&app, &query)?;
         let choices: Vec<&IndicatorInfo> =
             app.catalogue.indicators.iter().filter(|i| release.rows_for(&i.name, &app.catalogue.ics().code).any(|r| r.breakdown != "all")).collect();
@@ -564,9 +565,11 @@ pub async fn data_quality(State(app): State<Arc<App>>, visitor: Visitor, Query(q
                     reasons.push(json!({"source": s["source"], "reason": reason["reason"], "count": reason["count"]}));
                 }
             }
-            failing = r["checks"].as_array().into_iter().flatten().filter(|c| c["status"] == "fail").cloned().collect();
         }
         let detail = visitor.analyst();
+        if detail && let Some(r) = full {
+            failing = r["checks"].as_array().into_iter().flatten().filter(|c| c["status"] == "fail").cloned().collect();
+        }
         if detail {
             app.auth.record_view(&visitor, "/data-quality");
         }
@@ -579,7 +582,7 @@ pub async fn data_quality(State(app): State<Arc<App>>, visitor: Visitor, Query(q
 /// `GET /about`.
 pub async fn about(State(app): State<Arc<App>>, visitor: Visitor) -> PageResult {
     let go = || -> Result<Html<String>> {
-        let release = release(&app, &visitor)?;
+        let release = release(&app, &visitor);
         let ctx = json!({"snapshot": release.provenance.get("snapshot"), "versions": app.assets.versions});
         render(&app, &visitor, "about.html", "About the figures", "", ctx)
     };

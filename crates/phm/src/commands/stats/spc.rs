@@ -2,7 +2,7 @@
 //! and, with `--series-output`, a row per series with its variation and assurance icons.
 
 use anyhow::{Context, bail};
-use phm_stats::spc::{Assurance, NotReported, Polarity, Rules, SpcOptions, Variation, XmrChart, xmr};
+use phm_stats::spc::{Assurance, NotReported, Polarity, SpcOptions, XmrChart, xmr};
 
 use super::output::{Csv, num};
 use super::table::{Column, Group, Kind, Table};
@@ -71,8 +71,8 @@ pub fn run(args: &SpcArgs) -> anyhow::Result<()> {
                         num(p.lower_limit),
                         num(p.upper_limit),
                         p.rules.any().to_string(),
-                        rules(p.rules),
-                        point_variation(p.variation).to_owned(),
+                        p.rules.names(),
+                        p.variation.kind().to_owned(),
                         String::new(),
                     ]);
                     points.push(row);
@@ -152,44 +152,12 @@ fn series_row(key: &[String], chart: &XmrChart, target: Option<f64>) -> Vec<Stri
         latest.map(|p| num(p.lower_limit)).unwrap_or_default(),
         latest.map(|p| num(p.upper_limit)).unwrap_or_default(),
         target.map(num).unwrap_or_default(),
-        variation_icon(chart.variation).to_owned(),
+        chart.variation.icon().to_owned(),
         assurance_icon(chart.assurance).to_owned(),
         chart.notes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
         String::new(),
     ]);
     row
-}
-
-/// The rules a point breaks, `;`-separated in the order of the guidance: `astronomical` (a
-/// point beyond a process limit), `shift` (a run on one side of the mean), `trend` (a run
-/// rising or falling), `two_of_three` (two of three points close to a limit).
-fn rules(rules: Rules) -> String {
-    let names = [(rules.beyond_limit, "astronomical"), (rules.shift, "shift"), (rules.trend, "trend"), (rules.two_of_three, "two_of_three")];
-    names.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect::<Vec<_>>().join(";")
-}
-
-/// What a point shows: `common_cause`, or a special cause of `improvement`, of `concern`, or
-/// (with no polarity) `neither`.
-fn point_variation(variation: Variation) -> &'static str {
-    match variation {
-        Variation::CommonCause => "common_cause",
-        Variation::ImprovementHigh | Variation::ImprovementLow => "improvement",
-        Variation::ConcernHigh | Variation::ConcernLow => "concern",
-        Variation::NeitherHigh | Variation::NeitherLow => "neither",
-    }
-}
-
-/// The Making Data Count variation icon of the latest point.
-fn variation_icon(variation: Variation) -> &'static str {
-    match variation {
-        Variation::CommonCause => "common_cause",
-        Variation::ImprovementHigh => "improvement_high",
-        Variation::ImprovementLow => "improvement_low",
-        Variation::ConcernHigh => "concern_high",
-        Variation::ConcernLow => "concern_low",
-        Variation::NeitherHigh => "neither_high",
-        Variation::NeitherLow => "neither_low",
-    }
 }
 
 /// The Making Data Count assurance icon.
