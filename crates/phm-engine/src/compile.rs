@@ -419,10 +419,16 @@ fn values_plan(rows: Vec<Vec<Expr>>, names: &[&str], types: &[DataType]) -> Resu
     Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
 }
 
+/// The person frame's key columns: `person_id` as two integers ([`crate::person_key`]), on
+/// which every per-person aggregate groups and every join to the person frame matches.
+const KEY_HI: &str = "_pk_hi";
+const KEY_LO: &str = "_pk_lo";
+
 /// Build the person frame for a set of person series.
 pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, needs: &Needs<'a>, periods: Periods) -> Result<PersonFrame> {
     // Person attributes.
-    let mut cols = vec![col("person_id")];
+    let [hi, lo] = crate::person_key::keys(col("person_id"));
+    let mut cols = vec![col("person_id"), hi.alias(KEY_HI), lo.alias(KEY_LO)];
     let mut attrs = needs.attrs.clone();
     let needs_area = attrs.iter().any(|a| a.store_column().is_none());
     // Age needs birth year and month whatever asks for it.
@@ -483,7 +489,8 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
         if let Some(keep) = prefilter(&parts, &periods) {
             events = events.filter(keep)?;
         }
-        let mut group = vec![col("person_id")];
+        let [hi, lo] = crate::person_key::keys(col("person_id"));
+        let mut group = vec![hi.alias(KEY_HI), lo.alias(KEY_LO)];
         if let Periods::Many(dates) = &periods {
             let rows = dates.iter().map(|d| vec![date_lit(*d)]).collect();
             let plan = values_plan(rows, &["index_date"], &[DataType::Date32])?;
@@ -525,9 +532,9 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
         }
         let grouped = events.aggregate(group, aggr)?;
         // Rename the keys so the join does not clash with the person frame's columns.
-        let pid = format!("_pid_{}", table.name());
+        let (khi, klo) = (format!("{KEY_HI}_{}", table.name()), format!("{KEY_LO}_{}", table.name()));
         let idx = format!("_idx_{}", table.name());
-        let mut sel = vec![col("person_id").alias(pid.as_str())];
+        let mut sel = vec![col(KEY_HI).alias(khi.as_str()), col(KEY_LO).alias(klo.as_str())];
         if matches!(periods, Periods::Many(_)) {
             sel.push(col("index_date").alias(idx.as_str()));
         }
@@ -536,9 +543,9 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
         }
         let grouped = grouped.select(sel)?;
         df = if matches!(periods, Periods::Many(_)) {
-            grouped.join(df, JoinType::Right, &[pid.as_str(), idx.as_str()], &["person_id", "index_date"], None)?
+            grouped.join(df, JoinType::Right, &[khi.as_str(), klo.as_str(), idx.as_str()], &[KEY_HI, KEY_LO, "index_date"], None)?
         } else {
-            grouped.join(df, JoinType::Right, &[pid.as_str()], &["person_id"], None)?
+            grouped.join(df, JoinType::Right, &[khi.as_str(), klo.as_str()], &[KEY_HI, KEY_LO], None)?
         };
     }
     let mut frame = PersonFrame { df, agg_alias, lookup_alias: Vec::new(), periods };
@@ -570,7 +577,8 @@ pub(crate) async fn cohort_plan(ctx: &SessionContext, lookups: &Lookups, cohort:
         needs.add(&c.expr);
     }
     let frame = person_frame(ctx, lookups, &needs, Periods::One(index)).await?;
-    let mut sel = vec![col("person_id")];
+    // Written as `Utf8` whatever the scan read it as.
+    let mut sel = vec![cast(col("person_id"), DataType::Utf8).alias("person_id")];
     for c in &cohort.columns {
         sel.push(cast(frame.expr(&c.expr), arrow_type(c.ty)).alias(c.name.as_str()));
     }
@@ -586,7 +594,7 @@ pub(crate) async fn events_plan(ctx: &SessionContext, lookups: &Lookups, cohort:
     if let Some(f) = and_all(extract.frame.filters.iter().map(|f| event_expr(f, &periods))) {
         events = events.filter(f)?;
     }
-    let mut sel = vec![col("person_id")];
+    let mut sel = vec![cast(col("person_id"), DataType::Utf8).alias("person_id")];
     sel.extend(extract.columns.iter().map(|c| col(c.as_str())));
     let mut order = vec![col("person_id").sort(true, false)];
     order.extend(sort_exprs(extract.frame.table));

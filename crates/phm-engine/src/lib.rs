@@ -1,8 +1,11 @@
 //! The query engine: compiles the query model to DataFusion logical plans and runs them over
 //! a store snapshot, in-process or on a Ballista cluster.
 //!
-//! Plans use only built-in DataFusion functions and scans of Parquet listing tables (or
-//! `VALUES` for reference lookups), so they serialise to Ballista executors unchanged.
+//! Plans use DataFusion's built-in functions, OpenPHM's own functions (registered by name
+//! in every session, Ballista's scheduler and executors included: [`udaf::register`]) and
+//! scans of Parquet listing tables (or `VALUES` for reference lookups), so they serialise to
+//! Ballista executors unchanged. People are grouped and joined on their pseudonym as two
+//! integers ([`person_key`]).
 //!
 //! **Invariants**
 //! - A result records the definition's content hash and the snapshot it was computed from.
@@ -22,6 +25,7 @@ use phm_model::{Cohort, Indicator, Lookups, Measure};
 use phm_store::Snapshot;
 
 mod compile;
+pub mod person_key;
 pub mod udaf;
 pub mod output;
 
@@ -108,16 +112,23 @@ pub fn lookups_for(snapshot: Option<&Snapshot>) -> Result<Lookups> {
     Ok(lookups)
 }
 
-/// The session configuration used for local runs: the same settings a Ballista executor
-/// uses where they change results (strings read as `Utf8`), so both give equal output.
-/// DataFusion's own `DATAFUSION_*` environment variables (for example
-/// `DATAFUSION_EXECUTION_TARGET_PARTITIONS`) tune it; by default it uses every core.
+/// The session configuration used for local runs: [`configure`]'s settings, and Parquet
+/// strings read as `Utf8View`, so joins and grouping copy 16-byte views rather than the text
+/// (bench/engine.sh on the 1.1M catalogue: see ARCHITECTURE.md). Ballista sessions keep
+/// `Utf8`: a Ballista 55 standalone cluster did not finish the catalogue with view types
+/// (crates/phm-engine/tests/ballista.rs timed out after 600 s), and that test checks that
+/// both give the same results. DataFusion's own `DATAFUSION_*` environment variables (for
+/// example `DATAFUSION_EXECUTION_TARGET_PARTITIONS`) tune it; by default it uses every core.
 pub fn session_config() -> SessionConfig {
-    configure(SessionConfig::from_env().unwrap_or_default())
+    let mut config = configure(SessionConfig::from_env().unwrap_or_default());
+    if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_SCHEMA_FORCE_VIEW_TYPES").is_none() {
+        config.options_mut().execution.parquet.schema_force_view_types = true;
+    }
+    config
 }
 
 /// Settings every session that runs definitions needs, local or Ballista: Parquet strings
-/// as `Utf8`, as Ballista reads them, so both give identical results.
+/// as `Utf8`, as Ballista reads them ([`session_config`] turns views on for local runs).
 pub fn configure(mut config: SessionConfig) -> SessionConfig {
     let options = config.options_mut();
     options.execution.parquet.schema_force_view_types = false;

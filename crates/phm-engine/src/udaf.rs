@@ -60,11 +60,13 @@ pub fn functions() -> Vec<AggregateUDF> {
     vec![first_by(), last_by()]
 }
 
-/// Register [`functions`] in a session.
+/// Register [`functions`] and the person keys ([`crate::person_key`]) in a session.
 pub fn register(ctx: &SessionContext) {
     for f in functions() {
         ctx.register_udaf(f);
     }
+    ctx.register_udf(crate::person_key::key_hi());
+    ctx.register_udf(crate::person_key::key_lo());
 }
 
 /// `phm_first_by(value, keys…)` / `phm_last_by(value, keys…)` as expressions.

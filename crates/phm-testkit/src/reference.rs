@@ -89,13 +89,13 @@ fn text(v: &Value) -> Option<&str> {
 
 impl Store {
     fn new(tables: &BTreeMap<String, Vec<RecordBatch>>) -> Store {
-        let mut persons: Vec<(String, BTreeMap<String, Value>)> = rows_of(tables, "person").into_iter().map(|r| (r.get("person_id").and_then(text).unwrap_or_default().to_owned(), r)).collect();
+        let mut persons: Vec<(String, BTreeMap<String, Value>)> = rows_of(tables, "person").into_iter().map(|r| (crate::tables::readable_person(r.get("person_id").and_then(text).unwrap_or_default()), r)).collect();
         persons.sort_by(|a, b| a.0.cmp(&b.0));
         let mut events = BTreeMap::new();
         for table in EventTable::ALL {
             let mut by_person: EventRows = BTreeMap::new();
             for r in rows_of(tables, table.name()) {
-                let id = r.get("person_id").and_then(text).unwrap_or_default().to_owned();
+                let id = crate::tables::readable_person(r.get("person_id").and_then(text).unwrap_or_default());
                 let row = table.columns().iter().map(|c| r.get(c.store).cloned().unwrap_or(Value::Null)).collect();
                 by_person.entry(id).or_default().push(row);
             }
@@ -551,7 +551,7 @@ fn person_rows(batches: &[RecordBatch]) -> Vec<(String, Vec<Value>)> {
     for batch in batches {
         for i in 0..batch.num_rows() {
             let id = match arrow_value(batch.column(0).as_ref(), i) {
-                Value::Text(s) => s,
+                Value::Text(s) => crate::tables::readable_person(&s),
                 other => other.to_string(),
             };
             out.push((id, (1..batch.num_columns()).map(|j| arrow_value(batch.column(j).as_ref(), i)).collect()));

@@ -31,6 +31,42 @@ use phm_model::{EventTable, Value};
 
 use crate::reference::arrow_value;
 
+/// The `person_id` stored for a person cell. A store keeps pseudonyms (32 lower-case hex
+/// digits, which the engine reads as two integers: `phm_engine::person_key`); tables in tests
+/// name people readably (`1`, `10`, `ann`). A cell that is a pseudonym is kept; any other
+/// cell of up to 16 characters becomes its bytes in hex, padded with `0` digits to 32. That
+/// is one-to-one and keeps the text's order (`10` before `2`), and [`readable_person`] gives
+/// the cell back.
+pub fn pseudonym(cell: &str) -> Option<String> {
+    if cell.len() == 32 && cell.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Some(cell.to_owned());
+    }
+    if cell.is_empty() || cell.len() > 16 || cell.contains('\0') {
+        return None;
+    }
+    let mut hex: String = cell.bytes().map(|b| format!("{b:02x}")).collect();
+    hex.extend(std::iter::repeat_n('0', 32 - hex.len()));
+    Some(hex)
+}
+
+/// The person cell a [`pseudonym`] was made from (a real pseudonym is returned as it is).
+pub fn readable_person(id: &str) -> String {
+    let bytes: Option<Vec<u8>> = (id.len() == 32).then(|| (0..16).map(|i| u8::from_str_radix(&id[2 * i..2 * i + 2], 16).ok()).collect()).flatten();
+    if let Some(mut bytes) = bytes {
+        while bytes.last() == Some(&0) {
+            bytes.pop();
+        }
+        if let Ok(text) = String::from_utf8(bytes)
+            && !text.is_empty()
+            && text.chars().all(|c| !c.is_control())
+            && pseudonym(&text).as_deref() == Some(id)
+        {
+            return text;
+        }
+    }
+    id.to_owned()
+}
+
 /// The value a column takes when the text does not list it, or `None` if it must be listed.
 fn default_cell(table: &str, column: &str, ty: &DataType, nullable: bool) -> Option<Option<String>> {
     if nullable {
@@ -140,6 +176,7 @@ pub fn table_from_text(table: &str, text: &str) -> Result<RecordBatch, String> {
         }
         let lines = &line_of_row;
         let array: ArrayRef = match field.data_type() {
+            DataType::Utf8 if field.name() == "person_id" => Arc::new(StringArray::from(parse(col, lines, header_name, "a person id of at most 16 characters", pseudonym)?)),
             DataType::Utf8 => Arc::new(StringArray::from(col.clone())),
             DataType::Int16 => Arc::new(Int16Array::from(parse(col, lines, header_name, "a whole number (-32768 to 32767)", |s| s.parse::<i16>().ok())?)),
             DataType::Int64 => Arc::new(Int64Array::from(parse(col, lines, header_name, "a whole number", |s| s.parse::<i64>().ok())?)),
@@ -180,7 +217,9 @@ pub fn table_to_text(batches: &[RecordBatch]) -> String {
                 batch
                     .columns()
                     .iter()
-                    .map(|c| match arrow_value(c.as_ref(), i) {
+                    .zip(schema.fields())
+                    .map(|(c, f)| match arrow_value(c.as_ref(), i) {
+                        Value::Text(s) if f.name() == "person_id" => readable_person(&s),
                         Value::Null => String::new(),
                         Value::Text(s) => s,
                         v => v.to_string(),
@@ -247,5 +286,25 @@ mod tests {
         let text = table_to_text(std::slice::from_ref(&b));
         let again = table_from_text("observation", &text).expect("reads back");
         assert_eq!(b, again, "{text}");
+    }
+}
+
+#[cfg(test)]
+mod person_ids {
+    use super::{pseudonym, readable_person};
+
+    #[test]
+    fn readable_ids_become_pseudonyms_in_the_same_order_and_come_back() {
+        let ids = ["1", "10", "2", "ann", "zz"];
+        let stored: Vec<String> = ids.iter().map(|i| pseudonym(i).unwrap()).collect();
+        assert!(stored.iter().all(|s| s.len() == 32), "{stored:?}");
+        assert!(stored.windows(2).all(|w| w[0] < w[1]), "order kept: {stored:?}");
+        for (i, s) in ids.iter().zip(&stored) {
+            assert_eq!(readable_person(s), *i);
+        }
+        let real = "0123456789abcdef0123456789abcdef";
+        assert_eq!(pseudonym(real).as_deref(), Some(real));
+        assert_eq!(pseudonym("seventeen chars!!"), None);
+        assert_eq!(pseudonym(""), None);
     }
 }
