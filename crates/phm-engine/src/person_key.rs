@@ -86,15 +86,21 @@ fn hex16(digits: &[u8]) -> Option<u64> {
     (bad == 0).then_some(v)
 }
 
+/// Whether `text` is a pseudonym as the store keeps it: 32 lower-case hex digits, the only
+/// values these keys accept.
+pub fn is_pseudonym(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 32 && hex16(&bytes[..16]).is_some() && hex16(&bytes[16..]).is_some()
+}
+
 /// The key half of one pseudonym, or why it is not one.
 fn key(half: Half, pseudonym: &str) -> Result<i64> {
     let bytes = pseudonym.as_bytes();
-    let digits = match (bytes.len(), half) {
-        (32, Half::High) => &bytes[..16],
-        (32, Half::Low) => &bytes[16..],
-        _ => return exec_err!("person_id `{pseudonym}` is not a pseudonym: the store keeps 32 lower-case hexadecimal digits"),
-    };
-    match hex16(digits) {
+    let digits = (bytes.len() == 32).then(|| match half {
+        Half::High => &bytes[..16],
+        Half::Low => &bytes[16..],
+    });
+    match digits.and_then(hex16) {
         // The bits as they are: the map stays one-to-one.
         Some(v) => Ok(v as i64),
         None => exec_err!("person_id `{pseudonym}` is not a pseudonym: the store keeps 32 lower-case hexadecimal digits"),
@@ -157,14 +163,15 @@ mod tests {
     #[test]
     fn the_two_halves_are_the_pseudonym_read_as_a_number() {
         let p = "0123456789abcdef fedcba9876543210".replace(' ', "");
-        assert_eq!(key(Half::High, &p).unwrap(), 0x0123_4567_89ab_cdef);
-        assert_eq!(key(Half::Low, &p).unwrap() as u64, 0xfedc_ba98_7654_3210);
+        assert_eq!(key(Half::High, &p).expect("a pseudonym"), 0x0123_4567_89ab_cdef);
+        assert_eq!(key(Half::Low, &p).expect("a pseudonym") as u64, 0xfedc_ba98_7654_3210);
     }
 
     #[test]
     fn anything_that_is_not_32_lower_case_hex_digits_is_refused_by_name() {
         for bad in ["0123456789ABCDEF0123456789abcdef", "0123456789abcdef", "0123456789abcdef0123456789abcdeg", " 123456789abcdef0123456789abcdef"] {
-            let err = key(Half::High, bad).and_then(|_| key(Half::Low, bad)).unwrap_err().to_string();
+            assert!(!is_pseudonym(bad), "{bad}");
+            let err = key(Half::High, bad).and_then(|_| key(Half::Low, bad)).expect_err("not a pseudonym").to_string();
             assert!(err.contains(&format!("`{bad}`")) && err.contains("32 lower-case hexadecimal digits"), "{err}");
         }
     }
@@ -175,8 +182,9 @@ mod tests {
         #[test]
         fn the_pair_of_keys_gives_the_pseudonym_back(a in proptest::array::uniform16(proptest::num::u8::ANY), b in proptest::array::uniform16(proptest::num::u8::ANY)) {
             let (pa, pb) = (hex::encode(a), hex::encode(b));
-            let ka = (key(Half::High, &pa).unwrap(), key(Half::Low, &pa).unwrap());
-            let kb = (key(Half::High, &pb).unwrap(), key(Half::Low, &pb).unwrap());
+            proptest::prop_assert!(is_pseudonym(&pa) && is_pseudonym(&pb));
+            let ka = (key(Half::High, &pa).expect("a pseudonym"), key(Half::Low, &pa).expect("a pseudonym"));
+            let kb = (key(Half::High, &pb).expect("a pseudonym"), key(Half::Low, &pb).expect("a pseudonym"));
             proptest::prop_assert_eq!(format!("{:016x}{:016x}", ka.0 as u64, ka.1 as u64), pa.clone());
             proptest::prop_assert_eq!(ka == kb, pa == pb);
         }
