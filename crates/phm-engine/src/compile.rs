@@ -200,12 +200,16 @@ fn sort_exprs(table: EventTable) -> Vec<SortExpr> {
 }
 
 /// The columns that order rows for `first`/`last` of `column`: the table's order up to and
-/// including that column. Rows that tie on this prefix hold the same value of `column`, so the
-/// result is the same as with the whole order, and the keys compared are shorter.
+/// including that column, which always ends the list (the functions in [`crate::udaf`] return
+/// the last column of the row they pick). Rows that tie on this prefix hold the same value of
+/// `column`, so the result is the same as with the whole order, and the keys compared are
+/// shorter.
 fn order_keys(table: EventTable, column: &str) -> Vec<Expr> {
     let order = table.sort_columns();
-    let end = order.iter().position(|c| c.name == column).map_or(order.len(), |i| i + 1);
-    order[..end].iter().map(|c| col(c.name)).collect()
+    match order.iter().position(|c| c.name == column) {
+        Some(i) => order[..=i].iter().map(|c| col(c.name)).collect(),
+        None => order.iter().map(|c| col(c.name)).chain([col(column)]).collect(),
+    }
 }
 
 /// The `and` parts of an event filter.
@@ -341,6 +345,13 @@ fn practice_lookups<'a>(e: &'a PExpr, out: &mut Vec<&'a PExpr>) {
     }
 }
 
+/// The index dates as a table (column `index_date`).
+fn dates_table(ctx: &SessionContext, dates: &[NaiveDate]) -> Result<DataFrame> {
+    let rows = dates.iter().map(|d| vec![date_lit(*d)]).collect();
+    let plan = values_plan(rows, &["index_date"], &[DataType::Date32])?;
+    Ok(DataFrame::new(ctx.state(), plan))
+}
+
 /// A compiled person frame: the plan and how to refer to its parts.
 pub(crate) struct PersonFrame {
     pub df: DataFrame,
@@ -458,9 +469,8 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
         df = areas.join(df, JoinType::Right, &["_area"], &["area"], None)?;
     }
     if let Periods::Many(dates) = &periods {
-        let rows = dates.iter().map(|d| vec![date_lit(*d)]).collect();
-        let plan = values_plan(rows, &["index_date"], &[DataType::Date32])?;
-        df = df.join(DataFrame::new(ctx.state(), plan), JoinType::Inner, &[], &[], None)?;
+        // The dates are the (small) build side; people stream through.
+        df = dates_table(ctx, dates)?.join(df, JoinType::Inner, &[], &[], None)?;
     }
     // One aggregate per event table.
     let mut agg_alias = BTreeMap::new();
@@ -474,7 +484,6 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
         // Each filter is split into its `and` parts; with one index date every part is a
         // constant comparison, with several only the parts that do not use the index date
         // can be applied before the rows are joined to the dates.
-        let one_date = matches!(periods, Periods::One(_));
         let parts: Vec<Vec<&EExpr>> = aggs
             .iter()
             .map(|(_, a)| {
@@ -482,20 +491,30 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
                 for f in &a.frame.filters {
                     conjuncts(f, &mut parts);
                 }
-                parts.retain(|f| one_date || !uses_index(f));
                 parts
             })
             .collect();
-        if let Some(keep) = prefilter(&parts, &periods) {
-            events = events.filter(keep)?;
-        }
         let [hi, lo] = crate::person_key::keys(col("person_id"));
         let mut group = vec![hi.alias(KEY_HI), lo.alias(KEY_LO)];
-        if let Periods::Many(dates) = &periods {
-            let rows = dates.iter().map(|d| vec![date_lit(*d)]).collect();
-            let plan = values_plan(rows, &["index_date"], &[DataType::Date32])?;
-            events = events.join(DataFrame::new(ctx.state(), plan), JoinType::Inner, &[], &[], None)?;
-            group.push(col("index_date"));
+        match &periods {
+            Periods::One(_) => {
+                if let Some(keep) = prefilter(&parts, &periods) {
+                    events = events.filter(keep)?;
+                }
+            }
+            Periods::Many(dates) => {
+                // The parts that do not use the index date filter the rows as they are read;
+                // the whole filter is the condition that pairs a row with an index date, so
+                // a row meets only the dates some aggregate can use it for (an event "in the
+                // 12 months before" meets twelve monthly dates, not all of them). The dates
+                // are the build side of that join and the events stream through it.
+                let fixed: Vec<Vec<&EExpr>> = parts.iter().map(|p| p.iter().copied().filter(|f| !uses_index(f)).collect()).collect();
+                if let Some(keep) = prefilter(&fixed, &periods) {
+                    events = events.filter(keep)?;
+                }
+                events = dates_table(ctx, dates)?.join_on(events, JoinType::Inner, prefilter(&parts, &periods))?;
+                group.push(col("index_date"));
+            }
         }
         let mut aggr = Vec::new();
         for (i, a) in &aggs {
@@ -520,8 +539,8 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
                 AggKind::Max { of } => max(event_expr(of, &periods)),
                 AggKind::Sum { of } => sum(event_expr(of, &periods)),
                 AggKind::Mean { of } => avg(cast(event_expr(of, &periods), DataType::Float64)),
-                AggKind::First { column } => crate::udaf::call(false, col(column.as_str()), order_keys(table, column)),
-                AggKind::Last { column } => crate::udaf::call(true, col(column.as_str()), order_keys(table, column)),
+                AggKind::First { column } => crate::udaf::call(false, order_keys(table, column)),
+                AggKind::Last { column } => crate::udaf::call(true, order_keys(table, column)),
             };
             let e = match filter {
                 Some(f) => with_filter(base, f),

@@ -1,21 +1,25 @@
-//! `phm_first_by(value, key₁, key₂, …)` and `phm_last_by(value, key₁, key₂, …)`: the value
-//! of the row with the smallest (largest) key, keys compared in order, ascending, a missing
-//! key after any other. This is `first_value(value ORDER BY key₁, key₂, … NULLS LAST)` (and
-//! `last_value`), the language's `first(rows).column` and `last(rows).column`.
+//! `phm_first_by(key₁, key₂, …, value)` and `phm_last_by(key₁, key₂, …, value)`: the last
+//! argument of the row that comes first (last) when rows are ordered by every argument in
+//! turn, ascending, a missing value after any other. This is
+//! `first_value(value ORDER BY key₁, key₂, …, value NULLS LAST)` (and `last_value`), the
+//! language's `first(rows).column` and `last(rows).column`, whose order is the table's
+//! columns up to and including `column`.
 //!
 //! DataFusion's own `first_value`/`last_value` keep each group's ordering as `ScalarValue`s
 //! and scan every group after each batch, which made them most of the catalogue's time. Here
-//! the keys of a batch become Arrow's byte-comparable row format once, each group keeps the
-//! bytes of its best row, and a group's value is copied out at most once per batch.
+//! the arguments of a batch become Arrow's byte-comparable row format once, and each group
+//! keeps only the bytes of its best row, in one buffer shared by every group. The value is the
+//! last of the row's columns, so it is decoded from the winning bytes when the groups are
+//! emitted: no per-group value or allocation is kept.
 //!
-//! The partial state is `(value, key bytes)`, so a Ballista executor that has these functions
+//! The partial state is the key bytes, so a Ballista executor that has these functions
 //! registered (`phm executor` does) merges what another produced. [`register`] adds them to
 //! a session.
 
 use std::mem::{size_of, size_of_val};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BooleanArray, UInt32Array, new_empty_array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BooleanArray, UInt32Array, new_null_array};
 use datafusion::arrow::compute::{SortOptions, take};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::arrow::row::{RowConverter, Rows, SortField};
@@ -69,12 +73,11 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(crate::person_key::key_lo());
 }
 
-/// `phm_first_by(value, keys…)` / `phm_last_by(value, keys…)` as expressions.
-pub(crate) fn call(last: bool, value: Expr, keys: Vec<Expr>) -> Expr {
+/// `phm_first_by(keys…, value)` / `phm_last_by(keys…, value)` as expressions: the value of
+/// the first (last) row in the order of `keys`, which must end with the value itself.
+pub(crate) fn call(last: bool, keys: Vec<Expr>) -> Expr {
     let f = if last { last_by() } else { first_by() };
-    let mut args = vec![value];
-    args.extend(keys);
-    f.call(args)
+    f.call(keys)
 }
 
 impl AggregateUDFImpl for ExtremeBy {
@@ -90,21 +93,18 @@ impl AggregateUDFImpl for ExtremeBy {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        match arg_types {
-            [value, _, ..] => Ok(value.clone()),
-            _ => plan_err!("{} needs a value and at least one key", self.name()),
+        match arg_types.last() {
+            Some(value) => Ok(value.clone()),
+            None => plan_err!("{} needs at least one argument", self.name()),
         }
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![
-            Arc::new(Field::new(format_state_name(args.name, "value"), args.return_type().clone(), true)),
-            Arc::new(Field::new(format_state_name(args.name, "key"), DataType::Binary, true)),
-        ])
+        Ok(vec![Arc::new(Field::new(format_state_name(args.name, "key"), DataType::Binary, true))])
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(OneGroup { groups: Groups::new(self.end, &args)?, }))
+        Ok(Box::new(OneGroup { groups: Groups::new(self.end, &args)? }))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -116,105 +116,136 @@ impl AggregateUDFImpl for ExtremeBy {
     }
 }
 
-/// Per-group best rows.
+/// A group's length when it has not seen a row.
+const NONE: u32 = u32::MAX;
+
+/// Per-group best rows: each group's key bytes are `arena[start[g]..start[g] + len[g]]`.
 #[derive(Debug)]
 struct Groups {
     end: End,
     value_type: DataType,
     converter: RowConverter,
-    /// Key bytes of each group's best row; `None` before the group has seen a row.
-    keys: Vec<Option<Vec<u8>>>,
-    values: Vec<ScalarValue>,
-    null: ScalarValue,
-    /// Scratch for one batch: which row (of the batch) is the group's best so far.
-    pending: Vec<u32>,
-    touched: Vec<usize>,
-    is_touched: Vec<bool>,
-    /// Bytes held by key buffers and by values outside `values` itself (strings).
-    heap: usize,
+    start: Vec<usize>,
+    len: Vec<u32>,
+    arena: Vec<u8>,
+    /// Bytes of `arena` that belong to some group's best row (the rest is replaced rows).
+    live: usize,
 }
 
 impl Groups {
     fn new(end: End, args: &AccumulatorArgs) -> Result<Self> {
         let value_type = args.return_type().clone();
         let options = SortOptions { descending: false, nulls_first: false };
-        let fields = args.expr_fields.iter().skip(1).map(|f| SortField::new_with_options(f.data_type().clone(), options)).collect();
-        let null = ScalarValue::try_from(&value_type)?;
-        Ok(Groups { end, value_type, converter: RowConverter::new(fields)?, keys: Vec::new(), values: Vec::new(), null, pending: Vec::new(), touched: Vec::new(), is_touched: Vec::new(), heap: 0 })
+        let fields = args.expr_fields.iter().map(|f| SortField::new_with_options(f.data_type().clone(), options)).collect();
+        Ok(Groups { end, value_type, converter: RowConverter::new(fields)?, start: Vec::new(), len: Vec::new(), arena: Vec::new(), live: 0 })
     }
 
     fn resize(&mut self, groups: usize) {
-        if self.keys.len() < groups {
-            self.keys.resize(groups, None);
-            self.values.resize(groups, self.null.clone());
-            self.pending.resize(groups, 0);
-            self.is_touched.resize(groups, false);
+        if self.len.len() < groups {
+            self.start.resize(groups, 0);
+            self.len.resize(groups, NONE);
         }
     }
 
-    fn beats(&self, key: &[u8], best: Option<&Vec<u8>>) -> bool {
-        match (best, self.end) {
+    fn key(&self, g: usize) -> Option<&[u8]> {
+        let len = self.len[g];
+        (len != NONE).then(|| &self.arena[self.start[g]..self.start[g] + len as usize])
+    }
+
+    /// Offer a row's key bytes to group `g`.
+    fn offer(&mut self, g: usize, key: &[u8]) {
+        let better = match (self.key(g), self.end) {
             (None, _) => true,
-            (Some(b), End::First) => key < b.as_slice(),
-            (Some(b), End::Last) => key > b.as_slice(),
+            (Some(best), End::First) => key < best,
+            (Some(best), End::Last) => key > best,
+        };
+        if !better {
+            return;
+        }
+        let old = self.len[g];
+        if old != NONE && key.len() <= old as usize {
+            // Fixed-width keys (dates, numbers) replace the old bytes where they are.
+            let s = self.start[g];
+            self.arena[s..s + key.len()].copy_from_slice(key);
+            self.live -= old as usize - key.len();
+        } else {
+            if old != NONE {
+                self.live -= old as usize;
+            }
+            self.start[g] = self.arena.len();
+            self.arena.extend_from_slice(key);
+            self.live += key.len();
+        }
+        self.len[g] = key.len() as u32;
+        if self.arena.len() > 2 * self.live + (1 << 20) {
+            self.compact();
         }
     }
 
-    /// Offer rows `0..n` (key bytes from `key`, value at the same row of `values`) to their
-    /// groups.
-    fn offer<'k>(&mut self, n: usize, key: impl Fn(usize) -> Option<&'k [u8]>, groups: impl Fn(usize) -> usize, values: &ArrayRef) -> Result<()> {
-        for row in 0..n {
-            let Some(k) = key(row) else { continue };
-            let g = groups(row);
-            if self.beats(k, self.keys[g].as_ref()) {
-                let slot = self.keys[g].get_or_insert_with(Vec::new);
-                let before = slot.capacity();
-                slot.clear();
-                slot.extend_from_slice(k);
-                self.heap += slot.capacity() - before;
-                self.pending[g] = row as u32;
-                if !self.is_touched[g] {
-                    self.is_touched[g] = true;
-                    self.touched.push(g);
-                }
+    /// Drop the bytes of replaced rows.
+    fn compact(&mut self) {
+        let mut arena = Vec::with_capacity(self.live);
+        for (s, &l) in self.start.iter_mut().zip(&self.len) {
+            if l != NONE {
+                let from = *s;
+                *s = arena.len();
+                arena.extend_from_slice(&self.arena[from..from + l as usize]);
             }
         }
-        for g in std::mem::take(&mut self.touched) {
-            let value = ScalarValue::try_from_array(values, self.pending[g] as usize)?;
-            self.heap = (self.heap + value.size()).saturating_sub(self.values[g].size());
-            self.values[g] = value;
-            self.is_touched[g] = false;
-        }
-        Ok(())
+        self.arena = arena;
     }
 
-    /// The rows a filter passes (all when there is none), or `None` when it passes all.
+    /// The value of each of `keys` (missing where a group has no row): the last column of its row.
+    fn decode(&self, keys: &[Option<&[u8]>]) -> Result<ArrayRef> {
+        let present: Vec<&[u8]> = keys.iter().flatten().copied().collect();
+        if present.is_empty() {
+            return Ok(new_null_array(&self.value_type, keys.len()));
+        }
+        let parser = self.converter.parser();
+        let columns = self.converter.convert_rows(present.iter().map(|k| parser.parse(k)))?;
+        let Some(values) = columns.last() else { return plan_err!("phm_first_by/phm_last_by needs at least one argument") };
+        if present.len() == keys.len() {
+            return Ok(Arc::clone(values));
+        }
+        let mut next = 0u32;
+        let at: UInt32Array = keys
+            .iter()
+            .map(|k| {
+                k.map(|_| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect();
+        Ok(take(values.as_ref(), &at, None)?)
+    }
+
+    /// The emitted groups' key bytes (copied out, as their slots are removed).
+    fn take_keys(&mut self, emit_to: EmitTo) -> BinaryArray {
+        let start = emit_to.take_needed(&mut self.start);
+        let len = emit_to.take_needed(&mut self.len);
+        let keys: BinaryArray = start.iter().zip(&len).map(|(&s, &l)| (l != NONE).then(|| &self.arena[s..s + l as usize])).collect();
+        self.live -= len.iter().filter(|&&l| l != NONE).map(|&l| l as usize).sum::<usize>();
+        if self.len.is_empty() {
+            self.arena.clear();
+            self.live = 0;
+        }
+        keys
+    }
+
+    /// The rows a filter passes, or `None` when there is no filter.
     fn selected(filter: Option<&BooleanArray>) -> Option<UInt32Array> {
         let f = filter?;
         Some((0..f.len()).filter(|&i| f.is_valid(i) && f.value(i)).map(|i| i as u32).collect())
     }
 
-    fn rows(&self, keys: &[ArrayRef]) -> Result<Rows> {
-        Ok(self.converter.convert_columns(keys)?)
+    fn rows(&self, columns: &[ArrayRef]) -> Result<Rows> {
+        Ok(self.converter.convert_columns(columns)?)
     }
 
     /// The rows `sel` picks from `arrays`.
     fn pick(arrays: &[ArrayRef], sel: &UInt32Array) -> Result<Vec<ArrayRef>> {
         Ok(arrays.iter().map(|v| take(v.as_ref(), sel, None)).collect::<std::result::Result<_, _>>()?)
-    }
-
-    fn take_state(&mut self, emit_to: EmitTo) -> Result<(ArrayRef, BinaryArray)> {
-        let values = emit_to.take_needed(&mut self.values);
-        let keys = emit_to.take_needed(&mut self.keys);
-        let freed: usize = keys.iter().map(|k| k.as_ref().map_or(0, Vec::capacity)).sum::<usize>() + values.iter().map(|v| v.size() - size_of::<ScalarValue>()).sum::<usize>();
-        self.heap = self.heap.saturating_sub(freed);
-        // Scratch vectors only need to cover the groups that remain.
-        let remaining = self.keys.len();
-        self.pending.truncate(remaining);
-        self.is_touched.truncate(remaining);
-        let values = if values.is_empty() { new_empty_array(&self.value_type) } else { ScalarValue::iter_to_array(values)? };
-        let keys: BinaryArray = keys.iter().map(|k| k.as_deref()).collect();
-        Ok((values, keys))
     }
 }
 
@@ -223,45 +254,55 @@ impl GroupsAccumulator for Groups {
         self.resize(total_num_groups);
         match Self::selected(opt_filter) {
             None => {
-                let rows = self.rows(&values[1..])?;
-                self.offer(rows.num_rows(), |r| Some(rows.row(r).data()), |r| group_indices[r], &values[0])
+                let rows = self.rows(values)?;
+                for (r, &g) in group_indices.iter().enumerate() {
+                    self.offer(g, rows.row(r).data());
+                }
             }
-            Some(sel) if sel.is_empty() => Ok(()),
+            Some(sel) if sel.is_empty() => {}
             Some(sel) => {
-                let picked = Self::pick(values, &sel)?;
-                let rows = self.rows(&picked[1..])?;
-                let groups: Vec<usize> = sel.values().iter().map(|&i| group_indices[i as usize]).collect();
-                self.offer(rows.num_rows(), |r| Some(rows.row(r).data()), |r| groups[r], &picked[0])
+                let rows = self.rows(&Self::pick(values, &sel)?)?;
+                for (r, &i) in sel.values().iter().enumerate() {
+                    self.offer(group_indices[i as usize], rows.row(r).data());
+                }
             }
         }
+        Ok(())
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        Ok(self.take_state(emit_to)?.0)
+        let keys = self.take_keys(emit_to);
+        let keys: Vec<Option<&[u8]>> = keys.iter().collect();
+        self.decode(&keys)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let (values, keys) = self.take_state(emit_to)?;
-        Ok(vec![values, Arc::new(keys)])
+        Ok(vec![Arc::new(self.take_keys(emit_to))])
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.resize(total_num_groups);
-        let keys = values[1].as_binary::<i32>();
-        self.offer(keys.len(), |r| keys.is_valid(r).then(|| keys.value(r)), |r| group_indices[r], &values[0])
+        let keys = values[0].as_binary::<i32>();
+        for (r, &g) in group_indices.iter().enumerate() {
+            if keys.is_valid(r) {
+                self.offer(g, keys.value(r));
+            }
+        }
+        Ok(())
     }
 
     fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
         // Only the rows the filter passes get key bytes (the others a missing key).
+        let n = values.first().map_or(0, |v| v.len());
         let keys: BinaryArray = match Self::selected(opt_filter) {
             None => {
-                let rows = self.rows(&values[1..])?;
+                let rows = self.rows(values)?;
                 (0..rows.num_rows()).map(|r| Some(rows.row(r).data())).collect()
             }
             Some(sel) => {
-                let rows = self.rows(&Self::pick(&values[1..], &sel)?)?;
+                let rows = self.rows(&Self::pick(values, &sel)?)?;
                 let mut next = sel.values().iter().enumerate().peekable();
-                (0..values[0].len())
+                (0..n)
                     .map(|r| match next.peek() {
                         Some(&(j, &i)) if i as usize == r => {
                             next.next();
@@ -272,18 +313,11 @@ impl GroupsAccumulator for Groups {
                     .collect()
             }
         };
-        Ok(vec![Arc::clone(&values[0]), Arc::new(keys)])
+        Ok(vec![Arc::new(keys)])
     }
 
     fn size(&self) -> usize {
-        // Kept as running totals: this is asked after every batch, so it must not walk the groups.
-        size_of_val(self)
-            + self.heap
-            + self.keys.capacity() * size_of::<Option<Vec<u8>>>()
-            + self.values.capacity() * size_of::<ScalarValue>()
-            + self.pending.capacity() * 4
-            + self.is_touched.capacity()
-            + self.converter.size()
+        size_of_val(self) + self.arena.capacity() + self.start.capacity() * size_of::<usize>() + self.len.capacity() * size_of::<u32>() + self.converter.size()
     }
 }
 
@@ -301,7 +335,8 @@ impl Accumulator for OneGroup {
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         self.groups.resize(1);
-        Ok(self.groups.values[0].clone())
+        let value = self.groups.decode(&[self.groups.key(0)])?;
+        ScalarValue::try_from_array(&value, 0)
     }
 
     fn size(&self) -> usize {
@@ -310,8 +345,7 @@ impl Accumulator for OneGroup {
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         self.groups.resize(1);
-        let key = ScalarValue::Binary(self.groups.keys[0].clone());
-        Ok(vec![self.groups.values[0].clone(), key])
+        Ok(vec![ScalarValue::Binary(self.groups.key(0).map(<[u8]>::to_vec))])
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {

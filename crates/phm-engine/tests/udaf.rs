@@ -63,9 +63,9 @@ async fn run(rows: &[Row], batches: usize, partitions: usize, skip_partial: bool
 }
 
 const OURS: &str = "SELECT g, \
-    phm_first_by(value, date, code, value) FILTER (WHERE code <> 'b') AS f, \
-    phm_last_by(value, date, code, value) FILTER (WHERE code <> 'b') AS l, \
-    phm_last_by(code, date, code) AS lc \
+    phm_first_by(date, code, value) FILTER (WHERE code <> 'b') AS f, \
+    phm_last_by(date, code, value) FILTER (WHERE code <> 'b') AS l, \
+    phm_last_by(date, code) AS lc \
     FROM t GROUP BY g ORDER BY g";
 const DATAFUSION: &str = "SELECT g, \
     first_value(value ORDER BY date ASC NULLS LAST, code ASC NULLS LAST, value ASC NULLS LAST) FILTER (WHERE code <> 'b') AS f, \
@@ -88,6 +88,6 @@ proptest! {
 #[tokio::test]
 async fn with_no_group_by_the_whole_table_is_one_group() {
     let rows: Vec<Row> = vec![(1, Some(3), Some("a".into()), Some(1.0)), (2, Some(4), None, Some(2.0)), (3, Some(4), Some("b".into()), Some(3.0))];
-    let ours = run(&rows, 2, 1, false, "SELECT phm_last_by(value, date, code) AS v FROM t").await;
+    let ours = run(&rows, 2, 1, false, "SELECT phm_last_by(date, code, value) AS v FROM t").await;
     assert!(ours.contains("| 2.0 |"), "a missing code sorts last:\n{ours}");
 }
