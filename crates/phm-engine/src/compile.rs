@@ -15,7 +15,7 @@ use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNano};
 use datafusion::common::{JoinType, ScalarValue};
 use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
 use datafusion::logical_expr::expr::Case as CaseExpr;
-use datafusion::logical_expr::{ExprFunctionExt, ExprSchemable, GroupingSet, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, col, lit, when};
+use datafusion::logical_expr::{ExprSchemable, GroupingSet, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, col, lit, when};
 use datafusion::prelude::{DataFrame, Expr, SessionContext, coalesce, date_part};
 use phm_model::*;
 
@@ -376,17 +376,22 @@ impl PersonFrame {
                 year - col("year_of_birth") - before_birthday
             }
             PExpr::AgeBand { bands, age } => {
-                let a = self.expr(age);
+                // `CASE least(age, top) WHEN 0 THEN '0-4' WHEN 1 THEN '0-4' … END`, one arm per
+                // year of age up to the open-ended top band: literal arms are a hash look-up
+                // per row in DataFusion, where range tests ran every band's test on every row.
+                // A negative or missing age is in no band (missing).
                 let all = bands.bands();
+                let top = all.last().map_or(0, |(lo, _)| *lo);
                 let mut branches = Vec::new();
                 for (i, (lo, label)) in all.iter().enumerate() {
-                    let cond = match all.get(i + 1) {
-                        Some((next, _)) => a.clone().gt_eq(lit(*lo)).and(a.clone().lt(lit(*next))),
-                        None => a.clone().gt_eq(lit(*lo)),
-                    };
-                    branches.push((Box::new(cond), Box::new(lit(label.as_str()))));
+                    let next = all.get(i + 1).map_or(top + 1, |(n, _)| *n);
+                    for year in (*lo).max(0)..next {
+                        branches.push((Box::new(lit(year)), Box::new(lit(label.as_str()))));
+                    }
                 }
-                Expr::Case(CaseExpr { expr: None, when_then_expr: branches, else_expr: Some(Box::new(lit(ScalarValue::Utf8(None)))) })
+                let a = self.expr(age);
+                let capped = when(a.clone().gt(lit(top)), lit(top)).otherwise(a).unwrap_or_else(|_| lit(ScalarValue::Int64(None)));
+                Expr::Case(CaseExpr { expr: Some(Box::new(capped)), when_then_expr: branches, else_expr: Some(Box::new(lit(ScalarValue::Utf8(None)))) })
             }
             PExpr::Aggregate(a) => {
                 let (alias, kind) = &self.agg_alias[&agg_key(a)];
@@ -636,29 +641,36 @@ pub(crate) async fn cells_plan(ctx: &SessionContext, lookups: &Lookups, indicato
     }
     let frame = person_frame(ctx, lookups, &needs, periods).await?;
     let mut sel = vec![frame.periods.index_expr().alias("index_date")];
+    // Grouped as `Utf8View` (short values compare inside their 16-byte views), written as `Utf8`.
     for d in dims {
-        sel.push(coalesce(vec![cast(frame.expr(&d.expr), DataType::Utf8), lit(NOT_RECORDED)]).alias(format!("b_{}", d.name)));
+        sel.push(coalesce(vec![cast(frame.expr(&d.expr), DataType::Utf8View), lit(ScalarValue::Utf8View(Some(NOT_RECORDED.to_owned())))]).alias(format!("b_{}", d.name)));
     }
     let mut cells = Vec::new();
     for (i, ind) in indicators.iter().enumerate() {
-        // `CASE WHEN d THEN true ELSE false END` rather than `d IS TRUE`: DataFusion 55 infers
-        // different nullability for `IS TRUE` in logical and physical plans.
-        let den = when(frame.expr(&ind.denominator), lit(true)).otherwise(lit(false))?;
+        // The denominator as 1 or 0 (missing is 0), so that the cells are plain sums with no
+        // `FILTER`, which DataFusion's sums handle in their fastest path.
+        let den = when(frame.expr(&ind.denominator), lit(1i64)).otherwise(lit(0i64))?;
         let num = match ind.numerator_type() {
             Type::Bool => when(frame.expr(&ind.numerator), lit(1i64)).otherwise(lit(0i64))?,
             _ => coalesce(vec![cast(frame.expr(&ind.numerator), DataType::Int64), lit(0i64)]),
         };
+        let (d, n) = (col(format!("_d{i}")), col(format!("_n{i}")));
         sel.push(den.alias(format!("_d{i}")));
         sel.push(num.alias(format!("_n{i}")));
         // Life expectancy counts deaths among everyone (people who died are not in a
         // mid-period population); every other method counts only within the denominator.
-        let cn = if ind.method == "life_expectancy" { sum(col(format!("_n{i}"))) } else { sum(col(format!("_n{i}"))).filter(col(format!("_d{i}"))).build()? };
+        let cn = if ind.method == "life_expectancy" { sum(n) } else { sum(d.clone() * n) };
         cells.push(coalesce(vec![cn, lit(0i64)]).alias(format!("_cn{i}")));
-        cells.push(count(lit(1i64)).filter(col(format!("_d{i}"))).build()?.alias(format!("_cd{i}")));
+        cells.push(coalesce(vec![sum(d), lit(0i64)]).alias(format!("_cd{i}")));
     }
     let mut keys = vec![col("index_date")];
     keys.extend(dims.iter().map(|d| col(format!("b_{}", d.name))));
-    Ok(frame.df.clone().select(sel)?.aggregate(keys, cells)?)
+    let mut out = vec![col("index_date")];
+    out.extend(dims.iter().map(|d| format!("b_{}", d.name)).map(|b| cast(col(b.as_str()), DataType::Utf8).alias(b)));
+    for i in 0..indicators.len() {
+        out.extend([col(format!("_cn{i}")), col(format!("_cd{i}"))]);
+    }
+    Ok(frame.df.clone().select(sel)?.aggregate(keys, cells)?.select(out)?)
 }
 
 /// The distinct breakdowns of `indicators`, in order of first use.
