@@ -117,8 +117,9 @@ pub struct RunArgs {
     /// The store folder must be readable at the same path on the executors.
     #[arg(long)]
     pub ballista: Option<String>,
-    /// Compute each indicator with its own plan instead of one shared pass (slower; for
-    /// measuring what sharing saves: see bench/engine.sh).
+    /// Compute each indicator with its own plan instead of one shared pass, and each measure
+    /// one period at a time instead of all periods in one pass (slower; for measuring what
+    /// sharing saves: see bench/measures.sh).
     #[arg(long)]
     pub separate_plans: bool,
     /// Disclosure policy for the indicator and measure tables: `analyst` (counts 1–7

@@ -170,7 +170,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             }
             for m in &defs.measures {
                 bar.set_message(format!("measure {}", m.name));
-                let rows = engine.measure(m).await?;
+                let rows = if args.separate_plans { engine.measure_by_period(m).await? } else { engine.measure(m).await? };
                 let name = format!("{}.csv", m.name);
                 let released = super::release::release(&rows, &policy)?;
                 super::release::write(&dir, &m.name, &rows, &released)?;
