@@ -66,4 +66,16 @@ fn run_writes_results_with_provenance_and_reproduces_them_as_at_a_snapshot() {
     let (ok, plan, err) = phm(&["explain", "--store", &store, &repo("definitions/indicators")]);
     assert!(ok, "{err}");
     assert!(plan.contains("TableScan: observation"), "{plan}");
+    // Measures: all periods in one pass give what one period at a time gives.
+    let measures = repo("definitions/measures/trends.phm");
+    let (ok, _, err) = phm(&["run", "--store", &store, "--out", &format!("{t}/one-pass"), &measures]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = phm(&["run", "--store", &store, "--out", &format!("{t}/by-period"), "--separate-plans", &measures]);
+    assert!(ok, "{err}");
+    for m in ["hypertension_prevalence_quarterly.csv", "emergency_admissions_monthly.csv"] {
+        let read = |dir: &str| std::fs::read_to_string(format!("{t}/{dir}/trends/{m}")).expect("read measure");
+        let one = read("one-pass");
+        assert!(one.lines().count() > 12, "{m}: every period has rows\n{one}");
+        assert_eq!(one, read("by-period"), "{m}");
+    }
 }
