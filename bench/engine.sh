@@ -15,26 +15,15 @@ cd "$(dirname "$0")/.."
 store="${1:-data/bench-store}"
 threads="${THREADS:-2}"
 runs="${RUNS:-1}"
-if [ -z "${PHM:-}" ]; then
-  cargo build --release -q -p phm
-  PHM=./target/release/phm
-fi
-if [ ! -d "$store/current/person" ]; then
-  echo "no snapshot at $store/current (make one with bench/ingest.sh)" >&2
-  exit 2
-fi
+. bench/engine-common.sh
 python3 -m venv .ci/.venv-bench
 .ci/.venv-bench/bin/pip install --quiet --disable-pip-version-check 'duckdb==2.0.1'
 
-pin=()
-if [ "$(nproc)" -gt "$threads" ]; then
-  pin=(taskset -c "0-$((threads - 1))")
-fi
 work="$(mktemp -d /tmp/phm-engine-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
 # Same page cache state for both: read everything once first.
-cat "$store"/current/*/*.parquet codelists/*.csv reference/*.csv > /dev/null
+cat codelists/*.csv reference/*.csv > /dev/null
 
 best() { # best time and highest peak over the runs: "seconds kib"
   sort -n "$1" | awk 'NR == 1 { s = $1 } { if ($2 > m) m = $2 } END { print s, m }'

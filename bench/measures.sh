@@ -12,21 +12,9 @@ cd "$(dirname "$0")/.."
 store="${1:-data/bench-store}"
 defs="${2:-definitions/measures/trends.phm}"
 threads="${THREADS:-2}"
-if [ -z "${PHM:-}" ]; then
-  cargo build --release -q -p phm
-  PHM=./target/release/phm
-fi
-if [ ! -d "$store/current/person" ]; then
-  echo "no snapshot at $store/current (make one with bench/ingest.sh)" >&2
-  exit 2
-fi
-pin=()
-if [ "$(nproc)" -gt "$threads" ]; then
-  pin=(taskset -c "0-$((threads - 1))")
-fi
+. bench/engine-common.sh
 work="$(mktemp -d /tmp/phm-measures-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-cat "$store"/current/*/*.parquet > /dev/null
 name="$(basename "$defs" .phm)"
 for mode in one-pass by-period; do
   flag=()
