@@ -376,8 +376,8 @@ impl PersonFrame {
                 year - col("year_of_birth") - before_birthday
             }
             PExpr::AgeBand { bands, age } => {
-                // `CASE least(age, top) WHEN 0 THEN '0-4' WHEN 1 THEN '0-4' … END`, one arm per
-                // year of age up to the open-ended top band: literal arms are a hash look-up
+                // `CASE (age capped at top) WHEN 0 THEN '0-4' WHEN 1 THEN '0-4' … END`, one arm
+                // per year of age up to the open-ended top band: literal arms are a hash look-up
                 // per row in DataFusion, where range tests ran every band's test on every row.
                 // A negative or missing age is in no band (missing).
                 let all = bands.bands();
@@ -390,7 +390,7 @@ impl PersonFrame {
                     }
                 }
                 let a = self.expr(age);
-                let capped = when(a.clone().gt(lit(top)), lit(top)).otherwise(a).unwrap_or_else(|_| lit(ScalarValue::Int64(None)));
+                let capped = Expr::Case(CaseExpr { expr: None, when_then_expr: vec![(Box::new(a.clone().gt(lit(top))), Box::new(lit(top)))], else_expr: Some(Box::new(a)) });
                 Expr::Case(CaseExpr { expr: Some(Box::new(capped)), when_then_expr: branches, else_expr: Some(Box::new(lit(ScalarValue::Utf8(None)))) })
             }
             PExpr::Aggregate(a) => {

@@ -248,7 +248,7 @@ impl Engine {
     pub async fn measure(&self, measure: &Measure) -> Result<Vec<IndicatorRow>> {
         let dates = measure.intervals.index_dates();
         let rows = self.indicators(&[&measure.indicator], Periods::Many(dates)).await?;
-        Ok(rows.into_iter().map(|r| IndicatorRow { indicator: measure.name.clone(), ..r }).collect())
+        Ok(measure_rows(measure, rows))
     }
 
     /// A measure computed one index date at a time, one plan per date: the same rows as
@@ -258,8 +258,7 @@ impl Engine {
         for date in measure.intervals.index_dates() {
             rows.extend(self.indicators(&[&measure.indicator], Periods::One(date)).await?);
         }
-        rows.sort_by(|a, b| (a.index_date, &a.breakdown, &a.category).cmp(&(b.index_date, &b.breakdown, &b.category)));
-        Ok(rows.into_iter().map(|r| IndicatorRow { indicator: measure.name.clone(), ..r }).collect())
+        Ok(measure_rows(measure, rows))
     }
 
     /// Optimised logical plan, indented, for `phm explain`; with `analyze`, the plan is run and
@@ -281,6 +280,13 @@ impl Engine {
         }
         Ok(text)
     }
+}
+
+/// A measure's rows: its indicator's rows under the measure's name, in the order
+/// [`Engine::indicators`] gives (date, breakdown, category), whichever way they were computed.
+fn measure_rows(measure: &Measure, mut rows: Vec<IndicatorRow>) -> Vec<IndicatorRow> {
+    rows.sort_by(|a, b| (a.index_date, &a.breakdown, &a.category).cmp(&(b.index_date, &b.breakdown, &b.category)));
+    rows.into_iter().map(|r| IndicatorRow { indicator: measure.name.clone(), ..r }).collect()
 }
 
 /// The canonical Arrow schema of a table.

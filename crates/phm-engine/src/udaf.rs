@@ -220,17 +220,19 @@ impl Groups {
         Ok(take(values.as_ref(), &at, None)?)
     }
 
-    /// The emitted groups' key bytes (copied out, as their slots are removed).
-    fn take_keys(&mut self, emit_to: EmitTo) -> BinaryArray {
+    /// Remove the emitted groups' slots and hand their key bytes (missing where a group has no
+    /// row) to `f` while they are still in the buffer.
+    fn emit<T>(&mut self, emit_to: EmitTo, f: impl FnOnce(&Self, &[Option<&[u8]>]) -> T) -> T {
         let start = emit_to.take_needed(&mut self.start);
         let len = emit_to.take_needed(&mut self.len);
-        let keys: BinaryArray = start.iter().zip(&len).map(|(&s, &l)| (l != NONE).then(|| &self.arena[s..s + l as usize])).collect();
+        let keys: Vec<Option<&[u8]>> = start.iter().zip(&len).map(|(&s, &l)| (l != NONE).then(|| &self.arena[s..s + l as usize])).collect();
+        let out = f(self, &keys);
         self.live -= len.iter().filter(|&&l| l != NONE).map(|&l| l as usize).sum::<usize>();
         if self.len.is_empty() {
             self.arena.clear();
             self.live = 0;
         }
-        keys
+        out
     }
 
     /// The rows a filter passes, or `None` when there is no filter.
@@ -271,13 +273,12 @@ impl GroupsAccumulator for Groups {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let keys = self.take_keys(emit_to);
-        let keys: Vec<Option<&[u8]>> = keys.iter().collect();
-        self.decode(&keys)
+        self.emit(emit_to, |groups, keys| groups.decode(keys))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        Ok(vec![Arc::new(self.take_keys(emit_to))])
+        let keys: BinaryArray = self.emit(emit_to, |_, keys| keys.iter().copied().collect());
+        Ok(vec![Arc::new(keys)])
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
