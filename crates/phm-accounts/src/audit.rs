@@ -23,6 +23,14 @@
 //! with it. A crash between the two writes leaves the trail one line ahead of the head, which
 //! is accepted (and the head repaired on the next [`Audit::open`]).
 //!
+//! Emptying the trail *and* deleting its head would leave nothing to compare with, so when a
+//! trail is started [`Audit::open`] also writes the head (line 0) and a genesis file beside it
+//! (`audit.jsonl.genesis`, `{"started_at":"…"}`), which is never rewritten. Once a trail has a
+//! genesis file, its head file must exist: a missing head then fails verification, naming the
+//! day the trail was started. (A trail made before genesis files existed gets one the next
+//! time it is opened, dated by its first line.) [`crate::verify_folder`] adds one more check:
+//! accounts in `users.json` whose trail has no lines.
+//!
 //! The chain is not signed: someone who can write the folder can rewrite every hash. It shows
 //! that the file is as it was written, not who wrote it; for that, copy the head hash that
 //! `phm audit verify` prints to somewhere the server cannot write (a ticket, a syslog host),
@@ -334,6 +342,37 @@ struct Head {
     sha256: String,
 }
 
+/// The genesis file of a trail: `<trail>.genesis`.
+pub fn genesis_path(trail: &Path) -> PathBuf {
+    let mut name = trail.file_name().map_or_else(|| "audit.jsonl".into(), |n| n.to_owned());
+    name.push(".genesis");
+    trail.with_file_name(name)
+}
+
+/// What the genesis file says: when the trail was started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    /// When the trail was started (RFC 3339, UTC).
+    pub started_at: String,
+}
+
+/// Reads the trail's genesis file, if it has one.
+pub fn read_genesis(trail: &Path) -> Result<Option<Genesis>, AuditError> {
+    let path = genesis_path(trail);
+    match fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| AuditError::Head { path, problem: format!("not a genesis record: {e}") }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(AuditError::Io { path, source }),
+    }
+}
+
+fn write_genesis(trail: &Path, started_at: &str) -> Result<(), AuditError> {
+    let path = genesis_path(trail);
+    let text = serde_json::to_string(&Genesis { started_at: started_at.to_owned() }).map_err(|e| AuditError::Io { path: path.clone(), source: e.into() })?;
+    write_atomically(&path, format!("{text}\n").as_bytes()).map_err(|source| AuditError::Io { path, source })
+}
+
 /// Whether the head file agrees with the trail's lines: `Ok(true)` if it names the last line,
 /// `Ok(false)` if it names the one before (an append interrupted before its head was written,
 /// or no head yet with at most one line).
@@ -343,6 +382,16 @@ fn check_head(trail: &Path, lines: &[AuditLine]) -> Result<bool, AuditError> {
     let head = match fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str::<Head>(&text).map_err(|e| fail(format!("not a head record: {e}")))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(genesis) = read_genesis(trail)? {
+                return Err(fail(format!(
+                    "is missing, but the trail was started at {} (`{}`), when its head was written: the end of the trail cannot be \
+                     checked, and a trail emptied or cut short looks like this ({} line{} left)",
+                    genesis.started_at,
+                    genesis_path(trail).display(),
+                    lines.len(),
+                    if lines.len() == 1 { "" } else { "s" }
+                )));
+            }
             if lines.len() > 1 {
                 return Err(fail(format!(
                     "is missing while the trail has {} lines, so lines deleted from its end could not be detected",
@@ -461,8 +510,13 @@ impl Audit {
         file.read_to_end(&mut bytes).map_err(io)?;
         let mut tip = Tip::start();
         let lines = check_chain(&path, &bytes, 1, &mut tip)?;
-        if !check_head(&path, &lines)? {
+        if !check_head(&path, &lines)? || !head_path(&path).exists() {
             write_head(&path, &tip)?;
+        }
+        if read_genesis(&path)?.is_none() {
+            // A new trail, or one from before genesis files: dated by its first line.
+            let started_at = lines.first().map_or_else(|| clock.now().to_rfc3339_opts(SecondsFormat::Millis, true), |l| l.at.clone());
+            write_genesis(&path, &started_at)?;
         }
         file.unlock().map_err(io)?;
         let state = State { file, len: bytes.len() as u64, tip };

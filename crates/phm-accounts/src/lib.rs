@@ -5,7 +5,8 @@
 //!   ([`password`]), roles `analyst`, `clinician` (with a practice) and `admin`.
 //! * [`Sessions`]: in-memory sessions with random tokens, 30 minutes idle and 8 hours in all.
 //! * [`csrf`]: each session's CSRF token, and signed double-submit tokens for the sign-in form.
-//! * [`Throttle`]: failed sign-ins counted per username, per client address and in all.
+//! * [`Throttle`]: failed sign-ins slow down a username at an address, an address, a username
+//!   and everyone, without letting anyone lock an account's owner out.
 //! * [`Audit`]: an append-only, hash-chained JSON Lines trail (`data/accounts/audit.jsonl`) of
 //!   sign-ins, sign-outs, person-level and restricted views, exports and account changes.
 //! * [`Accounts`] holds one of each and does a whole sign-in: throttle, verify, record, session.
@@ -41,6 +42,37 @@ pub const DEFAULT_DIR: &str = "data/accounts";
 pub const USERS_FILE: &str = "users.json";
 /// The audit trail in the accounts folder.
 pub const AUDIT_FILE: &str = "audit.jsonl";
+
+/// Verifies the audit trail of the accounts folder `dir` ([`audit::read_verified`]: every
+/// line, the chain, the head and genesis files), and that the trail is not emptier than the
+/// accounts show: adding an account or setting its password is recorded, so accounts added or
+/// changed since the trail was started (or, with no genesis file, any accounts at all) beside
+/// a trail of no lines mean the trail was emptied or replaced. Returns the trail's lines.
+pub fn verify_folder(dir: &Path) -> Result<Vec<AuditLine>, AuditError> {
+    let trail = dir.join(AUDIT_FILE);
+    let lines = audit::read_verified(&trail)?;
+    let users_path = dir.join(USERS_FILE);
+    if !lines.is_empty() || !users_path.exists() {
+        return Ok(lines);
+    }
+    let accounts = Users::open(&users_path)
+        .and_then(|u| u.list())
+        .map_err(|e| AuditError::Head { path: users_path.clone(), problem: format!("cannot be read to check the trail against it: {e}") })?;
+    let started = audit::read_genesis(&trail)?.and_then(|g| chrono::DateTime::parse_from_rfc3339(&g.started_at).ok()).map(|t| t.with_timezone(&chrono::Utc));
+    let unrecorded = accounts.iter().filter(|u| started.is_none_or(|s| u.created.max(u.password_changed) >= s)).count();
+    if unrecorded > 0 {
+        return Err(AuditError::Head {
+            path: trail,
+            problem: format!(
+                "has no lines, but `{}` holds {unrecorded} account{} added or changed {}, which the trail should record: the trail was emptied or replaced",
+                users_path.display(),
+                if unrecorded == 1 { "" } else { "s" },
+                if started.is_some() { "since the trail was started" } else { "while it was kept" }
+            ),
+        });
+    }
+    Ok(lines)
+}
 
 /// How an [`Accounts`] is set up; the default is what production uses.
 #[derive(Debug, Clone)]

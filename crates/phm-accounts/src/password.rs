@@ -3,7 +3,18 @@
 //! Rules follow the NCSC's password guidance (<https://www.ncsc.gov.uk/collection/passwords>):
 //! length matters more than composition, so a password needs at least
 //! [`MIN_PASSWORD_CHARS`] characters (Unicode scalar values, spaces allowed) and no mix of
-//! classes; it may not be the username. [`MAX_PASSWORD_CHARS`] only bounds the work of hashing.
+//! classes; and the most common passwords are blocked. A password is refused if it is
+//!
+//! * shorter than [`MIN_PASSWORD_CHARS`] or longer than [`MAX_PASSWORD_CHARS`] (which only
+//!   bounds the work of hashing);
+//! * only white space, or one short run of characters repeated (`aaaaaaaaaaaa`,
+//!   `abcabcabcabc`);
+//! * the username, or contains it (for usernames of [`USERNAME_IN_PASSWORD_MIN_CHARS`] or more
+//!   characters; shorter ones are only refused whole);
+//! * on the common-password list (`reference/passwords/common-passwords.txt`, 19,640 entries
+//!   from Django's `CommonPasswordValidator`, embedded at build time), ignoring case and the
+//!   spaces around it, or one of those passwords with digits, spaces or symbols added before
+//!   or after it (`password1234`, `Sunshine2026!`): the first guesses of every cracking tool.
 //!
 //! Hashes are argon2id (RFC 9106) written as PHC strings
 //! (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`), each with its own 16-byte salt from the
@@ -11,6 +22,9 @@
 //! m = 19 MiB, t = 2, p = 1, which are OWASP's Password Storage Cheat Sheet minimum for
 //! argon2id. A hash is verified with the parameters written in it, so raising them later
 //! keeps old hashes valid.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -22,7 +36,38 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// The most characters a password may have (bounds the hashing work an attacker can cause).
 pub const MAX_PASSWORD_CHARS: usize = 1024;
 
-/// Checks a new password against the rules.
+/// Usernames at least this long may not appear anywhere in a password; shorter ones (`al`)
+/// would refuse too many good passwords, so only a password that *is* the username is refused.
+pub const USERNAME_IN_PASSWORD_MIN_CHARS: usize = 3;
+
+/// The common-password list, one lower-case password a line (see `reference/passwords/`).
+const COMMON_PASSWORDS: &str = include_str!("../../../reference/passwords/common-passwords.txt");
+
+fn common_passwords() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| COMMON_PASSWORDS.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
+}
+
+/// Whether `password` is on the common-password list, ignoring case and surrounding spaces.
+pub fn is_common(password: &str) -> bool {
+    common_passwords().contains(password.trim().to_lowercase().as_str())
+}
+
+/// Whether the password is a common one with digits, spaces or symbols added before or after
+/// it (`password1234`, `!!dragon2024`).
+fn common_core(password: &str) -> bool {
+    let lower = password.trim().to_lowercase();
+    let core = lower.trim_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation() || c.is_whitespace());
+    core.chars().count() >= 3 && core != lower && common_passwords().contains(core)
+}
+
+/// Whether the password is one short run of at most four characters repeated.
+fn repeated_run(password: &str) -> bool {
+    let chars: Vec<char> = password.chars().collect();
+    (1..=4).any(|n| chars.len() >= 2 * n && chars.chunks(n).all(|c| c == &chars[..c.len()]))
+}
+
+/// Checks a new password against the rules (see the module documentation).
 pub fn check_password(username: &str, password: &str) -> Result<(), Error> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
@@ -33,8 +78,26 @@ pub fn check_password(username: &str, password: &str) -> Result<(), Error> {
     if chars > MAX_PASSWORD_CHARS {
         return Err(Error::WeakPassword(format!("use at most {MAX_PASSWORD_CHARS} characters (this one has {chars})")));
     }
-    if password.trim().eq_ignore_ascii_case(username) {
-        return Err(Error::WeakPassword("the password may not be the username".into()));
+    if password.chars().all(char::is_whitespace) {
+        return Err(Error::WeakPassword("the password is only spaces: use a few unrelated words".into()));
+    }
+    if repeated_run(password) {
+        return Err(Error::WeakPassword("the password repeats a few characters over and over: use a few unrelated words".into()));
+    }
+    let lower = password.to_lowercase();
+    let name = username.trim().to_lowercase();
+    if lower.trim() == name || (name.chars().count() >= USERNAME_IN_PASSWORD_MIN_CHARS && lower.contains(&name)) {
+        return Err(Error::WeakPassword("the password may not be or contain the username".into()));
+    }
+    if is_common(password) {
+        return Err(Error::WeakPassword(
+            "this is one of the most common passwords, which are tried first in any attack: use a few unrelated words".into(),
+        ));
+    }
+    if common_core(password) {
+        return Err(Error::WeakPassword(
+            "this is a common password with digits or symbols added, which attackers try early: use a few unrelated words".into(),
+        ));
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use common::clock;
-use phm_accounts::audit::{self, GENESIS, head_path};
+use phm_accounts::audit::{self, GENESIS, genesis_path, head_path};
 use phm_accounts::{Actor, Audit, AuditError, AuditLine, Event, Role, ThrottleScope, User};
 use proptest::prelude::*;
 use sha2::{Digest as _, Sha256};
@@ -104,6 +104,75 @@ fn an_empty_or_missing_trail_verifies_with_no_lines() {
     assert_eq!(audit::verify(&path).expect("missing"), 0);
     Audit::open(&path).expect("create");
     assert_eq!(audit::verify(&path).expect("empty"), 0);
+    // Starting a trail writes its head (line 0) and its genesis file.
+    assert_eq!(std::fs::read_to_string(head_path(&path)).expect("head"), format!("{{\"seq\":0,\"sha256\":\"{GENESIS}\"}}\n"));
+    assert!(audit::read_genesis(&path).expect("readable").is_some());
+    Audit::open(&path).expect("reopen");
+    assert_eq!(audit::verify(&path).expect("still empty"), 0);
+}
+
+#[test]
+fn an_emptied_trail_whose_head_was_deleted_does_not_verify() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("audit.jsonl");
+    drop(write_trail(&path));
+    let genesis = std::fs::read_to_string(genesis_path(&path)).expect("genesis file");
+    assert_eq!(genesis, "{\"started_at\":\"2026-03-02T09:00:00.000Z\"}\n", "dated by the first line");
+
+    // The attack: empty the trail, delete its head.
+    std::fs::write(&path, "").expect("empty");
+    std::fs::remove_file(head_path(&path)).expect("delete head");
+    let err = verify_error(&path);
+    assert!(err.starts_with(&format!("{}: is missing, but the trail was started at 2026-03-02T09:00:00.000Z", head_path(&path).display())), "{err}");
+    assert!(err.contains("0 lines left"), "{err}");
+    assert_eq!(Audit::open(&path).expect_err("refused for appending").to_string(), err);
+
+    // Deleting the trail too, or cutting it to its first line, is no better.
+    std::fs::remove_file(&path).expect("delete trail");
+    assert!(verify_error(&path).contains("is missing, but the trail was started"));
+    let (text, _) = pristine();
+    std::fs::write(&path, text.lines().next().map(|l| format!("{l}\n")).expect("a line")).expect("one line");
+    assert!(verify_error(&path).contains("1 line left"));
+}
+
+#[test]
+fn a_trail_from_before_genesis_files_gets_one_when_opened() {
+    let (text, head) = pristine();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("audit.jsonl");
+    std::fs::write(&path, text).expect("write");
+    std::fs::write(head_path(&path), head).expect("write head");
+    assert_eq!(audit::verify(&path).expect("verifies without one"), 9);
+    Audit::open(&path).expect("open");
+    assert_eq!(audit::read_genesis(&path).expect("readable").map(|g| g.started_at).as_deref(), Some("2026-03-02T09:00:00.000Z"));
+}
+
+#[test]
+fn accounts_with_an_empty_trail_do_not_verify() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (time, clock) = clock();
+    let users = phm_accounts::Users::open_with(dir.path().join("users.json"), common::fast_hashing(), clock.clone()).expect("users");
+    assert!(phm_accounts::verify_folder(dir.path()).expect("no accounts, no trail").is_empty());
+    users.add("alice", Role::Analyst, None, "correct horse battery").expect("add");
+    // An account exists, but no trail records its adding (trail, head and genesis all gone).
+    let err = phm_accounts::verify_folder(dir.path()).expect_err("an account with no trail");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: has no lines, but `{}` holds 1 account added or changed while it was kept, which the trail should record: the trail was emptied or replaced",
+            dir.path().join("audit.jsonl").display(),
+            dir.path().join("users.json").display()
+        )
+    );
+    // A trail started afresh after the accounts were made (the documented way to go on after
+    // an incident) verifies with no lines...
+    time.advance(std::time::Duration::from_secs(60));
+    drop(Audit::open_with_clock(dir.path().join("audit.jsonl"), clock).expect("a new trail"));
+    assert!(phm_accounts::verify_folder(dir.path()).expect("accounts older than the trail").is_empty());
+    // ...but not once an account is changed without a line in it.
+    time.advance(std::time::Duration::from_secs(60));
+    users.set_password("alice", "another long password").expect("passwd");
+    assert!(phm_accounts::verify_folder(dir.path()).expect_err("a change unrecorded").to_string().contains("since the trail was started"));
 }
 
 /// A nine-line trail and its head file, written once for all the tampering cases.

@@ -72,8 +72,49 @@ fn passwords_need_at_least_12_characters_and_may_not_be_the_username() {
     // No rules about character classes: twelve lower-case letters and spaces are fine.
     users.add("alice", Role::Analyst, None, "twelve chars").expect("12 characters");
     let err = users.add("bob.the.builder", Role::Analyst, None, "Bob.The.Builder").expect_err("the username");
-    assert!(err.to_string().contains("may not be the username"), "{err}");
+    assert!(err.to_string().contains("may not be or contain the username"), "{err}");
     assert!(matches!(users.add("carol", Role::Analyst, None, &"x".repeat(1025)), Err(Error::WeakPassword(_))));
+}
+
+#[test]
+fn common_passwords_spaces_and_the_username_inside_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let users = open(&dir.path().join("users.json"));
+    // Each of these is 12 characters or more, so only the new rules can refuse it.
+    let refused = [
+        ("            ", "only spaces"),
+        ("\t\t\t\t  \n\n    ", "only spaces"),
+        ("aaaaaaaaaaaa", "repeats"),
+        ("abcabcabcabc", "repeats"),
+        ("121212121212", "repeats"),
+        ("password1234", "most common passwords"),
+        ("PASSWORD1234", "most common passwords"),
+        ("qwerty123456", "most common passwords"),
+        ("  1qaz2wsx3edc  ", "most common passwords"),
+        ("Sunshine2026!", "common password with digits or symbols added"),
+        ("!!football!!99", "common password with digits or symbols added"),
+        ("iloveyou.2024", "common password with digits or symbols added"),
+        ("alice.smith-rules", "contain the username"),
+        ("My name is ALICE.SMITH", "contain the username"),
+    ];
+    for (password, says) in refused {
+        let err = users.add("alice.smith", Role::Analyst, None, password).expect_err(password);
+        assert!(matches!(err, Error::WeakPassword(_)), "{password:?}: {err}");
+        assert!(err.to_string().contains(says), "{password:?}: {err}");
+        let shown = password.trim();
+        assert!(shown.is_empty() || !err.to_string().contains(shown), "the message does not repeat the password: {err}");
+    }
+    // The list is real: its most common entries are on it, and a passphrase is not.
+    for common in ["123456", "password", "qwerty", "iloveyou"] {
+        assert!(phm_accounts::password::is_common(common), "{common}");
+    }
+    for fine in ["correct horse battery", "twelve chars", "purple elephant kettle 7", "  spaces around are fine  "] {
+        users.add(&format!("u{}", fine.len()), Role::Analyst, None, fine).unwrap_or_else(|e| panic!("{fine:?}: {e}"));
+    }
+    // A short username only refuses itself, not every password that happens to contain it.
+    users.add("al", Role::Analyst, None, "a walk along the canal").expect("`al` inside a passphrase");
+    // The same rules when a password is changed.
+    assert!(matches!(users.set_password("al", "password1234"), Err(Error::WeakPassword(_))));
 }
 
 #[test]

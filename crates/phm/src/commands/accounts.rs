@@ -166,7 +166,7 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<()> {
     let path = args.accounts.join(AUDIT_FILE);
     match &args.command {
         AuditCommand::Verify => {
-            let lines = audit::read_verified(&path).map_err(broken)?;
+            let lines = phm_accounts::verify_folder(&args.accounts).map_err(broken)?;
             match lines.last() {
                 None => super::print(&format!("{}: no lines yet.\n", path.display())),
                 Some(last) => super::print(&format!(
