@@ -142,7 +142,8 @@ impl Accounts {
         &self.dir
     }
 
-    /// A whole sign-in: refused (and recorded as `sign_in_refused`) while throttled; otherwise
+    /// A whole sign-in: refused while throttled (recorded as `sign_in_refused` once per refusal,
+    /// not for every attempt while it lasts); otherwise
     /// the password is checked, the outcome counted and recorded (`sign_in` or
     /// `sign_in_failed`), and on success a new session is made. If the trail cannot be written,
     /// the sign-in fails.
@@ -150,12 +151,14 @@ impl Accounts {
         let attempt = match self.throttle.attempt(username, ip) {
             Ok(attempt) => attempt,
             Err(refusal) => {
-                let actor = match self.users.get(username)? {
-                    Some(user) => Actor::user(&user, ip),
-                    None => Actor::anonymous(ip),
-                };
-                let retry_after_seconds = refusal.retry_after.as_secs() + u64::from(refusal.retry_after.subsec_nanos() > 0);
-                self.audit.record(&actor, Event::SignInRefused { scope: refusal.scope, retry_after_seconds })?;
+                if self.throttle.first_report(username, ip, &refusal) {
+                    let actor = match self.users.get(username)? {
+                        Some(user) => Actor::user(&user, ip),
+                        None => Actor::anonymous(ip),
+                    };
+                    let retry_after_seconds = refusal.retry_after.as_secs() + u64::from(refusal.retry_after.subsec_nanos() > 0);
+                    self.audit.record(&actor, Event::SignInRefused { scope: refusal.scope, retry_after_seconds })?;
+                }
                 return Err(AuthError::Throttled { retry_after: refusal.retry_after, scope: refusal.scope });
             }
         };

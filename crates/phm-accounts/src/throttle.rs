@@ -227,6 +227,8 @@ struct State {
     everyone: Counter,
     /// When each username last signed in from each address.
     trusted: HashMap<(String, IpAddr), DateTime<Utc>>,
+    /// Until when each refusal already reported (username, address, scope) is in force.
+    reported: HashMap<(String, Option<IpAddr>, ThrottleScope), DateTime<Utc>>,
 }
 
 /// The counters. `Send + Sync`; share one behind an `Arc` (or use the one in
@@ -266,6 +268,24 @@ impl Throttle {
         let Some(address) = address.map(address_key) else { return false };
         let now = self.clock.now();
         self.state().trusted.get(&(username_key(username), address)).is_some_and(|&t| t > now - delta(self.policy.trusted_for))
+    }
+
+    /// Whether `refusal` of `username` from `address` is the first of its kind: `false` while a
+    /// refusal by the same counter for the same username and address, already reported, is
+    /// still in force. The audit trail records only the first, so an attacker hammering a
+    /// throttled sign-in cannot grow the trail a line per request.
+    pub fn first_report(&self, username: &str, address: Option<IpAddr>, refusal: &Refusal) -> bool {
+        let now = self.clock.now();
+        let key = (username_key(username), address.map(address_key), refusal.scope);
+        let mut state = self.state();
+        if state.reported.get(&key).is_some_and(|&until| until > now) {
+            return false;
+        }
+        if state.reported.len() > PRUNE_ABOVE {
+            state.reported.retain(|_, &mut until| until > now);
+        }
+        state.reported.insert(key, now + delta(refusal.retry_after));
+        true
     }
 
     /// Starts a sign-in attempt for `username` from `address`, before the password is checked:

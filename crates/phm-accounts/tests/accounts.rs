@@ -73,6 +73,12 @@ fn failures_from_one_address_make_that_address_wait_but_not_the_owner_elsewhere(
         trail(&accounts).last().map(String::as_str),
         Some("sign_in_refused alice {\"retry_after_seconds\":5,\"scope\":\"username_at_address\"}")
     );
+    // Hammering the refused sign-in adds no lines: one refusal, recorded once.
+    let lines = trail(&accounts).len();
+    for _ in 0..50 {
+        assert!(accounts.sign_in("alice", "a guessed password", attacker).is_err());
+    }
+    assert_eq!(trail(&accounts).len(), lines);
     // The owner is not locked out: at once from her office, or from anywhere else.
     accounts.sign_in("alice", PASSWORD, ip()).expect("from her office");
     accounts.sign_in("alice", PASSWORD, Some("198.51.100.20".parse().expect("ip"))).expect("from a new address");
