@@ -24,10 +24,13 @@
 //!    nothing is determined. Each round suppresses one more entry, so it ends.
 //! 5. **Derived figures.** In a cell with any suppressed count, every derived figure is
 //!    withheld.
-//! 6. **Rounding.** Published counts are rounded by the policy (independently, totals too).
-//!    Derived figures are computed by the caller from the exact counts and are not recomputed
-//!    (NHS England practice); the linear check uses exact counts, so rounding only adds
-//!    protection.
+//! 6. **Rounding.** Published counts are rounded by the policy (independently, totals too);
+//!    the linear check uses exact counts, so rounding only adds protection. A derived figure
+//!    must not undo the rounding: a proportion computed from exact counts and printed in full
+//!    beside counts rounded to 5 singles out the exact pair among the 25 the rounding could have
+//!    come from. Ratio columns ([`Table::ratio`]) are therefore computed here, from the
+//!    published counts; any other derived figure is the caller's, who must compute it from
+//!    counts rounded the same way (as `phm-profiles` does) when the policy rounds.
 //!
 //! Cost: steps 1–2 and 5–6 are linear in the number of figures. A sweep of step 3 is linear in
 //! the total size of the groups. Step 4 eliminates each connected component of `g` groups and
@@ -336,6 +339,7 @@ pub fn release<K: fmt::Display>(table: Table<K>, policy: &Policy) -> Result<Rele
         Rounding::None => Status::Published,
         r => Status::Rounded(r),
     };
+    let ratios = shape.ratios.clone();
     let released = cells
         .into_iter()
         .enumerate()
@@ -353,10 +357,21 @@ pub fn release<K: fmt::Display>(table: Table<K>, policy: &Policy) -> Result<Rele
             let derived = cell
                 .derived
                 .iter()
-                .map(|&d| match (withhold, d) {
-                    (true, _) => Figure { value: None, status: Status::Withheld },
-                    (false, None) => Figure { value: None, status: Status::NotAvailable },
-                    (false, Some(v)) => Figure { value: Some(v), status: Status::Published },
+                .enumerate()
+                .map(|(k, &d)| {
+                    // A ratio column is the published counts' ratio, whatever the caller pushed.
+                    let d = match ratios.iter().find(|r| r.derived == k) {
+                        Some(r) => match (counts[r.numerator].value, counts[r.denominator].value) {
+                            (Some(n), Some(d)) if d > 0 => Some(n as f64 / d as f64 * r.multiplier),
+                            _ => None,
+                        },
+                        None => d,
+                    };
+                    match (withhold, d) {
+                        (true, _) => Figure { value: None, status: Status::Withheld },
+                        (false, None) => Figure { value: None, status: Status::NotAvailable },
+                        (false, Some(v)) => Figure { value: Some(v), status: Status::Published },
+                    }
                 })
                 .collect();
             ReleasedCell { key: cell.key, counts, derived }

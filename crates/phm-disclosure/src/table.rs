@@ -49,12 +49,23 @@ pub(crate) struct Proportion {
     pub(crate) denominator: usize,
 }
 
-/// Column names, proportions and groups: everything about a table except its figures.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A derived column that [`release`](fn@crate::release) computes itself from the cell's
+/// *published* counts: `multiplier × numerator / denominator`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Ratio {
+    pub(crate) derived: usize,
+    pub(crate) numerator: usize,
+    pub(crate) denominator: usize,
+    pub(crate) multiplier: f64,
+}
+
+/// Column names, proportions, ratios and groups: everything about a table except its figures.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Shape {
     pub(crate) counts: Vec<String>,
     pub(crate) derived: Vec<String>,
     pub(crate) proportions: Vec<Proportion>,
+    pub(crate) ratios: Vec<Ratio>,
     pub(crate) groups: Vec<Group>,
 }
 
@@ -77,6 +88,7 @@ impl Shape {
             counts: counts.iter().map(|s| (*s).to_owned()).collect(),
             derived: derived.iter().map(|s| (*s).to_owned()).collect(),
             proportions: Vec::new(),
+            ratios: Vec::new(),
             groups: Vec::new(),
         })
     }
@@ -96,6 +108,21 @@ impl Shape {
             self.proportions.push(p);
         }
         Ok(p)
+    }
+
+    fn ratio(&mut self, derived: &str, numerator: &str, denominator: &str, multiplier: f64) -> Result<()> {
+        let d = self.derived.iter().position(|c| c == derived).ok_or_else(|| {
+            Error::Table(format!("no derived column `{derived}` (the derived columns are: {})", self.derived.join(", ")))
+        })?;
+        if !multiplier.is_finite() || multiplier <= 0.0 {
+            return Err(Error::Table(format!("the ratio `{derived}` needs a positive finite multiplier, not {multiplier}")));
+        }
+        let ratio = Ratio { derived: d, numerator: self.count_index(numerator)?, denominator: self.count_index(denominator)?, multiplier };
+        if self.ratios.iter().any(|r| r.derived == d) {
+            return Err(Error::Table(format!("derived column `{derived}` is declared a ratio twice")));
+        }
+        self.ratios.push(ratio);
+        Ok(())
     }
 
     /// Checks a group against the number of cells and adds it.
@@ -203,6 +230,27 @@ impl<K: fmt::Display> Table<K> {
             check_proportion(&self.shape, p, cell)?;
         }
         Ok(())
+    }
+
+    /// Declares derived column `derived` to be `multiplier × numerator / denominator` of two
+    /// count columns, and leaves computing it to [`release`](fn@crate::release), which computes
+    /// it from the cell's **published** counts (after rounding): a value computed from exact
+    /// counts and shown beside rounded ones gives the exact counts back (try each pair the
+    /// rounding could have come from and keep the one whose ratio matches). The figure pushed
+    /// in this column is ignored; the released one is blank when the published denominator is 0.
+    ///
+    /// ```
+    /// use phm_disclosure::{Policy, Table, release};
+    /// let mut t = Table::new(&["numerator", "denominator"], &["percent"]).unwrap();
+    /// t.ratio("percent", "numerator", "denominator", 100.0).unwrap();
+    /// t.push("A", &[123, 1002], &[None]).unwrap();
+    /// let released = release(t, &Policy::builtin("public").unwrap()).unwrap();
+    /// let a = &released.cells()[0];
+    /// assert_eq!(a.counts()[0].value(), Some(125)); // 123 rounded to 5
+    /// assert_eq!(a.derived()[0].value(), Some(12.5)); // 125 / 1000, not 12.275…
+    /// ```
+    pub fn ratio(&mut self, derived: &str, numerator: &str, denominator: &str, multiplier: f64) -> Result<()> {
+        self.shape.ratio(derived, numerator, denominator, multiplier)
     }
 
     /// Adds a cell and returns its index. `counts` and `derived` follow the table's columns; a
