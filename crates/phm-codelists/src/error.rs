@@ -14,6 +14,15 @@ pub enum LoadError {
         /// What went wrong.
         source: std::io::Error,
     },
+    /// Not a regular file (a folder, a device such as `/dev/zero`, a pipe), or larger than
+    /// [`MAX_CODELIST_BYTES`](crate::MAX_CODELIST_BYTES): refused before it is read.
+    #[error("codelist {path}: {source}")]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: crate::ReadError,
+    },
     /// The file is not readable as CSV (the reader stopped at `line`).
     #[error("codelist {path}:{line}: not readable as CSV: {source}")]
     Csv {
@@ -52,6 +61,18 @@ fn wanted_text(wanted: &Option<String>) -> String {
     }
 }
 
+/// The header's columns, if they look like column names; otherwise only how many there are.
+/// The first line of a file that is not a codelist (a key, a password file) is not echoed.
 fn columns_text(columns: &[String]) -> String {
-    columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+    if columns.iter().all(|c| looks_like_a_column_name(c)) {
+        columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+    } else {
+        let n = if columns.len() == 1 { "1 field that does not look like a column name".to_owned() } else { format!("{} fields that do not look like column names", columns.len()) };
+        format!("{n} (the first line is not a CSV header)")
+    }
+}
+
+/// Up to 64 letters, digits, spaces and `_-.()/#%`, as spreadsheet and OpenCodelists headers are.
+pub(crate) fn looks_like_a_column_name(name: &str) -> bool {
+    name.chars().count() <= 64 && name.chars().all(|c| c.is_alphanumeric() || " _-.()/#%".contains(c))
 }

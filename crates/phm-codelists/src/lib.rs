@@ -36,6 +36,7 @@
 
 mod check;
 mod error;
+mod file;
 mod problem;
 
 use std::collections::BTreeMap;
@@ -45,6 +46,7 @@ use phm_core::codes::CodeSystem;
 use sha2::{Digest as _, Sha256};
 
 pub use error::LoadError;
+pub use file::{MAX_CODELIST_BYTES, ReadError, read_regular_file, size};
 pub use problem::{Problem, ProblemKind, Severity};
 
 /// The columns that may hold the codes, tried in this order when the caller names none:
@@ -112,12 +114,18 @@ pub struct Codelist {
 impl Codelist {
     /// Reads and checks the codelist at `path`, whose codes are in `system`.
     ///
+    /// Only a regular file of at most [`MAX_CODELIST_BYTES`] is read ([`read_regular_file`]);
+    /// where the path may come from is for the caller to confine.
+    ///
     /// `column` names the code column; without it the first of [`CODE_COLUMNS`] present is
     /// used. Fails only if the file is missing or unreadable, is not CSV, has no header, or has
     /// no such column (the error then lists the columns it has). Problems with rows are in
     /// [`Codelist::problems`], in file order.
     pub fn load(path: &Path, system: CodeSystem, column: Option<&str>) -> Result<Self, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })?;
+        let bytes = read_regular_file(path, MAX_CODELIST_BYTES).map_err(|e| match e {
+            ReadError::Io(source) => LoadError::Io { path: path.to_owned(), source },
+            source => LoadError::Refused { path: path.to_owned(), source },
+        })?;
         let csv_error = |source: csv::Error| LoadError::Csv {
             path: path.to_owned(),
             line: source.position().map_or(0, csv::Position::line),

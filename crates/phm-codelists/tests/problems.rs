@@ -289,3 +289,33 @@ fn the_repository_names_a_file_s_system_by_its_prefix() {
     assert_eq!(system_for_file_stem("icd10asthma"), CodeSystem::Snomed);
 }
 
+
+#[test]
+fn only_a_regular_file_of_bounded_size_is_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let refused = |path: &std::path::Path| match Codelist::load(path, CodeSystem::Snomed, None) {
+        Err(LoadError::Refused { source, .. }) => source.to_string(),
+        other => panic!("{} was not refused: {other:?}", path.display()),
+    };
+    // A pipe with no writer: opening it for reading would wait forever.
+    let pipe = dir.path().join("pipe.csv");
+    assert!(std::process::Command::new("mkfifo").arg(&pipe).status().expect("mkfifo").success());
+    assert_eq!(refused(&pipe), "it is a pipe, not a regular file");
+    assert_eq!(refused(std::path::Path::new("/dev/zero")), "it is a device, not a regular file");
+    assert_eq!(refused(dir.path()), "it is a folder, not a regular file");
+    let huge = dir.path().join("huge.csv");
+    std::fs::File::create(&huge).expect("create").set_len(phm_codelists::MAX_CODELIST_BYTES + 1).expect("sparse");
+    assert_eq!(refused(&huge), "it is larger than 16 MiB, the most that is read");
+    // At the bound exactly, the file is read (and found to be no codelist).
+    std::fs::File::create(&huge).expect("create").set_len(phm_codelists::MAX_CODELIST_BYTES).expect("sparse");
+    assert!(!matches!(Codelist::load(&huge, CodeSystem::Snomed, None), Err(LoadError::Refused { .. })));
+}
+
+#[test]
+fn the_first_line_of_a_file_that_is_not_a_codelist_is_not_shown() {
+    let (_dir, path) = write("shadow.csv", "root:$6$SALT$HASH:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n");
+    let e = Codelist::load(&path, CodeSystem::Snomed, None).expect_err("no code column");
+    let text = e.to_string();
+    assert!(!text.contains("SALT") && !text.contains("root"), "{text}");
+    assert!(text.ends_with("its columns are: 1 field that does not look like a column name (the first line is not a CSV header)"), "{text}");
+}

@@ -133,6 +133,37 @@ pub struct Expr {
     pub kind: ExprKind,
     /// Where.
     pub span: Span,
+    /// Levels of nesting, 1 for a name or a constant: the parser refuses an expression deeper
+    /// than [`MAX_NESTING`], so nothing that walks the tree recursively can overflow its stack.
+    pub depth: usize,
+}
+
+/// The deepest an expression may nest (brackets, `not`, operators, calls, `case`, `where`),
+/// counted on the tree the parser builds; `and` and `or` chains of any length are built as
+/// balanced trees, so they count the logarithm of their length. Hand-written definitions
+/// nest a few levels; this bound keeps hostile ones from exhausting a thread's stack.
+pub const MAX_NESTING: usize = 64;
+
+impl Expr {
+    /// A node, its depth one more than its deepest child's.
+    pub fn new(kind: ExprKind, span: Span) -> Self {
+        let d = |e: &Expr| e.depth;
+        let below = match &kind {
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Date(_) | ExprKind::Bool(_) | ExprKind::Missing | ExprKind::Duration(..) | ExprKind::Name(_) => 0,
+            ExprKind::Call(_, args) => args.iter().map(d).max().unwrap_or(0),
+            ExprKind::Dot(e, _) | ExprKind::Not(e) | ExprKind::Neg(e) | ExprKind::IsMissing(e) => e.depth,
+            ExprKind::Where { frame, cond, .. } => frame.depth.max(cond.depth),
+            ExprKind::Binary(_, _, l, r) => l.depth.max(r.depth),
+            ExprKind::In { arg, set, .. } => match set {
+                InSet::Name(_) => arg.depth,
+                InSet::List(items, _) => items.iter().map(d).max().unwrap_or(0).max(arg.depth),
+            },
+            ExprKind::Between { arg, lo, hi } => arg.depth.max(lo.depth).max(hi.depth),
+            ExprKind::Within { arg, amount, anchor, .. } => arg.depth.max(amount.depth).max(anchor.depth),
+            ExprKind::Case(branches, otherwise) => branches.iter().map(|(c, v)| c.depth.max(v.depth)).max().unwrap_or(0).max(otherwise.as_deref().map_or(0, d)),
+        };
+        Expr { kind, span, depth: below + 1 }
+    }
 }
 
 /// Expression forms.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use phm_model::*;
 
 use crate::ast::*;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Diags};
 use crate::suggest;
 
 /// What a name or expression stands for once bound.
@@ -96,11 +96,34 @@ pub const METHODS: &[(&str, &str)] = &[
     ("healthy_life_expectancy", "Healthy life expectancy in years by Sullivan's method: the numerator counts people in good health within the denominator, by life-table band, and `life_table` names the life-expectancy indicator whose deaths and population give the life table."),
 ];
 
+/// The deepest a bound expression may be in the query model, `let`s put in: every engine
+/// compiles the model recursively. Syntax is at most [`MAX_NESTING`] deep and each level of it
+/// adds a few model levels (`within` adds three), so this is reached only through `let`s
+/// built on `let`s.
+pub const MAX_MODEL_DEPTH: usize = 4 * MAX_NESTING;
+
+/// The most model nodes that the `let`s (and codelists, a node per code) used by one load may
+/// copy into the expressions that use them. A `let` is put in wherever it is used, so `let b =
+/// a and a`, `let c = b and b`, … doubles at each step; this stops such a file in a fraction of
+/// a second. The shipped definitions copy at most about 1,500 (codelists of tens of
+/// thousands of codes used a few times each stay well below it).
+pub const MAX_COPIED_NODES: usize = 2_000_000;
+
+/// A bound `let`, with its size in model nodes (what using it copies).
+#[derive(Clone, Debug)]
+pub(crate) struct Let {
+    pub bound: Bound,
+    pub nodes: usize,
+}
+
 pub(crate) struct Binder<'a> {
     pub file: FileId,
-    pub diags: &'a mut Vec<Diagnostic>,
-    pub lets: &'a BTreeMap<String, Bound>,
+    pub diags: &'a mut Diags,
+    pub lets: &'a BTreeMap<String, Let>,
     pub codelists: &'a BTreeMap<String, CodelistRef>,
+    /// Model nodes copied from `let`s and codelists so far in this load (see
+    /// [`MAX_COPIED_NODES`]).
+    pub copied: &'a mut usize,
 }
 
 type R<T> = Result<T, ()>;
@@ -153,13 +176,38 @@ impl Binder<'_> {
         Diagnostic::error(self.file, span, msg)
     }
 
+    /// Bind the expression of a `let` (or of any item), refusing one whose model is deeper
+    /// than [`MAX_MODEL_DEPTH`]; the result carries its size.
+    pub fn bind_item(&mut self, e: &Expr, what: &str) -> R<Let> {
+        let bound = self.bind(e, None)?;
+        let (depth, nodes) = measure(&bound);
+        if depth > MAX_MODEL_DEPTH {
+            let d = self.err(e.span, format!("{what} nests deeper than {MAX_MODEL_DEPTH} levels once the `let`s it uses are put in")).help("the `let`s it uses are built on each other too deeply: combine fewer of them");
+            self.push(d);
+            return Err(());
+        }
+        Ok(Let { bound, nodes })
+    }
+
+    /// Count `nodes` about to be copied from a `let` or codelist used at `span`; refuse past
+    /// [`MAX_COPIED_NODES`].
+    fn copy(&mut self, span: Span, name: &str, nodes: usize) -> R<()> {
+        *self.copied = self.copied.saturating_add(nodes);
+        if *self.copied > MAX_COPIED_NODES {
+            let d = self.err(span, format!("using `{name}` here makes the definitions larger than {MAX_COPIED_NODES} model nodes")).help("each use of a `let` copies it: a `let` built from many uses of other `let`s grows very fast");
+            self.push(d);
+            return Err(());
+        }
+        Ok(())
+    }
+
     fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
     /// Bind and require a person-level value of one of `want` types.
     pub fn person(&mut self, e: &Expr, what: &str, want: &[Type]) -> R<(PExpr, Type)> {
-        let b = self.bind(e, None)?;
+        let b = self.bind_item(e, what)?.bound;
         match b {
             Bound::P(p, t) if want.is_empty() || want.contains(&t) => Ok((p, t)),
             Bound::P(_, t) => {
@@ -198,15 +246,19 @@ impl Binder<'_> {
     }
 
     fn unknown_name(&mut self, span: Span, name: &str, table: Option<EventTable>) {
-        let mut candidates: Vec<String> = self.lets.keys().cloned().collect();
-        candidates.extend(self.codelists.keys().cloned());
-        candidates.extend(BUILTINS.iter().map(|b| b.0.to_owned()));
-        candidates.extend(EventTable::ALL.iter().map(|t| t.name().to_owned()));
-        if let Some(t) = table {
-            candidates.extend(t.columns().iter().map(|c| c.name.to_owned()));
-        }
+        let candidates = self
+            .lets
+            .keys()
+            .chain(self.codelists.keys())
+            .map(String::as_str)
+            .chain(BUILTINS.iter().map(|b| b.0))
+            .chain(EventTable::ALL.iter().map(|t| t.name()))
+            .chain(table.iter().flat_map(|t| t.columns().iter().map(|c| c.name)));
+        // Past the diagnostics kept, a suggestion would not be seen: not worth comparing the
+        // name with every other (a file of thousands of misspellings would be quadratic).
+        let suggestion = if self.diags.full() { None } else { suggest(name, candidates).map(str::to_owned) };
         let mut d = self.err(span, format!("unknown name `{name}`")).label("not defined");
-        if let Some(s) = suggest(name, candidates.iter().map(String::as_str)) {
+        if let Some(s) = suggestion {
             d = d.help(format!("did you mean `{s}`?"));
         } else if let Some(t) = table {
             let cols: Vec<&str> = t.columns().iter().map(|c| c.name).collect();
@@ -312,6 +364,7 @@ impl Binder<'_> {
                 let values: Result<Vec<Value>, ()> = match set {
                     InSet::Name(n) => match self.codelists.get(&n.text).cloned() {
                         Some(cl) => {
+                            self.copy(n.span, &n.text, 1 + cl.codes.len())?;
                             return match b {
                                 Bound::E(x, Type::Text) => Ok(Bound::E(EExpr::InCodelist { arg: Box::new(x), codelist: cl }, Type::Bool)),
                                 Bound::P(p, Type::Text) => Ok(Bound::P(PExpr::InList { arg: Box::new(p), values: cl.codes.iter().map(|c| Value::Text(c.clone())).collect() }, Type::Bool)),
@@ -469,10 +522,12 @@ impl Binder<'_> {
         {
             return Ok(Bound::E(EExpr::Column { name: col.name.into(), ty: col.ty }, col.ty));
         }
-        if let Some(b) = self.lets.get(name) {
-            return Ok(b.clone());
+        if let Some(l) = self.lets.get(name) {
+            self.copy(span, name, l.nodes)?;
+            return Ok(l.bound.clone());
         }
         if let Some(c) = self.codelists.get(name) {
+            self.copy(span, name, 1 + c.codes.len())?;
             return Ok(Bound::Codelist(c.clone()));
         }
         if let Some(t) = EventTable::from_name(name) {
@@ -815,5 +870,77 @@ fn sym(op: BinOpSyn) -> &'static str {
         BinOpSyn::Mul => "*",
         BinOpSyn::Div => "/",
         BinOpSyn::Otherwise => "otherwise",
+    }
+}
+
+/// The depth and the number of nodes of a bound expression in the query model, a codelist
+/// counting a node per code. Recursive: the binder only builds expressions whose parts are
+/// bounded ([`MAX_NESTING`] of syntax, [`MAX_MODEL_DEPTH`] for each `let`).
+pub(crate) fn measure(b: &Bound) -> (usize, usize) {
+    match b {
+        Bound::P(p, _) => p_measure(p),
+        Bound::E(x, _) => e_measure(x),
+        Bound::Null | Bound::Duration(..) => (1, 1),
+        Bound::Frame(f) | Bound::Row(f, _) => frame_measure(f),
+        Bound::Col(f, x, _) => join([frame_measure(f), e_measure(x)]),
+        Bound::Codelist(c) => (1, 1 + c.codes.len()),
+    }
+}
+
+/// One node above `parts`.
+fn join<const N: usize>(parts: [(usize, usize); N]) -> (usize, usize) {
+    parts.iter().fold((1, 1), |(d, n), &(pd, pn)| (d.max(pd + 1), n.saturating_add(pn)))
+}
+
+fn all<'a, T: 'a>(items: impl IntoIterator<Item = &'a T>, f: impl Fn(&T) -> (usize, usize)) -> (usize, usize) {
+    items.into_iter().map(f).fold((0, 0), |(d, n), (pd, pn)| (d.max(pd), n.saturating_add(pn)))
+}
+
+fn frame_measure(f: &Frame) -> (usize, usize) {
+    let (d, n) = all(&f.filters, e_measure);
+    (d + 1, n + 1)
+}
+
+fn p_measure(p: &PExpr) -> (usize, usize) {
+    match p {
+        PExpr::Value { .. } | PExpr::IndexDate | PExpr::Attr { .. } => (1, 1),
+        PExpr::AgeAt { date: a } | PExpr::AgeBand { age: a, .. } | PExpr::Not { arg: a } | PExpr::Neg { arg: a } | PExpr::IsMissing { arg: a } | PExpr::DateAdd { date: a, .. } | PExpr::ToFloat { arg: a } | PExpr::PracticeLookup { practice: a, .. } => join([p_measure(a)]),
+        PExpr::InList { arg, values } => {
+            let (d, n) = join([p_measure(arg)]);
+            (d, n.saturating_add(values.len()))
+        }
+        PExpr::Aggregate(a) => join([frame_measure(&a.frame), agg_measure(&a.kind)]),
+        PExpr::Binary { left, right, .. } | PExpr::Otherwise { arg: left, fallback: right } => join([p_measure(left), p_measure(right)]),
+        PExpr::Case { branches, otherwise, .. } => {
+            let b = all(branches, |(c, v)| {
+                let (c, v) = (p_measure(c), p_measure(v));
+                (c.0.max(v.0), c.1.saturating_add(v.1))
+            });
+            join([b, otherwise.as_deref().map_or((0, 0), p_measure)])
+        }
+    }
+}
+
+fn agg_measure(k: &AggKind) -> (usize, usize) {
+    match k {
+        AggKind::CountDistinct { of } | AggKind::Min { of } | AggKind::Max { of } | AggKind::Sum { of } | AggKind::Mean { of } => e_measure(of),
+        _ => (0, 0),
+    }
+}
+
+fn e_measure(x: &EExpr) -> (usize, usize) {
+    match x {
+        EExpr::Column { .. } => (1, 1),
+        EExpr::Person { expr } => join([p_measure(expr)]),
+        EExpr::InCodelist { arg, codelist } => {
+            let (d, n) = join([e_measure(arg)]);
+            (d, n.saturating_add(codelist.codes.len()))
+        }
+        EExpr::InList { arg, values } => {
+            let (d, n) = join([e_measure(arg)]);
+            (d, n.saturating_add(values.len()))
+        }
+        EExpr::Not { arg: a } | EExpr::Neg { arg: a } | EExpr::IsMissing { arg: a } | EExpr::DateAdd { date: a, .. } | EExpr::ToFloat { arg: a } => join([e_measure(a)]),
+        EExpr::Binary { left, right, .. } | EExpr::Otherwise { arg: left, fallback: right } => join([e_measure(left), e_measure(right)]),
     }
 }

@@ -28,18 +28,23 @@ pub mod diag;
 mod syntax;
 
 pub use bind::{BUILTINS, FUNCTIONS, METHODS};
-pub use diag::{Diagnostic, Severity, Sources};
+pub use diag::{Diagnostic, MAX_KEPT, MAX_RENDERED, Severity, Sources};
+use diag::Diags;
 
 use ast::*;
-use bind::{Binder, Bound};
+use bind::{Binder, Bound, Let};
 
 /// The result of loading definitions.
 #[derive(Debug)]
 pub struct Loaded {
     /// The model, when there were no errors.
     pub definitions: Option<Definitions>,
-    /// Every problem found.
+    /// The problems found, the first [`diag::MAX_KEPT`] of them.
     pub diagnostics: Vec<Diagnostic>,
+    /// Errors found beyond those kept in `diagnostics`, counted.
+    pub more_errors: usize,
+    /// Warnings found beyond those kept, counted.
+    pub more_warnings: usize,
     /// The files read, for rendering diagnostics.
     pub sources: Sources,
 }
@@ -47,19 +52,44 @@ pub struct Loaded {
 impl Loaded {
     /// Errors (not warnings).
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.more_errors > 0 || self.diagnostics.iter().any(|d| d.severity == Severity::Error)
     }
 
-    /// All diagnostics rendered as text.
+    /// How many errors were found, kept or not.
+    pub fn error_count(&self) -> usize {
+        self.more_errors + self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+    }
+
+    /// The diagnostics rendered as text: the first [`diag::MAX_RENDERED`], then how many more.
     pub fn render(&self) -> String {
-        self.sources.render(&self.diagnostics)
+        let mut out = Vec::new();
+        // Writing to a Vec cannot fail.
+        let _ = self.render_to(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// [`Loaded::render`], written to `out` one diagnostic at a time.
+    ///
+    /// # Errors
+    /// Only those of `out`.
+    pub fn render_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.sources.render_to(&self.diagnostics, (self.more_errors, self.more_warnings), out)
     }
 }
 
 /// Closest candidate within a small edit distance, for "did you mean".
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).clamp(1, 3);
-    candidates.into_iter().map(|c| (edit_distance(name, c), c)).filter(|(d, _)| *d <= limit).min_by_key(|(d, c)| (*d, c.len())).map(|(_, c)| c)
+    let len = name.chars().count();
+    let limit = (len / 3).clamp(1, 3);
+    // Names whose lengths differ by more than the limit are further apart than it: skipped
+    // without computing the distance, which keeps a file of thousands of misspellings fast.
+    candidates
+        .into_iter()
+        .filter(|c| c.chars().count().abs_diff(len) <= limit)
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, c)| (*d, c.len()))
+        .map(|(_, c)| c)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -80,7 +110,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Everything in scope while binding.
 #[derive(Default)]
 struct Scope {
-    lets: BTreeMap<String, Bound>,
+    lets: BTreeMap<String, Let>,
     codelists: BTreeMap<String, CodelistRef>,
     defined_at: BTreeMap<String, (FileId, Span)>,
     indicators: BTreeMap<String, Indicator>,
@@ -89,11 +119,37 @@ struct Scope {
 
 struct Loader {
     sources: Sources,
-    diags: Vec<Diagnostic>,
+    diags: Diags,
     scope: Scope,
     loaded: HashSet<PathBuf>,
     stack: Vec<PathBuf>,
     hash_parts: Vec<Vec<u8>>,
+    /// Model nodes copied from `let`s and codelists so far (see [`bind::MAX_COPIED_NODES`]).
+    copied: usize,
+    /// The folder imports and codelists are read from inside, canonical (see [`root_of`]).
+    root: PathBuf,
+}
+
+/// The largest definition file read: 1 MiB. Definitions are written by hand (the largest
+/// shipped file is under 40 KiB); the bound keeps a device, a log or a generated file from
+/// being read whole, while leaving room for generated catalogues a hundred times larger than
+/// any written so far.
+pub const MAX_DEFINITION_BYTES: u64 = 1 << 20;
+
+/// The folder that the imports and codelists of a definition in `dir` must be inside: the
+/// nearest folder, from `dir` upwards, that holds a `definitions` or a `codelists` folder (a
+/// checkout of this repository, or a project laid out like it), else `dir` itself. Paths in
+/// definitions are relative; one that is absolute, or that leads outside this folder (by `..`
+/// or through a symbolic link), is refused.
+pub fn root_of(dir: &Path) -> PathBuf {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    dir.ancestors().find(|d| d.join("definitions").is_dir() || d.join("codelists").is_dir()).map_or_else(|| dir.clone(), Path::to_path_buf)
+}
+
+impl Loader {
+    fn new(root: PathBuf) -> Self {
+        Loader { sources: Sources::default(), diags: Diags::default(), scope: Scope::default(), loaded: HashSet::new(), stack: Vec::new(), hash_parts: Vec::new(), copied: 0, root }
+    }
 }
 
 /// Load a definition file and what it imports. Blocks (cohorts, indicators, measures) of the
@@ -104,19 +160,22 @@ pub fn load(path: &Path) -> Loaded {
 }
 
 /// Load several files as one set (each file's blocks are returned).
+///
+/// Each file's imports and codelists are read from inside its [`root_of`] folder.
 pub fn load_many(paths: &[PathBuf]) -> Loaded {
-    let mut l = Loader { sources: Sources::default(), diags: Vec::new(), scope: Scope::default(), loaded: HashSet::new(), stack: Vec::new(), hash_parts: Vec::new() };
+    let mut l = Loader::new(PathBuf::new());
     let mut defs = Definitions { source: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "), ..Default::default() };
     for p in paths {
+        l.root = root_of(p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")));
         l.file(p, None, Some(&mut defs));
     }
     finish(l, defs)
 }
 
 /// Load definitions from text (for tests, the API and spec files); imports and codelist
-/// paths resolve from `base`.
+/// paths resolve from `base`, inside its [`root_of`] folder.
 pub fn load_str(name: &str, text: &str, base: &Path) -> Loaded {
-    let mut l = Loader { sources: Sources::default(), diags: Vec::new(), scope: Scope::default(), loaded: HashSet::new(), stack: Vec::new(), hash_parts: Vec::new() };
+    let mut l = Loader::new(root_of(base));
     let mut defs = Definitions { source: name.into(), ..Default::default() };
     l.text(&base.join(name), text.to_owned(), Some(&mut defs));
     finish(l, defs)
@@ -125,19 +184,19 @@ pub fn load_str(name: &str, text: &str, base: &Path) -> Loaded {
 /// Bind one person-level expression against inline codelists (spec files use this).
 pub fn bind_expression(text: &str, codelists: &BTreeMap<String, CodelistRef>, lets: &[(String, String)]) -> Result<(PExpr, Type), String> {
     let mut sources = Sources::default();
-    let mut diags = Vec::new();
+    let mut diags = Diags::default();
     let mut scope_lets = BTreeMap::new();
+    let mut copied = 0;
     for (name, src) in lets.iter().map(|(n, s)| (n, s.as_str())).chain(std::iter::once((&"value".to_owned(), text))) {
-        let file = sources.files.len();
-        sources.files.push((PathBuf::from(format!("<{name}>")), src.to_owned()));
+        let file = sources.add(PathBuf::from(format!("<{name}>")), src.to_owned());
         let parsed = syntax::parse_expr(src, file, &mut diags);
         let Some(expr) = parsed.filter(|_| diags.is_empty()) else {
-            return Err(sources.render(&diags));
+            return Err(sources.render(&diags.list));
         };
-        let mut b = Binder { file, diags: &mut diags, lets: &scope_lets, codelists };
-        match b.bind(&expr, None) {
+        let mut b = Binder { file, diags: &mut diags, lets: &scope_lets, codelists, copied: &mut copied };
+        match b.bind_item(&expr, "this expression") {
             Ok(bound) if name.as_str() == "value" => {
-                return match bound {
+                return match bound.bound {
                     Bound::P(p, t) => Ok((p, t)),
                     Bound::Null => Ok((PExpr::Value { value: Value::Null, ty: Type::Text }, Type::Text)),
                     other => {
@@ -149,7 +208,7 @@ pub fn bind_expression(text: &str, codelists: &BTreeMap<String, CodelistRef>, le
             Ok(bound) => {
                 scope_lets.insert(name.clone(), bound);
             }
-            Err(()) => return Err(sources.render(&diags)),
+            Err(()) => return Err(sources.render(&diags.list)),
         }
     }
     Err("no expression".into())
@@ -161,25 +220,45 @@ fn finish(l: Loader, mut defs: Definitions) -> Loaded {
         defs.codelists.insert(name.clone(), cl.sha256.clone());
     }
     defs.content_hash = sha256_hex(l.hash_parts.iter().map(Vec::as_slice));
-    let has_errors = l.diags.iter().any(|d| d.severity == Severity::Error);
-    Loaded { definitions: (!has_errors).then_some(defs), diagnostics: l.diags, sources: l.sources }
+    let has_errors = l.diags.has_errors();
+    Loaded { definitions: (!has_errors).then_some(defs), diagnostics: l.diags.list, more_errors: l.diags.more_errors, more_warnings: l.diags.more_warnings, sources: l.sources }
 }
 
-/// Find `rel` relative to `dir` or any folder above it.
-fn resolve(dir: &Path, rel: &str) -> Option<PathBuf> {
+/// Why a path in a definition was not followed.
+enum Unresolved {
+    Absolute,
+    NotFound,
+    Outside,
+}
+
+/// Find `rel` relative to `dir` or a folder above it, up to `root`; the file found, with
+/// symbolic links resolved, must be inside `root` (`dir` and `root` are canonical).
+fn resolve(dir: &Path, rel: &str, root: &Path) -> Result<PathBuf, Unresolved> {
     let rel = Path::new(rel);
-    if rel.is_absolute() {
-        return rel.exists().then(|| rel.to_path_buf());
+    if rel.has_root() || rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::Prefix(_))) {
+        return Err(Unresolved::Absolute);
     }
-    let mut d = Some(dir);
-    while let Some(x) = d {
-        let p = x.join(rel);
-        if p.exists() {
-            return Some(p);
+    for d in dir.ancestors().take_while(|d| d.starts_with(root)) {
+        let p = d.join(rel);
+        // A dangling link is followed no further than this.
+        if std::fs::symlink_metadata(&p).is_ok() {
+            return match p.canonicalize() {
+                Ok(c) if c.starts_with(root) => Ok(c),
+                Ok(_) => Err(Unresolved::Outside),
+                Err(_) => Err(Unresolved::NotFound),
+            };
         }
-        d = x.parent();
     }
-    None
+    Err(Unresolved::NotFound)
+}
+
+/// The diagnostic for a path that was not followed.
+fn unresolved(file: FileId, span: Span, what: &str, rel: &str, why: Unresolved, dir: &Path, root: &Path) -> Diagnostic {
+    match why {
+        Unresolved::NotFound => Diagnostic::error(file, span, format!("cannot find {what} `{rel}`")).help(format!("the path is read from `{}` or a folder above it, up to `{}`", dir.display(), root.display())),
+        Unresolved::Absolute => Diagnostic::error(file, span, format!("{what} `{rel}` is an absolute path")).help(format!("write the path relative to the definition; files are read from inside `{}`", root.display())),
+        Unresolved::Outside => Diagnostic::error(file, span, format!("{what} `{rel}` is outside `{}`", root.display())).help("definitions read files only from inside the folder that holds `definitions/` and `codelists/`"),
+    }
 }
 
 impl Loader {
@@ -195,14 +274,17 @@ impl Loader {
         if !self.loaded.insert(canonical.clone()) {
             return;
         }
-        let text = match std::fs::read_to_string(path) {
+        let text = match phm_codelists::read_regular_file(path, MAX_DEFINITION_BYTES) {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_owned()),
+            Err(e) => Err(e.to_string()),
+        };
+        let text = match text {
             Ok(t) => t,
             Err(e) => {
                 match from {
                     Some((f, s)) => self.diags.push(Diagnostic::error(f, s, format!("cannot read `{}`: {e}", path.display()))),
                     None => {
-                        let file = self.sources.files.len();
-                        self.sources.files.push((path.to_path_buf(), String::new()));
+                        let file = self.sources.add(path.to_path_buf(), String::new());
                         self.diags.push(Diagnostic::error(file, Span::default(), format!("cannot read `{}`: {e}", path.display())).help("give the path of a `.phm` definition file or a folder of them"));
                     }
                 }
@@ -218,14 +300,17 @@ impl Loader {
         let file = self.sources.files.len();
         self.hash_parts.push(text.as_bytes().to_vec());
         let items = syntax::parse_file(&text, file, &mut self.diags);
-        self.sources.files.push((path.to_path_buf(), text));
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        self.sources.add(path.to_path_buf(), text);
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        let root = self.root.clone();
         let mut names_in_file: BTreeMap<String, Span> = BTreeMap::new();
         for item in items {
             match item {
-                Item::Import { path: rel, span } => match resolve(&dir, &rel) {
-                    Some(p) => self.file(&p, Some((file, span)), None),
-                    None => self.diags.push(Diagnostic::error(file, span, format!("cannot find `{rel}`")).help(format!("the path is read from `{}` or a folder above it", dir.display()))),
+                Item::Import { path: rel, span } => match resolve(&dir, &rel, &root) {
+                    Ok(p) if p.extension().is_some_and(|x| x == "phm") => self.file(&p, Some((file, span)), None),
+                    Ok(_) => self.diags.push(Diagnostic::error(file, span, format!("`{rel}` is not a `.phm` definition file")).help("import only definition files, whose names end in `.phm`")),
+                    Err(why) => self.diags.push(unresolved(file, span, "the import", &rel, why, &dir, &root)),
                 },
                 Item::IndexDate { date, .. } => {
                     if out.is_some() || self.scope.index_date.is_none() {
@@ -236,9 +321,16 @@ impl Loader {
                     if !self.declare(file, &name) {
                         continue;
                     }
-                    let Some(p) = resolve(&dir, &rel) else {
-                        self.diags.push(Diagnostic::error(file, path_span, format!("cannot find the codelist file `{rel}`")).help(format!("the path is read from `{}` or a folder above it", dir.display())));
-                        continue;
+                    let p = match resolve(&dir, &rel, &root) {
+                        Ok(p) if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv")) => p,
+                        Ok(_) => {
+                            self.diags.push(Diagnostic::error(file, path_span, format!("the codelist file `{rel}` is not a `.csv` file")).help("a codelist is a CSV file, as OpenCodelists downloads them, e.g. \"codelists/asthma.csv\""));
+                            continue;
+                        }
+                        Err(why) => {
+                            self.diags.push(unresolved(file, path_span, "the codelist file", &rel, why, &dir, &root));
+                            continue;
+                        }
                     };
                     let system = match &system {
                         Some(s) => match phm_core::codes::CodeSystem::from_name(&s.text) {
@@ -276,8 +368,8 @@ impl Loader {
                     if !self.declare(file, &name) {
                         continue;
                     }
-                    let mut b = Binder { file, diags: &mut self.diags, lets: &self.scope.lets, codelists: &self.scope.codelists };
-                    if let Ok(bound) = b.bind(&expr, None) {
+                    let mut b = Binder { file, diags: &mut self.diags, lets: &self.scope.lets, codelists: &self.scope.codelists, copied: &mut self.copied };
+                    if let Ok(bound) = b.bind_item(&expr, &format!("`{}`", name.text)) {
                         self.scope.lets.insert(name.text.clone(), bound);
                     }
                 }
@@ -338,7 +430,7 @@ impl Loader {
                 ok = false;
             }
         }
-        let mut b = Binder { file, diags: &mut self.diags, lets: &self.scope.lets, codelists: &self.scope.codelists };
+        let mut b = Binder { file, diags: &mut self.diags, lets: &self.scope.lets, codelists: &self.scope.codelists, copied: &mut self.copied };
         let required = |name: &str, b: &mut Binder, want: &[Type]| -> Option<PExpr> {
             match fields.get(name).map(|f| &f.value) {
                 Some(FieldValue::Expr(e)) => b.person(e, &format!("`{name}`"), want).ok().map(|x| x.0),
@@ -369,7 +461,7 @@ impl Loader {
                     }
                 }
                 let events = match fields.get("events").map(|f| &f.value) {
-                    Some(FieldValue::Expr(e)) => match b.bind(e, None) {
+                    Some(FieldValue::Expr(e)) => match b.bind_item(e, "`events`").map(|l| l.bound) {
                         Ok(Bound::Frame(frame)) => {
                             let names: Vec<String> = match fields.get("event_columns").map(|f| &f.value) {
                                 Some(FieldValue::Names { names, .. }) => {
@@ -422,7 +514,7 @@ impl Loader {
                     _ => (required("numerator", &mut b, &[Type::Bool, Type::Int]), None),
                 };
                 let method = match fields.get("method").map(|f| &f.value) {
-                    Some(FieldValue::Expr(Expr { kind: ExprKind::Name(m), span })) => {
+                    Some(FieldValue::Expr(Expr { kind: ExprKind::Name(m), span, .. })) => {
                         if METHODS.iter().any(|x| x.0 == m) {
                             Some(m.clone())
                         } else {
@@ -459,7 +551,7 @@ impl Loader {
                     match &f.value {
                         FieldValue::Names { names, .. } => {
                             for n in names {
-                                let e = Expr { kind: ExprKind::Name(n.text.clone()), span: n.span };
+                                let e = Expr::new(ExprKind::Name(n.text.clone()), n.span);
                                 match b.person(&e, &format!("the breakdown `{}`", n.text), &[Type::Text, Type::Int]) {
                                     Ok((e, t)) => breakdowns.push(Column { name: n.text.clone(), expr: e, ty: t }),
                                     Err(()) => ok = false,
@@ -472,7 +564,7 @@ impl Loader {
                         }
                     }
                 }
-                let about = about(file, &fields, method.as_deref(), &self.scope.indicators, &mut b.diags);
+                let about = about(file, &fields, method.as_deref(), &self.scope.indicators, b.diags);
                 // Life expectancy counts deaths outside the (mid-period) denominator, so the
                 // national data opt-out is applied to its numerator too.
                 let numerator = match (method.as_deref(), numerator) {
@@ -497,11 +589,12 @@ impl Loader {
             }
             BlockKind::Measure => {
                 let indicator = match fields.get("indicator").map(|f| &f.value) {
-                    Some(FieldValue::Expr(Expr { kind: ExprKind::Name(n), span })) => match self.scope.indicators.get(n) {
+                    Some(FieldValue::Expr(Expr { kind: ExprKind::Name(n), span, .. })) => match self.scope.indicators.get(n) {
                         Some(i) => Some(i.clone()),
                         None => {
                             let mut d = Diagnostic::error(file, *span, format!("unknown indicator `{n}`"));
-                            d = match suggest(n, self.scope.indicators.keys().map(String::as_str)) {
+                            let suggestion = if self.diags.full() { None } else { suggest(n, self.scope.indicators.keys().map(String::as_str)) };
+                            d = match suggestion {
                                 Some(s) => d.help(format!("did you mean `{s}`?")),
                                 None => d.help("define the indicator above the measure, or import the file that defines it"),
                             };
@@ -555,10 +648,10 @@ fn kind_name(k: BlockKind) -> &'static str {
 
 /// An indicator's descriptive fields (`rationale`, `polarity`, `caveats`, `fingertips`) and
 /// the method-specific `years` and `life_table`, checked; `None` after a diagnostic.
-fn about(file: FileId, fields: &BTreeMap<&str, &Field>, method: Option<&str>, indicators: &BTreeMap<String, Indicator>, diags: &mut Vec<Diagnostic>) -> Option<About> {
+fn about(file: FileId, fields: &BTreeMap<&str, &Field>, method: Option<&str>, indicators: &BTreeMap<String, Indicator>, diags: &mut Diags) -> Option<About> {
     let before = diags.len();
     let mut about = About::default();
-    let fail = |diags: &mut Vec<Diagnostic>, name: &str, msg: String, help: &str| {
+    let fail = |diags: &mut Diags, name: &str, msg: String, help: &str| {
         diags.push(Diagnostic::error(file, fields[name].name.span, msg).help(help.to_owned()));
     };
     let value = |name: &str| match fields.get(name).map(|f| &f.value) {

@@ -2,7 +2,7 @@
 //! thrown: after a bad item the parser skips to the next item keyword and carries on.
 
 use crate::ast::*;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Diags};
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Tok {
@@ -23,7 +23,7 @@ pub(crate) struct Token {
 
 const SYMBOLS: [&str; 18] = ["<=", ">=", "!=", "==", "=", "<", ">", "+", "-", "*", "/", "(", ")", "{", "}", ",", ".", ":"];
 
-pub(crate) fn lex(src: &str, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
+pub(crate) fn lex(src: &str, file: FileId, diags: &mut Diags) -> Vec<Token> {
     let bytes = src.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -149,14 +149,18 @@ pub(crate) struct Parser<'a> {
     file: FileId,
     /// Whether a line break precedes each token (items and fields start lines).
     breaks: Vec<bool>,
-    pub diags: &'a mut Vec<Diagnostic>,
+    /// How many expressions are open around the current token (each `(`, `not`, unary `-`,
+    /// argument list and `case` opens one): the parser's own recursion, bounded by
+    /// [`MAX_NESTING`].
+    nesting: usize,
+    pub diags: &'a mut Diags,
 }
 
 type PResult<T> = Result<T, ()>;
 
 impl<'a> Parser<'a> {
-    pub fn new(toks: Vec<Token>, file: FileId, diags: &'a mut Vec<Diagnostic>) -> Self {
-        Parser { toks, pos: 0, file, breaks: Vec::new(), diags }
+    pub fn new(toks: Vec<Token>, file: FileId, diags: &'a mut Diags) -> Self {
+        Parser { toks, pos: 0, file, breaks: Vec::new(), nesting: 0, diags }
     }
 
     fn peek(&self) -> &Tok {
@@ -302,7 +306,7 @@ impl<'a> Parser<'a> {
     }
 }
 
-pub(crate) fn parse_file(src: &str, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<Item> {
+pub(crate) fn parse_file(src: &str, file: FileId, diags: &mut Diags) -> Vec<Item> {
     let toks = lex(src, file, diags);
     let breaks: Vec<bool> = toks
         .iter()
@@ -322,7 +326,7 @@ pub(crate) fn parse_file(src: &str, file: FileId, diags: &mut Vec<Diagnostic>) -
 }
 
 /// Parse one expression (spec files and the API use this).
-pub(crate) fn parse_expr(src: &str, file: FileId, diags: &mut Vec<Diagnostic>) -> Option<Expr> {
+pub(crate) fn parse_expr(src: &str, file: FileId, diags: &mut Diags) -> Option<Expr> {
     let toks = lex(src, file, diags);
     let mut p = Parser::new(toks, file, diags);
     let e = p.expr().ok()?;
@@ -475,7 +479,42 @@ impl Parser<'_> {
     }
 
     pub fn expr(&mut self) -> PResult<Expr> {
-        self.where_expr()
+        self.nested(Self::where_expr)
+    }
+
+    /// Runs `parse` one level of nesting deeper, refusing to go past [`MAX_NESTING`].
+    fn nested(&mut self, parse: impl FnOnce(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
+        if self.nesting >= MAX_NESTING {
+            self.too_deep(self.span());
+            return Err(());
+        }
+        self.nesting += 1;
+        let e = parse(self);
+        self.nesting -= 1;
+        match e {
+            // Operators add depth without recursing: a chain of `+` in a `not` in a `-`.
+            Ok(e) if e.depth > MAX_NESTING => {
+                self.too_deep(e.span);
+                Err(())
+            }
+            e => e,
+        }
+    }
+
+    /// The diagnostic for an expression nested deeper than [`MAX_NESTING`], at `span`.
+    fn too_deep(&mut self, span: Span) {
+        let d = Diagnostic::error(self.file, span, format!("nesting deeper than {MAX_NESTING} levels"))
+            .help("split the expression into named parts with `let`, e.g. `let recent = ...` and then `recent and ...`");
+        self.diags.push(d);
+    }
+
+    /// `left` after an operator at `op`: refused when the chain has made it too deep.
+    fn checked(&mut self, left: Expr, op: Span) -> PResult<Expr> {
+        if left.depth > MAX_NESTING {
+            self.too_deep(op);
+            return Err(());
+        }
+        Ok(left)
     }
 
     // Precedence, loosest first: where, otherwise, or, and, not, comparison, + -, * /, unary -, postfix `.`.
@@ -485,7 +524,7 @@ impl Parser<'_> {
             let kw = self.bump().span;
             let cond = self.otherwise()?;
             let span = left.span.to(cond.span);
-            left = Expr { kind: ExprKind::Where { frame: Box::new(left), cond: Box::new(cond), kw }, span };
+            left = self.checked(Expr::new(ExprKind::Where { frame: Box::new(left), cond: Box::new(cond), kw }, span), kw)?;
         }
         Ok(left)
     }
@@ -495,37 +534,45 @@ impl Parser<'_> {
         while self.is_word("otherwise") {
             let op = self.bump().span;
             let right = self.or()?;
-            left = bin(BinOpSyn::Otherwise, op, left, right);
+            left = self.checked(bin(BinOpSyn::Otherwise, op, left, right), op)?;
         }
         Ok(left)
     }
 
     fn or(&mut self) -> PResult<Expr> {
-        let mut left = self.and()?;
-        while self.is_word("or") {
-            let op = self.bump().span;
-            let right = self.and()?;
-            left = bin(BinOpSyn::Or, op, left, right);
-        }
-        Ok(left)
+        self.chain("or", BinOpSyn::Or, Self::and)
     }
 
     fn and(&mut self) -> PResult<Expr> {
-        let mut left = self.not()?;
-        while self.is_word("and") {
-            let op = self.bump().span;
-            let right = self.not()?;
-            left = bin(BinOpSyn::And, op, left, right);
+        self.chain("and", BinOpSyn::And, Self::not)
+    }
+
+    /// `a OP b OP c …` for an associative `op` (`and`, `or`): the terms are collected in a list
+    /// and joined as a balanced tree, so a chain of n terms is log₂ n deep, not n.
+    fn chain(&mut self, word: &str, op: BinOpSyn, term: fn(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
+        let first = term(self)?;
+        if !self.is_word(word) {
+            return Ok(first);
         }
-        Ok(left)
+        let mut terms = vec![Some(first)];
+        let mut ops = Vec::new();
+        while self.is_word(word) {
+            ops.push(self.bump().span);
+            terms.push(Some(term(self)?));
+        }
+        let e = balanced(op, &mut terms, &ops);
+        let at = ops[0];
+        self.checked(e, at)
     }
 
     fn not(&mut self) -> PResult<Expr> {
         if self.is_word("not") {
-            let kw = self.bump().span;
-            let arg = self.not()?;
-            let span = kw.to(arg.span);
-            return Ok(Expr { kind: ExprKind::Not(Box::new(arg)), span });
+            return self.nested(|p| {
+                let kw = p.bump().span;
+                let arg = p.not()?;
+                let span = kw.to(arg.span);
+                Ok(Expr::new(ExprKind::Not(Box::new(arg)), span))
+            });
         }
         self.comparison()
     }
@@ -551,9 +598,9 @@ impl Parser<'_> {
             let negated = self.eat_word("not");
             let end = self.expect_word("missing")?;
             let span = left.span.to(end);
-            let e = Expr { kind: ExprKind::IsMissing(Box::new(left)), span };
+            let e = Expr::new(ExprKind::IsMissing(Box::new(left)), span);
             let _ = kw;
-            return Ok(if negated { Expr { kind: ExprKind::Not(Box::new(e)), span } } else { e });
+            return Ok(if negated { Expr::new(ExprKind::Not(Box::new(e)), span) } else { e });
         }
         let negated = self.is_word("not") && matches!(self.peek_at(1), Tok::Ident(s) if s == "in" || s == "between");
         if negated {
@@ -576,8 +623,8 @@ impl Parser<'_> {
                 InSet::Name(self.ident("a codelist name or a list in brackets, e.g. (\"a\", \"b\")")?)
             };
             let span = left.span.to(self.prev_span());
-            let e = Expr { kind: ExprKind::In { arg: Box::new(left), set, kw }, span };
-            return Ok(if negated { Expr { kind: ExprKind::Not(Box::new(e)), span } } else { e });
+            let e = Expr::new(ExprKind::In { arg: Box::new(left), set, kw }, span);
+            return Ok(if negated { Expr::new(ExprKind::Not(Box::new(e)), span) } else { e });
         }
         if self.is_word("between") {
             self.bump();
@@ -585,8 +632,8 @@ impl Parser<'_> {
             self.expect_word("and")?;
             let hi = self.additive()?;
             let span = left.span.to(hi.span);
-            let e = Expr { kind: ExprKind::Between { arg: Box::new(left), lo: Box::new(lo), hi: Box::new(hi) }, span };
-            return Ok(if negated { Expr { kind: ExprKind::Not(Box::new(e)), span } } else { e });
+            let e = Expr::new(ExprKind::Between { arg: Box::new(left), lo: Box::new(lo), hi: Box::new(hi) }, span);
+            return Ok(if negated { Expr::new(ExprKind::Not(Box::new(e)), span) } else { e });
         }
         if self.is_word("within") {
             let kw = self.bump().span;
@@ -601,7 +648,7 @@ impl Parser<'_> {
             };
             let anchor = self.additive()?;
             let span = left.span.to(anchor.span);
-            return Ok(Expr { kind: ExprKind::Within { arg: Box::new(left), amount: Box::new(amount), after, anchor: Box::new(anchor), kw }, span });
+            return Ok(Expr::new(ExprKind::Within { arg: Box::new(left), amount: Box::new(amount), after, anchor: Box::new(anchor), kw }, span));
         }
         Ok(left)
     }
@@ -616,7 +663,7 @@ impl Parser<'_> {
             };
             let op_span = self.bump().span;
             let right = self.multiplicative()?;
-            left = bin(op, op_span, left, right);
+            left = self.checked(bin(op, op_span, left, right), op_span)?;
         }
     }
 
@@ -630,16 +677,18 @@ impl Parser<'_> {
             };
             let op_span = self.bump().span;
             let right = self.unary()?;
-            left = bin(op, op_span, left, right);
+            left = self.checked(bin(op, op_span, left, right), op_span)?;
         }
     }
 
     fn unary(&mut self) -> PResult<Expr> {
         if self.is_sym("-") {
-            let start = self.bump().span;
-            let arg = self.unary()?;
-            let span = start.to(arg.span);
-            return Ok(Expr { kind: ExprKind::Neg(Box::new(arg)), span });
+            return self.nested(|p| {
+                let start = p.bump().span;
+                let arg = p.unary()?;
+                let span = start.to(arg.span);
+                Ok(Expr::new(ExprKind::Neg(Box::new(arg)), span))
+            });
         }
         self.postfix()
     }
@@ -650,7 +699,8 @@ impl Parser<'_> {
             self.bump();
             let field = self.ident("a column name after `.`")?;
             let span = e.span.to(field.span);
-            e = Expr { kind: ExprKind::Dot(Box::new(e), field), span };
+            let at = field.span;
+            e = self.checked(Expr::new(ExprKind::Dot(Box::new(e), field), span), at)?;
         }
         Ok(e)
     }
@@ -658,7 +708,7 @@ impl Parser<'_> {
     fn primary(&mut self) -> PResult<Expr> {
         let t = self.peek().clone();
         let span = self.span();
-        let lit = |kind| Ok(Expr { kind, span });
+        let lit = |kind| Ok(Expr::new(kind, span));
         match t {
             Tok::Int(n) => {
                 self.bump();
@@ -666,7 +716,7 @@ impl Parser<'_> {
                     && let Some(unit) = unit_of(&u)
                 {
                     let end = self.bump().span;
-                    return Ok(Expr { kind: ExprKind::Duration(n, unit), span: span.to(end) });
+                    return Ok(Expr::new(ExprKind::Duration(n, unit), span.to(end)));
                 }
                 lit(ExprKind::Int(n))
             }
@@ -690,7 +740,7 @@ impl Parser<'_> {
                     return Err(());
                 }
                 let end = self.expect_sym(")")?;
-                Ok(Expr { kind: e.kind, span: span.to(end) })
+                Ok(Expr { span: span.to(end), ..e })
             }
             Tok::Ident(w) if w == "true" || w == "false" => {
                 self.bump();
@@ -715,9 +765,9 @@ impl Parser<'_> {
                         }
                     }
                     let end = self.expect_sym(")")?;
-                    return Ok(Expr { kind: ExprKind::Call(name, args), span: span.to(end) });
+                    return Ok(Expr::new(ExprKind::Call(name, args), span.to(end)));
                 }
-                Ok(Expr { kind: ExprKind::Name(name.text), span })
+                Ok(Expr::new(ExprKind::Name(name.text), span))
             }
             _ => {
                 self.expected("a value, a name or `(`");
@@ -741,7 +791,7 @@ impl Parser<'_> {
         }
         let otherwise = if self.eat_word("else") { Some(Box::new(self.expr()?)) } else { None };
         let end = self.expect_word("end")?;
-        Ok(Expr { kind: ExprKind::Case(branches, otherwise), span: start.to(end) })
+        Ok(Expr::new(ExprKind::Case(branches, otherwise), start.to(end)))
     }
 }
 
@@ -755,7 +805,21 @@ fn unit_of(word: &str) -> Option<phm_model::Unit> {
     })
 }
 
+/// `terms` joined by `op` as a balanced tree; `ops[i]` is the operator between terms `i` and
+/// `i + 1`. Recurses log₂ n deep.
+fn balanced(op: BinOpSyn, terms: &mut [Option<Expr>], ops: &[Span]) -> Expr {
+    if terms.len() == 1 {
+        // Each term is taken once: the halves never overlap.
+        return terms[0].take().unwrap_or_else(|| Expr::new(ExprKind::Missing, Span::default()));
+    }
+    let mid = terms.len() / 2;
+    let (left, right) = terms.split_at_mut(mid);
+    let l = balanced(op, left, &ops[..mid - 1]);
+    let r = balanced(op, right, &ops[mid..]);
+    bin(op, ops[mid - 1], l, r)
+}
+
 fn bin(op: BinOpSyn, op_span: Span, left: Expr, right: Expr) -> Expr {
     let span = left.span.to(right.span);
-    Expr { kind: ExprKind::Binary(op, op_span, Box::new(left), Box::new(right)), span }
+    Expr::new(ExprKind::Binary(op, op_span, Box::new(left), Box::new(right)), span)
 }

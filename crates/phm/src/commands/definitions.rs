@@ -15,14 +15,16 @@ use phm_store::Store;
 use crate::cli::{CheckArgs, ExplainArgs, RunArgs};
 
 /// Definition files named on the command line: files as given, folders searched for `.phm`
-/// files (sorted). Files under a `library` folder are shared variables, not run on their own.
+/// files (sorted; links to folders are not followed). Files under a `library` folder are
+/// shared variables, not run on their own.
 pub(crate) fn definition_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
         entries.sort_by_key(|e| e.path());
         for e in entries {
             let p = e.path();
-            if p.is_dir() {
+            // Links to folders are not followed: a link to a folder above would never end.
+            if e.file_type()?.is_dir() {
                 if p.file_name().is_some_and(|n| n != "library") {
                     walk(&p, out)?;
                 }
@@ -54,12 +56,9 @@ pub(crate) fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Loaded
     let mut errors = 0;
     for f in files {
         let loaded = phm_lang::load(f);
-        if !loaded.diagnostics.is_empty() {
-            eprint!("{}", loaded.render());
-        }
-        if loaded.has_errors() {
-            errors += loaded.diagnostics.iter().filter(|d| d.severity == phm_lang::Severity::Error).count();
-        }
+        // Written as rendered, the first hundred and then a count (`Loaded::render_to`).
+        loaded.render_to(&mut std::io::stderr().lock()).context("Failed to write the diagnostics")?;
+        errors += loaded.error_count();
         out.push((f.clone(), loaded));
     }
     if errors > 0 {
@@ -158,12 +157,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                 } else {
                     engine.indicators(&inds, Periods::One(index)).await?
                 };
-                let released = super::release::release(&rows, &policy)?;
+                let multiplier = |name: &str| defs.indicators.iter().find(|i| i.name == name).map(|i| i.multiplier);
+                let released = super::release::release(&rows, &multiplier, &policy)?;
                 super::release::write(&dir, "indicators", &rows, &released)?;
                 outputs.push(("indicators.csv".into(), rows.len() as u64));
+                // The summary shows the released figures, like the files (never exact counts).
+                let shown = |f: Option<u64>| f.map_or_else(|| "suppressed".to_owned(), |v| v.to_string());
                 for ind in &defs.indicators {
-                    if let Some(all) = rows.iter().find(|r| r.indicator == ind.name && r.breakdown == "all") {
-                        section += &format!("  indicator {}: {} / {} = {}\n", ind.name, all.numerator, all.denominator, all.value.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into()));
+                    let all = released.iter().flat_map(|t| t.get().cells()).find(|c| rows[c.key().index()].indicator == ind.name && rows[c.key().index()].breakdown == "all");
+                    if let Some(c) = all {
+                        let (n, d, v) = (c.counts()[0].value(), c.counts()[1].value(), c.derived()[0].value());
+                        section += &format!("  indicator {}: {} / {} = {}\n", ind.name, shown(n), shown(d), v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into()));
                     }
                 }
                 bar.inc(1);
@@ -172,7 +176,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                 bar.set_message(format!("measure {}", m.name));
                 let rows = if args.separate_plans { engine.measure_by_period(m).await? } else { engine.measure(m).await? };
                 let name = format!("{}.csv", m.name);
-                let released = super::release::release(&rows, &policy)?;
+                let released = super::release::release(&rows, &|_| Some(m.indicator.multiplier), &policy)?;
                 super::release::write(&dir, &m.name, &rows, &released)?;
                 outputs.push((name, rows.len() as u64));
                 section += &format!("  measure {}: {} periods, {} rows\n", m.name, m.intervals.index_dates().len(), rows.len());
