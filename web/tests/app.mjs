@@ -9,8 +9,9 @@
 // DIR is PHM_WEB_DATA when set (kept, so a second run reuses the population and profiles),
 // else a temporary folder removed afterwards. The binary is PHM_BIN, else target/debug/phm.
 // Each run makes two failed sign-ins from 127.0.0.1 (a wrong password, and an unknown name for
-// axe to check the error summary); the app locks an address after five failures in 15
-// minutes, so one app at PHM_WEB_URL takes two runs in a quarter of an hour, not three.
+// axe to check the error summary) before signing in; the app makes a username at an address
+// wait after three failures and an address after twenty in 15 minutes, and a success clears
+// the first, so one app at PHM_WEB_URL takes about ten runs in a quarter of an hour.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

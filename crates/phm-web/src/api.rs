@@ -1,6 +1,10 @@
 //! The JSON API, described by `openapi.json` (served at `/api/openapi.json`). Every figure
 //! comes from a released table: the `public` release for anonymous clients, the `analyst`
-//! release for a signed-in session. A malformed parameter is a 400 naming it.
+//! release for a signed-in session. A malformed parameter is a 400 naming it. Every answer of a
+//! data endpoint (`profiles`, `trends`, `population`) to signed-in staff is written to the
+//! audit trail as an `export` in format `json` (who, endpoint and filters, rows, policy), and
+//! refused if the trail cannot be written; anonymous clients get only the `public` release,
+//! which is published data, and are not audited.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,6 +35,21 @@ fn whole(query: &HashMap<String, String>, name: &str, default: usize, max: usize
             _ => Err(Error::BadRequest(format!("`{name}`: expected a whole number from 0 to {max}, found `{v}`"))),
         },
     }
+}
+
+/// The query as the audit trail shows it: `k=v` pairs in key order.
+fn filters(query: &HashMap<String, String>) -> String {
+    let mut f: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    f.sort();
+    f.join("&")
+}
+
+/// Records a data answer to signed-in staff (see the module documentation).
+fn audit(app: &App, visitor: &Visitor, endpoint: &str, rows: usize, release: &Release, query: &HashMap<String, String>) -> Result<()> {
+    if visitor.signed_in() {
+        app.auth.record_export(visitor, endpoint, "json", rows, release.policy.name(), &filters(query))?;
+    }
+    Ok(())
 }
 
 /// `GET /api/openapi.json`.
@@ -128,6 +147,7 @@ pub async fn profiles(State(app): State<Arc<App>>, visitor: Visitor, Query(query
     let rows = select_rows(&app, release, &query)?;
     let total = rows.len();
     let page: Vec<&&ProfileRow> = rows.iter().skip(offset).take(limit).collect();
+    audit(&app, &visitor, "api/profiles", page.len(), release, &query)?;
     Ok(Json(json!({"policy": release.policy.name(), "total": total, "offset": offset, "limit": limit, "rows": page})))
 }
 
@@ -139,6 +159,7 @@ pub async fn trends(State(app): State<Arc<App>>, visitor: Visitor, Query(query):
     let area = area_param(&app, &query)?;
     let release = release(&app, &visitor);
     let points = release.trend(&ind.name, &area.code);
+    audit(&app, &visitor, "api/trends", points.len(), release, &query)?;
     Ok(Json(json!({"policy": release.policy.name(), "indicator": ind.name, "area": area.code, "points": points})))
 }
 
@@ -148,5 +169,6 @@ pub async fn population(State(app): State<Arc<App>>, visitor: Visitor, Query(que
     let area = area_param(&app, &query)?;
     let release = release(&app, &visitor);
     let rows: Vec<_> = release.population_of(&area.code).collect();
+    audit(&app, &visitor, "api/population", rows.len(), release, &query)?;
     Ok(Json(json!({"policy": release.policy.name(), "area": area.code, "rows": rows})))
 }

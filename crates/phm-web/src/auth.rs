@@ -1,6 +1,8 @@
 //! Staff sign-in for the web app, on `phm-accounts`: the sign-in form (signed CSRF token in a
 //! cookie and a hidden field), login throttling, session cookies, sign-out, and the audit
-//! trail of sign-ins, views of staff-only pages and every export.
+//! trail of sign-ins, views of staff-only pages, and staff's data access (downloads and the
+//! data endpoints of the API). After sign-in the browser goes to `next` only if it is a path
+//! on this site ([`safe_next`]).
 //!
 //! Cookies are `HttpOnly; SameSite=Strict; Path=/` and `Secure` unless the app was started
 //! for plain HTTP on loopback (`phm demo`, or `phm serve --insecure-cookies`).
@@ -14,7 +16,7 @@ use axum::Form;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use phm_accounts::{Accounts, Actor, AuthError, Event, Session};
 use serde_json::{Value, json};
 
@@ -39,6 +41,11 @@ impl Auth {
         Ok(Auth { accounts, secure: secure_cookies })
     }
 
+    /// Whether cookies are marked `Secure` (the app is served over HTTPS).
+    pub fn secure(&self) -> bool {
+        self.secure
+    }
+
     fn cookie(&self, name: &str, value: &str, path: &str) -> String {
         format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict{}", if self.secure { "; Secure" } else { "" })
     }
@@ -58,10 +65,11 @@ impl Auth {
         self.record(visitor, Event::View { page: page.to_owned() });
     }
 
-    /// Records an export: the table with its filters, the format, the rows and the policy.
+    /// Records an export or an API data request: the table with its filters, the format
+    /// (`csv`, `xlsx`, `parquet`, or `json` for the API), the rows and the policy.
     ///
     /// # Errors
-    /// The trail cannot be written: the export is then refused (fail closed).
+    /// The trail cannot be written: the data is then refused (fail closed).
     pub fn record_export(&self, visitor: &Visitor, table: &str, format: &str, rows: usize, policy: &str, filters: &str) -> Result<()> {
         let table = if filters.is_empty() { table.to_owned() } else { format!("{table}?{filters}") };
         let actor = match &visitor.session {
@@ -72,7 +80,7 @@ impl Auth {
             .audit
             .record(&actor, Event::Export { table, format: format.to_owned(), rows: rows as u64, policy: policy.to_owned() })
             .map(|_| ())
-            .map_err(|e| Error::Internal(format!("the export was refused because the audit trail could not be written: {e}")))
+            .map_err(|e| Error::Internal(format!("the data was refused because the audit trail could not be written: {e}")))
     }
 }
 
@@ -106,6 +114,11 @@ impl Visitor {
     }
 }
 
+/// Whether the request carries a session cookie (valid or not).
+pub fn has_session_cookie(headers: &HeaderMap) -> bool {
+    cookie_value(headers, SESSION_COOKIE).is_some_and(|v| !v.is_empty())
+}
+
 fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
@@ -127,12 +140,50 @@ impl FromRequestParts<Arc<App>> for Visitor {
     }
 }
 
-/// Where to go after signing in: a path on this site, never another site.
-fn safe_next(next: Option<&str>) -> String {
+/// Where to go after signing in: a path on this site, never another site; anything else is
+/// `/`. `next` (already percent-decoded once, as a query or form value) must start with one
+/// `/` and not `//` or `/\\`, and must hold only visible ASCII with no backslash: no control
+/// characters (browsers drop tab, CR and LF from a URL, so `/\t/evil.test` would become
+/// `//evil.test`), no spaces, no scheme. The same is required of it percent-decoded again, so
+/// that an encoded `//` or control character cannot pass either.
+pub fn safe_next(next: Option<&str>) -> String {
+    fn plain_path(p: &str) -> bool {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p.starts_with("/\\")
+            && p.len() <= 2048
+            && p.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+            && !p.contains("://")
+    }
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains("://") => n.to_owned(),
+        Some(n) if plain_path(n) && percent_decoded(n).is_some_and(|d| plain_path(&d) || d == n) => n.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+/// `text` with `%XX` escapes decoded (as bytes, then read as UTF-8, lossily); `None` if an
+/// escape is malformed.
+fn percent_decoded(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// A 303 redirect to a path [`safe_next`] let through (or `/` if it cannot be a header).
+fn redirect(to: &str) -> Response {
+    let location = HeaderValue::from_str(to).unwrap_or_else(|_| HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
 fn sign_in_form(app: &App, visitor: &Visitor, status: StatusCode, next: &str, username: &str, error: Option<String>) -> Response {
@@ -157,7 +208,7 @@ fn sign_in_form(app: &App, visitor: &Visitor, status: StatusCode, next: &str, us
 /// `GET /sign-in?next=`.
 pub async fn sign_in_page(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> Response {
     if visitor.signed_in() {
-        return Redirect::to(&safe_next(query.get("next").map(String::as_str))).into_response();
+        return redirect(&safe_next(query.get("next").map(String::as_str)));
     }
     sign_in_form(&app, &visitor, StatusCode::OK, &safe_next(query.get("next").map(String::as_str)), "", None)
 }
@@ -186,7 +237,7 @@ pub async fn sign_in(State(app): State<Arc<App>>, visitor: Visitor, headers: Hea
     let outcome = tokio::task::spawn_blocking(move || app2.auth.accounts.sign_in(&u, &p, ip)).await;
     match outcome {
         Ok(Ok(session)) => {
-            let mut response = Redirect::to(&next).into_response();
+            let mut response = redirect(&next);
             if let Ok(v) = HeaderValue::from_str(&app.auth.cookie(SESSION_COOKIE, session.token(), "/")) {
                 response.headers_mut().append(header::SET_COOKIE, v);
             }
@@ -195,10 +246,13 @@ pub async fn sign_in(State(app): State<Arc<App>>, visitor: Visitor, headers: Hea
         Ok(Err(AuthError::InvalidCredentials)) => {
             sign_in_form(&app, &visitor, StatusCode::UNAUTHORIZED, &next, &username, Some("Enter a username and password that are right.".into()))
         }
-        Ok(Err(e @ AuthError::Throttled { .. })) => {
+        Ok(Err(e @ AuthError::Throttled { retry_after, .. })) => {
             let message = e.to_string();
             let message = format!("{}{}.", message[..1].to_uppercase(), &message[1..]);
-            sign_in_form(&app, &visitor, StatusCode::TOO_MANY_REQUESTS, &next, &username, Some(message))
+            let mut response = sign_in_form(&app, &visitor, StatusCode::TOO_MANY_REQUESTS, &next, &username, Some(message));
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            response
         }
         Ok(Err(e)) => {
             eprintln!("error: sign-in failed: {e}");
@@ -217,7 +271,7 @@ pub struct SignOutForm {
 /// `POST /sign-out`.
 pub async fn sign_out(State(app): State<Arc<App>>, visitor: Visitor, Form(form): Form<SignOutForm>) -> Response {
     let Some(session) = &visitor.session else {
-        return Redirect::to("/").into_response();
+        return redirect("/");
     };
     if !session.csrf_matches(&form.csrf) {
         return (StatusCode::BAD_REQUEST, Html("The form's security token does not match: reload the page and try again.")).into_response();
@@ -225,7 +279,7 @@ pub async fn sign_out(State(app): State<Arc<App>>, visitor: Visitor, Form(form):
     if let Err(e) = app.auth.accounts.sign_out(session.token(), visitor.ip) {
         eprintln!("error: the audit trail could not be written: {e}");
     }
-    let mut response = Redirect::to("/").into_response();
+    let mut response = redirect("/");
     if let Ok(v) = HeaderValue::from_str(&format!("{}; Max-Age=0", app.auth.cookie(SESSION_COOKIE, "", "/"))) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -243,6 +297,16 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil")), "/");
         assert_eq!(safe_next(None), "/");
+        // Browsers drop tab, CR and LF from URLs: `/\t/evil.test` would be `//evil.test`.
+        assert_eq!(safe_next(Some("/\t/evil.test")), "/");
+        assert_eq!(safe_next(Some("/\n")), "/");
+        assert_eq!(safe_next(Some("/a\rb")), "/");
+        assert_eq!(safe_next(Some("/%2F/evil.test")), "/");
+        assert_eq!(safe_next(Some("/%09/evil.test")), "/");
+        assert_eq!(safe_next(Some("/%5Cevil.test")), "/");
+        assert_eq!(safe_next(Some("/caf\u{e9}")), "/");
+        assert_eq!(safe_next(Some("/areas/E54000024?indicator=mmr&breakdown=sex")), "/areas/E54000024?indicator=mmr&breakdown=sex");
+        assert_eq!(safe_next(Some("/search?q=50%25")), "/search?q=50%25");
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum Error {
     /// The visitor must sign in (or lacks the role).
     #[error("{0}")]
     Forbidden(String),
+    /// The server is busy with this kind of request: try again shortly (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// A bug.
     #[error("internal error: {0}")]
     Internal(String),
@@ -39,6 +42,7 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Load(_) | Error::Disclosure(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,9 +71,23 @@ impl IntoResponse for ApiError {
 
 /// Adds the security headers to every response: a Content-Security-Policy that allows only
 /// the app's own scripts, styles, images and fonts (so nothing can come from a CDN), and the
-/// usual hardening headers.
-pub async fn security_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// usual hardening headers; `Strict-Transport-Security` when the app runs with secure cookies
+/// (that is, it is served over HTTPS, itself or behind a proxy; browsers ignore the header on
+/// plain HTTP); and `Cache-Control: no-store` on every response to a request that carries a
+/// session cookie, that sets a cookie, or for the sign-in and sign-out pages, so that no
+/// browser or proxy cache keeps a page made for a member of staff. Static files (the same for
+/// everyone) keep their own caching.
+pub async fn security_headers(
+    axum::extract::State(app): axum::extract::State<std::sync::Arc<crate::App>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let private = path.starts_with("/sign-in")
+        || path.starts_with("/sign-out")
+        || (!path.starts_with("/static/") && crate::auth::has_session_cookie(request.headers()));
     let mut response = next.run(request).await;
+    let private = private || response.headers().contains_key(header::SET_COOKIE);
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -80,5 +98,11 @@ pub async fn security_headers(request: axum::extract::Request, next: axum::middl
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if app.auth.secure() {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    if private {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
 }

@@ -70,6 +70,8 @@ pub struct App {
     pub auth: auth::Auth,
     /// Rendered responses for anonymous visitors.
     pub cache: cache::Cache,
+    /// Downloads, built once each, off the request threads.
+    pub exports: export::Exports,
 }
 
 impl App {
@@ -85,7 +87,24 @@ impl App {
             None => None,
         };
         let auth = auth::Auth::open(&config.accounts, config.secure_cookies)?;
-        Ok(Arc::new(App { catalogue, assets, templates: render::Templates::new()?, boundaries, auth, cache: cache::Cache::new(256 * 1024 * 1024) }))
+        App::new(catalogue, assets, auth, boundaries)
+    }
+
+    /// The app from its parts (what [`App::load`] does after reading them; tests build an app
+    /// with [`assets::Assets::own`] instead of the npm packages).
+    ///
+    /// # Errors
+    /// A template that does not compile (a bug).
+    pub fn new(catalogue: Catalogue, assets: assets::Assets, auth: auth::Auth, boundaries: Option<serde_json::Value>) -> Result<Arc<App>> {
+        Ok(Arc::new(App {
+            catalogue,
+            assets,
+            templates: render::Templates::new()?,
+            boundaries,
+            auth,
+            cache: cache::Cache::new(256 * 1024 * 1024),
+            exports: export::Exports::new(256 * 1024 * 1024),
+        }))
     }
 }
 
@@ -115,7 +134,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/health", get(|| async { "ok" }))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), cache::layer))
-        .layer(axum::middleware::from_fn(error::security_headers))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), error::security_headers))
         .with_state(app)
 }
 

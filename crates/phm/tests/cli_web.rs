@@ -1,7 +1,7 @@
 //! `phm demo` and `phm serve` end to end on a small synthetic drop: the app starts from
 //! nothing, every page type and API endpoint answers, malformed requests get a 400 that
 //! names the parameter (never a 500), downloads come in three formats under the public
-//! policy, and the app refuses to serve a table whose figures break the policy it claims.
+//! policy (not audited for anonymous visitors), and the app refuses to serve a table whose figures break the policy it claims.
 //! (The browser tests in `web/tests/` drive the same app in Chromium.)
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -217,10 +217,11 @@ fn downloads_come_as_csv_excel_and_parquet_under_the_public_policy() {
     let parquet = get(&server, "/download/population.parquet?area=E54000024");
     assert_eq!(parquet.status, 200);
     assert_eq!(&parquet.body[..4], b"PAR1");
-    // Every download is in the audit trail.
+    // Downloads of the public release by visitors who are not signed in are not audited (it is
+    // published data); staff's downloads are (crates/phm-web/tests/exports.rs).
     let data = data().to_path_buf();
     let trail = std::fs::read_to_string(data.join("accounts/audit.jsonl")).expect("an audit trail");
-    assert!(trail.lines().filter(|l| l.contains("\"export\"")).count() >= 3, "{trail}");
+    assert_eq!(trail.lines().filter(|l| l.contains("\"export\"")).count(), 0, "{trail}");
 }
 
 #[test]

@@ -38,7 +38,9 @@ pub struct ServeArgs {
     /// of the hex map.
     #[arg(long)]
     pub boundaries: Option<PathBuf>,
-    /// Session cookies without `Secure`, for plain HTTP (on loopback, or behind nothing).
+    /// Session cookies without `Secure` and no `Strict-Transport-Security` header, for plain
+    /// HTTP on loopback. Without it the app expects to be reached over HTTPS (itself or behind
+    /// a proxy) and tells browsers to use HTTPS only.
     #[arg(long)]
     pub insecure_cookies: bool,
 }
