@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+/// The largest manifest read (a drop of a million files needs well under this).
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+
 /// The manifest of a drop.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -28,7 +31,8 @@ pub struct Manifest {
 /// One file in a drop.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ManifestFile {
-    /// Path relative to the manifest.
+    /// Path relative to the manifest's folder, and inside it (ingest refuses `..`, absolute
+    /// paths, links leading out, and anything but a regular file).
     pub path: String,
     /// Name of the extract (the partner's feed), e.g. `gp-SYNGP001`.
     pub source: String,
@@ -41,16 +45,28 @@ pub struct ManifestFile {
     pub format: String,
     /// FHIR resource type, or the CSV record kind.
     pub resource_type: String,
-    /// Records in the file (NDJSON lines or CSV data rows).
+    /// Records in the file (NDJSON lines or CSV data rows). Ingest refuses the whole load when a
+    /// file holds another number.
     pub records: u64,
     /// File size in bytes.
     pub bytes: u64,
 }
 
 impl Manifest {
-    /// Reads a manifest file.
+    /// Reads a manifest file: a regular file of at most [`MAX_MANIFEST_BYTES`] (a device or
+    /// FIFO given as the manifest would never end).
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        use std::io::Read as _;
+        let io = |source| Error::Io { path: path.to_owned(), source };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if !meta.is_file() {
+            return Err(io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "a manifest must be a regular file (not a directory, device or FIFO)")));
+        }
+        let mut text = Vec::new();
+        std::fs::File::open(path).map_err(io)?.take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut text).map_err(io)?;
+        if text.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(io(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("a manifest is at most {} MiB", MAX_MANIFEST_BYTES >> 20))));
+        }
         serde_json::from_slice(&text).map_err(|source| Error::Manifest { path: path.to_owned(), source })
     }
 

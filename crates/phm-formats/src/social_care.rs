@@ -50,7 +50,8 @@ pub struct SocialCareEvent {
     pub primary_support_reason: String,
     /// Start date (YYYY-MM-DD).
     pub event_start_date: String,
-    /// End date (YYYY-MM-DD), empty while open.
+    /// End date (YYYY-MM-DD), empty while open; not before `event_start_date` (ingest rejects
+    /// an event that ends before it starts).
     pub event_end_date: String,
 }
 

@@ -11,6 +11,7 @@ use phm_store::Transaction;
 use serde::Deserialize;
 
 use crate::check::{self, Lifespan, Problem, problem};
+use crate::link;
 use crate::quarantine::{Reject, excerpt};
 use crate::report::FileReport;
 use crate::rows::{Rows, T};
@@ -94,7 +95,13 @@ impl Mapping {
 
     /// Reads a mapping file.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        use std::io::Read as _;
+        const MAX: u64 = 1 << 20;
+        let mut text = String::new();
+        crate::open_input(path)?.take(MAX + 1).read_to_string(&mut text).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        if text.len() as u64 > MAX {
+            return Err(Error::Mapping { path: path.to_owned(), reason: format!("a mapping file is at most {} MiB", MAX >> 20) });
+        }
         Self::parse(path, &text)
     }
 
@@ -173,20 +180,220 @@ fn column_source(headers: &[String], spec: &ColumnSource) -> Src {
     }
 }
 
-fn open_csv(f: &InputFile, delimiter: u8) -> Result<(csv::Reader<std::fs::File>, Vec<String>)> {
-    let file = std::fs::File::open(&f.path).map_err(|source| Error::Io { path: f.path.clone(), source })?;
-    // Records end at `\n` only: with the csv crate's default terminator it numbers the lines of a
-    // CRLF file one short. The `\r` left at the end of the last field is trimmed like spaces.
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).terminator(csv::Terminator::Any(b'\n')).from_reader(file);
-    let headers = clean_headers(reader.byte_headers().map_err(|e| Error::Layout { path: f.path.clone(), reason: format!("cannot read the header row: {e}") })?);
-    Ok((reader, headers))
+/// The most physical lines one record may span (a quoted field holding line breaks). A quote
+/// left open longer than this is taken as a stray quote, not as a field.
+pub const MAX_RECORD_LINES: usize = 50;
+
+/// Fields of one record, in one buffer.
+#[derive(Debug, Default)]
+pub(crate) struct Fields {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Fields {
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.data[start..end])
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// Splits `text` into fields as RFC 4180 does, with the csv crate's leniency: a quote opens a
+/// quoted field only at the start of a field, `""` inside one is a quote, and text after the
+/// closing quote is kept as it is. `Err(i)` if the quoted field `i` is still open at the end.
+pub(crate) fn split_fields(text: &[u8], delimiter: u8, out: &mut Fields) -> std::result::Result<(), usize> {
+    out.data.clear();
+    out.ends.clear();
+    let mut i = 0;
+    loop {
+        if text.get(i) == Some(&b'"') {
+            i += 1;
+            loop {
+                match text.get(i) {
+                    None => return Err(out.ends.len()),
+                    Some(b'"') if text.get(i + 1) == Some(&b'"') => {
+                        out.data.push(b'"');
+                        i += 2;
+                    }
+                    Some(b'"') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(b) => {
+                        out.data.push(*b);
+                        i += 1;
+                    }
+                }
+            }
+        }
+        while let Some(&b) = text.get(i) {
+            if b == delimiter {
+                break;
+            }
+            out.data.push(b);
+            i += 1;
+        }
+        out.ends.push(out.data.len());
+        if i >= text.len() {
+            return Ok(());
+        }
+        i += 1;
+    }
+}
+
+/// One physical line.
+struct PhysLine {
+    number: u64,
+    bytes: Vec<u8>,
+    oversized: Option<u64>,
+}
+
+/// What reading a delimited file gives, item by item.
+pub(crate) enum Item {
+    /// A record: the line it starts on, the physical lines it spans and its text.
+    Record { line: u64, span: u64, text: Vec<u8> },
+    /// A line that is no record, with why.
+    Bad { line: u64, field: String, kind: &'static str, reason: String, text: Vec<u8> },
+    /// A blank line.
+    Blank,
+}
+
+/// Reads a delimited file by physical lines, so that line numbers are exact and one bad line
+/// costs one line: a quote left open at the end of a line may continue the record on the next
+/// lines, but only if it closes within [`MAX_RECORD_LINES`] lines as a record with the
+/// header's number of fields; otherwise the line is reported alone (`unbalanced quote`) and
+/// reading resumes on the next one. A line longer than [`crate::lines::MAX_LINE`] is reported
+/// with its length and never held in memory.
+pub(crate) struct Records {
+    reader: crate::lines::BlockReader<std::io::BufReader<std::fs::File>>,
+    pending: std::collections::VecDeque<PhysLine>,
+    delimiter: u8,
+    /// Field names, once the header is read.
+    pub(crate) headers: Vec<String>,
+    max_span: usize,
+    fields: Fields,
+    /// Physical lines taken from the file so far.
+    pub(crate) lines: u64,
+    /// Bytes taken from the file so far.
+    pub(crate) bytes: u64,
+    path: std::path::PathBuf,
+}
+
+impl Records {
+    fn next_line(&mut self) -> Result<Option<PhysLine>> {
+        if self.pending.is_empty() {
+            let block = self.reader.next_block().map_err(|source| Error::Io { path: self.path.clone(), source })?;
+            if let Some(block) = block {
+                for (l, bytes) in block.lines() {
+                    // A UTF-8 byte order mark before the header is no part of it.
+                    let bytes = if l.number == 1 { bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes) } else { bytes };
+                    self.pending.push_back(PhysLine { number: l.number, bytes: bytes.to_vec(), oversized: l.oversized });
+                }
+            }
+        }
+        let line = self.pending.pop_front();
+        if let Some(l) = &line {
+            self.lines = self.lines.max(l.number);
+            self.bytes += l.oversized.unwrap_or(l.bytes.len() as u64) + 1;
+        }
+        Ok(line)
+    }
+
+    /// The next item, or `None` at the end of the file. Its fields are in [`Records::fields`].
+    pub(crate) fn next_item(&mut self) -> Result<Option<Item>> {
+        let Some(first) = self.next_line()? else { return Ok(None) };
+        if let Some(len) = first.oversized {
+            let reason = format!("line of {len} bytes is longer than the {} MiB limit for one row", crate::lines::MAX_LINE >> 20);
+            return Ok(Some(Item::Bad { line: first.number, field: String::new(), kind: "line too long", reason, text: Vec::new() }));
+        }
+        if first.bytes.trim_ascii().is_empty() {
+            return Ok(Some(Item::Blank));
+        }
+        let open = match split_fields(&first.bytes, self.delimiter, &mut self.fields) {
+            Ok(()) => return Ok(Some(Item::Record { line: first.number, span: 1, text: first.bytes })),
+            Err(open) => open,
+        };
+        // A quote is open at the end of the line: a field with a line break, or a stray quote.
+        let mut joined = first.bytes.clone();
+        let mut taken: Vec<PhysLine> = Vec::new();
+        while taken.len() + 1 < self.max_span {
+            let Some(next) = self.next_line()? else { break };
+            let stop = next.oversized.is_some() || joined.len() + next.bytes.len() >= crate::lines::MAX_LINE;
+            if !stop {
+                joined.push(b'\n');
+                joined.extend_from_slice(&next.bytes);
+            }
+            taken.push(next);
+            if stop {
+                break;
+            }
+            match split_fields(&joined, self.delimiter, &mut self.fields) {
+                Ok(()) if self.fields.len() == self.headers.len() => {
+                    return Ok(Some(Item::Record { line: first.number, span: taken.len() as u64 + 1, text: joined }));
+                }
+                Ok(()) => break,
+                Err(_) => {}
+            }
+        }
+        let next = first.number + 1;
+        for l in taken.into_iter().rev() {
+            self.bytes -= l.oversized.unwrap_or(l.bytes.len() as u64) + 1;
+            self.pending.push_front(l);
+        }
+        self.lines = first.number;
+        let field = self.headers.get(open).cloned().unwrap_or_else(|| format!("field {}", open + 1));
+        let reason = if self.max_span > 1 {
+            format!(
+                "a quote opens the `{field}` field and does not close on this line (nor as a record of {} fields within the next {} lines): this line alone is set aside and reading resumes on line {next}",
+                self.headers.len(),
+                self.max_span - 1
+            )
+        } else {
+            format!("a quote opens the `{field}` field and does not close on this line: this line alone is set aside and reading resumes on line {next}")
+        };
+        Ok(Some(Item::Bad { line: first.number, field, kind: "unbalanced quote", reason, text: first.bytes }))
+    }
+
+    /// The fields of the last record returned.
+    pub(crate) fn fields(&self) -> &Fields {
+        &self.fields
+    }
+}
+
+/// Opens a delimited file and reads its header row. Records may span up to `max_span` lines.
+pub(crate) fn open_csv(f: &InputFile, delimiter: u8, max_span: usize) -> Result<Records> {
+    let file = crate::open_input(&f.path)?;
+    let reader = crate::lines::BlockReader::new(std::io::BufReader::with_capacity(1 << 20, file));
+    let mut records = Records { reader, pending: Default::default(), delimiter, headers: Vec::new(), max_span: 1, fields: Fields::default(), lines: 0, bytes: 0, path: f.path.clone() };
+    let layout = |reason: String| Error::Layout { path: f.path.clone(), reason };
+    let headers = match records.next_item()? {
+        None => Vec::new(),
+        Some(Item::Record { .. }) => clean_header_fields(records.fields.iter()),
+        Some(Item::Blank) => return Err(layout("line 1 is blank: the first line must be the header row".into())),
+        Some(Item::Bad { reason, .. }) => return Err(layout(format!("cannot read the header row (line 1): {reason}"))),
+    };
+    records.headers = headers;
+    records.max_span = max_span.max(1);
+    Ok(records)
 }
 
 /// Header names as text: a UTF-8 byte order mark and surrounding spaces (and a CRLF file's
 /// `\r`) removed.
 pub(crate) fn clean_headers(headers: &csv::ByteRecord) -> Vec<String> {
+    clean_header_fields(headers.iter())
+}
+
+fn clean_header_fields<'h>(headers: impl Iterator<Item = &'h [u8]>) -> Vec<String> {
     headers
-        .iter()
         .enumerate()
         .map(|(i, h)| {
             let h = String::from_utf8_lossy(h);
@@ -207,7 +414,10 @@ fn parse_date(formats: &[String], field: &str, text: &str) -> std::result::Resul
 }
 
 struct Claim {
-    person: PersonId,
+    /// The person's pseudonym (hex): the NHS number's, or one of its own when kept apart.
+    pid: String,
+    /// Whether `pid` is the NHS number's (and so links across sources).
+    linked: bool,
     year: Option<i32>,
     month: Option<u32>,
     birth: Option<NaiveDate>,
@@ -225,7 +435,8 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
     let table = mapping.target().ok_or_else(|| Error::Usage(format!("mapping `{}`: unknown table `{}`", mapping.name, mapping.table)))?;
     let t = mapping.table_index().ok_or_else(|| Error::Usage(format!("mapping `{}`: table `{}` cannot be loaded from CSV", mapping.name, mapping.table)))?;
     let delimiter = u8::try_from(mapping.delimiter.unwrap_or(',')).map_err(|_| Error::Usage(format!("mapping `{}`: the delimiter must be one ASCII character", mapping.name)))?;
-    let (mut reader, headers) = open_csv(f, delimiter)?;
+    let mut reader = open_csv(f, delimiter, MAX_RECORD_LINES)?;
+    let headers = reader.headers.clone();
     let layout = |reason: String| Error::Layout { path: f.path.clone(), reason };
     // Resolve every canonical column to a header (or a constant) once.
     let mut sources: Vec<(usize, Src)> = Vec::new();
@@ -257,45 +468,35 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
     let mut report = FileReport { path: f.display.clone(), format: format!("csv ({})", mapping.name), declared: f.declared, ..FileReport::default() };
     *report.record_types.entry(table.name.to_owned()).or_default() += 0;
     let mut rows = Rows::default();
-    let mut claims: HashMap<PersonId, Claim> = HashMap::new();
-    let mut claim_order: Vec<PersonId> = Vec::new();
+    let mut claims: HashMap<String, Claim> = HashMap::new();
+    let mut claim_order: Vec<String> = Vec::new();
     let mut ids: HashMap<String, u64> = HashMap::new();
     let mut postcodes: HashMap<String, String> = HashMap::new();
-    let mut record = csv::ByteRecord::new();
     let mut last_pos = 0u64;
     loop {
-        let line = reader.position().line() + 1;
-        let ok = match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => true,
-            Err(e) => {
-                // The csv crate stops at a malformed record only for IO or UTF-8 in headers;
-                // anything else we treat as one unreadable record.
+        let item = reader.next_item()?;
+        progress.advance(reader.bytes.saturating_sub(last_pos));
+        last_pos = reader.bytes;
+        let (line, text) = match item {
+            None => break,
+            Some(Item::Blank) => {
+                report.non_record_lines += 1;
+                continue;
+            }
+            Some(Item::Bad { line, field, kind, reason, text }) => {
                 report.read += 1;
-                load.quarantine.reject(&mut report, &f.display, &Reject::line(line, "unreadable row", format!("cannot read this row: {e}"), b""))?;
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(Error::Io { path: f.path.clone(), source: std::io::Error::other(e.to_string()) });
-                }
-                false
+                let r = Reject { line, record_type: table.name.to_owned(), record_id: String::new(), field, kind, reason, record: excerpt(&text) };
+                load.quarantine.reject(&mut report, &f.display, &r)?;
+                continue;
+            }
+            Some(Item::Record { line, span, text }) => {
+                report.continuation_lines += span - 1;
+                (line, text)
             }
         };
-        let pos = reader.position().byte();
-        progress.advance(pos.saturating_sub(last_pos));
-        last_pos = pos;
-        if !ok {
-            continue;
-        }
-        // A line holding only `\r` (an empty line of a CRLF file) is no record, as empty lines
-        // are not in LF files.
-        if record.len() == 1 && headers.len() > 1 && record[0].trim_ascii().is_empty() {
-            continue;
-        }
         report.read += 1;
-        let line = record.position().map_or(line, |p| p.line());
-        let raw = || {
-            let fields: Vec<String> = record.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect();
-            excerpt(fields.join(",").as_bytes())
-        };
+        let record = reader.fields();
+        let raw = || excerpt(&text);
         let result = (|| -> std::result::Result<(), Problem> {
             if record.len() != headers.len() {
                 return Err(problem("", "wrong number of fields", format!("expected {} fields as in the header, found {}", headers.len(), record.len())));
@@ -309,10 +510,23 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
                     return Err(problem(&headers[i], "duplicate record", format!("same {} as line {first}, which was kept", headers[i])));
                 }
             }
-            let claim = match &person_cols {
+            let mut claim = match &person_cols {
                 Some(pc) => Some(person_claim(ctx, mapping, &headers, pc, &values)?),
                 None => None,
             };
+            // One NHS number, two people: a row whose sex and birth both differ from every other
+            // source's record of the number, or from this file's first row with it, is kept apart.
+            if let Some(cl) = claim.as_mut() {
+                let demographics = |c: &Claim| link::Demographics::new(c.sex.as_deref(), c.year.map(|y| y as i16), c.month.map(|m| m as i16));
+                if let Some(d) = demographics(cl) {
+                    let first_here = claims.get(&cl.pid).and_then(demographics);
+                    let apart = load.kept_apart(ctx.source, &cl.pid, &d).or_else(|| first_here.filter(|f| d.differs(f)).map(|_| link::conflict_pseudonym(ctx.source, &cl.pid, &d)));
+                    if let Some(own) = apart {
+                        cl.pid = own;
+                        cl.linked = false;
+                    }
+                }
+            }
             let life = Lifespan { birth: claim.as_ref().and_then(|c| c.birth), death: None };
             let b = rows.get(t);
             let mut code_system: Option<CodeSystem> = None;
@@ -321,7 +535,7 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
             for (i, src) in &sources {
                 let c = &table.columns[*i];
                 let text: Option<String> = match (c.name, src) {
-                    ("person_id", _) => claim.as_ref().map(|cl| cl.person.to_hex()),
+                    ("person_id", _) => claim.as_ref().map(|cl| cl.pid.clone()),
                     ("source", _) => Some(ctx.source.to_owned()),
                     ("source_org", _) => Some(ctx.source_org.to_owned()),
                     ("encounter_id", Src::Col(j)) if table.name == "encounter" => (!values[*j].is_empty()).then(|| format!("{}/{}", ctx.source, values[*j])),
@@ -379,6 +593,19 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
                 }
                 parsed.push(value);
             }
+            // A period cannot end before it starts (FHIR's rule for Period too).
+            let column = |name: &str| table.columns.iter().position(|c| c.name == name);
+            if let (Some(si), Some(ei)) = (column("start_date"), column("end_date")) {
+                if let (Value::Date(start), Value::Date(end)) = (&parsed[si], &parsed[ei]) {
+                    if end < start {
+                        let field = match &sources[ei].1 {
+                            Src::Col(j) => headers[*j].as_str(),
+                            _ => table.columns[ei].name,
+                        };
+                        return Err(problem(field, "end before start", format!("ends {end}, before it starts {start}")));
+                    }
+                }
+            }
             if let Some(system) = code_system {
                 if let Some(ci) = table.columns.iter().position(|c| c.name == "code") {
                     if let Value::Text(code) = &parsed[ci] {
@@ -413,9 +640,9 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
                 ids.insert(values[i].to_owned(), line);
             }
             if let Some(cl) = claim {
-                if !claims.contains_key(&cl.person) {
-                    claim_order.push(cl.person);
-                    claims.insert(cl.person, cl);
+                if !claims.contains_key(&cl.pid) {
+                    claim_order.push(cl.pid.clone());
+                    claims.insert(cl.pid.clone(), cl);
                 }
             }
             Ok(())
@@ -431,15 +658,17 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
             load.write_rows(tx, ctx.source, &mut rows, &[], &[], &mut report)?;
         }
     }
-    for person in claim_order {
-        let Some(c) = claims.get(&person) else { continue };
-        let pid = person.to_hex();
+    report.lines = Some(reader.lines);
+    report.non_record_lines += reader.lines.min(1);
+    report.identity_conflicts += claims.values().filter(|c| !c.linked).count() as u64;
+    for pid in claim_order {
+        let Some(c) = claims.get(&pid) else { continue };
         rows.get(T::PersonSource)
             .push_text(Some(&pid))
             .push_text(Some(ctx.source))
             .push_text(Some(ctx.source_type.name()))
             .push_text(Some(ctx.source_org))
-            .push_bool(Some(true))
+            .push_bool(Some(c.linked))
             .push_small(c.year.map(|y| y as i16))
             .push_small(c.month.map(|m| m as i16))
             .push_text(c.sex.as_deref())
@@ -496,7 +725,8 @@ fn person_claim(ctx: &FileCtx<'_>, mapping: &Mapping, headers: &[String], pc: &[
     let postcode = get(3).map(normalise_postcode);
     let area = postcode.as_ref().and_then(|p| ctx.postcodes.get(p)).cloned();
     Ok(Claim {
-        person: ctx.key.person_id(nhs),
+        pid: ctx.key.person_id(nhs).to_hex(),
+        linked: true,
         year: birth.map(|b| b.year()),
         month: birth.map(|b| b.month()),
         birth,
@@ -513,32 +743,37 @@ fn person_claim(ctx: &FileCtx<'_>, mapping: &Mapping, headers: &[String], pc: &[
 /// Loads a national data opt-out list: a CSV whose `nhs_number` column lists the people who
 /// opted out.
 pub(crate) fn load_opt_out(ctx: &FileCtx<'_>, f: &InputFile, tx: &mut Transaction, load: &mut SourceLoad, progress: &dyn Progress) -> Result<FileReport> {
-    let (mut reader, headers) = open_csv(f, b',')?;
+    let mut reader = open_csv(f, b',', 1)?;
+    let headers = reader.headers.clone();
     let col = find(&headers, &["nhs_number".to_owned(), "NHS Number".to_owned(), "nhs_no".to_owned()])
         .ok_or_else(|| Error::Layout { path: f.path.clone(), reason: format!("an opt-out list needs an `nhs_number` column; the header is: {}", headers.join(",")) })?;
     let mut report = FileReport { path: f.display.clone(), format: "opt-out".into(), declared: f.declared, ..FileReport::default() };
     let mut rows = Rows::default();
     let mut seen: HashMap<PersonId, u64> = HashMap::new();
-    let mut record = csv::ByteRecord::new();
     let mut last = 0u64;
     loop {
-        let line = reader.position().line() + 1;
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                report.read += 1;
-                load.quarantine.reject(&mut report, &f.display, &Reject::line(line, "unreadable row", format!("cannot read this row: {e}"), b""))?;
+        let item = reader.next_item()?;
+        progress.advance(reader.bytes.saturating_sub(last));
+        last = reader.bytes;
+        let line = match item {
+            None => break,
+            Some(Item::Blank) => {
+                report.non_record_lines += 1;
                 continue;
             }
-        }
-        progress.advance(reader.position().byte().saturating_sub(last));
-        last = reader.position().byte();
-        if record.len() == 1 && record[0].trim_ascii().is_empty() {
-            continue;
-        }
+            Some(Item::Bad { line, field, kind, reason, text }) => {
+                report.read += 1;
+                let r = Reject { line, record_type: "opt_out".into(), record_id: String::new(), field, kind, reason, record: excerpt(&text) };
+                load.quarantine.reject(&mut report, &f.display, &r)?;
+                continue;
+            }
+            Some(Item::Record { line, span, .. }) => {
+                report.continuation_lines += span - 1;
+                line
+            }
+        };
         report.read += 1;
-        let line = record.position().map_or(line, |p| p.line());
+        let record = reader.fields();
         let text = record.get(col).map(|b| String::from_utf8_lossy(b).trim().to_owned()).unwrap_or_default();
         let result = check::nhs_number(&headers[col], &text).and_then(|n| {
             let person = ctx.key.person_id(n);
@@ -561,6 +796,8 @@ pub(crate) fn load_opt_out(ctx: &FileCtx<'_>, f: &InputFile, tx: &mut Transactio
             }
         }
     }
+    report.lines = Some(reader.lines);
+    report.non_record_lines += reader.lines.min(1);
     load.write_rows(tx, ctx.source, &mut rows, &[], &[], &mut report)?;
     Ok(report)
 }

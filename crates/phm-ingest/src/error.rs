@@ -38,6 +38,27 @@ pub enum Error {
         /// What is missing or wrong.
         reason: String,
     },
+    /// A manifest entry names a file ingest will not read (outside the manifest's folder, not
+    /// a regular file, ...).
+    #[error("{}: file entry `{entry}`: {reason}", manifest.display())]
+    ManifestEntry {
+        /// The manifest.
+        manifest: PathBuf,
+        /// The entry's `path` as written.
+        entry: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A file did not hold the number of records its manifest declares: the load is refused.
+    #[error("{path}: the manifest declares {declared} records but {found} were read; nothing was committed")]
+    DeclaredCount {
+        /// The file as the manifest names it.
+        path: String,
+        /// Records declared.
+        declared: u64,
+        /// Records read.
+        found: u64,
+    },
 }
 
 /// Result with the ingest [`Error`].

@@ -264,11 +264,19 @@ impl Mapper<'_, '_> {
     fn patient(&mut self, p: fhir::Patient) -> R {
         let id = p.id.as_deref();
         let rt = "Patient";
-        let person_id = match p.nhs_number() {
-            Some(text) => self.ctx.key.person_id(check::nhs_number("Patient.identifier(nhs-number).value", text).map_err(|e| self.reject(rt, id, e))?),
+        // A placeholder NHS number (`check::placeholder_nhs_number`) links no one: the Patient is
+        // kept under a local pseudonym, as one with no NHS number is, and counted at ingest.
+        let nhs = match p.nhs_number().map(|text| check::nhs_number("Patient.identifier(nhs-number).value", text)) {
+            Some(Ok(n)) => Some(n),
+            Some(Err(e)) if e.kind == check::PLACEHOLDER_NHS_NUMBER => None,
+            Some(Err(e)) => return Err(self.reject(rt, id, e)),
+            None => None,
+        };
+        let person_id = match nhs {
+            Some(n) => self.ctx.key.person_id(n),
             None => self.ctx.key.local_person_id(self.ctx.source, id.unwrap_or_default()),
         };
-        let linked = p.nhs_number().is_some();
+        let linked = nhs.is_some();
         let birth = p.birth_date.as_deref().map(|t| check::parse_date("Patient.birthDate", t));
         let (birth_day, year, month) = match birth {
             Some(Ok(d)) => (Some(d), Some(d.year()), Some(d.month())),

@@ -39,7 +39,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use arrow_array::{Array as _, BooleanArray, RecordBatch, StringArray};
+use arrow_array::{Array as _, BooleanArray, Int16Array, RecordBatch, StringArray};
 use chrono::NaiveDate;
 use phm_identity::PseudonymKey;
 use phm_store::{ParquetFileWriter, SourceEntry, Store, Transaction, Tree};
@@ -164,9 +164,14 @@ pub struct SourceSpec {
 }
 
 /// Reads a drop's `manifest.json` into sources (files grouped by source, in manifest order).
+///
+/// Every entry must name a regular file inside the manifest's folder: an absolute path, a `..`
+/// that climbs out, a symbolic link that resolves outside, or a device, FIFO or directory is
+/// refused with an error naming the entry, before anything is read.
 pub fn sources_from_manifest(path: &Path) -> Result<Vec<SourceSpec>> {
     let manifest = phm_formats::manifest::Manifest::read(path)?;
-    let base = path.parent().unwrap_or(Path::new("."));
+    let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let root = base.canonicalize().map_err(|source| Error::Io { path: base.to_owned(), source })?;
     let extract_date = NaiveDate::parse_from_str(&manifest.extract_date, "%Y-%m-%d").ok();
     let mut out: Vec<SourceSpec> = Vec::new();
     for f in &manifest.files {
@@ -179,13 +184,70 @@ pub fn sources_from_manifest(path: &Path) -> Result<Vec<SourceSpec>> {
             })?),
         };
         let source_type = SourceType::from_name(&f.source_type).unwrap_or(SourceType::Other);
-        let file = InputFile { path: base.join(&f.path), display: f.path.clone(), declared: Some(f.records), resource_type: Some(f.resource_type.clone()) };
+        let file = InputFile { path: confine(path, &root, &f.path)?, display: f.path.clone(), declared: Some(f.records), resource_type: Some(f.resource_type.clone()) };
         match out.iter_mut().find(|s| s.name == f.source) {
             Some(s) => s.files.push(file),
             None => out.push(SourceSpec { name: f.source.clone(), source_type, source_org: f.source_org.clone(), format, extract_date, files: vec![file] }),
         }
     }
     Ok(out)
+}
+
+/// The file a manifest entry names, resolved inside `root` (the manifest's folder, canonical).
+fn confine(manifest: &Path, root: &Path, entry: &str) -> Result<PathBuf> {
+    use std::path::Component;
+    let refuse = |reason: String| Error::ManifestEntry { manifest: manifest.to_owned(), entry: entry.to_owned(), reason };
+    let relative = Path::new(entry);
+    if entry.trim().is_empty() {
+        return Err(refuse("the path is empty".into()));
+    }
+    for c in relative.components() {
+        match c {
+            Component::Normal(_) | Component::CurDir => {}
+            Component::ParentDir => return Err(refuse("`..` climbs out of the manifest's folder: every file must be inside it".into())),
+            Component::RootDir | Component::Prefix(_) => return Err(refuse("an absolute path: paths are relative to the manifest's folder, and every file must be inside it".into())),
+        }
+    }
+    let real = root.join(relative).canonicalize().map_err(|e| refuse(format!("cannot be opened: {e}")))?;
+    if !real.starts_with(root) {
+        return Err(refuse("a symbolic link on the way leads outside the manifest's folder: every file must be inside it".into()));
+    }
+    regular_file(&real).map_err(refuse)?;
+    Ok(real)
+}
+
+/// `Ok` for a regular file; else what it is instead. Only regular files are read: a device
+/// (`/dev/zero`) or a FIFO would never end or never start, and a directory holds no records.
+fn regular_file(path: &Path) -> std::result::Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot be opened: {e}"))?;
+    let t = meta.file_type();
+    if t.is_file() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    let kind = {
+        use std::os::unix::fs::FileTypeExt as _;
+        if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a file"
+        }
+    };
+    #[cfg(not(unix))]
+    let kind = if t.is_dir() { "a directory" } else { "not a file" };
+    Err(format!("is {kind}, not a regular file: only regular files are read"))
+}
+
+/// Opens an input file, refusing anything but a regular file.
+pub(crate) fn open_input(path: &Path) -> Result<std::fs::File> {
+    regular_file(path).map_err(|reason| Error::Layout { path: path.to_owned(), reason })?;
+    std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_owned(), source })
 }
 
 /// Progress of an ingest, for a progress bar.
@@ -248,6 +310,9 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
             return Err(Error::Usage(format!("source `{}` is given twice; each source is loaded as one unit", s.name)));
         }
     }
+    for f in sources.iter().flat_map(|s| &s.files) {
+        regular_file(&f.path).map_err(|reason| Error::Layout { path: f.path.clone(), reason })?;
+    }
     let mut tx = store.begin()?;
     let total: u64 = sources.iter().map(|s| input_bytes(&s.files)).sum();
     progress.total(total);
@@ -257,6 +322,8 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
     let mut order: Vec<&SourceSpec> = sources.iter().filter(|s| s.format.is_reference()).collect();
     order.extend(sources.iter().filter(|s| !s.format.is_reference()));
     let mut changed = false;
+    // Every source's records of people, read when the first source loads.
+    let mut people_held: Option<link::HeldClaims> = None;
     for spec in order {
         progress.source(&spec.name);
         let extract_date = spec.extract_date.unwrap_or(options.today);
@@ -294,7 +361,11 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
         };
         tx.replace_source(&spec.name, entry);
         let ctx = FileCtx { source: &spec.name, source_type: spec.source_type, source_org: &spec.source_org, extract_date, key, postcodes: &postcodes };
-        let mut load = SourceLoad::new(&mut tx, &spec.name)?;
+        let claims = match people_held.take() {
+            Some(h) => h,
+            None => link::HeldClaims::read(&tx)?,
+        };
+        let mut load = SourceLoad::new(&mut tx, &spec.name, claims)?;
         let (files, fingerprint) = std::thread::scope(|scope| -> Result<(Vec<FileReport>, String)> {
             let hashing = early.is_none().then(|| scope.spawn(|| fingerprint(spec)));
             let files = match &spec.format {
@@ -309,10 +380,15 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
             };
             Ok((files, fingerprint))
         })?;
+        // A file that does not hold what its manifest declares is a truncated, doubled or
+        // mislabelled extract: the whole load is refused (the transaction is dropped uncommitted).
+        if let Some(f) = files.iter().find(|f| f.declared.is_some_and(|d| d != f.read)) {
+            return Err(Error::DeclaredCount { path: f.path.clone(), declared: f.declared.unwrap_or_default(), found: f.read });
+        }
         source_report.files = files;
         tx.set_fingerprint(&spec.name, fingerprint);
         let new_postcodes = load.postcodes.take();
-        load.finish(&mut tx, &spec.name)?;
+        people_held = Some(load.finish(&mut tx, &spec.name)?);
         if let Some(map) = new_postcodes {
             postcodes.extend(map);
         }
@@ -324,7 +400,8 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
         report.seconds = started.elapsed().as_secs_f64();
         return Ok(report);
     }
-    let linkage = link::resolve(&mut tx)?;
+    let mut linkage = link::resolve(&mut tx)?;
+    linkage.identity_conflicts_kept_apart = report.files().map(|f| f.identity_conflicts).sum();
     report.linkage = serde_json::to_value(&linkage).unwrap_or_default();
     let summary = serde_json::json!({ "linkage": report.linkage, "ingest": &report.sources });
     report.snapshot = Some(tx.commit(&options.note, summary)?);
@@ -346,7 +423,7 @@ fn fingerprint(spec: &SourceSpec) -> Result<String> {
     for f in &spec.files {
         h.update(f.display.as_bytes());
         h.update([0]);
-        let mut file = std::fs::File::open(&f.path).map_err(|source| Error::Io { path: f.path.clone(), source })?;
+        let mut file = open_input(&f.path)?;
         loop {
             let n = file.read(&mut buf).map_err(|source| Error::Io { path: f.path.clone(), source })?;
             if n == 0 {
@@ -385,11 +462,73 @@ pub(crate) struct SourceLoad {
     quarantine: QuarantineWriter,
     /// A postcode lookup loaded by this source, to use for the sources after it.
     pub postcodes: Option<HashMap<String, String>>,
+    /// Every source's records of people, to find a record that must be kept apart.
+    held: link::HeldClaims,
+    /// NHS-number pseudonyms whose records in this source are kept apart, and their own.
+    kept_apart: HashMap<String, String>,
 }
 
 impl SourceLoad {
-    fn new(tx: &mut Transaction, source: &str) -> Result<Self> {
-        Ok(Self { writers: HashMap::new(), quarantine: QuarantineWriter::new(tx, source)?, postcodes: None })
+    fn new(tx: &mut Transaction, source: &str, held: link::HeldClaims) -> Result<Self> {
+        Ok(Self { writers: HashMap::new(), quarantine: QuarantineWriter::new(tx, source)?, postcodes: None, held, kept_apart: HashMap::new() })
+    }
+
+    /// The pseudonym a record of `source` about `pid` should carry, when it must be kept apart
+    /// from the person others hold under the same NHS number (see [`link`]); `None` to link.
+    pub(crate) fn kept_apart(&self, source: &str, pid: &str, d: &link::Demographics) -> Option<String> {
+        self.held.conflicts(source, pid, d).then(|| link::conflict_pseudonym(source, pid, d))
+    }
+
+    /// Looks at a block's `person_source` rows: a person whose record must be kept apart gets
+    /// a pseudonym of its own for every row of this source, from here on.
+    fn check_identities(&mut self, source: &str, batch: &RecordBatch, report: &mut FileReport) {
+        let (Some(pid), Some(linked), Some(sex), Some(year), Some(month)) = (
+            string_column(batch, "person_id"),
+            batch.column_by_name("linked").and_then(|c| c.as_any().downcast_ref::<BooleanArray>()),
+            string_column(batch, "sex"),
+            batch.column_by_name("year_of_birth").and_then(|c| c.as_any().downcast_ref::<Int16Array>()),
+            batch.column_by_name("month_of_birth").and_then(|c| c.as_any().downcast_ref::<Int16Array>()),
+        ) else {
+            return;
+        };
+        for i in 0..batch.num_rows() {
+            if !linked.value(i) || self.kept_apart.contains_key(pid.value(i)) {
+                continue;
+            }
+            let sex = sex.is_valid(i).then(|| sex.value(i));
+            let Some(d) = link::Demographics::new(sex, year.is_valid(i).then(|| year.value(i)), month.is_valid(i).then(|| month.value(i))) else { continue };
+            if let Some(own) = self.kept_apart(source, pid.value(i), &d) {
+                report.identity_conflicts += 1;
+                self.kept_apart.insert(pid.value(i).to_owned(), own);
+            }
+        }
+    }
+
+    /// `batch` with the pseudonyms of people kept apart replaced (and, in `person_source`,
+    /// marked not linked).
+    fn apply_kept_apart(&self, t: usize, batch: RecordBatch) -> Result<RecordBatch> {
+        let Some(pid) = string_column(&batch, "person_id") else { return Ok(batch) };
+        if self.kept_apart.is_empty() || !pid.iter().flatten().any(|p| self.kept_apart.contains_key(p)) {
+            return Ok(batch);
+        }
+        let hit: Vec<bool> = pid.iter().map(|p| p.is_some_and(|p| self.kept_apart.contains_key(p))).collect();
+        let mut columns = batch.columns().to_vec();
+        let schema = batch.schema();
+        for (c, field) in schema.fields().iter().enumerate() {
+            match field.name().as_str() {
+                "person_id" => {
+                    let new: StringArray = pid.iter().map(|p| p.map(|p| self.kept_apart.get(p).map_or(p, String::as_str))).collect();
+                    columns[c] = std::sync::Arc::new(new);
+                }
+                "linked" if t == rows::T::PersonSource as usize => {
+                    let old = batch.column(c).as_any().downcast_ref::<BooleanArray>();
+                    let new: BooleanArray = (0..batch.num_rows()).map(|i| Some(!hit[i] && old.is_some_and(|o| o.value(i)))).collect();
+                    columns[c] = std::sync::Arc::new(new);
+                }
+                _ => {}
+            }
+        }
+        RecordBatch::try_new(schema, columns).map_err(|e| Error::from(phm_store::Error::Schema { table: TABLES[t].name.to_owned(), reason: e.to_string() }))
     }
 
     /// Writes a block's rows, leaving out the rows of records in `drop`.
@@ -413,6 +552,16 @@ impl SourceLoad {
             if batch.num_rows() == 0 {
                 continue;
             }
+            if t == rows::T::PersonSource as usize {
+                self.check_identities(source, &batch, report);
+            }
+            batch = self.apply_kept_apart(t, batch)?;
+            if t == rows::T::PersonSource as usize {
+                self.held.add_batch(&batch);
+            }
+            if t == rows::T::Identity as usize {
+                report.placeholder_nhs_numbers += placeholders(&batch);
+            }
             *report.rows.entry(TABLES[t].name.to_owned()).or_default() += batch.num_rows() as u64;
             let tree = if TABLES[t].name == "identity" { Tree::Restricted } else { Tree::Analytical };
             let writer = match self.writers.entry(t) {
@@ -424,7 +573,7 @@ impl SourceLoad {
         Ok(())
     }
 
-    fn finish(self, tx: &mut Transaction, source: &str) -> Result<()> {
+    fn finish(self, tx: &mut Transaction, source: &str) -> Result<link::HeldClaims> {
         let mut writers: Vec<(usize, ParquetFileWriter)> = self.writers.into_iter().collect();
         writers.sort_by_key(|(t, _)| *t);
         for (_, w) in writers {
@@ -434,8 +583,14 @@ impl SourceLoad {
         if let Some(entry) = self.quarantine.finish()? {
             tx.add_file(Some(source), entry);
         }
-        Ok(())
+        Ok(self.held)
     }
+}
+
+/// Rows of an `identity` batch whose NHS number is a placeholder (kept under a local pseudonym).
+fn placeholders(batch: &RecordBatch) -> u64 {
+    let Some(nhs) = string_column(batch, "nhs_number") else { return 0 };
+    nhs.iter().flatten().filter(|n| phm_core::nhs_number::NhsNumber::parse(n).is_ok_and(|n| check::placeholder_nhs_number(n).is_some())).count() as u64
 }
 
 /// Loads a FHIR source: Patient files first (other resources refer to them), then the rest.
@@ -454,7 +609,7 @@ fn load_fhir(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, load: &
     let empty = fhir::PatientIndex::default();
     for (i, &(f, patient_file)) in files.iter().enumerate() {
         let mut report = FileReport { path: f.display.clone(), format: "fhir-ndjson".into(), declared: f.declared, ..FileReport::default() };
-        let file = std::fs::File::open(&f.path).map_err(|source| Error::Io { path: f.path.clone(), source })?;
+        let file = open_input(&f.path)?;
         let mut index_updates: Vec<(String, phm_identity::PersonId, check::Lifespan)> = Vec::new();
         let mut rejected_patients: Vec<(String, u64)> = Vec::new();
         {
@@ -525,7 +680,7 @@ fn load_fhir(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, load: &
 
 fn first_resource_type(path: &Path) -> Option<String> {
     use std::io::BufRead as _;
-    let file = std::fs::File::open(path).ok()?;
+    let file = open_input(path).ok()?;
     let mut line = Vec::new();
     std::io::BufReader::new(file).take(1 << 20).read_until(b'\n', &mut line).ok()?;
     let v: serde_json::Value = serde_json::from_slice(&line).ok()?;

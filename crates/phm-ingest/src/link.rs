@@ -20,6 +20,16 @@
 //!
 //! A conflict is a field on which two sources' non-empty values differ; conflicts are counted
 //! per field and reported with the snapshot.
+//!
+//! **One NHS number, two people.** A mistyped or shared NHS number must not merge two people
+//! silently. When a source is loaded, each record of a person it brings is compared with the
+//! records other sources already hold under the same NHS number ([`HeldClaims`]): if its sex
+//! (female/male) *and* its year or month of birth both differ from every one of them, it is
+//! kept apart under a pseudonym of its own ([`conflict_pseudonym`], not linked), counted in the
+//! file's report (`identity_conflicts`) and in the snapshot's linkage summary
+//! (`identity_conflicts_kept_apart`). The record held first keeps the number. Two sources
+//! that differ on both but are bridged by a third that agrees with each on one are merged, and
+//! counted as `sex_and_birth_disagreements`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -50,6 +60,12 @@ pub struct Linkage {
     pub found_in_gp_by_source_type: BTreeMap<String, String>,
     /// Fields on which sources disagree, by field.
     pub conflicts: BTreeMap<String, u64>,
+    /// Records kept apart at ingest because their sex and birth both differ from every other
+    /// source's record under the same NHS number (summed from the ingest reports).
+    pub identity_conflicts_kept_apart: u64,
+    /// People linked under one NHS number whose sources include two that differ on both sex and
+    /// year or month of birth (each agreeing with a third on one of them).
+    pub sex_and_birth_disagreements: u64,
     /// People on the opt-out list who are in `person`.
     pub opted_out: u64,
     /// Opt-out entries for people no source holds.
@@ -183,6 +199,10 @@ pub fn resolve(tx: &mut Transaction) -> Result<Linkage> {
                 *stats.conflicts.entry(field.to_owned()).or_default() += 1;
             }
         };
+        let known: Vec<Demographics> = cs.iter().filter(|c| c.linked).filter_map(|c| Demographics::new(c.sex.as_deref(), c.year, c.month)).collect();
+        if known.iter().enumerate().any(|(i, a)| known[i + 1..].iter().any(|b| a.differs(b))) {
+            stats.sex_and_birth_disagreements += 1;
+        }
         conflict("year_of_birth", cs.iter().filter_map(|c| c.year.map(|v| v.to_string())).collect());
         conflict("month_of_birth", cs.iter().filter_map(|c| c.month.map(|v| v.to_string())).collect());
         conflict("sex", cs.iter().filter_map(|c| c.sex.clone()).collect());
@@ -224,4 +244,106 @@ pub fn resolve(tx: &mut Transaction) -> Result<Linkage> {
     let entry = writer.finish()?;
     tx.set_derived(vec![entry]);
     Ok(stats)
+}
+
+/// What a record says about who a person is, when it says enough to compare: sex (female or
+/// male) and year of birth, with the month if known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Demographics {
+    female: bool,
+    year: i16,
+    month: Option<i16>,
+}
+
+impl Demographics {
+    /// `None` unless the sex is female or male and the year of birth is known.
+    pub(crate) fn new(sex: Option<&str>, year: Option<i16>, month: Option<i16>) -> Option<Self> {
+        let female = match sex? {
+            "female" => true,
+            "male" => false,
+            _ => return None,
+        };
+        Some(Self { female, year: year?, month })
+    }
+
+    /// Whether the sex differs *and* the birth differs (year, or month when both give one).
+    pub(crate) fn differs(&self, other: &Self) -> bool {
+        let birth = self.year != other.year || matches!((self.month, other.month), (Some(a), Some(b)) if a != b);
+        self.female != other.female && birth
+    }
+}
+
+/// The records every source holds, by NHS-number pseudonym, to compare a new record with.
+#[derive(Default)]
+pub(crate) struct HeldClaims {
+    sources: HashMap<String, u32>,
+    claims: HashMap<u128, Vec<(u32, Demographics)>>,
+}
+
+impl HeldClaims {
+    /// The linked records of every source the transaction holds now.
+    pub(crate) fn read(tx: &Transaction) -> Result<Self> {
+        let mut held = Self::default();
+        for path in tx.table_paths(Tree::Analytical, "person_source") {
+            for b in phm_store::read_parquet(&path)? {
+                held.add_batch(&b);
+            }
+        }
+        Ok(held)
+    }
+
+    fn source_id(&mut self, source: &str) -> u32 {
+        let next = self.sources.len() as u32;
+        *self.sources.entry(source.to_owned()).or_insert(next)
+    }
+
+    /// Adds the linked records of a `person_source` batch.
+    pub(crate) fn add_batch(&mut self, b: &RecordBatch) {
+        let (Some(pid), Some(src), Some(linked), Some(sex), Some(year), Some(month)) = (
+            string_column(b, "person_id"),
+            string_column(b, "source"),
+            col::<BooleanArray>(b, "linked"),
+            string_column(b, "sex"),
+            col::<Int16Array>(b, "year_of_birth"),
+            col::<Int16Array>(b, "month_of_birth"),
+        ) else {
+            return;
+        };
+        for i in 0..b.num_rows() {
+            if !linked.value(i) {
+                continue;
+            }
+            let Some(d) = Demographics::new(text(sex, i).as_deref(), year.is_valid(i).then(|| year.value(i)), month.is_valid(i).then(|| month.value(i))) else { continue };
+            let Ok(key) = u128::from_str_radix(pid.value(i), 16) else { continue };
+            let s = self.source_id(src.value(i));
+            let e = self.claims.entry(key).or_default();
+            if !e.contains(&(s, d)) {
+                e.push((s, d));
+            }
+        }
+    }
+
+    /// Whether a record of `source` under `pid` must be kept apart: other sources hold records
+    /// under the number and its sex and birth differ from every one of them.
+    pub(crate) fn conflicts(&self, source: &str, pid: &str, d: &Demographics) -> bool {
+        let Ok(key) = u128::from_str_radix(pid, 16) else { return false };
+        let Some(held) = self.claims.get(&key) else { return false };
+        let me = self.sources.get(source).copied();
+        let mut others = held.iter().filter(|(s, _)| Some(*s) != me).peekable();
+        others.peek().is_some() && others.all(|(_, h)| d.differs(h))
+    }
+}
+
+/// The pseudonym of a record kept apart from the person who holds its NHS number: derived from
+/// the NHS-number pseudonym, the source and the record's own sex and birth, so that one source's
+/// records of the same other person stay together and a reload gives the same pseudonym.
+pub(crate) fn conflict_pseudonym(source: &str, pid: &str, d: &Demographics) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"phm-ingest identity conflict\0");
+    h.update(source.as_bytes());
+    h.update([0]);
+    h.update(pid.as_bytes());
+    h.update(format!("\0{}\0{}\0{:?}", d.female, d.year, d.month).as_bytes());
+    hex::encode(&h.finalize()[..16])
 }

@@ -31,7 +31,7 @@ pub struct Reject {
     pub kind: &'static str,
     /// The full reason, with the values that make it specific.
     pub reason: String,
-    /// The record, cut to [`RECORD_EXCERPT`] bytes.
+    /// The record, cut to [`RECORD_EXCERPT`] bytes (written defused: see [`csv_field`]).
     pub record: String,
 }
 
@@ -92,6 +92,9 @@ impl QuarantineWriter {
     /// reason. Every format rejects through here, so the counts and the file agree.
     pub fn reject(&mut self, report: &mut FileReport, file: &str, reject: &Reject) -> Result<()> {
         report.rejected += 1;
+        if reject.kind == crate::check::PLACEHOLDER_NHS_NUMBER {
+            report.placeholder_nhs_numbers += 1;
+        }
         *report.reasons.entry(reject.kind.to_owned()).or_default() += 1;
         self.write(file, reject)
     }
@@ -106,10 +109,29 @@ impl QuarantineWriter {
     }
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
+/// One CSV field, quoted when it must be, and defused against formula injection as OWASP
+/// advises ("CSV Injection"): a cell beginning with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return is one a spreadsheet would run as a formula, so it is prefixed with a single quote
+/// (and then quoted). A data manager opening the quarantine sees the text, not its result.
+pub fn csv_field(text: &str) -> String {
+    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let text = if formula { format!("'{text}") } else { text.to_owned() };
+    if formula || text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_as_formulas_are_prefixed_with_a_quote() {
+        assert_eq!(csv_field("=HYPERLINK(\"http://evil.test\",\"x\")"), "\"'=HYPERLINK(\"\"http://evil.test\"\",\"\"x\"\")\"");
+        for cell in ["+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"] {
+            let out = csv_field(cell);
+            assert!(out.starts_with("\"'"), "{cell:?} -> {out:?}");
+        }
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("1=1"), "1=1");
     }
 }

@@ -26,12 +26,37 @@ pub struct FileReport {
     pub record_types: BTreeMap<String, u64>,
     /// Rows written, by table.
     pub rows: BTreeMap<String, u64>,
+    /// Physical lines of a delimited (CSV) file, counted as read: the header, blank lines and
+    /// every line of every record. `None` for formats whose records are not counted by line
+    /// here (NDJSON has one record per line, so `read` is its line count; Parquet has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<u64>,
+    /// Lines of a delimited file that hold no record: the header row and blank lines.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub non_record_lines: u64,
+    /// Lines that continue a record begun on an earlier line (a quoted field holding a line
+    /// break). Shown in the summary, so that one record swallowing many lines cannot hide.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub continuation_lines: u64,
+    /// Records whose NHS number is a placeholder (all one digit, `0123456789`, ...) that passes
+    /// Modulus 11: not used to link (see `check::placeholder_nhs_number`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub placeholder_nhs_numbers: u64,
+    /// People kept apart from the person the store holds under the same NHS number, because
+    /// their sex and date of birth both differ from every other source's record of it.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub identity_conflicts: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl FileReport {
-    /// Whether read = accepted + rejected.
+    /// Whether read = accepted + rejected and, for a delimited file, whether every physical
+    /// line is accounted for: lines = header and blank lines + records + continuation lines.
     pub fn reconciles(&self) -> bool {
-        self.read == self.accepted + self.rejected
+        self.read == self.accepted + self.rejected && self.lines.is_none_or(|lines| lines == self.non_record_lines + self.read + self.continuation_lines)
     }
 }
 
@@ -130,6 +155,9 @@ impl IngestReport {
         let _ = writeln!(out, "{:<34} {:>6} {:>12} {:>12} {:>10}", "total", self.files().count(), read, accepted, rejected);
         let check = if self.reconciles() { "✓ read = accepted + rejected for every file" } else { "✗ COUNTS DO NOT RECONCILE" };
         let _ = writeln!(out, "{check}");
+        for f in self.files().filter(|f| f.continuation_lines > 0) {
+            let _ = writeln!(out, "! {}: {} lines continue a record begun on an earlier line (quoted fields with line breaks)", f.path, f.continuation_lines);
+        }
         let mismatched: Vec<_> = self.files().filter(|f| f.declared.is_some_and(|d| d != f.read)).collect();
         for f in &mismatched {
             let _ = writeln!(out, "! {}: the manifest declares {} records, {} were read", f.path, f.declared.unwrap_or(0), f.read);
