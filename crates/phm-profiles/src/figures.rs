@@ -15,6 +15,18 @@
 //!
 //! People whose age is not recorded count in crude figures but cannot be placed in an age
 //! band, so standardised figures and life tables leave them out.
+//!
+//! **Figures under a rounding policy are computed from rounded counts** (OpenSAFELY's
+//! practice). A value or limit computed from exact counts and published beside counts rounded
+//! to 5 gives the exact counts straight back: a reader tries the 25 pairs within ±2 of the
+//! published numerator and denominator and keeps the one whose proportion matches the
+//! published value to its last digit (an outside test recovered 97.8% of profile rows that
+//! way). So [`figure`] takes the policy's [`Rounding`] and applies it to every count before a
+//! method sees it: for the methods of totals (`proportion`, `crude_rate`, `count`) to the
+//! totals, which makes the figure a function of the published numerator and denominator; for
+//! the methods of age bands (`dsr`, `isr`, the life tables) to each band's counts, so the
+//! figure reveals no more than rounded band counts would. `crates/phm-profiles/tests/attacks.rs`
+//! runs the inversion attack on the released rows.
 
 use phm_core::reference::EspBand;
 use phm_model::Indicator;
@@ -22,6 +34,8 @@ use phm_stats::ConfidenceLevel;
 use phm_stats::estimate::{Estimate, Multiplier};
 use phm_stats::healthy_life_expectancy as hle;
 use phm_stats::life_expectancy::{self as le, AgeStructure, LifeExpectancyOptions};
+
+use phm_disclosure::Rounding;
 
 use crate::cells::{BANDS, Bands, Breakdown, esp_band_of};
 
@@ -76,8 +90,23 @@ pub struct Context<'a> {
     pub life_table: Option<(&'a Indicator, &'a Bands)>,
 }
 
-fn totals(bands: &Bands) -> (f64, f64) {
-    bands.iter().fold((0.0, 0.0), |(n, d), (bn, bd)| (n + *bn as f64, d + *bd as f64))
+/// A count as a method may see it under `rounding` (negative counts, which the engine never
+/// makes, count as 0 like everywhere in the release).
+fn round(count: i64, rounding: Rounding) -> i64 {
+    let published = rounding.apply(u64::try_from(count).unwrap_or(0));
+    i64::try_from(published).unwrap_or(i64::MAX)
+}
+
+/// Every band's counts rounded (see the [module documentation](self)).
+pub fn rounded_bands(bands: &Bands, rounding: Rounding) -> Bands {
+    bands.map(|(n, d)| (round(n, rounding), round(d, rounding)))
+}
+
+/// The totals of `bands`, each rounded once: exactly the numerator and denominator that a
+/// release under `rounding` publishes.
+fn rounded_totals(bands: &Bands, rounding: Rounding) -> (f64, f64) {
+    let (n, d) = bands.iter().fold((0i64, 0i64), |(n, d), (bn, bd)| (n.saturating_add(*bn), d.saturating_add(*bd)));
+    (round(n, rounding) as f64, round(d, rounding) as f64)
 }
 
 /// Sums of life-table bands by ESP2013 band, in the order of `esp`.
@@ -98,15 +127,25 @@ fn multiplier(ind: &Indicator) -> Result<Multiplier, Figure> {
     Multiplier::new(ind.multiplier).map_err(|e| Figure::not_reported(e.to_string()))
 }
 
-/// The figure of indicator `ind` for one key's `bands`, by the indicator's method.
-pub fn figure(ind: &Indicator, breakdown: Breakdown, bands: &Bands, cx: &Context<'_>) -> Figure {
-    match figure_inner(ind, breakdown, bands, cx) {
+/// The figure of indicator `ind` for one key's `bands`, by the indicator's method, from counts
+/// rounded by `rounding` (see the [module documentation](self); `Rounding::None` for exact).
+pub fn figure(ind: &Indicator, breakdown: Breakdown, bands: &Bands, cx: &Context<'_>, rounding: Rounding) -> Figure {
+    let totals = rounded_totals(bands, rounding);
+    if rounding == Rounding::None {
+        return match figure_inner(ind, breakdown, totals, bands, cx) {
+            Ok(f) | Err(f) => f,
+        };
+    }
+    let bands = rounded_bands(bands, rounding);
+    let ics = cx.ics.map(|b| rounded_bands(b, rounding));
+    let life_table = cx.life_table.map(|(i, b)| (i, rounded_bands(b, rounding)));
+    let cx = Context { esp: cx.esp, ics: ics.as_ref(), life_table: life_table.as_ref().map(|(i, b)| (*i, b)) };
+    match figure_inner(ind, breakdown, totals, &bands, &cx) {
         Ok(f) | Err(f) => f,
     }
 }
 
-fn figure_inner(ind: &Indicator, breakdown: Breakdown, bands: &Bands, cx: &Context<'_>) -> Result<Figure, Figure> {
-    let (n, d) = totals(bands);
+fn figure_inner(ind: &Indicator, breakdown: Breakdown, (n, d): (f64, f64), bands: &Bands, cx: &Context<'_>) -> Result<Figure, Figure> {
     let crude_rate = |n: f64, d: f64| -> Result<Figure, Figure> {
         let r = phm_stats::rate::rate(n, d, multiplier(ind)?).map_err(|e| Figure::not_reported(e.to_string()))?;
         Ok(Figure::from_estimates(LEVELS.map(|l| r.estimate(l))))

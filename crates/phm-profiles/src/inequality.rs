@@ -5,7 +5,7 @@
 //! means the value rises with affluence: for life expectancy, the gap in years between the
 //! least and the most deprived ends of the area. Proportions are given to the method as
 //! fractions with their Wilson limits, rates with their limits, and life expectancies with
-//! their standard errors. The deciles are those the area's residents live in: the synthetic
+//! their standard errors (read back from their published limits). The deciles are those the area's residents live in: the synthetic
 //! areas, like real ones, do not cover every national decile in every place, so an area's SII
 //! is over the deciles present (at least 5, as `phe_sii` requires), and an area with a decile
 //! that has residents but no figure has no SII, with the reason.
@@ -14,8 +14,7 @@ use phm_model::Indicator;
 use phm_stats::ConfidenceLevel;
 use phm_stats::sii::{self, QuantileInput, SiiOptions, Uncertainty, Value, ValueType};
 
-use crate::cells::Bands;
-use crate::figures::Figure;
+use phm_disclosure::ReleasedCell;
 
 /// Simulated repetitions behind the SII's limits. Fingertips uses 100,000; 10,000 keeps the
 /// whole catalogue quick while the limits move by well under 1% of their width between seeds.
@@ -36,32 +35,61 @@ pub struct Inequality {
     pub reason: Option<String>,
 }
 
-/// The SII and RII of `ind` across `deciles` (decile, its counts, its figure), in decile order.
-pub fn by_decile(ind: &Indicator, deciles: &[(u8, &Bands, Figure)]) -> Inequality {
+/// Whether indicators of `method` have an SII.
+pub fn has_sii(method: &str) -> bool {
+    value_type(method).is_some()
+}
+
+fn value_type(method: &str) -> Option<(ValueType, bool)> {
+    match method {
+        "proportion" => Some((ValueType::Proportion, true)),
+        "crude_rate" | "dsr" | "isr" => Some((ValueType::Rate, false)),
+        "life_expectancy" | "healthy_life_expectancy" => Some((ValueType::Other, false)),
+        _ => None,
+    }
+}
+
+/// The SII and RII of `ind` across an area's released IMD decile rows (decile, cell), in
+/// decile order, or why there are none.
+///
+/// Only published figures go in: each decile's value and 95% limits as released, and its
+/// denominator as released (rounded under a rounding policy). An area with a decile whose
+/// counts are suppressed has no SII. Computed from every decile's exact figures, the SII and
+/// RII are two more equations in the suppressed counts: with the area's total and the published
+/// deciles, an outside test solved 27 suppressed counts from 7 rows that way. Computed from
+/// what the release publishes, they reveal nothing the release does not
+/// (`crates/phm-profiles/tests/attacks.rs`).
+pub fn from_released<K>(ind: &Indicator, deciles: &[(u8, &ReleasedCell<K>)]) -> Inequality {
     match compute(ind, deciles) {
         Ok(q) => q,
         Err(reason) => Inequality { reason: Some(reason), ..Inequality::default() },
     }
 }
 
-fn compute(ind: &Indicator, deciles: &[(u8, &Bands, Figure)]) -> Result<Inequality, String> {
-    let (value_type, scale) = match ind.method.as_str() {
-        "proportion" => (ValueType::Proportion, ind.multiplier),
-        "crude_rate" | "dsr" | "isr" => (ValueType::Rate, 1.0),
-        "life_expectancy" | "healthy_life_expectancy" => (ValueType::Other, 1.0),
-        other => return Err(format!("no SII for the method `{other}`")),
+fn compute<K>(ind: &Indicator, deciles: &[(u8, &ReleasedCell<K>)]) -> Result<Inequality, String> {
+    let Some((value_type, scaled)) = value_type(&ind.method) else {
+        return Err(format!("no SII for the method `{}`", ind.method));
     };
-    let mut inputs = Vec::new();
+    let scale = if scaled { ind.multiplier } else { 1.0 };
     if deciles.len() < sii::MIN_QUANTILES {
         return Err(format!("residents live in only {} IMD deciles; the SII needs at least {}", deciles.len(), sii::MIN_QUANTILES));
     }
-    for (decile, bands, figure) in deciles {
-        let population: f64 = bands.iter().map(|b| b.1 as f64).sum();
-        let value = figure.value.ok_or_else(|| format!("IMD decile {decile} has no value{}", figure.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()))?;
-        let uncertainty = match (figure.standard_error, figure.limits[0]) {
-            (Some(se), _) if value_type == ValueType::Other => Uncertainty::StandardError(se),
-            (_, Some((lower, upper))) => Uncertainty::Limits95 { lower: lower / scale, upper: upper / scale },
-            _ => return Err(format!("IMD decile {decile} has no confidence limits")),
+    let mut inputs = Vec::new();
+    for (decile, cell) in deciles {
+        if cell.has_suppressed_count() {
+            return Err(format!("withheld: IMD decile {decile} is suppressed, and the SII is computed only from published figures"));
+        }
+        let (c, d) = (cell.counts(), cell.derived());
+        let population = c.get(1).and_then(|f| f.value()).ok_or_else(|| format!("IMD decile {decile} has no denominator"))? as f64;
+        let value = d.first().and_then(|f| f.value()).ok_or_else(|| format!("IMD decile {decile} has no value"))?;
+        let (Some(lower), Some(upper)) = (d.get(1).and_then(|f| f.value()), d.get(2).and_then(|f| f.value())) else {
+            return Err(format!("IMD decile {decile} has no confidence limits"));
+        };
+        let uncertainty = if value_type == ValueType::Other {
+            // Life tables' limits are value ± z·SE: the SE is read back from the published limits.
+            Uncertainty::StandardError((upper - lower) / (2.0 * Z_95))
+        } else {
+            Uncertainty::Limits95 { lower: lower / scale, upper: upper / scale }
         };
         inputs.push(QuantileInput::new(population, Value::Given(value / scale), uncertainty));
     }
@@ -81,3 +109,6 @@ fn compute(ind: &Indicator, deciles: &[(u8, &Bands, Figure)]) -> Result<Inequali
         reason: None,
     })
 }
+
+/// The 97.5th percentile of the standard normal distribution.
+const Z_95: f64 = 1.959_963_984_540_054;

@@ -3,9 +3,11 @@
 //! benchmarks and disclosure control, as one tidy long table.
 //!
 //! ```text
-//! definitions ──► engine: cells (one pass per date) ──► cells::sum_cells ──► figures (phm-stats)
-//!             ──► inequality (SII/RII by IMD decile) ──► disclosure (phm-disclosure::release)
-//!             ──► benchmarks (against the ICS and England) ──► write (Parquet + CSV)
+//! definitions ──► engine: cells (one pass per date) ──► cells::sum_cells ──► figures (phm-stats,
+//!             from exact counts and from counts rounded as each policy rounds them)
+//!             ──► disclosure (phm-disclosure::release) ──► inequality (SII/RII from the
+//!             released IMD decile rows) ──► benchmarks (against the ICS and England, released
+//!             values only) ──► write (Parquet + CSV)
 //!   trend dates ──► the same passes, breakdown `all` ──► disclosure ──► SPC (phm_stats::spc)
 //!   population  ──► one more count in each index date's pass ──► disclosure ──► pyramid
 //! ```
@@ -22,6 +24,10 @@
 //!
 //! **Architecture invariant:** every figure this crate writes has been through
 //! `phm_disclosure::release`; comparisons are only made for published values.
+//! **Architecture invariant:** no published figure reveals more than the published counts: under
+//! a rounding policy every figure is computed from rounded counts ([`figures`]), and figures
+//! across cells (the SII and RII) are computed after release from published figures only
+//! ([`inequality::from_released`]). `tests/attacks.rs` runs the inversion and SII attacks.
 #![warn(missing_docs)]
 
 pub mod cells;

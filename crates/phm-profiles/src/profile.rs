@@ -5,18 +5,18 @@ use std::fmt;
 
 use chrono::NaiveDate;
 use phm_core::reference::ReferenceData;
-use phm_disclosure::{Policy, Released, Table};
+use phm_disclosure::{Policy, Released, ReleasedCell, Rounding, Table};
 use phm_engine::{Engine, Periods};
 use phm_model::{Indicator, Polarity};
 use phm_stats::compare::{self, Comparison};
 use phm_stats::estimate::Estimate;
 
-use crate::cells::{self, AreaType, Bands, Breakdown, Key, Sums};
+use crate::cells::{self, AreaType, Breakdown, Key, Sums};
 use crate::dates;
 use crate::population::Population;
 use crate::comparators::England;
 use crate::figures::{self, Context, Figure, LEVELS};
-use crate::inequality::{self, Inequality};
+use crate::inequality;
 use crate::{Error, Result};
 
 /// One indicator to profile, with where it came from.
@@ -63,10 +63,26 @@ pub struct Computed {
     pub numerator: i64,
     /// Denominator (for a life expectancy: the mid-period population).
     pub denominator: i64,
-    /// The figure.
+    /// The figure from exact counts (what a release without rounding publishes).
     pub figure: Figure,
-    /// SII and RII across IMD deciles, on an area's `all` row.
-    pub inequality: Option<Inequality>,
+    /// The figure from counts rounded as each rounding policy of [`Extras::roundings`] rounds
+    /// them (see [`figures`]): what a release under that policy publishes.
+    pub rounded: Vec<(Rounding, Figure)>,
+}
+
+impl Computed {
+    /// The figure a release under `rounding` publishes: computed from counts rounded that way.
+    ///
+    /// # Errors
+    /// The rounding was not asked for in [`Extras::roundings`] when the figures were computed.
+    pub fn figure_for(&self, rounding: Rounding) -> Result<&Figure> {
+        if rounding == Rounding::None {
+            return Ok(&self.figure);
+        }
+        self.rounded.iter().find(|(r, _)| *r == rounding).map(|(_, f)| f).ok_or_else(|| {
+            Error::Invalid(format!("the figures were not computed for counts rounded as `{rounding:?}`: list the policy's rounding in `Extras::roundings`"))
+        })
+    }
 }
 
 /// Everything computed, before release.
@@ -104,11 +120,32 @@ pub struct Extras {
     /// The registered population's indicator: its denominator is counted by area, sex and age
     /// band on the latest index date of `definitions`, for the population pyramid.
     pub population: Option<Definition>,
+    /// The roundings of the policies the figures will be released under (besides none): each
+    /// figure is also computed from counts rounded each way ([`Computed::rounded`]).
+    pub roundings: Vec<Rounding>,
 }
 
-/// Whether `ind` is reported by `breakdown`: everyone always, and the breakdowns it lists.
+impl Extras {
+    /// The roundings of `policies`, for [`Extras::roundings`].
+    pub fn roundings_of<'a>(policies: impl IntoIterator<Item = &'a Policy>) -> Vec<Rounding> {
+        let mut out: Vec<Rounding> = Vec::new();
+        for r in policies.into_iter().map(Policy::rounding) {
+            if r != Rounding::None && !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        out
+    }
+}
+
+/// Whether `ind` is reported by `breakdown`: everyone always, the breakdowns it lists, and IMD
+/// deciles whenever its method has an SII: the SII is computed from the released decile rows
+/// only ([`ProfileTable::from_released`]), so the deciles it stands on are published beside it
+/// (as Fingertips' inequality tool publishes them) and it reveals nothing they do not.
 fn reports(ind: &Indicator, breakdown: Breakdown) -> bool {
-    breakdown == Breakdown::All || ind.breakdowns.iter().any(|b| b.name == breakdown.name())
+    breakdown == Breakdown::All
+        || ind.breakdowns.iter().any(|b| b.name == breakdown.name())
+        || (breakdown == Breakdown::ImdDecile && inequality::has_sii(&ind.method))
 }
 
 /// Whether `ind` is profiled for areas of `area_type`: the ICS always, places and
@@ -184,8 +221,8 @@ pub async fn compute(engine: &Engine, definitions: Vec<Definition>, reference: &
         let sums = cells::sum_cells(&batches, inds.len(), &ics.code, breakdowns)?;
         cell_count += sums.cells;
         let (main, trend) = members.split_at(pass.main.len());
-        rows.extend(figures_for(&definitions, &members, main, &sums, reference, &ics, false)?);
-        trends.extend(figures_for(&definitions, &members, trend, &sums, reference, &ics, true)?);
+        rows.extend(figures_for(&definitions, &members, main, &sums, reference, &ics, &extras.roundings, false)?);
+        trends.extend(figures_for(&definitions, &members, trend, &sums, reference, &ics, &extras.roundings, true)?);
         if let (Some(p), Some(k)) = (&mut population, population_at) {
             p.add(&batches, k, &ics.code)?;
         }
@@ -197,8 +234,10 @@ pub async fn compute(engine: &Engine, definitions: Vec<Definition>, reference: &
 }
 
 /// The figures of the indicators `wanted`, among the `members` of one pass (whose counts are
-/// in that order in `sums`). With `only_all`, only the `all` rows (trend points, with no SII).
-fn figures_for(definitions: &[Definition], members: &[usize], wanted: &[usize], sums: &Sums, reference: &ReferenceData, ics: &Ics, only_all: bool) -> Result<Vec<Computed>> {
+/// in that order in `sums`), from exact counts and from counts rounded each of `roundings`'
+/// ways. With `only_all`, only the `all` rows (trend points).
+#[expect(clippy::too_many_arguments, reason = "one pass's inputs; the caller is the pass loop above")]
+fn figures_for(definitions: &[Definition], members: &[usize], wanted: &[usize], sums: &Sums, reference: &ReferenceData, ics: &Ics, roundings: &[Rounding], only_all: bool) -> Result<Vec<Computed>> {
     let position: HashMap<&str, usize> = members.iter().enumerate().map(|(pos, &i)| (definitions[i].indicator.name.as_str(), pos)).collect();
     let mut out = Vec::new();
     for &def in wanted {
@@ -211,10 +250,8 @@ fn figures_for(definitions: &[Definition], members: &[usize], wanted: &[usize], 
             None => None,
         };
         let le_ind = le_pos.map(|p| &definitions[members[p]].indicator);
-        let mut deciles: HashMap<(AreaType, &str), Vec<(u8, &Bands, Figure)>> = HashMap::new();
-        let mut area_rows: HashMap<(AreaType, String), usize> = HashMap::new();
         for (key, per_indicator) in &sums.sums {
-            if !covers(ind, key.area_type) || (!reports(ind, key.breakdown) && key.breakdown != Breakdown::ImdDecile) {
+            if !covers(ind, key.area_type) || !reports(ind, key.breakdown) {
                 continue;
             }
             if only_all && key.breakdown != Breakdown::All {
@@ -227,26 +264,10 @@ fn figures_for(definitions: &[Definition], members: &[usize], wanted: &[usize], 
                 ics: sums.get(&ics_key, pos),
                 life_table: le_pos.zip(le_ind).map(|(p, i)| (i, &per_indicator[p])),
             };
-            let figure = figures::figure(ind, key.breakdown, bands, &cx);
-            if key.breakdown == Breakdown::ImdDecile
-                && let Ok(decile) = key.category.parse::<u8>()
-            {
-                deciles.entry((key.area_type, key.area.as_str())).or_default().push((decile, bands, figure.clone()));
-            }
-            if !reports(ind, key.breakdown) {
-                continue;
-            }
+            let figure = figures::figure(ind, key.breakdown, bands, &cx, Rounding::None);
+            let rounded = roundings.iter().map(|&r| (r, figures::figure(ind, key.breakdown, bands, &cx, r))).collect();
             let (numerator, denominator) = bands.iter().fold((0, 0), |(n, d), (bn, bd)| (n + bn, d + bd));
-            if key.breakdown == Breakdown::All {
-                area_rows.insert((key.area_type, key.area.clone()), out.len());
-            }
-            out.push(Computed { definition: def, key: key.clone(), numerator, denominator, figure, inequality: None });
-        }
-        for ((area_type, area), mut ds) in deciles {
-            ds.sort_by_key(|d| d.0);
-            if let Some(&row) = area_rows.get(&(area_type, area.to_owned())) {
-                out[row].inequality = Some(inequality::by_decile(ind, &ds));
-            }
+            out.push(Computed { definition: def, key: key.clone(), numerator, denominator, figure, rounded });
         }
     }
     Ok(out)
@@ -267,9 +288,10 @@ impl fmt::Display for RowKey {
     }
 }
 
-/// The derived figures of a row, in the order of the disclosure table's derived columns.
-pub const DERIVED: [&str; 11] =
-    ["value", "lower_95", "upper_95", "lower_99_8", "upper_99_8", "sii", "sii_lower_95", "sii_upper_95", "rii", "rii_lower_95", "rii_upper_95"];
+/// The derived figures of a row, in the order of the disclosure table's derived columns. The
+/// SII and RII are not among them: they are computed after release from the published decile
+/// rows ([`ProfileTable::from_released`]).
+pub const DERIVED: [&str; 5] = ["value", "lower_95", "upper_95", "lower_99_8", "upper_99_8"];
 
 /// Releases every row under `policy`: one disclosure table per indicator, with the groups a
 /// reader could subtract.
@@ -299,22 +321,10 @@ pub(crate) fn release_rows(definitions: &[Definition], rows: &[Computed], ics: &
         }
         let mut index: HashMap<&Key, usize> = HashMap::new();
         for row in &rows[start..end] {
-            let f = &row.figure;
+            // Computed from counts rounded as the policy rounds them (see `figures`).
+            let f = row.figure_for(policy.rounding())?;
             let lim = |k: usize, upper: bool| f.limits[k].map(|(l, u)| if upper { u } else { l });
-            let ineq = row.inequality.as_ref();
-            let derived = [
-                f.value,
-                lim(0, false),
-                lim(0, true),
-                lim(1, false),
-                lim(1, true),
-                ineq.and_then(|q| q.sii),
-                ineq.and_then(|q| q.sii_limits.map(|l| l.0)),
-                ineq.and_then(|q| q.sii_limits.map(|l| l.1)),
-                ineq.and_then(|q| q.rii),
-                ineq.and_then(|q| q.rii_limits.map(|l| l.0)),
-                ineq.and_then(|q| q.rii_limits.map(|l| l.1)),
-            ];
+            let derived = [f.value, lim(0, false), lim(0, true), lim(1, false), lim(1, true)];
             let counts = [row.numerator.max(0) as u64, row.denominator.max(0) as u64];
             let i = table.push(RowKey { indicator: ind.name.clone(), key: row.key.clone() }, &counts, &derived)?;
             index.insert(&row.key, i);
@@ -481,19 +491,34 @@ impl ProfileTable {
     pub fn from_released(profiles: &Profiles, released: &[Released<phm_disclosure::ReleasedTable<RowKey>>], reference: &ReferenceData, england: &England) -> ProfileTable {
         let names = area_names(reference, &profiles.ics);
         let by_name: HashMap<&str, (usize, &Definition)> = profiles.definitions.iter().enumerate().map(|(i, d)| (d.indicator.name.as_str(), (i, d))).collect();
-        let reasons: HashMap<(usize, &Key), &String> = profiles.rows.iter().filter_map(|r| r.figure.reason.as_ref().map(|why| ((r.definition, &r.key), why))).collect();
-        let sii_reasons: HashMap<(usize, &Key), &String> =
-            profiles.rows.iter().filter_map(|r| r.inequality.as_ref().and_then(|q| q.reason.as_ref()).map(|why| ((r.definition, &r.key), why))).collect();
+        let rounding = released.first().map_or(Rounding::None, |t| t.get().policy().rounding());
+        let reasons: HashMap<(usize, &Key), &String> = profiles
+            .rows
+            .iter()
+            .filter_map(|r| r.figure_for(rounding).ok().and_then(|f| f.reason.as_ref()).map(|why| ((r.definition, &r.key), why)))
+            .collect();
         let mut rows = Vec::new();
         let mut policy = String::new();
         // The ICS's released values, the comparator of every place and neighbourhood.
         let mut ics_values: HashMap<(&str, NaiveDate, Breakdown, &str), Option<f64>> = HashMap::new();
+        // Each area's released IMD decile rows, for its SII.
+        let mut deciles: HashMap<(&str, NaiveDate, AreaType, &str), Vec<(u8, &ReleasedCell<RowKey>)>> = HashMap::new();
         for table in released {
             policy = table.get().policy().name().to_owned();
-            for cell in table.get().cells().iter().filter(|c| c.key().key.area_type == AreaType::Ics) {
+            for cell in table.get().cells() {
                 let k = cell.key();
-                ics_values.insert((k.indicator.as_str(), k.key.index_date, k.key.breakdown, k.key.category.as_str()), cell.derived()[0].value());
+                if k.key.area_type == AreaType::Ics {
+                    ics_values.insert((k.indicator.as_str(), k.key.index_date, k.key.breakdown, k.key.category.as_str()), cell.derived()[0].value());
+                }
+                if k.key.breakdown == Breakdown::ImdDecile
+                    && let Ok(decile) = k.key.category.parse::<u8>()
+                {
+                    deciles.entry((k.indicator.as_str(), k.key.index_date, k.key.area_type, k.key.area.as_str())).or_default().push((decile, cell));
+                }
             }
+        }
+        for ds in deciles.values_mut() {
+            ds.sort_by_key(|d| d.0);
         }
         for table in released {
             for cell in table.get().cells() {
@@ -523,6 +548,12 @@ impl ProfileTable {
                     None => [None, None],
                 };
                 let figure_reason = reasons.get(&(def_index, &k.key)).map(|s| (*s).clone());
+                // The SII of an area's `all` row, from its published decile rows only.
+                let ineq = (k.key.breakdown == Breakdown::All).then(|| {
+                    let ds = deciles.get(&(k.indicator.as_str(), k.key.index_date, k.key.area_type, k.key.area.as_str()));
+                    inequality::from_released(ind, ds.map_or(&[][..], Vec::as_slice))
+                });
+                let ineq = ineq.unwrap_or_default();
                 let (area_name, parent) = names.get(&(k.key.area_type, k.key.area.clone())).cloned().unwrap_or_else(|| (k.key.area.clone(), None));
                 rows.push(ProfileRow {
                     indicator: ind.name.clone(),
@@ -548,16 +579,13 @@ impl ProfileTable {
                         phm_disclosure::Status::Withheld => Some(d[0].status().to_string()),
                         _ => figure_reason,
                     },
-                    sii: d[5].value(),
-                    sii_lower_95: d[6].value(),
-                    sii_upper_95: d[7].value(),
-                    rii: d[8].value(),
-                    rii_lower_95: d[9].value(),
-                    rii_upper_95: d[10].value(),
-                    sii_reason: match d[5].status() {
-                        phm_disclosure::Status::Withheld => Some(d[5].status().to_string()),
-                        _ => sii_reasons.get(&(def_index, &k.key)).map(|s| (*s).clone()),
-                    },
+                    sii: ineq.sii,
+                    sii_lower_95: ineq.sii_limits.map(|l| l.0),
+                    sii_upper_95: ineq.sii_limits.map(|l| l.1),
+                    rii: ineq.rii,
+                    rii_lower_95: ineq.rii_limits.map(|l| l.0),
+                    rii_upper_95: ineq.rii_limits.map(|l| l.1),
+                    sii_reason: ineq.reason,
                     ics_value,
                     compared_to_ics_95: cmp_ics[0].clone(),
                     compared_to_ics_99_8: cmp_ics[1].clone(),

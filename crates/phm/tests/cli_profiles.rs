@@ -148,6 +148,105 @@ fn two_policies_release_one_computation_with_trends_and_population(store: &str, 
         check_population(&profiles, &read(&format!("{dir}/population.csv")), &policy);
     }
     assert!(!std::path::Path::new(&format!("{out}/profiles.csv")).exists(), "with two policies nothing goes to the top folder");
+    let public = read(&format!("{out}/public/profiles.csv"));
+    let analyst = read(&format!("{out}/analyst/profiles.csv"));
+    inversion_attack_recovers_no_exact_count(&public, &analyst, &Policy::builtin("public").expect("policy"));
+    // The same attack on the trend points, which carry no multiplier or breakdown of their own.
+    let multipliers: BTreeMap<String, String> = public.iter().map(|r| (r["indicator"].clone(), r["multiplier"].clone())).collect();
+    let as_rows = |file: &str| -> Vec<Row> {
+        let mut rows = read(file);
+        for r in &mut rows {
+            let m = multipliers[&r["indicator"]].clone();
+            r.extend([("multiplier".to_owned(), m), ("breakdown".to_owned(), "all".to_owned()), ("category".to_owned(), "all".to_owned())]);
+        }
+        rows
+    };
+    inversion_attack_recovers_no_exact_count(&as_rows(&format!("{out}/public/trends.csv")), &as_rows(&format!("{out}/analyst/trends.csv")), &Policy::builtin("public").expect("policy"));
+    sii_is_computed_from_published_deciles_only(&public);
+    sii_is_computed_from_published_deciles_only(&analyst);
+}
+
+/// The inversion attack on the public release: for a proportion, rate or count shown beside
+/// rounded counts, keep the numerator–denominator pairs the rounding could have come from whose
+/// ratio is the published value. The analyst release of the same computation holds the exact
+/// counts (unrounded), so the test knows when the attack is right: it must never single out an
+/// exact pair that the public release did not publish.
+fn inversion_attack_recovers_no_exact_count(public: &[Row], analyst: &[Row], policy: &Policy) {
+    let key = |r: &Row| (r["indicator"].clone(), r["period"].clone(), r["area_type"].clone(), r["area_code"].clone(), r["breakdown"].clone(), r["category"].clone());
+    let exact: BTreeMap<_, &Row> = analyst.iter().map(|r| (key(r), r)).collect();
+    let rounding = policy.rounding();
+    let bucket = |published: u64| -> Vec<u64> { (published.saturating_sub(10)..=published + 10).filter(|&x| rounding.apply(x) == published).collect() };
+    let (mut attacked, mut hidden) = (0, 0);
+    for r in public {
+        let method = r["method"].as_str();
+        if !["proportion", "crude_rate"].contains(&method) {
+            continue;
+        }
+        let (Some(n), Some(d), Some(v)) = (count(r, "numerator"), count(r, "denominator"), number(r, "value")) else { continue };
+        let Some(a) = exact.get(&key(r)) else { continue };
+        let (Some(en), Some(ed)) = (count(a, "numerator"), count(a, "denominator")) else { continue };
+        let m = number(r, "multiplier").expect("a multiplier");
+        let mut found = Vec::new();
+        for cd in bucket(d).into_iter().filter(|&x| x > 0) {
+            for cn in bucket(n).into_iter().filter(|&x| method != "proportion" || x <= cd) {
+                let candidate = cn as f64 / cd as f64 * m;
+                if (candidate - v).abs() <= 1e-12 * v.abs().max(1e-300) {
+                    found.push((cn, cd));
+                }
+            }
+        }
+        attacked += 1;
+        if (en, ed) != (n, d) {
+            hidden += 1;
+            assert!(found != [(en, ed)], "{key:?}: the value gives back the exact counts {en}/{ed} behind the published {n}/{d}", key = key(r));
+        }
+        assert!(found.contains(&(n, d)), "{:?}: the value {v} is not the published counts' ratio {n}/{d}", key(r));
+    }
+    assert!(attacked > 500 && hidden > 300, "the attack ran on {attacked} rows, {hidden} with counts changed by rounding");
+}
+
+/// Every published SII stands on published decile rows only: an area with an SII has every
+/// decile's counts and value published, its SII is what `phm_stats::sii` gives those published
+/// figures, and an area with a suppressed decile has no SII.
+fn sii_is_computed_from_published_deciles_only(rows: &[Row]) {
+    use phm_stats::sii::{QuantileInput, SiiOptions, Uncertainty, Value, ValueType};
+    let mut deciles: BTreeMap<(&str, &str, &str, &str), Vec<&Row>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r["breakdown"] == "imd_decile") {
+        deciles.entry((r["indicator"].as_str(), r["period"].as_str(), r["area_type"].as_str(), r["area_code"].as_str())).or_default().push(r);
+    }
+    let (mut checked, mut withheld) = (0, 0);
+    for r in rows.iter().filter(|r| r["breakdown"] == "all") {
+        let ds = deciles.get(&(r["indicator"].as_str(), r["period"].as_str(), r["area_type"].as_str(), r["area_code"].as_str()));
+        let Some(sii) = number(r, "sii") else {
+            if ds.is_some_and(|ds| ds.iter().any(|d| d["numerator"].is_empty() || d["denominator"].is_empty())) {
+                withheld += 1;
+            }
+            continue;
+        };
+        let ds = ds.unwrap_or_else(|| panic!("an SII with no decile rows published: {r:?}"));
+        let (value_type, scale) = match r["method"].as_str() {
+            "proportion" => (ValueType::Proportion, number(r, "multiplier").expect("multiplier")),
+            "crude_rate" | "dsr" | "isr" => (ValueType::Rate, 1.0),
+            _ => (ValueType::Other, 1.0),
+        };
+        let mut inputs = Vec::new();
+        for d in ds {
+            let population = count(d, "denominator").unwrap_or_else(|| panic!("an SII beside a suppressed decile: {d:?}")) as f64;
+            let value = number(d, "value").expect("a decile value");
+            let (lower, upper) = (number(d, "lower_95").expect("limit"), number(d, "upper_95").expect("limit"));
+            let uncertainty = if value_type == ValueType::Other {
+                Uncertainty::StandardError((upper - lower) / (2.0 * 1.959_963_984_540_054))
+            } else {
+                Uncertainty::Limits95 { lower: lower / scale, upper: upper / scale }
+            };
+            inputs.push(QuantileInput::new(population, Value::Given(value / scale), uncertainty));
+        }
+        let options = SiiOptions::new(value_type).multiplier(scale).and_then(|o| o.quantiles(inputs.len().max(phm_stats::sii::MIN_QUANTILES))).and_then(|o| o.repetitions(100)).expect("options");
+        let again = phm_stats::sii::sii(&inputs, &options).expect("an SII").sii;
+        assert!((again - sii).abs() <= 1e-9 * sii.abs().max(1.0), "{}: published SII {sii}, from the published deciles {again}", r["indicator"]);
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} SIIs checked ({withheld} withheld)");
 }
 
 /// Trends: 15 quarterly points per series ending at the profile's own row, released like the

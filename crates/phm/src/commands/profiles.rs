@@ -130,7 +130,10 @@ pub fn run(args: &ProfilesArgs) -> anyhow::Result<()> {
         Some(id) => store.snapshot(id).with_context(|| format!("No snapshot {id} in `{}`; list them with `phm snapshots`", args.store.display()))?,
         None => store.latest()?.with_context(|| format!("The store `{}` has no snapshot yet: load one with `phm ingest`", args.store.display()))?,
     };
-    let extras = Extras { trend_points: args.trend_points, trend_every_months: args.trend_every_months, population: Some(population) };
+    // Figures are computed once from exact counts and once per rounding among the policies:
+    // under a rounding policy every published figure comes from rounded counts.
+    let roundings = Extras::roundings_of(&policies);
+    let extras = Extras { trend_points: args.trend_points, trend_every_months: args.trend_every_months, population: Some(population), roundings };
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(1) };
     bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
     let n_defs = defs.len();

@@ -25,6 +25,13 @@ pub fn policy(spec: &str) -> anyhow::Result<Policy> {
 #[derive(Clone, Debug)]
 pub struct RowKey(usize, String);
 
+impl RowKey {
+    /// The row's position in the rows released.
+    pub fn index(&self) -> usize {
+        self.0
+    }
+}
+
 impl std::fmt::Display for RowKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.1)
@@ -32,8 +39,11 @@ impl std::fmt::Display for RowKey {
 }
 
 /// Releases indicator rows under `policy`: one table per indicator and index date, in which
-/// each breakdown's categories add up to the `all` row.
-pub fn release(rows: &[IndicatorRow], policy: &Policy) -> anyhow::Result<Vec<Released<ReleasedTable<RowKey>>>> {
+/// each breakdown's categories add up to the `all` row. The value is declared a ratio
+/// (`multiplier` × numerator / denominator, the engine's definition of it), so the disclosure
+/// layer computes it from the *published* counts: under a rounding policy, a value from the
+/// exact counts would give them back.
+pub fn release(rows: &[IndicatorRow], multiplier: &dyn Fn(&str) -> Option<f64>, policy: &Policy) -> anyhow::Result<Vec<Released<ReleasedTable<RowKey>>>> {
     let mut by_table: BTreeMap<(&str, chrono::NaiveDate), Vec<usize>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
         by_table.entry((r.indicator.as_str(), r.index_date)).or_default().push(i);
@@ -41,9 +51,12 @@ pub fn release(rows: &[IndicatorRow], policy: &Policy) -> anyhow::Result<Vec<Rel
     let mut out = Vec::new();
     for members in by_table.values() {
         let mut table = Table::new(&["numerator", "denominator"], &["value"])?;
-        if rows[members[0]].method == "proportion" {
+        let first = &rows[members[0]];
+        if first.method == "proportion" {
             table.proportion("numerator", "denominator")?;
         }
+        let Some(m) = multiplier(&first.indicator) else { bail!("{}: no multiplier for the indicator", first.indicator) };
+        table.ratio("value", "numerator", "denominator", m)?;
         let mut all = None;
         let mut parts: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for &i in members {
