@@ -9,9 +9,9 @@
 //! * The last point *is* the profile's `all` row for the area, as that release published it
 //!   (the same suppression, rounding and value), so a trend never contradicts its profile.
 //! * The chart is of the values as released: a point whose value is withheld or not reported
-//!   is a gap. The chart is drawn over the points that have a value, in time order (moving
-//!   ranges, runs and trends join the points either side of a gap, as an I chart with missing
-//!   points is usually drawn), with `SpcOptions`' defaults (the MDC Excel tools: limits from
+//!   is a gap, passed to `phm_stats::spc::xmr` as one (the moving ranges either side of it are
+//!   left out, and no run or trend crosses it, as the Making Data Count tools treat a missing
+//!   point), with `SpcOptions`' defaults (the MDC Excel tools: limits from
 //!   every point, no recalculation, runs of 7, no screening). Making Data Count asks for at
 //!   least [`phm_stats::spc::MIN_POINTS_FOR_LIMITS`] (15) points before limits are drawn; with
 //!   fewer points with a value, no limits, rules or icons are given, and `spc_reason` says why.
@@ -215,30 +215,30 @@ pub fn spc_polarity(polarity: Polarity) -> spc::Polarity {
 
 /// Charts one series in place (see the [module documentation](self)).
 fn chart(series: &mut [TrendRow], polarity: Polarity) {
-    let charted: Vec<usize> = (0..series.len()).filter(|&i| series[i].value.is_some_and(f64::is_finite)).collect();
-    let values: Vec<f64> = charted.iter().filter_map(|&i| series[i].value).collect();
+    let values: Vec<Option<f64>> = series.iter().map(|r| r.value.filter(|v| v.is_finite())).collect();
+    let charted = values.iter().flatten().count();
     let n = series.len();
-    let gaps = n - charted.len();
-    let reason = if charted.len() < spc::MIN_POINTS_FOR_LIMITS {
+    let gaps = n - charted;
+    let reason = if charted < spc::MIN_POINTS_FOR_LIMITS {
         Some(format!(
-            "{} of {n} points have a value; Making Data Count asks for at least {} points before process limits are drawn",
-            charted.len(),
+            "{charted} of {n} points have a value; Making Data Count asks for at least {} points before process limits are drawn",
             spc::MIN_POINTS_FOR_LIMITS
         ))
     } else {
         match spc::xmr(&values, &SpcOptions::new(spc_polarity(polarity))) {
             Err(why) => Some(why.to_string()),
             Ok(chart) => {
-                for (&i, p) in charted.iter().zip(&chart.points) {
-                    let row = &mut series[i];
+                for (row, p) in series.iter_mut().zip(&chart.points) {
+                    // A gap has no value, so nothing to chart.
+                    let Some(variation) = p.variation else { continue };
                     row.mean = Some(p.mean);
-                    row.lower_process_limit = Some(p.lower_limit);
-                    row.upper_process_limit = Some(p.upper_limit);
+                    row.lower_process_limit = p.lower_limit;
+                    row.upper_process_limit = p.upper_limit;
                     row.special_cause = Some(p.rules.names()).filter(|r| !r.is_empty());
-                    row.variation = Some(p.variation.kind().to_owned());
+                    row.variation = Some(variation.kind().to_owned());
                 }
-                let latest_has_value = charted.last() == Some(&(n - 1));
-                let icon = latest_has_value.then(|| chart.variation.icon().to_owned());
+                let latest_has_value = values.last().is_some_and(Option::is_some);
+                let icon = chart.variation.map(|v| v.icon().to_owned());
                 let assurance = match chart.assurance {
                     // No definition carries a target, so the method never assesses one.
                     Assurance::NotAssessed => NO_TARGET,
@@ -250,13 +250,18 @@ fn chart(series: &mut [TrendRow], polarity: Polarity) {
                     row.variation_icon.clone_from(&icon);
                     assurance.clone_into(&mut row.assurance_icon);
                 }
-                match (gaps, latest_has_value) {
+                let gaps = match (gaps, latest_has_value) {
                     (0, _) => None,
-                    (_, true) => Some(format!("{gaps} of {n} points have no value; the limits come from the other {}, joined across the gaps", charted.len())),
+                    (_, true) => Some(format!("{gaps} of {n} points have no value; the limits come from the other {charted}, leaving out the moving ranges next to a gap, and no run or trend crosses a gap")),
                     (_, false) => Some(format!(
-                        "{gaps} of {n} points have no value, the latest among them, so there is no variation icon; the limits come from the other {}, joined across the gaps",
-                        charted.len()
+                        "{gaps} of {n} points have no value, the latest among them, so there is no variation icon; the limits come from the other {charted}, leaving out the moving ranges next to a gap, and no run or trend crosses a gap"
                     )),
+                };
+                // Values never next to each other give a mean but no limits: say why.
+                let no_limits = chart.periods.iter().find_map(|p| p.limits.err()).map(|why| why.to_string());
+                match (gaps, no_limits) {
+                    (Some(g), Some(l)) => Some(format!("{g}; {l}")),
+                    (g, l) => g.or(l),
                 }
             }
         }
@@ -307,9 +312,9 @@ mod tests {
         let values: Vec<Option<f64>> = (0..20).map(|i| Some(50.0 + f64::from(i % 3))).collect();
         let mut s = series(&values);
         chart(&mut s, Polarity::HigherIsBetter);
-        let direct = spc::xmr(&values.iter().flatten().copied().collect::<Vec<_>>(), &SpcOptions::new(spc::Polarity::HigherIsBetter)).expect("chart");
+        let direct = spc::xmr(&values, &SpcOptions::new(spc::Polarity::HigherIsBetter)).expect("chart");
         assert_eq!(s[0].mean, Some(direct.periods[0].mean));
-        assert_eq!(s[19].upper_process_limit, Some(direct.periods[0].upper_limit));
+        assert_eq!(s[19].upper_process_limit, direct.periods[0].upper_limit());
         assert!(s.iter().all(|r| r.variation_icon.as_deref() == Some("common_cause") && r.assurance_icon == NO_TARGET && r.spc_reason.is_none()));
     }
 
@@ -334,8 +339,12 @@ mod tests {
         let mut s = series(&values);
         chart(&mut s, Polarity::NoJudgement);
         assert!(s[3].mean.is_none() && s[4].mean.is_some());
-        let direct = spc::xmr(&values.iter().flatten().copied().collect::<Vec<_>>(), &SpcOptions::new(spc::Polarity::Neither)).expect("chart");
-        assert_eq!(s[0].upper_process_limit, Some(direct.periods[0].upper_limit));
+        // The gaps are passed through: the chart is the one drawn with them, not over the
+        // values pushed together (which would join 53 to 51 across point 3).
+        let direct = spc::xmr(&values, &SpcOptions::new(spc::Polarity::Neither)).expect("chart");
+        assert_eq!(s[0].upper_process_limit, direct.periods[0].upper_limit());
+        let joined = spc::xmr(&values.iter().flatten().copied().map(Some).collect::<Vec<_>>(), &SpcOptions::new(spc::Polarity::Neither)).expect("chart");
+        assert_ne!(s[0].upper_process_limit, joined.periods[0].upper_limit());
         assert!(s[0].spc_reason.as_deref().is_some_and(|r| r.starts_with("2 of 24 points have no value")), "{:?}", s[0].spc_reason);
         assert!(s[0].variation_icon.is_some());
     }

@@ -79,6 +79,9 @@ pub enum NotCompared {
     AreaValueMissing,
     /// The area's confidence limits are missing or not finite.
     AreaLimitsMissing,
+    /// The area's lower confidence limit is above its upper limit: the limits are not an
+    /// interval (columns swapped, or a mistake upstream).
+    AreaLimitsReversed,
     /// The comparator has no value.
     ComparatorValueMissing,
     /// The area's denominator is missing, not finite, or not above zero.
@@ -93,6 +96,7 @@ impl fmt::Display for NotCompared {
         f.write_str(match self {
             Self::AreaValueMissing => "the area has no value",
             Self::AreaLimitsMissing => "the area has no confidence limits",
+            Self::AreaLimitsReversed => "the area's lower confidence limit is above its upper limit",
             Self::ComparatorValueMissing => "the comparator has no value",
             Self::InvalidDenominator => "the area's denominator is missing or not greater than zero",
             Self::ComparatorOutOfRange => "the comparator's value is outside the range the test allows",
@@ -170,6 +174,9 @@ pub fn significance_with_interval(area: Option<&Estimate>, comparator: Option<f6
         .ok_or(NotCompared::ComparatorValueMissing)?;
     if !area.lower.is_finite() || !area.upper.is_finite() {
         return Err(NotCompared::AreaLimitsMissing);
+    }
+    if area.lower > area.upper {
+        return Err(NotCompared::AreaLimitsReversed);
     }
     Ok(if area.limits().contains(comparator) {
         Significance::Similar

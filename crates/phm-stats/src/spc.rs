@@ -55,6 +55,22 @@
 //! point's [`Variation`]: special cause of improvement, of concern, or (with no polarity) of
 //! neither, high or low.
 //!
+//! # Gaps
+//!
+//! A missing value (`None`: not collected, or suppressed before release) is a gap, handled as
+//! the Making Data Count tools do (`NHSRplotthedots` takes means with `na.rm = TRUE` over
+//! `abs(diff(y))`, so a range next to a missing value drops out):
+//!
+//! * the mean is of the values there are; a moving range needs two consecutive values, so the
+//!   ranges either side of a gap are left out of `mR̄`;
+//! * a gap has no side and no direction: a run on one side of the mean, a trend, and three
+//!   consecutive points for two-of-three all stop at it, and start again after it;
+//! * a period whose baseline has values but no two consecutive ones (a single point, say) has
+//!   its mean and no limits, with the reason ([`NoLimits`]); only a period with no value at all
+//!   has no chart ([`NotReported::NoValue`]);
+//! * the gap keeps its place in the chart (a [`Point`] with no value and no variation), and the
+//!   chart carries a [`Note::Gaps`]; when the latest point is a gap there is no variation icon.
+//!
 //! # Icons
 //!
 //! * The variation icon is the [`Variation`] of the latest point.
@@ -327,7 +343,8 @@ impl Variation {
 /// The assurance icon: will the process meet the target?
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Assurance {
-    /// No target was given, or the indicator has no polarity.
+    /// No target was given, the indicator has no polarity, or the current period has no
+    /// limits.
     NotAssessed,
     /// The target lies outside the limits on the good side: it will consistently be met.
     ConsistentlyPass,
@@ -348,6 +365,13 @@ pub enum Note {
         /// The number of points behind its limits.
         points: usize,
     },
+    /// Some points have no value: each is a gap (see [Gaps](self#gaps)).
+    Gaps {
+        /// How many points have no value.
+        missing: usize,
+        /// How many points the series has.
+        points: usize,
+    },
 }
 
 impl fmt::Display for Note {
@@ -359,8 +383,54 @@ impl fmt::Display for Note {
                  {MIN_POINTS_FOR_LIMITS} Making Data Count asks for: treat them as trial limits",
                 period_start + 1
             ),
+            Self::Gaps { missing, points } => write!(
+                f,
+                "{missing} of {points} points have no value: each is a gap, the moving ranges either side of \
+                 it are left out and no run or trend crosses it"
+            ),
         }
     }
+}
+
+/// Why a period has a mean but no process limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoLimits {
+    /// No two consecutive points of the baseline both have a value (one point, or points
+    /// separated by gaps), so there is no moving range to estimate the variation from.
+    NoMovingRange {
+        /// 0-based position of the period's first point.
+        period_start: usize,
+        /// The number of points with a value in the baseline.
+        points: usize,
+    },
+}
+
+impl fmt::Display for NoLimits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoMovingRange { period_start, points } => write!(
+                f,
+                "the period starting at point {} has {points} point(s) with a value and no two of them \
+                 consecutive, so no moving range: its mean is given, its process limits cannot be",
+                period_start + 1
+            ),
+        }
+    }
+}
+
+/// A period's process limits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Mean moving range of the baseline (after screening, if asked for).
+    pub mean_moving_range: f64,
+    /// The moving ranges behind it (pairs of consecutive points that both have a value).
+    pub moving_ranges: usize,
+    /// Moving ranges left out by screening.
+    pub screened_moving_ranges: usize,
+    /// Lower process limit, `x̄ − 2.66 mR̄`.
+    pub lower: f64,
+    /// Upper process limit, `x̄ + 2.66 mR̄`.
+    pub upper: f64,
 }
 
 /// One period of the chart, with its own mean and limits.
@@ -370,48 +440,55 @@ pub struct Period {
     pub start: usize,
     /// 0-based position one past its last point.
     pub end: usize,
-    /// The number of points behind its mean and limits (the baseline).
+    /// The number of points with a value behind its mean and limits (in the baseline).
     pub baseline_points: usize,
-    /// Mean of the baseline, the centre line.
+    /// Mean of the baseline's values, the centre line.
     pub mean: f64,
-    /// Mean moving range of the baseline (after screening, if asked for).
-    pub mean_moving_range: f64,
-    /// Moving ranges left out by screening.
-    pub screened_moving_ranges: usize,
-    /// Lower process limit, `x̄ − 2.66 mR̄`.
-    pub lower_limit: f64,
-    /// Upper process limit, `x̄ + 2.66 mR̄`.
-    pub upper_limit: f64,
+    /// Its process limits, or why there are none.
+    pub limits: std::result::Result<Limits, NoLimits>,
+}
+
+impl Period {
+    /// The lower process limit, if there are limits.
+    pub fn lower_limit(&self) -> Option<f64> {
+        self.limits.as_ref().ok().map(|l| l.lower)
+    }
+
+    /// The upper process limit, if there are limits.
+    pub fn upper_limit(&self) -> Option<f64> {
+        self.limits.as_ref().ok().map(|l| l.upper)
+    }
 }
 
 /// One point of the chart.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
-    /// The value.
-    pub value: f64,
-    /// `|x_i − x_{i−1}|`, or `None` for the first point of a period.
+    /// The value; `None` for a gap.
+    pub value: Option<f64>,
+    /// `|x_i − x_{i−1}|`, or `None` for the first point of a period and either side of a gap.
     pub moving_range: Option<f64>,
     /// The period's mean.
     pub mean: f64,
-    /// The period's lower process limit.
-    pub lower_limit: f64,
-    /// The period's upper process limit.
-    pub upper_limit: f64,
-    /// The rules the point breaks.
+    /// The period's lower process limit, if it has limits.
+    pub lower_limit: Option<f64>,
+    /// The period's upper process limit, if it has limits.
+    pub upper_limit: Option<f64>,
+    /// The rules the point breaks (none for a gap).
     pub rules: Rules,
-    /// What the point shows, given the polarity.
-    pub variation: Variation,
+    /// What the point shows, given the polarity; `None` for a gap.
+    pub variation: Option<Variation>,
 }
 
 /// An XmR chart with its rules and icons.
 #[derive(Debug, Clone, PartialEq)]
 pub struct XmrChart {
-    /// One per value, in order.
+    /// One per value, in order, gaps included.
     pub points: Vec<Point>,
     /// The periods, in order.
     pub periods: Vec<Period>,
-    /// The variation icon: the latest point's [`Variation`].
-    pub variation: Variation,
+    /// The variation icon: the latest point's [`Variation`]; `None` when the latest point is a
+    /// gap.
+    pub variation: Option<Variation>,
     /// The assurance icon.
     pub assurance: Assurance,
     /// Things to bear in mind.
@@ -421,17 +498,17 @@ pub struct XmrChart {
 /// Why a chart is not drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotReported {
-    /// A value is NaN or infinite (a gap in the series).
+    /// A value is NaN or infinite: not a measurement (a missing one is `None`, a gap).
     NonFiniteValue {
         /// 0-based position of the first such value.
         position: usize,
     },
-    /// A period has fewer than two points, so no moving range (an empty series is one empty
-    /// period).
-    TooFewPoints {
+    /// A period's baseline has no point with a value, so not even a mean (an empty series is
+    /// one empty period).
+    NoValue {
         /// 0-based position of the period's first point.
         period_start: usize,
-        /// Its number of points.
+        /// Its number of points, all gaps.
         points: usize,
     },
 }
@@ -440,27 +517,24 @@ impl fmt::Display for NotReported {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NonFiniteValue { position } => {
-                write!(f, "value {} is missing or not a finite number", position + 1)
+                write!(f, "value {} is not a finite number", position + 1)
             }
-            Self::TooFewPoints {
-                period_start,
-                points,
-            } => write!(
+            Self::NoValue { period_start, points } => write!(
                 f,
-                "the period starting at point {} has {points} points; limits need at least 2",
+                "the period starting at point {} has no value in its baseline of {points} point(s)",
                 period_start + 1
             ),
         }
     }
 }
 
-/// The XmR chart of `values` (in time order), its special causes and its icons (see the
-/// [module documentation](self)).
+/// The XmR chart of `values` (in time order; `None` is a missing value, a gap), its special
+/// causes and its icons (see the [module documentation](self)).
 ///
 /// # Errors
 /// Not an [`Error`]: the `Err` is the [`NotReported`] reason there is no chart.
-pub fn xmr(values: &[f64], options: &SpcOptions) -> std::result::Result<XmrChart, NotReported> {
-    if let Some(position) = values.iter().position(|v| !v.is_finite()) {
+pub fn xmr(values: &[Option<f64>], options: &SpcOptions) -> std::result::Result<XmrChart, NotReported> {
+    if let Some(position) = values.iter().position(|v| v.is_some_and(|x| !x.is_finite())) {
         return Err(NotReported::NonFiniteValue { position });
     }
     let mut starts = vec![0];
@@ -472,7 +546,7 @@ pub fn xmr(values: &[f64], options: &SpcOptions) -> std::result::Result<XmrChart
     let mut notes = Vec::new();
     for (&start, &end) in starts.iter().zip(&ends) {
         let period = limits(&values[start..end], start, options)?;
-        if period.baseline_points < MIN_POINTS_FOR_LIMITS {
+        if period.limits.is_ok() && period.baseline_points < MIN_POINTS_FOR_LIMITS {
             notes.push(Note::FewPointsForLimits {
                 period_start: start,
                 points: period.baseline_points,
@@ -481,10 +555,17 @@ pub fn xmr(values: &[f64], options: &SpcOptions) -> std::result::Result<XmrChart
         points.extend(special_causes(&values[start..end], &period, options));
         periods.push(period);
     }
+    let missing = values.iter().filter(|v| v.is_none()).count();
+    if missing > 0 {
+        notes.push(Note::Gaps {
+            missing,
+            points: values.len(),
+        });
+    }
 
     let (Some(latest), Some(current)) = (points.last(), periods.last()) else {
-        // `limits` refused an empty series as a period of fewer than two points.
-        return Err(NotReported::TooFewPoints {
+        // `limits` refused an empty series as a period with no value.
+        return Err(NotReported::NoValue {
             period_start: 0,
             points: 0,
         });
@@ -500,64 +581,88 @@ pub fn xmr(values: &[f64], options: &SpcOptions) -> std::result::Result<XmrChart
 }
 
 /// A period's mean, mean moving range and limits, from its baseline.
-fn limits(values: &[f64], start: usize, options: &SpcOptions) -> std::result::Result<Period, NotReported> {
-    if values.len() < 2 {
-        return Err(NotReported::TooFewPoints {
-            period_start: start,
-            points: values.len(),
-        });
-    }
+fn limits(values: &[Option<f64>], start: usize, options: &SpcOptions) -> std::result::Result<Period, NotReported> {
     let baseline = &values[..options.baseline.map_or(values.len(), |n| n.min(values.len()))];
+    let present: Vec<f64> = baseline.iter().flatten().copied().collect();
+    let Some(&origin) = present.first() else {
+        return Err(NotReported::NoValue {
+            period_start: start,
+            points: baseline.len(),
+        });
+    };
     let count = |n: usize| n as f64; // a count of points: exact in f64
-    // Summed as differences from the first point, so that a constant series has its value as
+    // Summed as differences from the first value, so that a constant series has its value as
     // its mean exactly (a plain sum / n can round off it, and put every point on one side).
-    let origin = baseline[0];
-    let mean = origin + baseline.iter().map(|v| v - origin).sum::<f64>() / count(baseline.len());
-    let ranges: Vec<f64> = baseline.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
-    let mut mean_moving_range = ranges.iter().sum::<f64>() / count(ranges.len());
-    let mut screened_moving_ranges = 0;
-    if options.screen_outliers && mean_moving_range > 0.0 {
-        let cut = MOVING_RANGE_LIMIT * mean_moving_range;
-        let kept: Vec<f64> = ranges.iter().copied().filter(|&r| r < cut).collect();
-        screened_moving_ranges = ranges.len() - kept.len();
-        // The smallest range is below the cut, so `kept` is never empty.
-        mean_moving_range = kept.iter().sum::<f64>() / count(kept.len());
-    }
+    let mean = origin + present.iter().map(|v| v - origin).sum::<f64>() / count(present.len());
+    // A moving range needs two consecutive values: the ranges either side of a gap are left
+    // out, as NHSRplotthedots' `abs(diff(y))` leaves them NA and its mean drops them.
+    let ranges: Vec<f64> = baseline
+        .windows(2)
+        .filter_map(|w| match (w[0], w[1]) {
+            (Some(a), Some(b)) => Some((b - a).abs()),
+            _ => None,
+        })
+        .collect();
+    let limits = if ranges.is_empty() {
+        Err(NoLimits::NoMovingRange {
+            period_start: start,
+            points: present.len(),
+        })
+    } else {
+        let mut mean_moving_range = ranges.iter().sum::<f64>() / count(ranges.len());
+        let mut screened_moving_ranges = 0;
+        if options.screen_outliers && mean_moving_range > 0.0 {
+            let cut = MOVING_RANGE_LIMIT * mean_moving_range;
+            let kept: Vec<f64> = ranges.iter().copied().filter(|&r| r < cut).collect();
+            screened_moving_ranges = ranges.len() - kept.len();
+            // The smallest range is below the cut, so `kept` is never empty.
+            mean_moving_range = kept.iter().sum::<f64>() / count(kept.len());
+        }
+        Ok(Limits {
+            mean_moving_range,
+            moving_ranges: ranges.len() - screened_moving_ranges,
+            screened_moving_ranges,
+            lower: mean - LIMIT_FACTOR * mean_moving_range,
+            upper: mean + LIMIT_FACTOR * mean_moving_range,
+        })
+    };
     Ok(Period {
         start,
         end: start + values.len(),
-        baseline_points: baseline.len(),
+        baseline_points: present.len(),
         mean,
-        mean_moving_range,
-        screened_moving_ranges,
-        lower_limit: mean - LIMIT_FACTOR * mean_moving_range,
-        upper_limit: mean + LIMIT_FACTOR * mean_moving_range,
+        limits,
     })
 }
 
-/// The rules broken by each point of one period, and what each point shows.
-fn special_causes(values: &[f64], period: &Period, options: &SpcOptions) -> Vec<Point> {
+/// The rules broken by each point of one period, and what each point shows. A gap has no
+/// side, is never close to or beyond a limit, and so breaks every run, trend and window of
+/// three that would include it.
+fn special_causes(values: &[Option<f64>], period: &Period, options: &SpcOptions) -> Vec<Point> {
     let n = values.len();
-    let near = NEAR_LIMIT_FACTOR * period.mean_moving_range;
-    let side_of_mean = |v: f64| {
-        if v > period.mean {
-            Some(Side::High)
-        } else if v < period.mean {
-            Some(Side::Low)
-        } else {
-            None
-        }
+    let side_of_mean = |v: Option<f64>| match v {
+        Some(v) if v > period.mean => Some(Side::High),
+        Some(v) if v < period.mean => Some(Side::Low),
+        _ => None,
     };
     let sides: Vec<Option<Side>> = values.iter().map(|&v| side_of_mean(v)).collect();
-    let beyond: Vec<bool> = values
-        .iter()
-        .map(|&v| v > period.upper_limit || v < period.lower_limit)
-        .collect();
-    let close: Vec<bool> = values
-        .iter()
-        .zip(&beyond)
-        .map(|(&v, &out)| !out && (v > period.mean + near || v < period.mean - near))
-        .collect();
+    let (beyond, close): (Vec<bool>, Vec<bool>) = match &period.limits {
+        Ok(limits) => {
+            let near = NEAR_LIMIT_FACTOR * limits.mean_moving_range;
+            values
+                .iter()
+                .map(|v| match *v {
+                    Some(v) => {
+                        let out = v > limits.upper || v < limits.lower;
+                        (out, !out && (v > period.mean + near || v < period.mean - near))
+                    }
+                    None => (false, false),
+                })
+                .unzip()
+        }
+        // Without limits, only the rules about the mean and the direction apply.
+        Err(_) => (vec![false; n], vec![false; n]),
+    };
 
     // (b) Shift: a run of `shift_run` points on one side of the mean.
     let mut shift = vec![false; n];
@@ -570,11 +675,13 @@ fn special_causes(values: &[f64], period: &Period, options: &SpcOptions) -> Vec<
     }
 
     // (c) Trend: `trend_run` points each above (below) the one before; later trends overwrite
-    // the direction of a shared point.
+    // the direction of a shared point. Every point of the window must have a value.
     let mut trend: Vec<Option<Side>> = vec![None; n];
     let k = options.trend_run;
     for end in k.saturating_sub(1)..n {
-        let window = &values[end + 1 - k..=end];
+        let Some(window) = values[end + 1 - k..=end].iter().copied().collect::<Option<Vec<f64>>>() else {
+            continue;
+        };
         let direction = if window.windows(2).all(|w| w[1] > w[0]) {
             Some(Side::High)
         } else if window.windows(2).all(|w| w[1] < w[0]) {
@@ -615,13 +722,17 @@ fn special_causes(values: &[f64], period: &Period, options: &SpcOptions) -> Vec<
             } else {
                 trend[i]
             };
-            let variation = side.map_or(Variation::CommonCause, |s| Variation::special(s, options.polarity));
+            let variation = values[i].map(|_| side.map_or(Variation::CommonCause, |s| Variation::special(s, options.polarity)));
+            let moving_range = match (i.checked_sub(1).and_then(|j| values[j]), values[i]) {
+                (Some(a), Some(b)) => Some((b - a).abs()),
+                _ => None,
+            };
             Point {
                 value: values[i],
-                moving_range: (i > 0).then(|| (values[i] - values[i - 1]).abs()),
+                moving_range,
                 mean: period.mean,
-                lower_limit: period.lower_limit,
-                upper_limit: period.upper_limit,
+                lower_limit: period.lower_limit(),
+                upper_limit: period.upper_limit(),
                 rules,
                 variation,
             }
@@ -631,10 +742,10 @@ fn special_causes(values: &[f64], period: &Period, options: &SpcOptions) -> Vec<
 
 /// The assurance icon from the target and the current period's limits.
 fn assurance(options: &SpcOptions, current: &Period) -> Assurance {
-    let Some(target) = options.target else {
+    let (Some(target), Ok(limits)) = (options.target, &current.limits) else {
         return Assurance::NotAssessed;
     };
-    let (below_lower, above_upper) = (target < current.lower_limit, target > current.upper_limit);
+    let (below_lower, above_upper) = (target < limits.lower, target > limits.upper);
     match options.polarity {
         Polarity::Neither => Assurance::NotAssessed,
         _ if !below_lower && !above_upper => Assurance::HitAndMiss,

@@ -70,6 +70,22 @@ fn missing_values_or_limits_are_not_compared_with_the_reason() {
 }
 
 #[test]
+fn limits_the_wrong_way_round_are_not_compared_with_the_reason() {
+    // A lower limit above the upper is not an interval: whether 3.0 is "inside" 3.5 to 2.2
+    // has no answer, so no colour is given.
+    let swapped = Estimate { value: 2.5, lower: 3.5, upper: 2.2, confidence: C95 };
+    for comparator in [3.0, 1.0, 9.0] {
+        assert_eq!(significance_with_interval(Some(&swapped), Some(comparator)), Err(NotCompared::AreaLimitsReversed));
+    }
+    assert_eq!(
+        compare_with_interval(Some(&swapped), Some(3.0), Polarity::HigherIsBetter).to_string(),
+        "not compared: the area's lower confidence limit is above its upper limit"
+    );
+    // Equal limits are an interval of one point.
+    assert_eq!(significance_with_interval(Some(&Estimate { value: 2.5, lower: 2.5, upper: 2.5, confidence: C95 }), Some(2.5)), Ok(Significance::Similar));
+}
+
+#[test]
 fn proportions_against_control_limits_around_england() {
     // SpcForProportionsComparerTest: indicator 1 (2010), England 8.961%, lower is better.
     let england = Some(8.961_108_687_627_933);

@@ -79,3 +79,69 @@ fn run_writes_results_with_provenance_and_reproduces_them_as_at_a_snapshot() {
         assert_eq!(one, read("by-period"), "{m}");
     }
 }
+
+/// `phm check FILE` on `text` in a project folder (with `codelists/`): the exit status and
+/// stderr with the folder written `[TMP]`.
+fn check_text(name: &str, text: &str) -> (std::process::ExitStatus, String) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(tmp.path().join("codelists")).expect("dir");
+    let file = tmp.path().join(name);
+    std::fs::write(&file, text).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_phm")).args(["check", &file.to_string_lossy()]).output().expect("run phm");
+    (out.status, String::from_utf8_lossy(&out.stderr).replace(&tmp.path().display().to_string(), "[TMP]"))
+}
+
+#[test]
+fn check_on_deeply_nested_definitions_ends_with_a_diagnostic_not_a_crash() {
+    // Each of these once overflowed the stack: the process died of SIGABRT with no message.
+    let cases = [
+        ("brackets.phm", format!("let deep = {}age{} > 1\n", "(".repeat(3000), ")".repeat(3000)), "brackets.phm:1:76"),
+        ("nots.phm", format!("let deep = {}registered\n", "not ".repeat(5000)), "nots.phm:1:264"),
+        ("sums.phm", format!("let long = {} > 1\n", vec!["age"; 10_000].join(" + ")), "sums.phm:1:394"),
+    ];
+    for (name, text, place) in cases {
+        let (status, err) = check_text(name, &text);
+        assert_eq!(status.code(), Some(2), "{name}: {status:?} (a signal has no code)\n{err}");
+        assert!(err.starts_with("error: nesting deeper than 64 levels\n"), "{name}:\n{err}");
+        assert!(err.contains(&format!("--> [TMP]/{place}\n")), "{name}:\n{err}");
+        assert!(err.ends_with("error: 1 error in the definitions: nothing was run\n"), "{name}:\n{err}");
+    }
+    // A chain of 10,000 `and`s is fine: it is built as a balanced tree.
+    let (status, err) = check_text("wide.phm", &format!("let wide = {}\n", vec!["registered"; 10_000].join(" and ")));
+    assert!(status.success(), "{status:?}\n{err}");
+}
+
+#[test]
+fn check_shows_the_first_hundred_diagnostics_and_counts_the_rest() {
+    let text: String = (0..40_000).map(|i| format!("let x{i} = agee > {i}\n")).collect();
+    let (status, err) = check_text("many.phm", &text);
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(err.matches("error: unknown name `agee`").count(), 100);
+    assert!(err.contains("\n... and 39900 more errors not shown (the first 100 are above; fix them and check again)\n"), "{}", &err[err.len().saturating_sub(500)..]);
+    assert!(err.ends_with("error: 40000 errors in the definitions: nothing was run\n"), "{}", &err[err.len().saturating_sub(500)..]);
+}
+
+#[test]
+fn definitions_nested_up_to_the_limits_run() {
+    // The deepest definitions the language accepts go through the engine: lets built on lets
+    // to a model 240 levels deep, and 60 levels of brackets.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let t = tmp.path().to_string_lossy().into_owned();
+    let (ok, _, err) = phm(&["synth", "--population", "150", "--seed", "5", "--out", &format!("{t}/drop"), "--quiet"]);
+    assert!(ok, "{err}");
+    let store = format!("{t}/store");
+    let (ok, _, err) = phm(&["ingest", "--store", &store, "--manifest", &format!("{t}/drop/manifest.json"), "--quiet"]);
+    assert!(ok, "{err}");
+    let mut text = "index_date = 2024-03-31\nlet a0 = age > 1\n".to_owned();
+    for i in 1..=240 {
+        text += &format!("let a{i} = not a{}\n", i - 1);
+    }
+    text += &format!("cohort deep {{\n  population = registered and a240 and {}age{} > 1\n}}\n", "(".repeat(60), ")".repeat(60));
+    text += "indicator deep_share \"Deep\" {\n  denominator = registered\n  numerator = a240\n}\n";
+    std::fs::create_dir_all(format!("{t}/defs/codelists")).expect("dir");
+    let file = format!("{t}/defs/deep.phm");
+    std::fs::write(&file, text).expect("write");
+    let (ok, out, err) = phm(&["run", "--store", &store, "--out", &format!("{t}/results"), &file]);
+    assert!(ok, "{err}");
+    assert!(out.contains("cohort deep: "), "{out}");
+}

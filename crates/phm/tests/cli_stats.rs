@@ -401,16 +401,101 @@ fn spc_limits_are_the_mean_plus_or_minus_2_66_mean_moving_ranges_and_rules_flag_
     assert_eq!(screening.iter().filter(|(_, rules, _)| rules == "astronomical;trend").count(), 2);
 }
 
-#[test]
-fn spc_reports_a_series_with_a_gap_instead_of_drawing_it() {
+/// Runs `phm stats ARGS` in a new folder holding `file` with `text`, so that messages name it
+/// as typed: whether it succeeded, stdout, stderr.
+fn stats_on(file: &str, text: &str, args: &[&str]) -> (bool, String, String) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let input = tmp.path().join("gap.csv");
-    std::fs::write(&input, "period,value\n2024-01,10\n2024-02,12\n2024-03,\n2024-04,11\n").expect("write");
-    let out = records(&csv_of(&["spc", "--input", &input.to_string_lossy()]));
-    assert_eq!(out.len(), 4);
-    for row in &out {
-        assert_eq!(row["mean"], "");
-        assert_eq!(row["reason"], "line 4 (period 2024-03) has no value (empty or NA); a chart needs every point");
+    std::fs::write(tmp.path().join(file), text).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_phm")).current_dir(tmp.path()).arg("stats").args(args).output().expect("run phm");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn spc_skips_a_missing_point_and_draws_the_rest() {
+    // Making Data Count's tools skip a missing month: the mean is of the other three, and of
+    // the moving ranges only 10→12 is left (12→gap and gap→11 are dropped).
+    let (ok, out, err) = stats_on("gap.csv", "period,value\n2024-01,10\n2024-02,12\n2024-03,\n2024-04,11\n", &["spc", "--input", "gap.csv", "--series-output", "series.csv"]);
+    assert!(ok && err.is_empty(), "{err}");
+    let rows = records(&out);
+    assert_eq!(rows.len(), 4);
+    for row in &rows {
+        assert_eq!(number(row, "mean"), 11.0);
+        assert_close(number(row, "upper_process_limit"), 11.0 + 2.66 * 2.0, 1e-12, "upper limit from the one moving range");
+    }
+    insta::assert_snapshot!(rounded(&out), @r"
+    period,value,mean,lower_process_limit,upper_process_limit,special_cause,rules,variation,reason
+    2024-01,10,11,5.68,16.32,false,,common_cause,
+    2024-02,12,11,5.68,16.32,false,,common_cause,
+    2024-03,,11,5.68,16.32,,,,no value (empty or NA): a gap in the series
+    2024-04,11,11,5.68,16.32,false,,common_cause,
+    ");
+}
+
+#[test]
+fn spc_runs_stop_at_a_missing_point() {
+    // Sixteen months alternating 102 and 98 (mean 100, ending below it), then eight above the
+    // mean with the fourth missing: three and four points, neither a run of seven. Without the
+    // gap the same values are a shift.
+    let mut text = "period,value\n".to_owned();
+    for m in 1..=16 {
+        text += &format!("base-{m:02},{}\n", if m % 2 == 0 { 98 } else { 102 });
+    }
+    let tail = ["101", "101", "101", "", "101", "101", "101", "101"];
+    let with_gap: String = tail.iter().enumerate().map(|(i, v)| format!("2024-{:02},{v}\n", i + 1)).collect();
+    let without: String = tail.iter().enumerate().map(|(i, v)| format!("2024-{:02},{}\n", i + 1, if v.is_empty() { "101" } else { v })).collect();
+    let flagged = |input: String| {
+        let (ok, out, err) = stats_on("runs.csv", &input, &["spc", "--input", "runs.csv", "--baseline", "16"]);
+        assert!(ok, "{err}");
+        records(&out).iter().filter(|r| r["rules"].contains("shift")).count()
+    };
+    assert_eq!(flagged(format!("{text}{with_gap}")), 0);
+    assert_eq!(flagged(format!("{text}{without}")), 8);
+}
+
+#[test]
+fn spc_of_one_point_gives_its_mean_and_says_why_there_are_no_limits() {
+    let (ok, out, err) = stats_on("one.csv", "period,value\n2024-01,42\n", &["spc", "--input", "one.csv", "--series-output", "series.csv"]);
+    assert!(ok && err.is_empty(), "{err}");
+    insta::assert_snapshot!(out, @r#"
+    period,value,mean,lower_process_limit,upper_process_limit,special_cause,rules,variation,reason
+    2024-01,42,42,,,false,,common_cause,"no process limits: the period starting at 2024-01 has 1 value(s) and no two in consecutive periods, so no moving range"
+    "#);
+    // A series with no value at all has no chart.
+    let (ok, out, _) = stats_on("none.csv", "period,value\n2024-01,NA\n2024-02,\n", &["spc", "--input", "none.csv"]);
+    assert!(ok);
+    assert!(records(&out).iter().all(|r| r["mean"].is_empty() && r["reason"] == "the period starting at 2024-01 has no value in its 2 point(s) (all empty or NA), so not even a mean"), "{out}");
+}
+
+#[test]
+fn a_count_too_large_to_be_exact_is_refused_naming_its_place() {
+    for count in ["18446744073709551616", "9007199254740993", "1e20"] {
+        let (ok, out, err) = stats_on("big.csv", &format!("area,numerator,denominator\nA,1,{count}\n"), &["proportion", "--input", "big.csv"]);
+        assert!(!ok && out.is_empty(), "{count} was taken: {out}");
+        assert_eq!(err.trim(), format!("error: big.csv line 2, column \"denominator\": expected a whole number ≥ 0 of at most 9007199254740992 (2^53, the largest counted exactly), found \"{count}\""));
+    }
+    // 2^53 itself is exact, and so is a count written with an exponent or `.0`.
+    for count in ["9007199254740992", "1e3", "1000.0"] {
+        let (ok, _, err) = stats_on("big.csv", &format!("area,numerator,denominator\nA,1,{count}\n"), &["proportion", "--input", "big.csv"]);
+        assert!(ok, "{count}: {err}");
+    }
+    let (ok, _, err) = stats_on("frac.csv", "area,numerator,denominator\nA,1,10.5\n", &["proportion", "--input", "frac.csv"]);
+    assert!(!ok);
+    insta::assert_snapshot!(err.trim(), @r#"error: frac.csv line 2, column "denominator": expected a whole number ≥ 0, found "10.5""#);
+}
+
+#[test]
+fn compare_refuses_a_lower_limit_above_the_upper_naming_its_place() {
+    let (ok, out, err) = stats_on("swapped.csv", "area,value,lower_95,upper_95\nA,10,9,11\nB,10,12,8\n", &["compare", "--input", "swapped.csv", "--comparator", "10", "--confidence", "95"]);
+    assert!(!ok && out.is_empty(), "{out}");
+    insta::assert_snapshot!(err.trim(), @r#"error: swapped.csv line 3: "lower_95" (12) is above "upper_95" (8); a confidence interval's lower limit is at most its upper (are the columns swapped?)"#);
+}
+
+#[test]
+fn errors_after_blank_lines_and_in_crlf_files_name_the_right_line() {
+    for text in ["area,numerator,denominator\n\nA,1,10\n\n\nB,x,10\n", "area,numerator,denominator\r\n\r\nA,1,10\r\n\r\n\r\nB,x,10\r\n"] {
+        let (ok, _, err) = stats_on("blank.csv", text, &["proportion", "--input", "blank.csv"]);
+        assert!(!ok);
+        assert_eq!(err.trim(), r#"error: blank.csv line 6, column "numerator": expected a whole number ≥ 0, found "x""#, "{text:?}");
     }
 }
 

@@ -57,9 +57,16 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
             let comparison = match &test {
                 Test::Interval(limits) => {
                     // Missing limits are NaN, which the comparison reports.
-                    let (lower, upper) = limits[i];
-                    let lower = table.number(row, lower, Kind::Number)?.unwrap_or(f64::NAN);
-                    let upper = table.number(row, upper, Kind::Number)?.unwrap_or(f64::NAN);
+                    let (lower_column, upper_column) = limits[i];
+                    let lower = table.number(row, lower_column, Kind::Number)?.unwrap_or(f64::NAN);
+                    let upper = table.number(row, upper_column, Kind::Number)?.unwrap_or(f64::NAN);
+                    if lower > upper {
+                        let (l, u) = (table.text(row, lower_column), table.text(row, upper_column));
+                        return Err(table.bad_row(
+                            row,
+                            &format!("\"{}\" ({l}) is above \"{}\" ({u}); a confidence interval's lower limit is at most its upper (are the columns swapped?)", lower_column.name, upper_column.name),
+                        ));
+                    }
                     let estimate = v.map(|value| Estimate { value, lower, upper, confidence: level.level });
                     compare_with_interval(estimate.as_ref(), c, polarity)
                 }

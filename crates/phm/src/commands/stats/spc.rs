@@ -1,8 +1,10 @@
 //! `phm stats spc`: Making Data Count XmR charts, one per group (series), with a row per point
-//! and, with `--series-output`, a row per series with its variation and assurance icons.
+//! and, with `--series-output`, a row per series with its variation and assurance icons. An
+//! empty or `NA` value is a gap: its row has no value, the moving ranges next to it are left
+//! out and no run or trend crosses it (`phm_stats::spc`, "Gaps").
 
 use anyhow::{Context, bail};
-use phm_stats::spc::{Assurance, NotReported, Polarity, SpcOptions, XmrChart, xmr};
+use phm_stats::spc::{Assurance, NoLimits, NotReported, Polarity, SpcOptions, XmrChart, xmr};
 
 use super::output::{Csv, num};
 use super::table::{Column, Group, Kind, Table};
@@ -41,7 +43,7 @@ pub fn run(args: &SpcArgs) -> anyhow::Result<()> {
                 bail!("{} line {}: period {label} of {} is already on line {line}", table.name(), row.line, describe(&args.table.group_by, group));
             }
             periods.push((label.to_owned(), row.line));
-            values.push(table.number(row, value, Kind::Number)?.unwrap_or(f64::NAN));
+            values.push(table.number(row, value, Kind::Number)?);
         }
         let (polarity, target) = series_settings(&table, group, polarity_column, target_column, args)?;
         let mut options = SpcOptions::new(polarity).shift_run(args.run).context("--run")?.trend_run(args.run).context("--run")?.screen_outliers(args.screen_outliers);
@@ -62,28 +64,35 @@ pub fn run(args: &SpcArgs) -> anyhow::Result<()> {
 
         match xmr(&values, &options) {
             Ok(chart) => {
+                let mut period_of_point = chart.periods.iter().flat_map(|p| std::iter::repeat_n(p, p.end - p.start));
                 for ((label, _), p) in periods.iter().zip(&chart.points) {
+                    let no_limits = period_of_point.next().and_then(|period| period.limits.err());
+                    let reason = match (p.value, no_limits) {
+                        (None, _) => "no value (empty or NA): a gap in the series".to_owned(),
+                        (Some(_), Some(why)) => explain_no_limits(why, &periods),
+                        (Some(_), None) => String::new(),
+                    };
                     let mut row = group.key.clone();
                     row.extend([
                         label.clone(),
-                        num(p.value),
+                        p.value.map(num).unwrap_or_default(),
                         num(p.mean),
-                        num(p.lower_limit),
-                        num(p.upper_limit),
-                        p.rules.any().to_string(),
+                        p.lower_limit.map(num).unwrap_or_default(),
+                        p.upper_limit.map(num).unwrap_or_default(),
+                        if p.value.is_some() { p.rules.any().to_string() } else { String::new() },
                         p.rules.names(),
-                        p.variation.kind().to_owned(),
-                        String::new(),
+                        p.variation.map(|v| v.kind().to_owned()).unwrap_or_default(),
+                        reason,
                     ]);
                     points.push(row);
                 }
-                series.push(series_row(&group.key, &chart, target));
+                series.push(series_row(&group.key, &chart, target, &periods));
             }
             Err(why) => {
                 let reason = explain(why, &periods);
                 for ((label, _), v) in periods.iter().zip(&values) {
                     let mut row = group.key.clone();
-                    row.extend([label.clone(), num(*v)]);
+                    row.extend([label.clone(), v.map(num).unwrap_or_default()]);
                     row.extend(std::iter::repeat_n(String::new(), 6));
                     row.push(reason.clone());
                     points.push(row);
@@ -142,20 +151,28 @@ fn from_flag(polarity: stats::Polarity) -> Polarity {
     }
 }
 
-/// A series' row: its latest period's mean and limits, and its icons.
-fn series_row(key: &[String], chart: &XmrChart, target: Option<f64>) -> Vec<String> {
+/// A series' row: its latest period's mean and limits, and its icons. With no variation icon
+/// (the latest point is a gap) or no limits, the reason says why.
+fn series_row(key: &[String], chart: &XmrChart, target: Option<f64>, periods: &[(String, u64)]) -> Vec<String> {
     let mut row = key.to_vec();
     let latest = chart.periods.last();
+    let mut reasons = Vec::new();
+    if chart.variation.is_none() {
+        reasons.push("the latest point has no value, so there is no variation icon".to_owned());
+    }
+    if let Some(why) = latest.and_then(|p| p.limits.err()) {
+        reasons.push(explain_no_limits(why, periods));
+    }
     row.extend([
         chart.points.len().to_string(),
         latest.map(|p| num(p.mean)).unwrap_or_default(),
-        latest.map(|p| num(p.lower_limit)).unwrap_or_default(),
-        latest.map(|p| num(p.upper_limit)).unwrap_or_default(),
+        latest.and_then(|p| p.lower_limit()).map(num).unwrap_or_default(),
+        latest.and_then(|p| p.upper_limit()).map(num).unwrap_or_default(),
         target.map(num).unwrap_or_default(),
-        chart.variation.icon().to_owned(),
+        chart.variation.map(|v| v.icon().to_owned()).unwrap_or_default(),
         assurance_icon(chart.assurance).to_owned(),
         chart.notes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-        String::new(),
+        reasons.join("; "),
     ]);
     row
 }
@@ -174,12 +191,22 @@ fn assurance_icon(assurance: Assurance) -> &'static str {
 fn explain(why: NotReported, periods: &[(String, u64)]) -> String {
     match why {
         NotReported::NonFiniteValue { position } => match periods.get(position) {
-            Some((label, line)) => format!("line {line} (period {label}) has no value (empty or NA); a chart needs every point"),
+            Some((label, line)) => format!("line {line} (period {label}) is not a finite number"),
             None => why.to_string(),
         },
-        NotReported::TooFewPoints { period_start, points } => match periods.get(period_start) {
-            Some((label, _)) => format!("the period starting at {label} has {points} point(s); process limits need at least 2"),
-            None => format!("the series has {points} point(s); process limits need at least 2"),
+        NotReported::NoValue { period_start, points } => match periods.get(period_start) {
+            Some((label, _)) => format!("the period starting at {label} has no value in its {points} point(s) (all empty or NA), so not even a mean"),
+            None => "the series has no point".to_owned(),
         },
+    }
+}
+
+/// Why a period has a mean but no process limits, naming periods rather than positions.
+fn explain_no_limits(why: NoLimits, periods: &[(String, u64)]) -> String {
+    match why {
+        NoLimits::NoMovingRange { period_start, points } => format!(
+            "no process limits: the period starting at {} has {points} value(s) and no two in consecutive periods, so no moving range",
+            periods.get(period_start).map_or("the first point", |(label, _)| label.as_str())
+        ),
     }
 }

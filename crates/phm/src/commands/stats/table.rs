@@ -38,9 +38,14 @@ pub enum Kind {
     Number,
     /// A finite number ≥ 0.
     NonNegative,
-    /// A whole number ≥ 0 (a count).
+    /// A whole number ≥ 0 (a count), at most [`MAX_COUNT`] and written exactly: digits,
+    /// optionally `.0`, or an exponent that leaves no fraction (`1e3`).
     Count,
 }
+
+/// The largest count taken: 2^53, the largest whole number below which every whole number is
+/// exact in the floating point the methods compute in. A larger one would be rounded silently.
+pub const MAX_COUNT: u64 = 1 << 53;
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -64,8 +69,8 @@ impl Table {
     /// Reads a whole CSV file with a header row.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let name = path.display().to_string();
-        let file = std::fs::File::open(path).with_context(|| format!("Failed to open the input `{name}`"))?;
-        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(std::io::BufReader::new(file));
+        let bytes = std::fs::read(path).with_context(|| format!("Failed to open the input `{name}`"))?;
+        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes.as_slice());
         let header = reader.headers().map_err(|e| csv_error(&name, &e))?.clone();
         let columns: Vec<String> = header.iter().map(|c| c.trim().to_owned()).collect();
         if columns.iter().all(String::is_empty) {
@@ -78,9 +83,13 @@ impl Table {
             }
         }
         let mut rows = Vec::new();
+        // csv's own line numbers are one short after a blank line and in CRLF files
+        // (BurntSushi/rust-csv#395): lines are counted here from where each record starts.
+        let mut lines = LineCounter { text: &bytes, offset: 0, line: 1 };
+        lines.line_at(header.position());
         for record in reader.records() {
             let fields = record.map_err(|e| csv_error(&name, &e))?;
-            let line = fields.position().map_or(0, csv::Position::line);
+            let line = lines.line_at(fields.position());
             if fields.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
@@ -148,12 +157,19 @@ impl Table {
         if text.is_empty() || text.eq_ignore_ascii_case("NA") {
             return Ok(None);
         }
+        if kind == Kind::Count {
+            return match parse_count(text) {
+                // At most 2^53: exact in f64.
+                Some(n) if n <= MAX_COUNT => Ok(Some(n as f64)),
+                Some(_) => Err(self.bad_cell(row, column, &format!("a whole number ≥ 0 of at most {MAX_COUNT} (2^53, the largest counted exactly)"), text)),
+                None => Err(self.bad_cell(row, column, &kind.to_string(), text)),
+            };
+        }
         let ok = text.parse::<f64>().ok().filter(|x| {
             x.is_finite()
                 && match kind {
-                    Kind::Number => true,
+                    Kind::Number | Kind::Count => true,
                     Kind::NonNegative => *x >= 0.0,
-                    Kind::Count => *x >= 0.0 && x.fract() == 0.0,
                 }
         });
         match ok {
@@ -210,6 +226,103 @@ impl Table {
             .map(|(r, row)| Group { key: keep.iter().map(|i| row.fields.get(*i).unwrap_or("").trim().to_owned()).collect(), rows: vec![r] })
             .collect();
         (names, groups)
+    }
+}
+
+/// A count written as `123`, `123.0` or `1.23e2`, read exactly as a whole number (saturating
+/// at `u64::MAX` when it is larger still); `None` when it is not a whole number ≥ 0.
+fn parse_count(text: &str) -> Option<u64> {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i64>().ok()?),
+        None => (text, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    // The value is `digits` with the decimal point after `point` of them.
+    let digits = format!("{whole}{fraction}");
+    let point = i64::try_from(whole.len()).ok()?.saturating_add(exponent);
+    let len = i64::try_from(digits.len()).ok()?;
+    let (integer, rest) = digits.split_at(usize::try_from(point.clamp(0, len)).ok()?);
+    if !rest.bytes().all(|b| b == b'0') {
+        return None;
+    }
+    let integer = integer.trim_start_matches('0');
+    let zeros = point.saturating_sub(len).max(0);
+    if integer.is_empty() {
+        return Some(0);
+    }
+    // More than 20 digits is past u64 (and far past any count).
+    if i64::try_from(integer.len()).ok()?.saturating_add(zeros) > 20 {
+        return Some(u64::MAX);
+    }
+    Some(format!("{integer}{}", "0".repeat(usize::try_from(zeros).ok()?)).parse().unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_is_read_exactly_or_not_at_all() {
+        for (text, want) in [
+            ("0", Some(0)),
+            ("000", Some(0)),
+            ("12", Some(12)),
+            ("012", Some(12)),
+            ("12.0", Some(12)),
+            ("12.", Some(12)),
+            ("1.2e1", Some(12)),
+            ("1200e-2", Some(12)),
+            ("0.0e5", Some(0)),
+            ("1e3", Some(1000)),
+            ("9007199254740992", Some(MAX_COUNT)),
+            ("9007199254740993", Some(MAX_COUNT + 1)),
+            ("18446744073709551615", Some(u64::MAX)),
+            ("18446744073709551616", Some(u64::MAX)),
+            ("1e19", Some(10_000_000_000_000_000_000)),
+            ("1e20", Some(u64::MAX)),
+            ("1e999999999999", Some(u64::MAX)),
+            ("12.5", None),
+            ("1.25e1", None),
+            ("1e-1", None),
+            ("-1", None),
+            ("+1", None),
+            ("", None),
+            (".5", None),
+            ("1,000", None),
+            ("NaN", None),
+            ("inf", None),
+            ("0x10", None),
+        ] {
+            assert_eq!(parse_count(text), want, "{text:?}");
+        }
+    }
+}
+
+/// Counts the lines of the records of a file, met in order.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl LineCounter<'_> {
+    /// The 1-based line where the record read from `position` starts: csv reports where it
+    /// began reading, which may be before blank lines or the `\n` of a CRLF; a record never
+    /// starts with `\r` or `\n`, so those are skipped.
+    fn line_at(&mut self, position: Option<&csv::Position>) -> u64 {
+        let mut start = position.and_then(|p| usize::try_from(p.byte()).ok()).unwrap_or(self.offset).max(self.offset);
+        while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        if let Some(passed) = self.text.get(self.offset..start) {
+            self.line += passed.iter().filter(|&&b| b == b'\n').count() as u64;
+            self.offset = start;
+        }
+        self.line
     }
 }
 
