@@ -224,6 +224,8 @@ pub const OBSERVATION: Table = Table {
         col("date", Date, false, "Date of the observation."),
         col("value", Float, true, "Numeric value, if any."),
         col("unit", Text, true, "UCUM unit of `value`."),
+        col("value_code", Text, true, "Coded value, if any (FHIR `valueCodeableConcept`): e.g. the SNOMED CT finding `266919005` (never smoked) of a smoking status observation coded LOINC `72166-2`."),
+        col_c("value_code_system", Text, true, "Code system of `value_code`.", &[Constraint::OneOf(&["snomed", "icd10", "dmd", "opcs4", "loinc", "rxnorm", "cvx"])]),
         ENCOUNTER_ID,
         SOURCE_ORG,
         SOURCE,

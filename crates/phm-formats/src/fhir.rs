@@ -4,6 +4,15 @@
 //! The types cover the elements OpenPHM writes and reads; unknown elements in input are ignored
 //! by the reader (UK Core resources carry many), while [`validate`] checks the R4 rules that
 //! matter for a resource to be usable: required elements, code and date formats, references.
+//!
+//! R4's choice elements (`performed[x]`, `effective[x]`, `onset[x]`, `abatement[x]`,
+//! `occurrence[x]`, `value[x]`, `deceased[x]`, `medication[x]`) are read in every form R4 allows
+//! for the resources here, each as its own field (`performed_date_time`, `performed_period`,
+//! `performed_string`, ...); [`validate`] refuses a resource that gives two forms of one choice.
+//! Times are compared as instants ([`time_order`]): `2020-10-25T01:30:00+01:00` is before
+//! `2020-10-25T01:10:00+00:00`.
+//!
+//! A UTF-8 byte-order mark at the start of a file is not part of its first line.
 
 use std::io::{BufRead, Write};
 
@@ -171,6 +180,28 @@ impl Quantity {
     }
 }
 
+/// A range of quantities (`onsetRange`, `valueRange`, ...).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Range {
+    /// Low limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub low: Option<Quantity>,
+    /// High limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub high: Option<Quantity>,
+}
+
+/// When something happens or happened, as events or a repeat (`effectiveTiming`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// When the event occurs (dateTimes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event: Vec<String>,
+    /// The repeat rule, kept as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<serde_json::Value>,
+}
+
 /// A person's name.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HumanName {
@@ -268,6 +299,70 @@ pub fn is_fhir_date_or_datetime(text: &str) -> bool {
             digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10) && b[10] == b'T'
         }
         _ => false,
+    }
+}
+
+/// A FHIR `date`, `dateTime` or `instant`, read for comparison.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum When<'a> {
+    /// A date (or a partial date): the text of its date part.
+    Day(&'a str),
+    /// A time with an offset: an instant.
+    Instant(chrono::DateTime<chrono::Utc>),
+    /// A time without an offset (not valid FHIR, but seen): local.
+    Local(chrono::NaiveDateTime),
+}
+
+fn when(text: &str) -> Option<When<'_>> {
+    if !is_fhir_date_or_datetime(text) {
+        return None;
+    }
+    if text.len() <= 10 {
+        return Some(When::Day(text));
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(When::Instant(t.with_timezone(&chrono::Utc)));
+    }
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok().map(When::Local)
+}
+
+/// How two FHIR `date`/`dateTime`/`instant` values are ordered in time, or `None` when either
+/// is not one. Two times with offsets are compared as instants (UTC), so an encounter that
+/// starts at `01:30+01:00` and ends at `01:10+00:00` (the night the clocks go back) ends after
+/// it starts. Where either is a date without a time, their dates are compared at the precision
+/// both have (`2020` against `2020-03-01` is `Equal`): a date covers the whole day.
+pub fn time_order(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    let (wa, wb) = (when(a)?, when(b)?);
+    Some(match (wa, wb) {
+        (When::Instant(x), When::Instant(y)) => x.cmp(&y),
+        (When::Local(x), When::Local(y)) => x.cmp(&y),
+        (When::Instant(x), When::Local(y)) => x.naive_utc().cmp(&y),
+        (When::Local(x), When::Instant(y)) => x.cmp(&y.naive_utc()),
+        _ => {
+            let n = a.len().min(b.len()).min(10);
+            a[..n].cmp(&b[..n])
+        }
+    })
+}
+
+/// Checks that at most one form of a choice element is present.
+fn one_form(element: &str, forms: &[(&str, bool)], out: &mut Vec<Problem>) {
+    let given: Vec<&str> = forms.iter().filter(|(_, present)| *present).map(|(name, _)| *name).collect();
+    if given.len() > 1 {
+        out.push(problem(element, format!("only one of {} may be present (found {})", forms.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "), given.join(" and "))));
+    }
+}
+
+/// Checks a period: both ends are dates or dateTimes, and the end is not before the start
+/// (compared as instants).
+fn check_period(element: &str, period: Option<&Period>, out: &mut Vec<Problem>) {
+    let Some(p) = period else { return };
+    check_date(&format!("{element}.start"), p.start.as_deref(), false, out);
+    check_date(&format!("{element}.end"), p.end.as_deref(), false, out);
+    if let (Some(s), Some(e)) = (&p.start, &p.end) {
+        if time_order(e, s) == Some(std::cmp::Ordering::Less) {
+            out.push(problem(element, format!("end {e} is before start {s}")));
+        }
     }
 }
 
@@ -430,6 +525,22 @@ pub struct Condition {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub onset_period: Option<Period>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub onset_age: Option<Quantity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onset_range: Option<Range>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onset_string: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abatement_date_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abatement_age: Option<Quantity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abatement_period: Option<Period>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abatement_range: Option<Range>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abatement_string: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recorded_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asserter: Option<Reference>,
@@ -450,6 +561,31 @@ impl Resource for Condition {
         check_concept("Condition.code", self.code.as_ref(), false, &mut out);
         check_concept("Condition.clinicalStatus", self.clinical_status.as_ref(), false, &mut out);
         check_date("Condition.onsetDateTime", self.onset_date_time.as_deref(), false, &mut out);
+        check_period("Condition.onsetPeriod", self.onset_period.as_ref(), &mut out);
+        one_form(
+            "Condition.onset[x]",
+            &[
+                ("onsetDateTime", self.onset_date_time.is_some()),
+                ("onsetAge", self.onset_age.is_some()),
+                ("onsetPeriod", self.onset_period.is_some()),
+                ("onsetRange", self.onset_range.is_some()),
+                ("onsetString", self.onset_string.is_some()),
+            ],
+            &mut out,
+        );
+        check_date("Condition.abatementDateTime", self.abatement_date_time.as_deref(), false, &mut out);
+        check_period("Condition.abatementPeriod", self.abatement_period.as_ref(), &mut out);
+        one_form(
+            "Condition.abatement[x]",
+            &[
+                ("abatementDateTime", self.abatement_date_time.is_some()),
+                ("abatementAge", self.abatement_age.is_some()),
+                ("abatementPeriod", self.abatement_period.is_some()),
+                ("abatementRange", self.abatement_range.is_some()),
+                ("abatementString", self.abatement_string.is_some()),
+            ],
+            &mut out,
+        );
         check_date("Condition.recordedDate", self.recorded_date.as_deref(), false, &mut out);
         out
     }
@@ -463,6 +599,103 @@ pub struct ObservationComponent {
     pub code: CodeableConcept,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_quantity: Option<Quantity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_codeable_concept: Option<CodeableConcept>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_string: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_boolean: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_integer: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_range: Option<Range>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_ratio: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_sampled_data: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_date_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_period: Option<Period>,
+}
+
+/// An observation's (or a component's) `value[x]`, in whichever R4 form it was given.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value<'a> {
+    /// No value (e.g. a panel, or `dataAbsentReason`).
+    None,
+    /// `valueQuantity`.
+    Quantity(&'a Quantity),
+    /// `valueCodeableConcept`.
+    CodeableConcept(&'a CodeableConcept),
+    /// `valueInteger`.
+    Integer(i64),
+    /// `valueBoolean`.
+    Boolean(bool),
+    /// `valueString`.
+    String(&'a str),
+    /// A form with no numeric or coded reading: `valueRange`, `valueRatio`,
+    /// `valueSampledData`, `valueTime`, `valueDateTime` or `valuePeriod` (the element name).
+    Other(&'static str),
+}
+
+macro_rules! value_of {
+    ($x:expr) => {{
+        let x = $x;
+        let forms: [(&'static str, bool); 11] = [
+            ("valueQuantity", x.value_quantity.is_some()),
+            ("valueCodeableConcept", x.value_codeable_concept.is_some()),
+            ("valueString", x.value_string.is_some()),
+            ("valueBoolean", x.value_boolean.is_some()),
+            ("valueInteger", x.value_integer.is_some()),
+            ("valueRange", x.value_range.is_some()),
+            ("valueRatio", x.value_ratio.is_some()),
+            ("valueSampledData", x.value_sampled_data.is_some()),
+            ("valueTime", x.value_time.is_some()),
+            ("valueDateTime", x.value_date_time.is_some()),
+            ("valuePeriod", x.value_period.is_some()),
+        ];
+        let value = if let Some(q) = &x.value_quantity {
+            Value::Quantity(q)
+        } else if let Some(c) = &x.value_codeable_concept {
+            Value::CodeableConcept(c)
+        } else if let Some(i) = x.value_integer {
+            Value::Integer(i)
+        } else if let Some(b) = x.value_boolean {
+            Value::Boolean(b)
+        } else if let Some(t) = &x.value_string {
+            Value::String(t)
+        } else {
+            forms[5..].iter().find(|(_, present)| *present).map_or(Value::None, |(name, _)| Value::Other(name))
+        };
+        (value, forms)
+    }};
+}
+
+impl ObservationComponent {
+    /// The component's value, in the form given.
+    pub fn value(&self) -> Value<'_> {
+        value_of!(self).0
+    }
+}
+
+impl Observation {
+    /// The observation's own value, in the form given.
+    pub fn value(&self) -> Value<'_> {
+        value_of!(self).0
+    }
+}
+
+fn check_value(element: &str, forms: &[(&str, bool)], quantity: Option<&Quantity>, concept: Option<&CodeableConcept>, out: &mut Vec<Problem>) {
+    one_form(&format!("{element}.value[x]"), forms, out);
+    if let Some(q) = quantity {
+        if q.value.is_none_or(|v| !v.is_finite()) {
+            out.push(problem(&format!("{element}.valueQuantity.value"), "must be a finite number"));
+        }
+    }
+    check_concept(&format!("{element}.valueCodeableConcept"), concept, false, out);
 }
 
 /// `Observation` (UK Core: UKCore-Observation).
@@ -492,6 +725,8 @@ pub struct Observation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_instant: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_timing: Option<Timing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub issued: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub performer: Vec<Reference>,
@@ -499,6 +734,26 @@ pub struct Observation {
     pub value_quantity: Option<Quantity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_codeable_concept: Option<CodeableConcept>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_string: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_boolean: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_integer: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_range: Option<Range>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_ratio: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_sampled_data: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_date_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_period: Option<Period>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_absent_reason: Option<CodeableConcept>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub component: Vec<ObservationComponent>,
 }
@@ -523,13 +778,21 @@ impl Resource for Observation {
         check_concept("Observation.code", self.code.as_ref(), true, &mut out);
         check_reference("Observation.subject", self.subject.as_ref(), "Patient", &mut out);
         check_date("Observation.effectiveDateTime", self.effective_date_time.as_deref(), false, &mut out);
-        if self.value_quantity.is_some() && self.value_codeable_concept.is_some() {
-            out.push(problem("Observation.value[x]", "only one value[x] may be present"));
-        }
-        if let Some(q) = &self.value_quantity {
-            if q.value.is_none_or(|v| !v.is_finite()) {
-                out.push(problem("Observation.valueQuantity.value", "must be a finite number"));
-            }
+        check_period("Observation.effectivePeriod", self.effective_period.as_ref(), &mut out);
+        check_date("Observation.effectiveInstant", self.effective_instant.as_deref(), false, &mut out);
+        one_form(
+            "Observation.effective[x]",
+            &[
+                ("effectiveDateTime", self.effective_date_time.is_some()),
+                ("effectivePeriod", self.effective_period.is_some()),
+                ("effectiveTiming", self.effective_timing.is_some()),
+                ("effectiveInstant", self.effective_instant.is_some()),
+            ],
+            &mut out,
+        );
+        check_value("Observation", &value_of!(self).1, self.value_quantity.as_ref(), self.value_codeable_concept.as_ref(), &mut out);
+        for (i, c) in self.component.iter().enumerate() {
+            check_value(&format!("Observation.component[{i}]"), &value_of!(c).1, c.value_quantity.as_ref(), c.value_codeable_concept.as_ref(), &mut out);
         }
         out
     }
@@ -551,6 +814,8 @@ pub struct MedicationStatement {
     pub medication_codeable_concept: Option<CodeableConcept>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<Reference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_date_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_period: Option<Period>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -578,10 +843,14 @@ impl Resource for MedicationStatement {
         );
         check_concept("MedicationStatement.medicationCodeableConcept", self.medication_codeable_concept.as_ref(), true, &mut out);
         check_reference("MedicationStatement.subject", self.subject.as_ref(), "Patient", &mut out);
-        if let Some(p) = &self.effective_period {
-            check_date("MedicationStatement.effectivePeriod.start", p.start.as_deref(), false, &mut out);
-            check_date("MedicationStatement.effectivePeriod.end", p.end.as_deref(), false, &mut out);
-        }
+        check_date("MedicationStatement.effectiveDateTime", self.effective_date_time.as_deref(), false, &mut out);
+        check_period("MedicationStatement.effectivePeriod", self.effective_period.as_ref(), &mut out);
+        one_form(
+            "MedicationStatement.effective[x]",
+            &[("effectiveDateTime", self.effective_date_time.is_some()), ("effectivePeriod", self.effective_period.is_some())],
+            &mut out,
+        );
+        check_date("MedicationStatement.dateAsserted", self.date_asserted.as_deref(), false, &mut out);
         out
     }
 }
@@ -608,6 +877,20 @@ pub struct MedicationRequest {
     pub subject: Option<Reference>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authored_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dispense_request: Option<DispenseRequest>,
+}
+
+/// `MedicationRequest.dispenseRequest`: how the prescription may be dispensed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DispenseRequest {
+    /// The time the prescription may be dispensed in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validity_period: Option<Period>,
+    /// How long the supply is expected to last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_supply_duration: Option<Quantity>,
 }
 
 impl Resource for MedicationRequest {
@@ -639,6 +922,7 @@ impl Resource for MedicationRequest {
         check_concept("MedicationRequest.medicationCodeableConcept", self.medication_codeable_concept.as_ref(), false, &mut out);
         check_reference("MedicationRequest.subject", self.subject.as_ref(), "Patient", &mut out);
         check_date("MedicationRequest.authoredOn", self.authored_on.as_deref(), false, &mut out);
+        check_period("MedicationRequest.dispenseRequest.validityPeriod", self.dispense_request.as_ref().and_then(|d| d.validity_period.as_ref()), &mut out);
         out
     }
 }
@@ -672,6 +956,8 @@ pub struct Immunization {
     pub patient: Option<Reference>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub occurrence_date_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occurrence_string: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recorded: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -707,7 +993,11 @@ impl Resource for Immunization {
         check_code("Immunization.status", self.status.as_deref(), &["completed", "entered-in-error", "not-done"], &mut out);
         check_concept("Immunization.vaccineCode", self.vaccine_code.as_ref(), true, &mut out);
         check_reference("Immunization.patient", self.patient.as_ref(), "Patient", &mut out);
-        check_date("Immunization.occurrenceDateTime", self.occurrence_date_time.as_deref(), true, &mut out);
+        match (&self.occurrence_date_time, &self.occurrence_string) {
+            (Some(_), Some(_)) => out.push(problem("Immunization.occurrence[x]", "only one of occurrenceDateTime, occurrenceString may be present")),
+            (None, Some(_)) => {}
+            _ => check_date("Immunization.occurrenceDateTime", self.occurrence_date_time.as_deref(), true, &mut out),
+        }
         out
     }
 }
@@ -793,15 +1083,7 @@ impl Resource for Encounter {
         if self.class.as_ref().and_then(|c| c.code.as_deref()).is_none() {
             out.push(problem("Encounter.class", "is required"));
         }
-        if let Some(p) = &self.period {
-            check_date("Encounter.period.start", p.start.as_deref(), false, &mut out);
-            check_date("Encounter.period.end", p.end.as_deref(), false, &mut out);
-            if let (Some(s), Some(e)) = (&p.start, &p.end) {
-                if e < s {
-                    out.push(problem("Encounter.period", "end is before start"));
-                }
-            }
-        }
+        check_period("Encounter.period", self.period.as_ref(), &mut out);
         check_reference("Encounter.subject", self.subject.as_ref(), "Patient", &mut out);
         out
     }
@@ -827,6 +1109,14 @@ pub struct Procedure {
     pub encounter: Option<Reference>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub performed_date_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub performed_period: Option<Period>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub performed_string: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub performed_age: Option<Quantity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub performed_range: Option<Range>,
 }
 
 impl Resource for Procedure {
@@ -849,6 +1139,18 @@ impl Resource for Procedure {
         check_concept("Procedure.code", self.code.as_ref(), false, &mut out);
         check_reference("Procedure.subject", self.subject.as_ref(), "Patient", &mut out);
         check_date("Procedure.performedDateTime", self.performed_date_time.as_deref(), false, &mut out);
+        check_period("Procedure.performedPeriod", self.performed_period.as_ref(), &mut out);
+        one_form(
+            "Procedure.performed[x]",
+            &[
+                ("performedDateTime", self.performed_date_time.is_some()),
+                ("performedPeriod", self.performed_period.is_some()),
+                ("performedString", self.performed_string.is_some()),
+                ("performedAge", self.performed_age.is_some()),
+                ("performedRange", self.performed_range.is_some()),
+            ],
+            &mut out,
+        );
         out
     }
 }
@@ -893,10 +1195,7 @@ impl Resource for EpisodeOfCare {
             &mut out,
         );
         check_reference("EpisodeOfCare.patient", self.patient.as_ref(), "Patient", &mut out);
-        if let Some(p) = &self.period {
-            check_date("EpisodeOfCare.period.start", p.start.as_deref(), false, &mut out);
-            check_date("EpisodeOfCare.period.end", p.end.as_deref(), false, &mut out);
-        }
+        check_period("EpisodeOfCare.period", self.period.as_ref(), &mut out);
         out
     }
 }
@@ -979,6 +1278,9 @@ pub fn read_ndjson<R: Resource, B: BufRead>(input: B) -> std::io::Result<NdjsonR
     Ok(out)
 }
 
+/// The UTF-8 byte-order mark, which some tools write at the start of a file.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Streams an NDJSON file line by line: each item is a resource with its line number, or a
 /// [`BadLine`]; only an IO failure is an error. Blank lines are skipped.
 pub struct NdjsonLines<R, B> {
@@ -1008,6 +1310,7 @@ impl<R: Resource, B: BufRead> Iterator for NdjsonLines<R, B> {
             }
             self.line_no += 1;
             let bytes = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+            let bytes = if self.line_no == 1 { bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes) } else { bytes };
             let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -1059,6 +1362,59 @@ mod tests {
         assert_eq!(lines, vec![3, 4, 5]);
         assert_eq!(read.bad[0].element.as_deref(), Some("Patient.gender"));
         assert_eq!(read.bad[1].element.as_deref(), Some("resourceType"));
+    }
+
+    #[test]
+    fn times_with_offsets_are_ordered_as_instants() {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        // The night the clocks go back: 01:50 BST is 00:50 UTC, before 01:10 GMT.
+        assert_eq!(time_order("2020-10-25T01:50:00+01:00", "2020-10-25T01:10:00+00:00"), Some(Less));
+        assert_eq!(time_order("2020-10-25T00:30:00+01:00", "2020-10-24T23:50:00+00:00"), Some(Less));
+        assert_eq!(time_order("2020-01-01T10:00:00Z", "2020-01-01T11:00:00+01:00"), Some(Equal));
+        assert_eq!(time_order("2020-01-01T10:00:00.5Z", "2020-01-01T10:00:00Z"), Some(Greater));
+        // A date covers its day; dates compare at the precision both have.
+        assert_eq!(time_order("2020-01-01", "2020-01-01T23:00:00+00:00"), Some(Equal));
+        assert_eq!(time_order("2020", "2020-06-01"), Some(Equal));
+        assert_eq!(time_order("2019-12-31", "2020-01-01T00:30:00+01:00"), Some(Less));
+        assert_eq!(time_order("yesterday", "2020-01-01"), None);
+    }
+
+    #[test]
+    fn an_encounter_across_a_clock_change_is_valid_and_one_that_really_ends_first_is_not() {
+        let enc = |start: &str, end: &str| Encounter {
+            resource_type: "Encounter".into(),
+            id: Some("e".into()),
+            status: Some("finished".into()),
+            class: Some(Coding::new("http://terminology.hl7.org/CodeSystem/v3-ActCode", "EMER", "emergency")),
+            subject: Some(Reference::to("Patient", "p")),
+            period: Some(Period { start: Some(start.into()), end: Some(end.into()) }),
+            ..Encounter::default()
+        };
+        assert_eq!(validate(&enc("2020-10-25T01:50:00+01:00", "2020-10-25T01:10:00+00:00")), vec![]);
+        let p = validate(&enc("2020-10-25T01:10:00+00:00", "2020-10-25T01:50:00+01:00"));
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].element, "Encounter.period");
+    }
+
+    #[test]
+    fn every_form_of_a_choice_is_read_and_two_forms_are_refused() {
+        let line = r#"{"resourceType":"Procedure","id":"a","status":"completed","subject":{"reference":"Patient/p"},"performedPeriod":{"start":"2010-11-20T02:52:44-05:00","end":"2010-11-20T03:07:44-05:00"}}"#;
+        let read: NdjsonRead<Procedure> = read_ndjson(line.as_bytes()).expect("in-memory read");
+        assert_eq!(read.resources[0].1.performed_period.as_ref().and_then(|p| p.start.as_deref()), Some("2010-11-20T02:52:44-05:00"));
+        let obs = r#"{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p"},"valueBoolean":false}"#;
+        let read: NdjsonRead<Observation> = read_ndjson(obs.as_bytes()).expect("in-memory read");
+        assert_eq!(read.resources[0].1.value(), Value::Boolean(false));
+        let two = obs.replace("\"valueBoolean\":false", "\"valueBoolean\":false,\"valueInteger\":1");
+        let read: NdjsonRead<Observation> = read_ndjson(two.as_bytes()).expect("in-memory read");
+        assert_eq!(read.bad[0].element.as_deref(), Some("Observation.value[x]"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_of_a_file_is_skipped() {
+        let mut input = UTF8_BOM.to_vec();
+        input.extend_from_slice(br#"{"resourceType":"Patient","id":"a"}"#);
+        let read: NdjsonRead<Patient> = read_ndjson(&input[..]).expect("in-memory read");
+        assert_eq!((read.resources.len(), read.bad.len()), (1, 0));
     }
 
     #[test]

@@ -4,20 +4,51 @@
 //! |---|---|---|
 //! | Patient | `person_source`, `identity` | NHS number → pseudonym; postcode → LSOA through the store's postcode lookup |
 //! | EpisodeOfCare | `registration` | `managingOrganization` is the practice |
-//! | Condition | `condition` | date = `onsetDateTime`, else `recordedDate` |
-//! | Observation | `observation` | one row per component when there are components (blood pressure) |
-//! | MedicationStatement, MedicationRequest | `medication` | |
-//! | Immunization | `immunisation` | UK Core vaccination procedure (SNOMED CT) if given, else `vaccineCode` |
+//! | Condition | `condition` | date = `onsetDateTime`, else `onsetPeriod.start`, else `recordedDate` (also when onset is an age, range or text) |
+//! | Observation | `observation` | date = `effective[x]` (dateTime, period start, instant, first timing event), else `issued`; one row per component when there are components (blood pressure) |
+//! | MedicationStatement, MedicationRequest | `medication` | see "Medicines" below |
+//! | Immunization | `immunisation` | UK Core vaccination procedure (SNOMED CT) if given, else `vaccineCode`; date = `occurrenceDateTime` |
 //! | Encounter | `encounter` | setting from class, admission method and the sending organisation's kind |
-//! | Procedure | `procedure` | |
+//! | Procedure | `procedure` | date = `performedDateTime`, else `performedPeriod.start` (or its end when it gives only that) |
+//!
+//! **Choice types.** Every R4 form of `performed[x]`, `effective[x]`, `onset[x]`,
+//! `abatement[x]`, `occurrence[x]` and `value[x]` is read. A form that gives no date
+//! (`performedString`, `performedAge`, `performedRange`, `occurrenceString`) cannot place a
+//! record in time: it is quarantined with a reason naming the form. A Condition whose onset is an
+//! age, range or text is dated by `recordedDate`. `abatement[x]` is checked but not stored (the
+//! `condition` table has no end).
+//!
+//! **Values.** `valueQuantity` → `value` and `unit` (held to the code's plausible range);
+//! `valueInteger` → `value`; `valueBoolean` → `value` 1 (true) or 0 (false);
+//! `valueCodeableConcept` → `value_code` and `value_code_system` (its first coding in a system
+//! OpenPHM knows, checked like any code; a coded value in no known system is quarantined, as an
+//! unknown code is). `valueString`, `valueRange`, `valueRatio`, `valueSampledData`, `valueTime`,
+//! `valueDateTime` and `valuePeriod` have no canonical column: the observation is kept, with no
+//! value.
+//!
+//! **Times** are compared as instants: an end is before a start only if it is earlier in UTC, so
+//! an encounter across the autumn clock change is valid. Stored dates are the dates as recorded
+//! (in the record's own offset); an end whose recorded date falls before its start's (possible
+//! only across offsets) is stored as the start date.
+//!
+//! **Medicines.** A course starts on `MedicationStatement.effective[x]` (dateTime or period
+//! start, else `dateAsserted`) or `MedicationRequest.authoredOn`. It ends on
+//! `effectivePeriod.end`, or `dispenseRequest.validityPeriod.end` for a request. A course whose
+//! status says it is over (`completed`, `stopped`, and a request's `cancelled`) but that gives no
+//! end ends on its start date: the record says it is no longer current but not when it stopped,
+//! and its start is the only date it gives, so it never reads as current after it. A statement
+//! with status `not-taken` is quarantined (the medicine was not taken); `entered-in-error` is
+//! quarantined as for every resource.
 //!
 //! Other resource types are counted by type and quarantined with the reason that OpenPHM does
 //! not take them in. Records with status `entered-in-error` (and immunisations `not-done`) are
 //! quarantined as not being records of care. References to the patient are resolved through
-//! the same source's Patient resources, which are read first; a reference by NHS number
-//! identifier is also accepted.
+//! the same source's Patient resources, which are all read before any other resource, in
+//! whatever file and order they come (a file may hold several resource types); a reference by
+//! NHS number identifier is also accepted. A UTF-8 byte-order mark at the start of a file is
+//! skipped; one anywhere else (files joined together) is quarantined with a reason that names it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash as _, Hasher as _};
 
 use chrono::{Datelike as _, NaiveDate};
@@ -27,10 +58,12 @@ use phm_identity::PersonId;
 use serde::de::DeserializeOwned;
 
 use crate::check::{self, Lifespan, Problem, problem};
-use crate::lines::Block;
+use crate::lines::{self, Block};
 use crate::quarantine::{Reject, excerpt};
+use crate::report::FileReport;
 use crate::rows::{Accepted, Rows, Span, T};
-use crate::{FileCtx, SourceType};
+use crate::{Error, FileCtx, InputFile, Progress, Result, SourceLoad, SourceSpec, SourceType};
+use phm_store::Transaction;
 
 /// What a block of NDJSON lines became.
 #[derive(Default)]
@@ -56,10 +89,19 @@ pub struct BlockOut {
 pub struct PatientIndex {
     /// Accepted: pseudonym and lifespan.
     pub accepted: HashMap<String, (PersonId, Lifespan)>,
-    /// Rejected: the line that was rejected.
-    pub rejected: HashMap<String, u64>,
-    /// The Patient file, for reasons.
-    pub file: String,
+    /// Rejected: the file and line that were rejected.
+    pub rejected: HashMap<String, (String, u64)>,
+}
+
+/// Which lines of a file a pass over it takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// Every line.
+    All,
+    /// Only Patient resources (the first pass over a file that may hold them).
+    Patients,
+    /// Every line but Patient resources (the second pass over such a file).
+    NotPatients,
 }
 
 /// Hash of a duplicate key.
@@ -83,13 +125,29 @@ fn resource_type(bytes: &[u8]) -> Option<&str> {
     std::str::from_utf8(&rest[..end]).ok()
 }
 
-/// Processes one block of an NDJSON file.
-pub fn process_block(ctx: &FileCtx<'_>, patients: &PatientIndex, block: &Block) -> BlockOut {
+/// Processes the lines of one block of an NDJSON file that `pass` takes.
+pub fn process_block(ctx: &FileCtx<'_>, patients: &PatientIndex, block: &Block, pass: Pass) -> BlockOut {
     let mut out = BlockOut { bytes: block.bytes(), ..BlockOut::default() };
     for (line, bytes) in block.lines() {
+        if pass != Pass::All {
+            let patient = line.oversized.is_none() && resource_type(bytes) == Some("Patient");
+            if patient != (pass == Pass::Patients) {
+                continue;
+            }
+        }
         out.read += 1;
+        if bytes.starts_with(fhir::UTF8_BOM) {
+            out.rejects.push(Reject::line(line.number, "byte-order mark", "the line starts with a UTF-8 byte-order mark (EF BB BF), which belongs only at the start of a file: were files joined together?", bytes));
+            *out.types.entry("(unreadable)".into()).or_default() += 1;
+            continue;
+        }
+        if line.number == 1 && (bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF")) {
+            out.rejects.push(Reject::line(line.number, "byte-order mark", "the file starts with a UTF-16 byte-order mark: it is UTF-16 text, and NDJSON must be UTF-8", bytes));
+            *out.types.entry("(unreadable)".into()).or_default() += 1;
+            continue;
+        }
         if let Some(len) = line.oversized {
-            out.rejects.push(Reject::line(line.number, "line too long", format!("line of {len} bytes is longer than the {} MiB limit for one resource", crate::lines::MAX_LINE >> 20), b""));
+            out.rejects.push(Reject::line(line.number, "line too long", format!("line of {len} bytes is longer than the {} MiB limit for one resource", lines::MAX_LINE >> 20), b""));
             *out.types.entry("(unreadable)".into()).or_default() += 1;
             continue;
         }
@@ -185,7 +243,7 @@ impl Mapper<'_, '_> {
                 return Ok(*found);
             }
             let reason = match self.patients.rejected.get(local) {
-                Some(line) => format!("refers to Patient/{local}, which was rejected (line {line} of {})", self.patients.file),
+                Some((file, line)) => format!("refers to Patient/{local}, which was rejected (line {line} of {file})"),
                 None => format!("refers to Patient/{local}, which is not among this source's Patient resources"),
             };
             return Err(self.reject(rt, id, problem(field, "unknown patient", reason)));
@@ -226,32 +284,68 @@ impl Mapper<'_, '_> {
         Ok(date)
     }
 
-    /// The end of a period that starts on `start`: parsed (and, given the person's `life`,
-    /// checked like any event date), and not before the start. `what` names the period in
+    /// The date of a record from the first form of its choice element that is given: each
+    /// form is `(field, text)`. A form that gives no date (`performedString`, ...) is named in
+    /// `undated` with what it holds; when it is the one given, the record is quarantined with a
+    /// reason that says so. `choice` names the element when nothing is given.
+    fn choice_date(&self, rt: &str, id: Option<&str>, choice: &str, forms: &[(&str, Option<&str>)], undated: &[(&str, Option<String>)], life: &Lifespan) -> R<NaiveDate> {
+        if let Some((field, text)) = forms.iter().find(|(_, t)| t.is_some()) {
+            return self.date(rt, id, field, *text, life);
+        }
+        if let Some((field, Some(held))) = undated.iter().find(|(_, t)| t.is_some()) {
+            let reason = format!("{field} `{}` is not a date: the record cannot be placed in time", check::cut(held));
+            return Err(self.reject(rt, id, problem(field, "not a date", reason)));
+        }
+        Err(self.reject(rt, id, problem(choice, "missing date", "no date is given: the record cannot be placed in time")))
+    }
+
+    /// The end of a period that starts at `start_text` (on `start`): parsed (and, given the
+    /// person's `life`, checked like any event date), and not before the start, compared as
+    /// instants. An end whose recorded date is before the start's while its instant is not
+    /// (across time-zone offsets) is stored as the start's date. `what` names the period in
     /// the reason.
     #[expect(clippy::too_many_arguments, reason = "internal helper")]
-    fn end_date(&self, rt: &str, id: Option<&str>, field: &str, text: Option<&str>, start: NaiveDate, what: &str, life: Option<&Lifespan>) -> R<Option<NaiveDate>> {
+    fn end_date(&self, rt: &str, id: Option<&str>, field: &str, text: Option<&str>, start: NaiveDate, start_text: &str, what: &str, life: Option<&Lifespan>) -> R<Option<NaiveDate>> {
         let Some(t) = text else { return Ok(None) };
         let end = match life {
             Some(life) => self.date(rt, id, field, Some(t), life)?,
             None => check::parse_date(field, t).map_err(|p| self.reject(rt, id, p))?,
         };
-        if end < start {
-            return Err(self.reject(rt, id, problem(field, "end before start", format!("{what} ends {end}, before it starts {start}"))));
+        let before = match fhir::time_order(t, start_text) {
+            Some(order) => order == std::cmp::Ordering::Less,
+            None => end < start,
+        };
+        if before {
+            return Err(self.reject(rt, id, problem(field, "end before start", format!("{what} ends {}, before it starts {}", check::cut(t), check::cut(start_text)))));
         }
-        Ok(Some(end))
+        Ok(Some(end.max(start)))
     }
 
-    /// A measured (or coded) value: its code, checked, and its quantity, held to the code's
-    /// plausible range.
-    fn measured(&self, rt: &str, id: Option<&str>, code_field: &str, value_field: &str, concept: Option<&CodeableConcept>, q: Option<&fhir::Quantity>) -> R<(CodeSystem, String, Option<f64>, Option<String>)> {
-        let (system, code) = self.coded(rt, id, code_field, concept)?;
-        let value = q.and_then(|q| q.value);
-        let unit = q.and_then(|q| q.code.clone().or_else(|| q.unit.clone()));
-        if let Some(v) = value {
-            check::plausible(value_field, system, &code, v, unit.as_deref()).map_err(|p| self.reject(rt, id, p))?;
+    /// An observation's (or component's) code, checked, and its value in whatever form it was
+    /// given: a quantity or integer held to the code's plausible range, a boolean as 1 or 0, a
+    /// coded value checked like any code. `at` is the element (`Observation`,
+    /// `Observation.component[0]`).
+    fn measured(&self, rt: &str, id: Option<&str>, at: &str, concept: Option<&CodeableConcept>, value: fhir::Value<'_>) -> R<Measured> {
+        let (system, code) = self.coded(rt, id, &format!("{at}.code"), concept)?;
+        let mut m = Measured { system, code, value: None, unit: None, value_code: None };
+        match value {
+            fhir::Value::Quantity(q) => {
+                m.value = q.value;
+                m.unit = q.code.clone().or_else(|| q.unit.clone());
+                if let Some(v) = m.value {
+                    check::plausible(&format!("{at}.valueQuantity.value"), system, &m.code, v, m.unit.as_deref()).map_err(|p| self.reject(rt, id, p))?;
+                }
+            }
+            fhir::Value::Integer(i) => {
+                let v = i as f64;
+                check::plausible(&format!("{at}.valueInteger"), system, &m.code, v, None).map_err(|p| self.reject(rt, id, p))?;
+                m.value = Some(v);
+            }
+            fhir::Value::Boolean(b) => m.value = Some(if b { 1.0 } else { 0.0 }),
+            fhir::Value::CodeableConcept(c) => m.value_code = Some(self.coded(rt, id, &format!("{at}.valueCodeableConcept"), Some(c))?),
+            fhir::Value::String(_) | fhir::Value::Other(_) | fhir::Value::None => {}
         }
-        Ok((system, code, value, unit))
+        Ok(m)
     }
 
     fn not_in_error(&self, rt: &str, id: Option<&str>, status: Option<&str>) -> R {
@@ -344,8 +438,9 @@ impl Mapper<'_, '_> {
         let practice = e.managing_organization.as_ref().and_then(Reference::ods_code)
             .ok_or_else(|| self.reject(rt, id, problem("EpisodeOfCare.managingOrganization", "missing practice", "must name the practice by ODS code")))?;
         let period = e.period.as_ref();
-        let start = self.date(rt, id, "EpisodeOfCare.period.start", period.and_then(|p| p.start.as_deref()), &Lifespan { death: None, ..life })?;
-        let end = self.end_date(rt, id, "EpisodeOfCare.period.end", period.and_then(|p| p.end.as_deref()), start, "registration", None)?;
+        let start_text = period.and_then(|p| p.start.as_deref());
+        let start = self.date(rt, id, "EpisodeOfCare.period.start", start_text, &Lifespan { death: None, ..life })?;
+        let end = self.end_date(rt, id, "EpisodeOfCare.period.end", period.and_then(|p| p.end.as_deref()), start, start_text.unwrap_or_default(), "registration", None)?;
         let row = self.out.rows.len(T::Registration);
         self.out.rows.get(T::Registration)
             .push_text(Some(&person.to_hex()))
@@ -365,14 +460,20 @@ impl Mapper<'_, '_> {
         }
         let (person, life) = self.subject(rt, id, "Condition.subject", c.subject.as_ref())?;
         let (system, code) = self.coded(rt, id, "Condition.code", c.code.as_ref())?;
-        let onset_period = c.onset_period.as_ref().and_then(|p| p.start.as_deref());
-        let (field, text) = match (&c.onset_date_time, onset_period, &c.recorded_date) {
-            (Some(t), _, _) => ("Condition.onsetDateTime", Some(t.as_str())),
-            (None, Some(t), _) => ("Condition.onsetPeriod.start", Some(t)),
-            (None, None, Some(t)) => ("Condition.recordedDate", Some(t.as_str())),
-            (None, None, None) => ("Condition.onset[x]", None),
-        };
-        let date = self.date(rt, id, field, text, &life)?;
+        // onsetAge, onsetRange and onsetString give no date: the date recorded stands in.
+        let onset_period = c.onset_period.as_ref();
+        let undated = [
+            ("Condition.onsetAge", c.onset_age.as_ref().map(|q| format!("{} {}", q.value.unwrap_or_default(), q.unit.as_deref().or(q.code.as_deref()).unwrap_or_default()))),
+            ("Condition.onsetRange", c.onset_range.as_ref().map(|_| "a range of ages".to_owned())),
+            ("Condition.onsetString", c.onset_string.clone()),
+        ];
+        let forms = [
+            ("Condition.onsetDateTime", c.onset_date_time.as_deref()),
+            ("Condition.onsetPeriod.start", onset_period.and_then(|p| p.start.as_deref())),
+            ("Condition.onsetPeriod.end", onset_period.and_then(|p| p.end.as_deref())),
+            ("Condition.recordedDate", c.recorded_date.as_deref()),
+        ];
+        let date = self.choice_date(rt, id, "Condition.onset[x]", &forms, &undated, &life)?;
         let encounter = c.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
         let row = self.out.rows.len(T::Condition);
         self.out.rows.get(T::Condition)
@@ -395,39 +496,41 @@ impl Mapper<'_, '_> {
             return Err(self.reject(rt, id, problem("Observation.status", "entered in error", format!("status is {}: not a result", o.status.as_deref().unwrap_or_default()))));
         }
         let (person, life) = self.subject(rt, id, "Observation.subject", o.subject.as_ref())?;
-        // The clinically relevant time: effective[x] (dateTime, period start, instant), else
-        // when the result was issued.
-        let (field, text) = if let Some(t) = &o.effective_date_time {
-            ("Observation.effectiveDateTime", Some(t.as_str()))
-        } else if let Some(t) = o.effective_period.as_ref().and_then(|p| p.start.as_deref()) {
-            ("Observation.effectivePeriod.start", Some(t))
-        } else if let Some(t) = &o.effective_instant {
-            ("Observation.effectiveInstant", Some(t.as_str()))
-        } else {
-            ("Observation.effective[x]", o.issued.as_deref())
-        };
-        let date = self.date(rt, id, field, text, &life)?;
+        // The clinically relevant time: effective[x] (dateTime, period start, instant, the
+        // first event of a timing), else when the result was issued.
+        let period = o.effective_period.as_ref();
+        let forms = [
+            ("Observation.effectiveDateTime", o.effective_date_time.as_deref()),
+            ("Observation.effectivePeriod.start", period.and_then(|p| p.start.as_deref())),
+            ("Observation.effectivePeriod.end", period.and_then(|p| p.end.as_deref())),
+            ("Observation.effectiveInstant", o.effective_instant.as_deref()),
+            ("Observation.effectiveTiming.event", o.effective_timing.as_ref().and_then(|t| t.event.first()).map(String::as_str)),
+            ("Observation.issued", o.issued.as_deref()),
+        ];
+        let undated = [("Observation.effectiveTiming", o.effective_timing.as_ref().map(|_| "a timing with no event".to_owned()))];
+        let date = self.choice_date(rt, id, "Observation.effective[x]", &forms, &undated, &life)?;
         let encounter = o.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
         // Components (blood pressure) become one row each; otherwise the observation itself.
-        let mut values: Vec<(CodeSystem, String, Option<f64>, Option<String>)> = Vec::new();
+        let mut values: Vec<Measured> = Vec::new();
         if o.component.is_empty() {
-            values.push(self.measured(rt, id, "Observation.code", "Observation.valueQuantity.value", o.code.as_ref(), o.value_quantity.as_ref())?);
+            values.push(self.measured(rt, id, "Observation", o.code.as_ref(), o.value())?);
         } else {
             for (i, comp) in o.component.iter().enumerate() {
-                let (code_field, value_field) = (format!("Observation.component[{i}].code"), format!("Observation.component[{i}].valueQuantity.value"));
-                values.push(self.measured(rt, id, &code_field, &value_field, Some(&comp.code), comp.value_quantity.as_ref())?);
+                values.push(self.measured(rt, id, &format!("Observation.component[{i}]"), Some(&comp.code), comp.value())?);
             }
         }
         let start = self.out.rows.len(T::Observation);
         let pid = person.to_hex();
-        for (system, code, value, unit) in &values {
+        for m in &values {
             self.out.rows.get(T::Observation)
                 .push_text(Some(&pid))
-                .push_text(Some(code))
-                .push_text(Some(system.name()))
+                .push_text(Some(&m.code))
+                .push_text(Some(m.system.name()))
                 .push_date(Some(date))
-                .push_float(*value)
-                .push_text(unit.as_deref())
+                .push_float(m.value)
+                .push_text(m.unit.as_deref())
+                .push_text(m.value_code.as_ref().map(|(_, c)| c.as_str()))
+                .push_text(m.value_code.as_ref().map(|(s, _)| s.name()))
                 .push_text(encounter.as_deref())
                 .push_text(Some(self.ctx.source_org))
                 .push_text(Some(self.ctx.source))
@@ -454,15 +557,21 @@ impl Mapper<'_, '_> {
     fn medication_statement(&mut self, m: fhir::MedicationStatement) -> R {
         let (rt, id) = ("MedicationStatement", m.id.as_deref());
         self.not_in_error(rt, id, m.status.as_deref())?;
+        if m.status.as_deref() == Some("not-taken") {
+            return Err(self.reject(rt, id, problem("MedicationStatement.status", "not taken", "status is not-taken: the patient did not take the medicine, so it is no course of it")));
+        }
         let (person, life) = self.subject(rt, id, "MedicationStatement.subject", m.subject.as_ref())?;
         let (system, code) = self.coded(rt, id, "MedicationStatement.medicationCodeableConcept", m.medication_codeable_concept.as_ref())?;
         let period = m.effective_period.as_ref();
-        let (field, text) = match period.and_then(|p| p.start.as_deref()) {
-            Some(t) => ("MedicationStatement.effectivePeriod.start", Some(t)),
-            None => ("MedicationStatement.dateAsserted", m.date_asserted.as_deref()),
-        };
-        let date = self.date(rt, id, field, text, &life)?;
-        let end = self.end_date(rt, id, "MedicationStatement.effectivePeriod.end", period.and_then(|p| p.end.as_deref()), date, "course", None)?;
+        let forms = [
+            ("MedicationStatement.effectiveDateTime", m.effective_date_time.as_deref()),
+            ("MedicationStatement.effectivePeriod.start", period.and_then(|p| p.start.as_deref())),
+            ("MedicationStatement.dateAsserted", m.date_asserted.as_deref()),
+        ];
+        let date = self.choice_date(rt, id, "MedicationStatement.effective[x]", &forms, &[], &life)?;
+        let start_text = forms.iter().find_map(|(_, t)| *t).unwrap_or_default();
+        let end = self.end_date(rt, id, "MedicationStatement.effectivePeriod.end", period.and_then(|p| p.end.as_deref()), date, start_text, "the course", None)?;
+        let end = end.or_else(|| course_over(m.status.as_deref()).then_some(date));
         self.medication_row(rt, id, person, system, &code, date, end);
         Ok(())
     }
@@ -476,7 +585,10 @@ impl Mapper<'_, '_> {
         }
         let (system, code) = self.coded(rt, id, "MedicationRequest.medicationCodeableConcept", m.medication_codeable_concept.as_ref())?;
         let date = self.date(rt, id, "MedicationRequest.authoredOn", m.authored_on.as_deref(), &life)?;
-        self.medication_row(rt, id, person, system, &code, date, None);
+        let validity = m.dispense_request.as_ref().and_then(|d| d.validity_period.as_ref());
+        let end = self.end_date(rt, id, "MedicationRequest.dispenseRequest.validityPeriod.end", validity.and_then(|p| p.end.as_deref()), date, m.authored_on.as_deref().unwrap_or_default(), "the prescription", None)?;
+        let end = end.or_else(|| (course_over(m.status.as_deref()) || m.status.as_deref() == Some("cancelled")).then_some(date));
+        self.medication_row(rt, id, person, system, &code, date, end);
         Ok(())
     }
 
@@ -491,7 +603,7 @@ impl Mapper<'_, '_> {
             Some(c) => self.coded(rt, id, "Immunization.extension(vaccinationProcedure)", Some(&CodeableConcept { coding: vec![c.clone()], text: None }))?,
             None => self.coded(rt, id, "Immunization.vaccineCode", i.vaccine_code.as_ref())?,
         };
-        let date = self.date(rt, id, "Immunization.occurrenceDateTime", i.occurrence_date_time.as_deref(), &life)?;
+        let date = self.choice_date(rt, id, "Immunization.occurrence[x]", &[("Immunization.occurrenceDateTime", i.occurrence_date_time.as_deref())], &[("Immunization.occurrenceString", i.occurrence_string.clone())], &life)?;
         let dose = i.protocol_applied.first().and_then(|p| p.dose_number_positive_int);
         if dose.is_some_and(|d| !(1..=10).contains(&d)) {
             return Err(self.reject(rt, id, problem("Immunization.protocolApplied.doseNumberPositiveInt", "implausible value", "dose number outside 1-10")));
@@ -517,8 +629,9 @@ impl Mapper<'_, '_> {
         }
         let (person, life) = self.subject(rt, id, "Encounter.subject", e.subject.as_ref())?;
         let period = e.period.as_ref();
-        let start = self.date(rt, id, "Encounter.period.start", period.and_then(|p| p.start.as_deref()), &life)?;
-        let end = self.end_date(rt, id, "Encounter.period.end", period.and_then(|p| p.end.as_deref()), start, "the encounter", Some(&life))?;
+        let start_text = period.and_then(|p| p.start.as_deref());
+        let start = self.date(rt, id, "Encounter.period.start", start_text, &life)?;
+        let end = self.end_date(rt, id, "Encounter.period.end", period.and_then(|p| p.end.as_deref()), start, start_text.unwrap_or_default(), "the encounter", Some(&life))?;
         let class = e.class.as_ref().and_then(|c| c.code.as_deref()).unwrap_or_default();
         let setting = setting(self.ctx.source_type, class, e.admission_method(), e.service_type.as_ref().and_then(|s| s.text.as_deref()))
             .ok_or_else(|| self.reject(rt, id, problem("Encounter.class", "unknown setting", format!("class `{}` from a {} names no care setting OpenPHM knows", check::cut(class), self.ctx.source_type.name()))))?;
@@ -549,7 +662,18 @@ impl Mapper<'_, '_> {
         }
         let (person, life) = self.subject(rt, id, "Procedure.subject", p.subject.as_ref())?;
         let (system, code) = self.coded(rt, id, "Procedure.code", p.code.as_ref())?;
-        let date = self.date(rt, id, "Procedure.performedDateTime", p.performed_date_time.as_deref(), &life)?;
+        let period = p.performed_period.as_ref();
+        let forms = [
+            ("Procedure.performedDateTime", p.performed_date_time.as_deref()),
+            ("Procedure.performedPeriod.start", period.and_then(|p| p.start.as_deref())),
+            ("Procedure.performedPeriod.end", period.and_then(|p| p.end.as_deref())),
+        ];
+        let undated = [
+            ("Procedure.performedString", p.performed_string.clone()),
+            ("Procedure.performedAge", p.performed_age.as_ref().map(|q| format!("{} {}", q.value.unwrap_or_default(), q.unit.as_deref().or(q.code.as_deref()).unwrap_or_default()))),
+            ("Procedure.performedRange", p.performed_range.as_ref().map(|_| "a range of ages".to_owned())),
+        ];
+        let date = self.choice_date(rt, id, "Procedure.performed[x]", &forms, &undated, &life)?;
         let encounter = p.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
         let row = self.out.rows.len(T::Procedure);
         self.out.rows.get(T::Procedure)
@@ -564,6 +688,123 @@ impl Mapper<'_, '_> {
         self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Procedure, start: row, count: 1 }), None]);
         Ok(())
     }
+}
+
+/// Loads a FHIR source in two passes, so that the order of resources within and across its
+/// files does not matter: first the Patient resources of every file that may hold them (a
+/// file declared as holding Patients, or one whose type is not declared: a file may mix
+/// resource types), then everything else, each resource finding its patient among all of the
+/// source's Patients. A file declared as holding one other type is read once. Reports list the
+/// files that start with Patients first; a mixed file's quarantine rows list its Patients first.
+pub(crate) fn load(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, load: &mut SourceLoad, progress: &dyn Progress) -> Result<Vec<FileReport>> {
+    let may_hold_patients = |f: &InputFile| f.resource_type.as_deref().is_none_or(|t| t == "Patient");
+    let starts_with_patients = |f: &InputFile| match &f.resource_type {
+        Some(t) => t == "Patient",
+        None => first_resource_type(&f.path).as_deref() == Some("Patient"),
+    };
+    let mut files: Vec<(&InputFile, bool)> = spec.files.iter().map(|f| (f, starts_with_patients(f))).collect();
+    files.sort_by_key(|(_, patient)| !patient);
+    let mut patients = PatientIndex::default();
+    let mut seen: HashMap<u64, (usize, u64)> = HashMap::new();
+    let mut reports: Vec<FileReport> = files.iter().map(|(f, _)| FileReport { path: f.display.clone(), format: "fhir-ndjson".into(), declared: f.declared, ..FileReport::default() }).collect();
+    let names: Vec<&str> = files.iter().map(|(f, _)| f.display.as_str()).collect();
+    // Bytes are counted for progress once per file: in its last pass.
+    let first_pass: Vec<bool> = files.iter().map(|(f, _)| may_hold_patients(f)).collect();
+    for pass in [Pass::Patients, Pass::NotPatients] {
+        for (i, &(f, _)) in files.iter().enumerate() {
+            let pass = match (pass, first_pass[i]) {
+                (Pass::Patients, false) => continue,
+                (Pass::NotPatients, false) => Pass::All,
+                (p, true) => p,
+                (Pass::All, _) => Pass::All,
+            };
+            let count_bytes = pass != Pass::Patients;
+            let mut found: Vec<(String, PersonId, Lifespan)> = Vec::new();
+            let mut rejected: Vec<(String, u64)> = Vec::new();
+            let report = &mut reports[i];
+            let file = crate::open_input(&f.path)?;
+            let index = &patients;
+            let work = |block: &Block| process_block(ctx, index, block, pass);
+            let merge = |mut out: BlockOut| -> Result<()> {
+                if count_bytes {
+                    progress.advance(out.bytes);
+                }
+                report.read += out.read;
+                for (t, n) in std::mem::take(&mut out.types) {
+                    *report.record_types.entry(t).or_default() += n;
+                }
+                // Duplicates: the same resource type and id again in this source.
+                let mut drop = Vec::new();
+                for (k, a) in out.accepted.iter().enumerate() {
+                    if a.key == 0 {
+                        continue;
+                    }
+                    match seen.entry(a.key) {
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert((i, a.line));
+                        }
+                        std::collections::hash_map::Entry::Occupied(e) => {
+                            let (fi, line) = *e.get();
+                            drop.push(k);
+                            out.rejects.push(Reject::line(a.line, "duplicate record", format!("same resource type and id as line {line} of {}, which was kept", names[fi]), b""));
+                        }
+                    }
+                }
+                let dropped: HashSet<usize> = drop.iter().copied().collect();
+                for (k, id, person, life) in std::mem::take(&mut out.patients) {
+                    if !dropped.contains(&k) {
+                        found.push((id, person, life));
+                    }
+                }
+                for r in &out.rejects {
+                    if r.record_type == "Patient" && !r.record_id.is_empty() {
+                        rejected.push((r.record_id.clone(), r.line));
+                    }
+                }
+                report.accepted += (out.accepted.len() - drop.len()) as u64;
+                out.rejects.sort_by_key(|r| r.line);
+                for r in &out.rejects {
+                    load.quarantine.reject(report, &f.display, r)?;
+                }
+                load.write_rows(tx, ctx.source, &mut out.rows, &out.accepted, &drop, report)
+            };
+            lines::for_each_block(file, |source| Error::Io { path: f.path.clone(), source }, work, merge)?;
+            for (id, person, life) in found {
+                patients.accepted.entry(id).or_insert((person, life));
+            }
+            for (id, line) in rejected {
+                if !patients.accepted.contains_key(&id) {
+                    patients.rejected.entry(id).or_insert_with(|| (f.display.clone(), line));
+                }
+            }
+        }
+    }
+    Ok(reports)
+}
+
+/// The `resourceType` of a file's first line (after a byte-order mark), if it has one.
+fn first_resource_type(path: &std::path::Path) -> Option<String> {
+    use std::io::{BufRead as _, Read as _};
+    let file = crate::open_input(path).ok()?;
+    let mut line = Vec::new();
+    std::io::BufReader::new(file).take(1 << 20).read_until(b'\n', &mut line).ok()?;
+    let line = line.strip_prefix(fhir::UTF8_BOM).unwrap_or(&line);
+    resource_type(line).map(str::to_owned)
+}
+
+/// One observation row's code and value.
+struct Measured {
+    system: CodeSystem,
+    code: String,
+    value: Option<f64>,
+    unit: Option<String>,
+    value_code: Option<(CodeSystem, String)>,
+}
+
+/// Whether a medicine's status says the course is over (R4 MedicationStatement and
+/// MedicationRequest both have `completed` and `stopped`).
+fn course_over(status: Option<&str>) -> bool {
+    matches!(status, Some("completed" | "stopped"))
 }
 
 /// The care setting of an encounter, from its class (v3 ActCode), admission method (NHS Data

@@ -369,7 +369,7 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
         let (files, fingerprint) = std::thread::scope(|scope| -> Result<(Vec<FileReport>, String)> {
             let hashing = early.is_none().then(|| scope.spawn(|| fingerprint(spec)));
             let files = match &spec.format {
-                Format::Fhir => load_fhir(&ctx, spec, &mut tx, &mut load, progress)?,
+                Format::Fhir => fhir::load(&ctx, spec, &mut tx, &mut load, progress)?,
                 Format::Csv(mapping) => spec.files.iter().map(|f| csv_source::load(&ctx, mapping, f, &mut tx, &mut load, progress)).collect::<Result<_>>()?,
                 Format::OptOut => spec.files.iter().map(|f| csv_source::load_opt_out(&ctx, f, &mut tx, &mut load, progress)).collect::<Result<_>>()?,
                 Format::Omop => omop::load(&ctx, spec, &mut tx, &mut load, progress)?,
@@ -591,98 +591,4 @@ impl SourceLoad {
 fn placeholders(batch: &RecordBatch) -> u64 {
     let Some(nhs) = string_column(batch, "nhs_number") else { return 0 };
     nhs.iter().flatten().filter(|n| phm_core::nhs_number::NhsNumber::parse(n).is_ok_and(|n| check::placeholder_nhs_number(n).is_some())).count() as u64
-}
-
-/// Loads a FHIR source: Patient files first (other resources refer to them), then the rest.
-fn load_fhir(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, load: &mut SourceLoad, progress: &dyn Progress) -> Result<Vec<FileReport>> {
-    let is_patient = |f: &InputFile| match &f.resource_type {
-        Some(t) => t == "Patient",
-        None => first_resource_type(&f.path).as_deref() == Some("Patient"),
-    };
-    let mut patients = fhir::PatientIndex::default();
-    let mut seen: HashMap<u64, (usize, u64)> = HashMap::new();
-    // Whether each file holds Patients is decided once (it may mean peeking at the file).
-    let mut files: Vec<(&InputFile, bool)> = spec.files.iter().map(|f| (f, is_patient(f))).collect();
-    files.sort_by_key(|(_, patient)| !patient);
-    patients.file = files.iter().find(|(_, p)| *p).map(|(f, _)| f.display.clone()).unwrap_or_default();
-    let mut reports = Vec::new();
-    let empty = fhir::PatientIndex::default();
-    for (i, &(f, patient_file)) in files.iter().enumerate() {
-        let mut report = FileReport { path: f.display.clone(), format: "fhir-ndjson".into(), declared: f.declared, ..FileReport::default() };
-        let file = open_input(&f.path)?;
-        let mut index_updates: Vec<(String, phm_identity::PersonId, check::Lifespan)> = Vec::new();
-        let mut rejected_patients: Vec<(String, u64)> = Vec::new();
-        {
-            let index = if patient_file { &empty } else { &patients };
-            let work = |block: &lines::Block| fhir::process_block(ctx, index, block);
-            let merge = |mut out: fhir::BlockOut| -> Result<()> {
-                progress.advance(out.bytes);
-                report.read += out.read;
-                for (t, n) in std::mem::take(&mut out.types) {
-                    *report.record_types.entry(t).or_default() += n;
-                }
-                // Duplicates: the same resource type and id again in this source.
-                let mut drop = Vec::new();
-                for (k, a) in out.accepted.iter().enumerate() {
-                    if a.key == 0 {
-                        continue;
-                    }
-                    match seen.entry(a.key) {
-                        std::collections::hash_map::Entry::Vacant(e) => {
-                            e.insert((i, a.line));
-                        }
-                        std::collections::hash_map::Entry::Occupied(e) => {
-                            let (fi, line) = *e.get();
-                            drop.push(k);
-                            out.rejects.push(quarantine::Reject::line(
-                                a.line,
-                                "duplicate record",
-                                format!("same resource type and id as line {line} of {}, which was kept", files[fi].0.display),
-                                b"",
-                            ));
-                        }
-                    }
-                }
-                if patient_file {
-                    let dropped: HashSet<usize> = drop.iter().copied().collect();
-                    for (k, id, person, life) in std::mem::take(&mut out.patients) {
-                        if !dropped.contains(&k) {
-                            index_updates.push((id, person, life));
-                        }
-                    }
-                    for r in &out.rejects {
-                        if r.record_type == "Patient" && !r.record_id.is_empty() {
-                            rejected_patients.push((r.record_id.clone(), r.line));
-                        }
-                    }
-                }
-                report.accepted += (out.accepted.len() - drop.len()) as u64;
-                out.rejects.sort_by_key(|r| r.line);
-                for r in &out.rejects {
-                    load.quarantine.reject(&mut report, &f.display, r)?;
-                }
-                load.write_rows(tx, ctx.source, &mut out.rows, &out.accepted, &drop, &mut report)
-            };
-            lines::for_each_block(file, |source| Error::Io { path: f.path.clone(), source }, work, merge)?;
-        }
-        for (id, person, life) in index_updates {
-            patients.accepted.entry(id).or_insert((person, life));
-        }
-        for (id, line) in rejected_patients {
-            if !patients.accepted.contains_key(&id) {
-                patients.rejected.entry(id).or_insert(line);
-            }
-        }
-        reports.push(report);
-    }
-    Ok(reports)
-}
-
-fn first_resource_type(path: &Path) -> Option<String> {
-    use std::io::BufRead as _;
-    let file = open_input(path).ok()?;
-    let mut line = Vec::new();
-    std::io::BufReader::new(file).take(1 << 20).read_until(b'\n', &mut line).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&line).ok()?;
-    v.get("resourceType")?.as_str().map(str::to_owned)
 }

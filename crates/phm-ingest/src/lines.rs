@@ -71,6 +71,10 @@ impl<R: BufRead> BlockReader<R> {
                 break;
             }
             self.line_no += 1;
+            // A UTF-8 byte-order mark at the start of the file is not part of its first line.
+            if self.line_no == 1 && block.data[start..].starts_with(b"\xEF\xBB\xBF") {
+                block.data.drain(start..start + 3);
+            }
             let mut end = block.data.len();
             if block.data[start..end].ends_with(b"\r") {
                 end -= 1;
@@ -167,6 +171,14 @@ mod tests {
         assert_eq!(texts, vec![(1, "a".into()), (2, String::new()), (3, "b".into()), (4, "c".into())]);
         assert!(all_lines(b"").is_empty());
         assert_eq!(all_lines(b"\n").len(), 1);
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_of_the_file_is_not_part_of_the_first_line() {
+        let lines = all_lines(b"\xEF\xBB\xBFa\n\xEF\xBB\xBFb\n");
+        assert_eq!(lines[0].1, b"a");
+        // Only at the start of the file: elsewhere it is content, for the reader to name.
+        assert_eq!(lines[1].1, b"\xEF\xBB\xBFb");
     }
 
     #[test]

@@ -1284,6 +1284,8 @@ fn events(io: &mut Io<'_, '_>, st: &mut State, spec: &'static EventSpec, f: &Inp
                     .push_date(Some(date))
                     .push_float(value)
                     .push_text(unit.as_deref())
+                    .push_text(None)
+                    .push_text(None)
                     .push_text(encounter.as_deref())
                     .push_text(Some(ctx.source_org))
                     .push_text(Some(ctx.source))

@@ -66,7 +66,7 @@ fn check_ndjson(bytes: &[u8]) -> Result<(), TestCaseError> {
     let mut reader = BlockReader::new(bytes);
     let mut read = 0;
     while let Some(block) = reader.next_block().map_err(|e| TestCaseError::fail(e.to_string()))? {
-        let out = process_block(&ctx, &index, &block);
+        let out = process_block(&ctx, &index, &block, phm_ingest::fhir::Pass::All);
         prop_assert_eq!(out.read, (out.accepted.len() + out.rejects.len()) as u64);
         for r in &out.rejects {
             prop_assert!(!r.reason.is_empty());

@@ -115,7 +115,7 @@ fn build(root: &std::path::Path) -> Store {
     write(&mut tx, &OBSERVATION, Some(GP), |b| {
         // BMI with a value, and one without.
         for (person, value) in [("p1", Some(25.0)), ("p3", None)] {
-            b.push_text(Some(person)).push_text(Some("60621009")).push_text(Some("snomed")).push_date(d("2024-05-05")).push_float(value).push_text(Some("kg/m2")).push_text(None).push_text(Some("SYNGP001")).push_text(Some(GP)).end_row();
+            b.push_text(Some(person)).push_text(Some("60621009")).push_text(Some("snomed")).push_date(d("2024-05-05")).push_float(value).push_text(Some("kg/m2")).push_text(None).push_text(None).push_text(None).push_text(Some("SYNGP001")).push_text(Some(GP)).end_row();
         }
     });
     write(&mut tx, &MEDICATION, Some(GP), |b| {

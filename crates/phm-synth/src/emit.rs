@@ -339,8 +339,7 @@ impl GpRecords {
                 encounter: None,
                 onset_date_time: Some(iso(*date)),
                 recorded_date: Some(iso(*date)),
-                asserter: None,
-                onset_period: None,
+                ..FhirCondition::default()
             };
             sink.fhir(layout.gp(practice, GpFile::Condition), &resource)?;
         }
@@ -445,8 +444,8 @@ impl GpRecords {
                     subject: Some(subject(practice)),
                     effective_date_time: Some(iso(date)),
                     component: vec![
-                        ObservationComponent { code: concept(codes.get("systolic_bp")), value_quantity: Some(Quantity::ucum(s.clamp(80.0, 230.0).round(), "mmHg", "mm[Hg]")) },
-                        ObservationComponent { code: concept(codes.get("diastolic_bp")), value_quantity: Some(Quantity::ucum(d.clamp(40.0, 140.0).round(), "mmHg", "mm[Hg]")) },
+                        ObservationComponent { code: concept(codes.get("systolic_bp")), value_quantity: Some(Quantity::ucum(s.clamp(80.0, 230.0).round(), "mmHg", "mm[Hg]")), ..ObservationComponent::default() },
+                        ObservationComponent { code: concept(codes.get("diastolic_bp")), value_quantity: Some(Quantity::ucum(d.clamp(40.0, 140.0).round(), "mmHg", "mm[Hg]")), ..ObservationComponent::default() },
                     ],
                     ..Observation::default()
                 };
@@ -565,7 +564,7 @@ impl GpRecords {
                 subject: Some(subject(practice)),
                 effective_period: Some(Period { start: Some(iso(from)), end: stop.map(iso) }),
                 date_asserted: Some(iso(from)),
-                information_source: None,
+                ..MedicationStatement::default()
             };
             sink.fhir(ctx.layout.gp(practice, GpFile::MedicationStatement), &statement)?;
         }
@@ -663,6 +662,7 @@ impl GpRecords {
                 recorded: Some(iso(date)),
                 primary_source: Some(true),
                 protocol_applied: vec![ProtocolApplied { dose_number_positive_int: Some(dose) }],
+                ..Immunization::default()
             };
             sink.fhir(ctx.layout.gp(practice, GpFile::Immunization), &resource)?;
         }
