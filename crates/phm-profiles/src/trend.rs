@@ -133,8 +133,9 @@ impl TrendTable {
                 areas.entry(k.indicator.as_str()).or_default().insert((k.key.area_type, k.key.area.as_str()));
             }
         }
+        let rounding = profile.first().or(trends.first()).map_or(phm_disclosure::Rounding::None, |t| t.get().policy().rounding());
         let reasons: HashMap<(usize, &Key), &String> =
-            profiles.rows.iter().chain(&profiles.trends).filter_map(|r| r.figure.reason.as_ref().map(|why| ((r.definition, &r.key), why))).collect();
+            profiles.rows.iter().chain(&profiles.trends).filter_map(|r| r.figure_for(rounding).ok().and_then(|f| f.reason.as_ref()).map(|why| ((r.definition, &r.key), why))).collect();
 
         let mut rows = Vec::new();
         for (def_index, (def, dates)) in profiles.definitions.iter().zip(&profiles.trend_dates).enumerate() {

@@ -241,7 +241,7 @@ fn sii_is_computed_from_published_deciles_only(rows: &[Row]) {
             };
             inputs.push(QuantileInput::new(population, Value::Given(value / scale), uncertainty));
         }
-        let options = SiiOptions::new(value_type).multiplier(scale).and_then(|o| o.quantiles(inputs.len().max(phm_stats::sii::MIN_QUANTILES))).and_then(|o| o.repetitions(100)).expect("options");
+        let options = SiiOptions::new(value_type).multiplier(scale).and_then(|o| o.quantiles(inputs.len().max(phm_stats::sii::MIN_QUANTILES))).and_then(|o| o.repetitions(phm_profiles::inequality::REPETITIONS)).expect("options");
         let again = phm_stats::sii::sii(&inputs, &options).expect("an SII").sii;
         assert!((again - sii).abs() <= 1e-9 * sii.abs().max(1.0), "{}: published SII {sii}, from the published deciles {again}", r["indicator"]);
         checked += 1;
@@ -300,12 +300,11 @@ fn check_trends(profiles: &[Row], trends: &[Row], policy: &Policy) {
     }
 }
 
-/// The SPC columns of one series are those `phm_stats::spc::xmr` gives the points that have a
-/// value (with its default options), or empty with a reason; returns whether it is charted.
+/// The SPC columns of one series are those `phm_stats::spc::xmr` gives its points, gaps and all
+/// (with its default options), or empty with a reason; returns whether it is charted.
 fn check_spc(key: &(&str, &str, &str), points: &[&Row]) -> bool {
-    let valued: Vec<&&Row> = points.iter().filter(|r| !r["value"].is_empty()).collect();
-    let values: Vec<f64> = valued.iter().map(|r| number(r, "value").expect("a value")).collect();
-    if valued.len() < phm_stats::spc::MIN_POINTS_FOR_LIMITS {
+    let values: Vec<Option<f64>> = points.iter().map(|r| number(r, "value")).collect();
+    if values.iter().flatten().count() < phm_stats::spc::MIN_POINTS_FOR_LIMITS {
         assert!(points.iter().all(|r| r["mean"].is_empty() && r["variation_icon"].is_empty() && r["spc_reason"].contains("Making Data Count asks for at least 15")), "{key:?}");
         return false;
     }
@@ -315,26 +314,24 @@ fn check_spc(key: &(&str, &str, &str), points: &[&Row]) -> bool {
         _ => phm_stats::spc::Polarity::Neither,
     };
     let chart = phm_stats::spc::xmr(&values, &phm_stats::spc::SpcOptions::new(polarity)).expect("a chart");
-    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
-    for (r, p) in valued.iter().zip(&chart.points) {
-        assert!(close(number(r, "mean").expect("mean"), p.mean), "{key:?} {}: mean", r["period"]);
-        assert!(close(number(r, "lower_process_limit").expect("limit"), p.lower_limit), "{key:?} {}: lower limit", r["period"]);
-        assert!(close(number(r, "upper_process_limit").expect("limit"), p.upper_limit), "{key:?} {}: upper limit", r["period"]);
+    let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
+        (a, b) => a.is_none() && b.is_none(),
+    };
+    for (r, p) in points.iter().zip(&chart.points) {
+        if p.value.is_none() {
+            assert!(r["mean"].is_empty() && r["special_cause"].is_empty(), "{key:?} {}: a gap is not charted", r["period"]);
+            continue;
+        }
+        assert!(close(number(r, "mean"), Some(p.mean)), "{key:?} {}: mean", r["period"]);
+        assert!(close(number(r, "lower_process_limit"), p.lower_limit), "{key:?} {}: lower limit", r["period"]);
+        assert!(close(number(r, "upper_process_limit"), p.upper_limit), "{key:?} {}: upper limit", r["period"]);
         let rules = [(p.rules.beyond_limit, "astronomical"), (p.rules.shift, "shift"), (p.rules.trend, "trend"), (p.rules.two_of_three, "two_of_three")];
         let want: Vec<&str> = rules.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect();
         assert_eq!(r["special_cause"], want.join(";"), "{key:?} {}", r["period"]);
     }
-    let latest_has_value = !points[points.len() - 1]["value"].is_empty();
-    let icon = match chart.variation {
-        phm_stats::spc::Variation::CommonCause => "common_cause",
-        phm_stats::spc::Variation::ImprovementHigh => "improvement_high",
-        phm_stats::spc::Variation::ImprovementLow => "improvement_low",
-        phm_stats::spc::Variation::ConcernHigh => "concern_high",
-        phm_stats::spc::Variation::ConcernLow => "concern_low",
-        phm_stats::spc::Variation::NeitherHigh => "neither_high",
-        phm_stats::spc::Variation::NeitherLow => "neither_low",
-    };
-    assert_eq!(points[0]["variation_icon"], if latest_has_value { icon } else { "" }, "{key:?}");
+    let icon = chart.variation.map(|v| v.icon()).unwrap_or("");
+    assert_eq!(points[0]["variation_icon"], icon, "{key:?}");
     assert!(points.iter().all(|r| r["variation_icon"] == points[0]["variation_icon"]), "{key:?}: one icon per series");
     true
 }
