@@ -73,7 +73,7 @@ const fn def(name: &'static str, category: Category, subcategory: &'static str, 
 use Category::{Completeness, Conformance, Plausibility};
 
 /// Every check this crate runs, in report order.
-pub const CHECKS: [CheckDef; 20] = [
+pub const CHECKS: [CheckDef; 22] = [
     def("isRequired", Conformance, "Relational", Level::Table),
     def("isPrimaryKey", Conformance, "Relational", Level::Field),
     def("isForeignKey", Conformance, "Relational", Level::Field),
@@ -92,6 +92,8 @@ pub const CHECKS: [CheckDef; 20] = [
     def("plausibleBeforeExtractDate", Plausibility, "Temporal", Level::Field),
     def("plausibleUniqueEvent", Plausibility, "Uniqueness", Level::Table),
     def("sourceTimeliness", Plausibility, "Temporal", Level::Source),
+    def("plausibleNhsNumber", Plausibility, "Atemporal", Level::Source),
+    def("plausibleIdentityLinkage", Plausibility, "Atemporal", Level::Source),
     def("quarantineRate", Conformance, "Value", Level::Source),
     def("ingestReconciliation", Conformance, "Computation", Level::Source),
 ];

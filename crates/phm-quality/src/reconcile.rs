@@ -21,6 +21,19 @@ struct FileReport {
     accepted: u64,
     rejected: u64,
     reasons: BTreeMap<String, u64>,
+    lines: Option<u64>,
+    non_record_lines: u64,
+    continuation_lines: u64,
+    placeholder_nhs_numbers: u64,
+    identity_conflicts: u64,
+}
+
+impl FileReport {
+    /// Read = accepted + rejected and, for a delimited file, every line a header or blank line,
+    /// a record or a record's continuation (as `phm_ingest::report::FileReport::reconciles`).
+    fn reconciles(&self) -> bool {
+        self.read == self.accepted + self.rejected && self.lines.is_none_or(|l| l == self.non_record_lines + self.read + self.continuation_lines)
+    }
 }
 
 /// One source of an ingest report (`phm_ingest::report::SourceReport`, as JSON).
@@ -88,15 +101,27 @@ pub(crate) fn summarise(ctx: &Ctx<'_>, source: &SourceInfo, emit: &mut Emitter<'
         let list: Vec<String> = reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
         format!("Commonest reasons: {}.", list.join(", "))
     });
+    let placeholders: u64 = report.files.iter().map(|f| f.placeholder_nhs_numbers).sum();
+    emit.rate("plausibleNhsNumber", &s, "", "", placeholders, read, None);
+    let conflicts: u64 = report.files.iter().map(|f| f.identity_conflicts).sum();
+    emit.rate("plausibleIdentityLinkage", &s, "", "", conflicts, read, None);
     emit.rate("quarantineRate", &s, "", "", rejected, read, detail);
-    let bad: Vec<&FileReport> = report.files.iter().filter(|f| f.read != f.accepted + f.rejected || f.declared.is_some_and(|d| d != f.read)).collect();
+    let bad: Vec<&FileReport> = report.files.iter().filter(|f| !f.reconciles() || f.declared.is_some_and(|d| d != f.read)).collect();
     let detail = (!bad.is_empty()).then(|| {
         let list: Vec<String> = bad
             .iter()
             .take(3)
             .map(|f| match f.declared {
                 Some(d) if d != f.read => format!("{}: declared {d}, read {}", f.path, f.read),
-                _ => format!("{}: read {}, accepted {}, rejected {}", f.path, f.read, f.accepted, f.rejected),
+                _ if f.read != f.accepted + f.rejected => format!("{}: read {}, accepted {}, rejected {}", f.path, f.read, f.accepted, f.rejected),
+                _ => format!(
+                    "{}: {} lines, but {} header and blank, {} records and {} continuation lines",
+                    f.path,
+                    f.lines.unwrap_or_default(),
+                    f.non_record_lines,
+                    f.read,
+                    f.continuation_lines
+                ),
             })
             .collect();
         format!("{}{}.", list.join("; "), if bad.len() > 3 { "; …" } else { "" })

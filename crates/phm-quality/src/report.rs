@@ -250,6 +250,7 @@ impl QualityReport {
             }
         }
         let mut failing: Vec<(&GroupKey<'_>, &Group<'_>)> = groups.iter().filter(|(_, g)| g.failed > 0).collect();
+        self.worst_by_source(&mut out);
         if failing.is_empty() {
             out.push_str("\nEvery check passes.\n");
             return out;
@@ -277,20 +278,71 @@ impl QualityReport {
                 continue;
             }
             let w = g.worst;
-            let what = match (w.table.as_str(), w.field.as_str()) {
-                ("", _) => w.check.clone(),
-                (t, "") => format!("{} {t}", w.check),
-                (t, f) => format!("{} {t}.{f}", w.check),
-            };
-            let value = match w.unit {
-                Unit::Percent => format!("{} of {} ({}% > {}%)", w.violating, w.denominator, short(w.value), short(w.threshold)),
-                Unit::Days => format!("{} days > {}", short(w.value), short(w.threshold)),
-            };
+            let (what, value) = (what(w), value(w));
             let where_ = if w.source == "*" { "linked person table".to_owned() } else if g.ran == 1 { w.source.clone() } else { format!("{} of {} sources; worst {}", g.failed, g.ran, w.source) };
             let _ = writeln!(out, "    {what:<58} {where_}: {value}");
         }
         out
     }
+}
+
+impl QualityReport {
+    /// Each source's quarantine rate and its worst failing check, one line per source, so that
+    /// no source's worst problem is left to the JSON (the list by kind below is cut at five
+    /// checks a kind). Rates come before measures in days; among rates, the furthest over its
+    /// threshold is the worst.
+    fn worst_by_source(&self, out: &mut String) {
+        if self.sources.is_empty() {
+            return;
+        }
+        let width = self.sources.iter().map(|s| s.source.chars().count()).max().unwrap_or(0).clamp(6, 34);
+        let _ = writeln!(out, "\nEach source: records quarantined at ingest, and its worst failing check:");
+        let _ = writeln!(out, "  {:<width$}  {:<26}  worst failing check", "source", "quarantined");
+        for s in &self.sources {
+            let over = self.checks.iter().find(|c| c.source == s.source && c.check == "quarantineRate" && c.status == Status::Fail);
+            let quarantined = match (s.rejected, s.read, s.rejected_percent) {
+                (Some(q), Some(r), Some(p)) => format!("{}% ({q} of {r}){}", short(p), over.map_or(String::new(), |c| format!(" > {}%", short(c.threshold)))),
+                (Some(q), Some(r), None) => format!("{q} of {r}"),
+                _ => "not known".to_owned(),
+            };
+            let mut fails: Vec<&CheckResult> = self.checks.iter().filter(|c| c.source == s.source && c.status == Status::Fail).collect();
+            fails.sort_by(|a, b| (a.unit != Unit::Percent).cmp(&(b.unit != Unit::Percent)).then(excess(b).total_cmp(&excess(a))).then(a.check.cmp(&b.check)));
+            let worst = match fails.first() {
+                None => "none: every check passes".to_owned(),
+                Some(w) => {
+                    let more = match fails.len() - 1 {
+                        0 => String::new(),
+                        1 => "; 1 more fails".to_owned(),
+                        n => format!("; {n} more fail"),
+                    };
+                    format!("{}: {}{more}", what(w), value(w))
+                }
+            };
+            let _ = writeln!(out, "  {:<width$}  {quarantined:<26}  {worst}", cut(&s.source, width));
+        }
+    }
+}
+
+/// A check and what it looked at, for the summary.
+fn what(w: &CheckResult) -> String {
+    match (w.table.as_str(), w.field.as_str()) {
+        ("", _) => w.check.clone(),
+        (t, "") => format!("{} {t}", w.check),
+        (t, f) => format!("{} {t}.{f}", w.check),
+    }
+}
+
+/// A result's value against its threshold, for the summary.
+fn value(w: &CheckResult) -> String {
+    match w.unit {
+        Unit::Percent => format!("{} of {} ({}% > {}%)", w.violating, w.denominator, short(w.value), short(w.threshold)),
+        Unit::Days => format!("{} days > {}", short(w.value), short(w.threshold)),
+    }
+}
+
+/// At most `n` characters of `text`, the last a `…` when it was cut.
+fn cut(text: &str, n: usize) -> String {
+    if text.chars().count() <= n { text.to_owned() } else { format!("{}…", text.chars().take(n.saturating_sub(1)).collect::<String>()) }
 }
 
 /// How far over its threshold a result is.
