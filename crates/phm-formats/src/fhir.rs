@@ -359,10 +359,10 @@ fn check_period(element: &str, period: Option<&Period>, out: &mut Vec<Problem>) 
     let Some(p) = period else { return };
     check_date(&format!("{element}.start"), p.start.as_deref(), false, out);
     check_date(&format!("{element}.end"), p.end.as_deref(), false, out);
-    if let (Some(s), Some(e)) = (&p.start, &p.end) {
-        if time_order(e, s) == Some(std::cmp::Ordering::Less) {
-            out.push(problem(element, format!("end {e} is before start {s}")));
-        }
+    if let (Some(s), Some(e)) = (&p.start, &p.end)
+        && time_order(e, s) == Some(std::cmp::Ordering::Less)
+    {
+        out.push(problem(element, format!("end {e} is before start {s}")));
     }
 }
 
@@ -690,10 +690,8 @@ impl Observation {
 
 fn check_value(element: &str, forms: &[(&str, bool)], quantity: Option<&Quantity>, concept: Option<&CodeableConcept>, out: &mut Vec<Problem>) {
     one_form(&format!("{element}.value[x]"), forms, out);
-    if let Some(q) = quantity {
-        if q.value.is_none_or(|v| !v.is_finite()) {
-            out.push(problem(&format!("{element}.valueQuantity.value"), "must be a finite number"));
-        }
+    if quantity.is_some_and(|q| q.value.is_none_or(|v| !v.is_finite())) {
+        out.push(problem(&format!("{element}.valueQuantity.value"), "must be a finite number"));
     }
     check_concept(&format!("{element}.valueCodeableConcept"), concept, false, out);
 }
