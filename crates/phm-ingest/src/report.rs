@@ -179,13 +179,14 @@ impl IngestReport {
         if let Some(obj) = self.linkage.as_object() {
             if !obj.is_empty() {
                 out.push_str("Linkage:\n");
+                let width = obj.keys().map(String::len).max().unwrap_or(0);
                 for (k, v) in obj {
                     let text = match v {
                         serde_json::Value::Object(m) if m.is_empty() => "none".to_owned(),
                         serde_json::Value::Object(m) => m.iter().map(|(k, v)| format!("{k}: {}", v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect::<Vec<_>>().join("; "),
                         other => other.to_string(),
                     };
-                    let _ = writeln!(out, "  {:<28} {text}", k.replace('_', " "));
+                    let _ = writeln!(out, "  {:<width$} {text}", k.replace('_', " "));
                 }
             }
         }
