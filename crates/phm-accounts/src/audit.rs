@@ -120,8 +120,17 @@ pub enum Event {
 
 impl Event {
     /// Every event name, as written in the trail.
-    pub const NAMES: [&'static str; 9] =
-        ["sign_in", "sign_in_failed", "sign_in_refused", "sign_out", "export", "view", "user_added", "user_removed", "password_changed"];
+    pub const NAMES: [&'static str; 9] = [
+        "sign_in",
+        "sign_in_failed",
+        "sign_in_refused",
+        "sign_out",
+        "export",
+        "view",
+        "user_added",
+        "user_removed",
+        "password_changed",
+    ];
 
     /// The event's name in the trail.
     pub fn name(&self) -> &'static str {
@@ -163,7 +172,9 @@ impl Event {
                 put("role", role.as_str().into());
                 put("practice", practice.as_deref().map_or(Value::Null, Value::from));
             }
-            Event::UserRemoved { username } | Event::PasswordChanged { username } => put("username", username.as_str().into()),
+            Event::UserRemoved { username } | Event::PasswordChanged { username } => {
+                put("username", username.as_str().into())
+            }
         }
         d
     }
@@ -291,8 +302,14 @@ fn check_line(path: &Path, number: usize, text: &str, tip: &Tip) -> Result<Audit
         )));
     }
     if line.prev_sha256 != tip.sha256 {
-        let which = if tip.seq == 0 { "the start of the chain (64 zeros)".to_owned() } else { format!("the sha256 of line {}", number - 1) };
-        return Err(fail(format!("prev_sha256 does not match {which}: lines before it were changed, deleted or reordered")));
+        let which = if tip.seq == 0 {
+            "the start of the chain (64 zeros)".to_owned()
+        } else {
+            format!("the sha256 of line {}", number - 1)
+        };
+        return Err(fail(format!(
+            "prev_sha256 does not match {which}: lines before it were changed, deleted or reordered"
+        )));
     }
     if line.time().is_none() || !line.at.ends_with('Z') {
         return Err(fail(format!("at `{}` is not an RFC 3339 UTC time", line.at)));
@@ -317,8 +334,11 @@ fn check_chain(path: &Path, bytes: &[u8], first_number: usize, tip: &mut Tip) ->
                 problem: "the last line has no end of line: a write was interrupted or the file was cut short".into(),
             });
         };
-        let text = std::str::from_utf8(&rest[..end])
-            .map_err(|_| AuditError::Line { path: path.to_owned(), line: number, problem: "not UTF-8 text".into() })?;
+        let text = std::str::from_utf8(&rest[..end]).map_err(|_| AuditError::Line {
+            path: path.to_owned(),
+            line: number,
+            problem: "not UTF-8 text".into(),
+        })?;
         let line = check_line(path, number, text, tip)?;
         *tip = Tip { seq: line.seq, sha256: line.sha256.clone() };
         lines.push(line);
@@ -361,7 +381,9 @@ pub struct Genesis {
 pub fn read_genesis(trail: &Path) -> Result<Option<Genesis>, AuditError> {
     let path = genesis_path(trail);
     match fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| AuditError::Head { path, problem: format!("not a genesis record: {e}") }),
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| AuditError::Head { path, problem: format!("not a genesis record: {e}") }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(AuditError::Io { path, source }),
     }
@@ -369,7 +391,8 @@ pub fn read_genesis(trail: &Path) -> Result<Option<Genesis>, AuditError> {
 
 fn write_genesis(trail: &Path, started_at: &str) -> Result<(), AuditError> {
     let path = genesis_path(trail);
-    let text = serde_json::to_string(&Genesis { started_at: started_at.to_owned() }).map_err(|e| AuditError::Io { path: path.clone(), source: e.into() })?;
+    let text = serde_json::to_string(&Genesis { started_at: started_at.to_owned() })
+        .map_err(|e| AuditError::Io { path: path.clone(), source: e.into() })?;
     write_atomically(&path, format!("{text}\n").as_bytes()).map_err(|source| AuditError::Io { path, source })
 }
 
@@ -411,7 +434,10 @@ fn check_head(trail: &Path, lines: &[AuditLine]) -> Result<bool, AuditError> {
         return Ok(false);
     }
     if head.seq > n {
-        return Err(fail(format!("records line {} but the trail has {n} lines: lines were deleted from its end", head.seq)));
+        return Err(fail(format!(
+            "records line {} but the trail has {n} lines: lines were deleted from its end",
+            head.seq
+        )));
     }
     if head.seq > 0 && head.sha256 == sha_at(head.seq) {
         return Err(fail(format!(
@@ -419,7 +445,10 @@ fn check_head(trail: &Path, lines: &[AuditLine]) -> Result<bool, AuditError> {
             head.seq
         )));
     }
-    Err(fail(format!("records line {} with sha256 {}, which the trail does not contain: the trail was rewritten", head.seq, head.sha256)))
+    Err(fail(format!(
+        "records line {} with sha256 {}, which the trail does not contain: the trail was rewritten",
+        head.seq, head.sha256
+    )))
 }
 
 fn write_head(trail: &Path, tip: &Tip) -> Result<(), AuditError> {
@@ -440,7 +469,11 @@ pub fn read_lines(path: &Path) -> Result<Vec<AuditLine>, AuditError> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| AuditError::Line { path: path.to_owned(), line: i + 1, problem: format!("not an audit record: {e}") })
+            serde_json::from_str(l).map_err(|e| AuditError::Line {
+                path: path.to_owned(),
+                line: i + 1,
+                problem: format!("not an audit record: {e}"),
+            })
         })
         .collect()
 }
@@ -515,7 +548,9 @@ impl Audit {
         }
         if read_genesis(&path)?.is_none() {
             // A new trail, or one from before genesis files: dated by its first line.
-            let started_at = lines.first().map_or_else(|| clock.now().to_rfc3339_opts(SecondsFormat::Millis, true), |l| l.at.clone());
+            let started_at = lines
+                .first()
+                .map_or_else(|| clock.now().to_rfc3339_opts(SecondsFormat::Millis, true), |l| l.at.clone());
             write_genesis(&path, &started_at)?;
         }
         file.unlock().map_err(io)?;
@@ -549,7 +584,10 @@ impl Audit {
             return Err(AuditError::Line {
                 path: self.path.clone(),
                 line: state.tip.seq as usize,
-                problem: format!("the trail is shorter ({len} bytes) than this process last left it ({} bytes): lines were removed", state.len),
+                problem: format!(
+                    "the trail is shorter ({len} bytes) than this process last left it ({} bytes): lines were removed",
+                    state.len
+                ),
             });
         }
         if len > state.len {

@@ -123,7 +123,8 @@ impl SignInForms {
 
     fn mac(&self, nonce: &str, issued: i64) -> Hmac<Sha256> {
         // HMAC accepts keys of any length.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(DOMAIN);
         mac.update(b"\x00");
         mac.update(nonce.as_bytes());

@@ -55,10 +55,13 @@ pub fn verify_folder(dir: &Path) -> Result<Vec<AuditLine>, AuditError> {
     if !lines.is_empty() || !users_path.exists() {
         return Ok(lines);
     }
-    let accounts = Users::open(&users_path)
-        .and_then(|u| u.list())
-        .map_err(|e| AuditError::Head { path: users_path.clone(), problem: format!("cannot be read to check the trail against it: {e}") })?;
-    let started = audit::read_genesis(&trail)?.and_then(|g| chrono::DateTime::parse_from_rfc3339(&g.started_at).ok()).map(|t| t.with_timezone(&chrono::Utc));
+    let accounts = Users::open(&users_path).and_then(|u| u.list()).map_err(|e| AuditError::Head {
+        path: users_path.clone(),
+        problem: format!("cannot be read to check the trail against it: {e}"),
+    })?;
+    let started = audit::read_genesis(&trail)?
+        .and_then(|g| chrono::DateTime::parse_from_rfc3339(&g.started_at).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
     let unrecorded = accounts.iter().filter(|u| started.is_none_or(|s| u.created.max(u.password_changed) >= s)).count();
     if unrecorded > 0 {
         return Err(AuditError::Head {
@@ -156,7 +159,8 @@ impl Accounts {
                         Some(user) => Actor::user(&user, ip),
                         None => Actor::anonymous(ip),
                     };
-                    let retry_after_seconds = refusal.retry_after.as_secs() + u64::from(refusal.retry_after.subsec_nanos() > 0);
+                    let retry_after_seconds =
+                        refusal.retry_after.as_secs() + u64::from(refusal.retry_after.subsec_nanos() > 0);
                     self.audit.record(&actor, Event::SignInRefused { scope: refusal.scope, retry_after_seconds })?;
                 }
                 return Err(AuthError::Throttled { retry_after: refusal.retry_after, scope: refusal.scope });

@@ -82,7 +82,9 @@ pub fn check_password(username: &str, password: &str) -> Result<(), Error> {
         return Err(Error::WeakPassword("the password is only spaces: use a few unrelated words".into()));
     }
     if repeated_run(password) {
-        return Err(Error::WeakPassword("the password repeats a few characters over and over: use a few unrelated words".into()));
+        return Err(Error::WeakPassword(
+            "the password repeats a few characters over and over: use a few unrelated words".into(),
+        ));
     }
     let lower = password.to_lowercase();
     let name = username.trim().to_lowercase();
@@ -91,7 +93,8 @@ pub fn check_password(username: &str, password: &str) -> Result<(), Error> {
     }
     if is_common(password) {
         return Err(Error::WeakPassword(
-            "this is one of the most common passwords, which are tried first in any attack: use a few unrelated words".into(),
+            "this is one of the most common passwords, which are tried first in any attack: use a few unrelated words"
+                .into(),
         ));
     }
     if common_core(password) {
@@ -119,7 +122,8 @@ impl Hashing {
     /// Hashing with other parameters: memory in KiB, iterations, lanes. Lower than the default
     /// only in tests, where the default's cost would make a suite slow.
     pub fn with_params(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Self, Error> {
-        let params = Params::new(memory_kib, iterations, parallelism, None).map_err(|e| Error::Hashing(e.to_string()))?;
+        let params =
+            Params::new(memory_kib, iterations, parallelism, None).map_err(|e| Error::Hashing(e.to_string()))?;
         Ok(Self { params })
     }
 
@@ -132,7 +136,8 @@ impl Hashing {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(|e| Error::Random(e.to_string()))?;
         let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Hashing(e.to_string()))?;
-        let hash = self.argon2().hash_password(password.as_bytes(), &salt).map_err(|e| Error::Hashing(e.to_string()))?;
+        let hash =
+            self.argon2().hash_password(password.as_bytes(), &salt).map_err(|e| Error::Hashing(e.to_string()))?;
         Ok(hash.to_string())
     }
 

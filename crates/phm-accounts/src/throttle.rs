@@ -267,7 +267,10 @@ impl Throttle {
     pub fn is_trusted(&self, username: &str, address: Option<IpAddr>) -> bool {
         let Some(address) = address.map(address_key) else { return false };
         let now = self.clock.now();
-        self.state().trusted.get(&(username_key(username), address)).is_some_and(|&t| t > now - delta(self.policy.trusted_for))
+        self.state()
+            .trusted
+            .get(&(username_key(username), address))
+            .is_some_and(|&t| t > now - delta(self.policy.trusted_for))
     }
 
     /// Whether `refusal` of `username` from `address` is the first of its kind: `false` while a
@@ -306,14 +309,28 @@ impl Throttle {
             refusals.extend(counter.refusal(now, p.pair_window, pair_limit, ThrottleScope::UsernameAtAddress));
         }
         if let Some(counter) = address.and_then(|a| state.addresses.get_mut(&a)) {
-            refusals.extend(counter.refusal(now, p.window, Limit::Budget { max: p.address_max_failures }, ThrottleScope::Address));
+            refusals.extend(counter.refusal(
+                now,
+                p.window,
+                Limit::Budget { max: p.address_max_failures },
+                ThrottleScope::Address,
+            ));
         }
         if !trusted {
-            let limit = Limit::Backoff { free: p.username_free_failures, first: p.username_first_wait, max: p.username_max_wait };
+            let limit = Limit::Backoff {
+                free: p.username_free_failures,
+                first: p.username_first_wait,
+                max: p.username_max_wait,
+            };
             if let Some(counter) = state.usernames.get_mut(&username) {
                 refusals.extend(counter.refusal(now, p.window, limit, ThrottleScope::Username));
             }
-            refusals.extend(state.everyone.refusal(now, p.global_window, Limit::Budget { max: p.global_max_failures }, ThrottleScope::Everyone));
+            refusals.extend(state.everyone.refusal(
+                now,
+                p.global_window,
+                Limit::Budget { max: p.global_max_failures },
+                ThrottleScope::Everyone,
+            ));
         }
         // The longest wait; on a tie the first (the narrowest counter).
         if let Some(refusal) = refusals.into_iter().reduce(|a, b| if b.retry_after > a.retry_after { b } else { a }) {
@@ -351,7 +368,11 @@ impl Throttle {
         // Keep no more failures than can matter: enough to reach the longest wait.
         let keep = |free: usize| free + 32;
         if let Some(a) = address {
-            state.pairs.entry((username.to_owned(), a)).or_default().fail(now, p.pair_window, keep(p.pair_free_failures));
+            state.pairs.entry((username.to_owned(), a)).or_default().fail(
+                now,
+                p.pair_window,
+                keep(p.pair_free_failures),
+            );
             state.addresses.entry(a).or_default().fail(now, p.window, p.address_max_failures.max(1));
         }
         state.usernames.entry(username.to_owned()).or_default().fail(now, p.window, keep(p.username_free_failures));

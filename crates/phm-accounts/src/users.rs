@@ -127,7 +127,9 @@ pub fn check_username(username: &str) -> Result<(), Error> {
     if chars > MAX_USERNAME_CHARS {
         return Err(bad(format!("use at most {MAX_USERNAME_CHARS} characters (this one has {chars})")));
     }
-    if let Some((i, c)) = username.chars().enumerate().find(|(_, c)| !matches!(c, 'a'..='z' | '0'..='9' | '.' | '_' | '-')) {
+    if let Some((i, c)) =
+        username.chars().enumerate().find(|(_, c)| !matches!(c, 'a'..='z' | '0'..='9' | '.' | '_' | '-'))
+    {
         let hint = if c.is_ascii_uppercase() { " (use lower case)" } else { "" };
         return Err(bad(format!("character {} is `{c}`{hint}: use only a-z, 0-9, `.`, `_` and `-`", i + 1)));
     }
@@ -139,17 +141,21 @@ pub fn check_username(username: &str) -> Result<(), Error> {
 /// Whether the practice exists in the ICS's reference data is the caller's check.
 pub fn check_practice(role: Role, practice: Option<&str>) -> Result<Option<String>, Error> {
     match (role, practice) {
-        (Role::Clinician, None) => {
-            Err(Error::BadPractice("a clinician must carry the ODS code of their practice (for example `SYNGP001`)".into()))
-        }
+        (Role::Clinician, None) => Err(Error::BadPractice(
+            "a clinician must carry the ODS code of their practice (for example `SYNGP001`)".into(),
+        )),
         (Role::Clinician, Some(code)) => {
             let code = code.to_ascii_uppercase();
             if !(3..=10).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
-                return Err(Error::BadPractice(format!("practice `{code}` is not an ODS code: expected 3 to 10 letters and digits, like `SYNGP001`")));
+                return Err(Error::BadPractice(format!(
+                    "practice `{code}` is not an ODS code: expected 3 to 10 letters and digits, like `SYNGP001`"
+                )));
             }
             Ok(Some(code))
         }
-        (role, Some(code)) => Err(Error::BadPractice(format!("only clinicians carry a practice; a(n) {role} account cannot have `{code}`"))),
+        (role, Some(code)) => Err(Error::BadPractice(format!(
+            "only clinicians carry a practice; a(n) {role} account cannot have `{code}`"
+        ))),
         (_, None) => Ok(None),
     }
 }
@@ -248,7 +254,14 @@ impl Users {
         check_password(username, password)?;
         let password_hash = self.hashing.hash(password)?;
         let now = self.clock.now();
-        let record = Record { username: username.to_owned(), role, practice, password_hash, created: now, password_changed: now };
+        let record = Record {
+            username: username.to_owned(),
+            role,
+            practice,
+            password_hash,
+            created: now,
+            password_changed: now,
+        };
         self.modify(|records| {
             if records.iter().any(|r| r.username == username) {
                 return Err(Error::UserExists(username.to_owned()));
@@ -262,7 +275,10 @@ impl Users {
     /// Removes an account and returns it.
     pub fn remove(&self, username: &str) -> Result<User, Error> {
         self.modify(|records| {
-            let at = records.iter().position(|r| r.username == username).ok_or_else(|| Error::NoSuchUser(username.to_owned()))?;
+            let at = records
+                .iter()
+                .position(|r| r.username == username)
+                .ok_or_else(|| Error::NoSuchUser(username.to_owned()))?;
             Ok(records.remove(at).user())
         })
     }
@@ -276,7 +292,10 @@ impl Users {
         let password_hash = self.hashing.hash(password)?;
         let now = self.clock.now();
         self.modify(|records| {
-            let record = records.iter_mut().find(|r| r.username == username).ok_or_else(|| Error::NoSuchUser(username.to_owned()))?;
+            let record = records
+                .iter_mut()
+                .find(|r| r.username == username)
+                .ok_or_else(|| Error::NoSuchUser(username.to_owned()))?;
             record.password_hash = password_hash.clone();
             record.password_changed = now;
             Ok(record.user())
@@ -353,7 +372,8 @@ impl Users {
 
     fn write(&self, users: Vec<Record>) -> Result<(), Error> {
         let file = UsersFile { format: FORMAT.into(), users };
-        let mut text = serde_json::to_string_pretty(&file).map_err(|e| Error::Io { path: self.path.clone(), source: e.into() })?;
+        let mut text =
+            serde_json::to_string_pretty(&file).map_err(|e| Error::Io { path: self.path.clone(), source: e.into() })?;
         text.push('\n');
         write_atomically(&self.path, text.as_bytes()).map_err(|source| Error::Io { path: self.path.clone(), source })
     }
@@ -379,7 +399,9 @@ fn parse(path: &Path, text: &str) -> Result<Vec<Record>, Error> {
             .and_then(|()| check_practice(r.role, r.practice.as_deref()).map(|_| ()))
             .map_err(|e| e.to_string())
             .and_then(|()| match &r.practice {
-                Some(code) if code.to_ascii_uppercase() != *code => Err(format!("practice `{code}` must be upper case")),
+                Some(code) if code.to_ascii_uppercase() != *code => {
+                    Err(format!("practice `{code}` must be upper case"))
+                }
                 _ => Ok(()),
             })
             .and_then(|()| check_phc(&r.password_hash))

@@ -6,13 +6,20 @@ use std::net::IpAddr;
 
 use common::{clock, fast_hashing, minutes};
 use phm_accounts::audit::read_verified;
-use phm_accounts::{Accounts, AccountsConfig, AuthError, ManualClock, Role, SessionPolicy, ThrottlePolicy, ThrottleScope};
+use phm_accounts::{
+    Accounts, AccountsConfig, AuthError, ManualClock, Role, SessionPolicy, ThrottlePolicy, ThrottleScope,
+};
 
 const PASSWORD: &str = "correct horse battery";
 
 fn accounts(dir: &std::path::Path) -> (ManualClock, Accounts) {
     let (time, clock) = clock();
-    let config = AccountsConfig { hashing: fast_hashing(), clock, sessions: SessionPolicy::default(), throttle: ThrottlePolicy::default() };
+    let config = AccountsConfig {
+        hashing: fast_hashing(),
+        clock,
+        sessions: SessionPolicy::default(),
+        throttle: ThrottlePolicy::default(),
+    };
     let accounts = Accounts::open_with(dir, config).expect("open accounts");
     accounts.users.add("alice", Role::Analyst, None, PASSWORD).expect("add alice");
     (time, accounts)
@@ -27,7 +34,14 @@ fn trail(accounts: &Accounts) -> Vec<String> {
     read_verified(accounts.audit.path())
         .expect("the trail verifies")
         .into_iter()
-        .map(|l| format!("{} {} {}", l.event, l.user.unwrap_or_else(|| "-".into()), serde_json::to_string(&l.detail).expect("json")))
+        .map(|l| {
+            format!(
+                "{} {} {}",
+                l.event,
+                l.user.unwrap_or_else(|| "-".into()),
+                serde_json::to_string(&l.detail).expect("json")
+            )
+        })
         .collect()
 }
 
@@ -52,7 +66,10 @@ fn failures_are_recorded_without_the_name_typed_unless_it_is_an_account() {
     assert!(matches!(accounts.sign_in("alice", "wrong password!", ip()), Err(AuthError::InvalidCredentials)));
     // People type passwords into the username box: an unknown name is not written down.
     assert!(matches!(accounts.sign_in("correct horse battery", "alice", ip()), Err(AuthError::InvalidCredentials)));
-    assert_eq!(trail(&accounts), ["sign_in_failed alice {\"username_known\":true}", "sign_in_failed - {\"username_known\":false}"]);
+    assert_eq!(
+        trail(&accounts),
+        ["sign_in_failed alice {\"username_known\":true}", "sign_in_failed - {\"username_known\":false}"]
+    );
     assert!(!std::fs::read_to_string(accounts.audit.path()).expect("read").contains("horse"));
 }
 
@@ -66,7 +83,9 @@ fn failures_from_one_address_make_that_address_wait_but_not_the_owner_elsewhere(
     for _ in 0..6 {
         assert!(accounts.sign_in("alice", "a guessed password", attacker).is_err());
     }
-    let err = accounts.sign_in("alice", PASSWORD, attacker).expect_err("the attacker's address waits, even with the right password");
+    let err = accounts
+        .sign_in("alice", PASSWORD, attacker)
+        .expect_err("the attacker's address waits, even with the right password");
     assert!(matches!(err, AuthError::Throttled { scope: ThrottleScope::UsernameAtAddress, .. }), "{err:?}");
     assert_eq!(err.to_string(), "too many failed sign-ins: try again in 5 seconds");
     assert_eq!(
@@ -83,7 +102,9 @@ fn failures_from_one_address_make_that_address_wait_but_not_the_owner_elsewhere(
     accounts.sign_in("alice", PASSWORD, ip()).expect("from her office");
     accounts.sign_in("alice", PASSWORD, Some("198.51.100.20".parse().expect("ip"))).expect("from a new address");
     time.advance(minutes(1));
-    accounts.sign_in("alice", PASSWORD, attacker).expect("the attacker's address after its wait, with the right password");
+    accounts
+        .sign_in("alice", PASSWORD, attacker)
+        .expect("the attacker's address after its wait, with the right password");
 }
 
 #[test]

@@ -12,7 +12,13 @@ use proptest::prelude::*;
 use sha2::{Digest as _, Sha256};
 
 fn alice() -> User {
-    User { username: "alice".into(), role: Role::Analyst, practice: None, created: common::start(), password_changed: common::start() }
+    User {
+        username: "alice".into(),
+        role: Role::Analyst,
+        practice: None,
+        created: common::start(),
+        password_changed: common::start(),
+    }
 }
 
 /// One of each event, as the web app and `phm users` record them.
@@ -22,11 +28,17 @@ fn every_event() -> Vec<(Actor, Event)> {
     vec![
         (user.clone(), Event::SignIn),
         (user.clone(), Event::View { page: "/quality/gp-extract".into() }),
-        (user.clone(), Event::Export { table: "profiles".into(), format: "csv".into(), rows: 52_144, policy: "analyst".into() }),
+        (
+            user.clone(),
+            Event::Export { table: "profiles".into(), format: "csv".into(), rows: 52_144, policy: "analyst".into() },
+        ),
         (user.clone(), Event::SignOut),
         (Actor::anonymous(ip), Event::SignInFailed { username_known: false }),
         (user.clone(), Event::SignInRefused { scope: ThrottleScope::Username, retry_after_seconds: 840 }),
-        (Actor::command_line(), Event::UserAdded { username: "dr.who".into(), role: Role::Clinician, practice: Some("SYNGP001".into()) }),
+        (
+            Actor::command_line(),
+            Event::UserAdded { username: "dr.who".into(), role: Role::Clinician, practice: Some("SYNGP001".into()) },
+        ),
         (Actor::command_line(), Event::PasswordChanged { username: "dr.who".into() }),
         (Actor::command_line(), Event::UserRemoved { username: "dr.who".into() }),
     ]
@@ -58,7 +70,11 @@ fn each_line_is_the_documented_json_and_the_hashes_chain() {
         )
     );
     assert!(lines[4].contains("\"event\":\"sign_in_failed\",\"user\":null,\"role\":null,"), "{}", lines[4]);
-    assert!(lines[6].contains(&format!("\"user\":\"os:{}\"", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))), "{}", lines[6]);
+    assert!(
+        lines[6].contains(&format!("\"user\":\"os:{}\"", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))),
+        "{}",
+        lines[6]
+    );
 
     // sha256 is the SHA-256 of the line without its sha256 field; prev_sha256 the line before's.
     let mut prev = GENESIS.to_owned();
@@ -105,7 +121,10 @@ fn an_empty_or_missing_trail_verifies_with_no_lines() {
     Audit::open(&path).expect("create");
     assert_eq!(audit::verify(&path).expect("empty"), 0);
     // Starting a trail writes its head (line 0) and its genesis file.
-    assert_eq!(std::fs::read_to_string(head_path(&path)).expect("head"), format!("{{\"seq\":0,\"sha256\":\"{GENESIS}\"}}\n"));
+    assert_eq!(
+        std::fs::read_to_string(head_path(&path)).expect("head"),
+        format!("{{\"seq\":0,\"sha256\":\"{GENESIS}\"}}\n")
+    );
     assert!(audit::read_genesis(&path).expect("readable").is_some());
     Audit::open(&path).expect("reopen");
     assert_eq!(audit::verify(&path).expect("still empty"), 0);
@@ -123,7 +142,13 @@ fn an_emptied_trail_whose_head_was_deleted_does_not_verify() {
     std::fs::write(&path, "").expect("empty");
     std::fs::remove_file(head_path(&path)).expect("delete head");
     let err = verify_error(&path);
-    assert!(err.starts_with(&format!("{}: is missing, but the trail was started at 2026-03-02T09:00:00.000Z", head_path(&path).display())), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "{}: is missing, but the trail was started at 2026-03-02T09:00:00.000Z",
+            head_path(&path).display()
+        )),
+        "{err}"
+    );
     assert!(err.contains("0 lines left"), "{err}");
     assert_eq!(Audit::open(&path).expect_err("refused for appending").to_string(), err);
 
@@ -144,14 +169,18 @@ fn a_trail_from_before_genesis_files_gets_one_when_opened() {
     std::fs::write(head_path(&path), head).expect("write head");
     assert_eq!(audit::verify(&path).expect("verifies without one"), 9);
     Audit::open(&path).expect("open");
-    assert_eq!(audit::read_genesis(&path).expect("readable").map(|g| g.started_at).as_deref(), Some("2026-03-02T09:00:00.000Z"));
+    assert_eq!(
+        audit::read_genesis(&path).expect("readable").map(|g| g.started_at).as_deref(),
+        Some("2026-03-02T09:00:00.000Z")
+    );
 }
 
 #[test]
 fn accounts_with_an_empty_trail_do_not_verify() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (time, clock) = clock();
-    let users = phm_accounts::Users::open_with(dir.path().join("users.json"), common::fast_hashing(), clock.clone()).expect("users");
+    let users = phm_accounts::Users::open_with(dir.path().join("users.json"), common::fast_hashing(), clock.clone())
+        .expect("users");
     assert!(phm_accounts::verify_folder(dir.path()).expect("no accounts, no trail").is_empty());
     users.add("alice", Role::Analyst, None, "correct horse battery").expect("add");
     // An account exists, but no trail records its adding (trail, head and genesis all gone).
@@ -172,7 +201,12 @@ fn accounts_with_an_empty_trail_do_not_verify() {
     // ...but not once an account is changed without a line in it.
     time.advance(std::time::Duration::from_secs(60));
     users.set_password("alice", "another long password").expect("passwd");
-    assert!(phm_accounts::verify_folder(dir.path()).expect_err("a change unrecorded").to_string().contains("since the trail was started"));
+    assert!(
+        phm_accounts::verify_folder(dir.path())
+            .expect_err("a change unrecorded")
+            .to_string()
+            .contains("since the trail was started")
+    );
 }
 
 /// A nine-line trail and its head file, written once for all the tampering cases.
@@ -301,24 +335,34 @@ fn errors_name_the_line_and_what_broke() {
     };
 
     write(&text.replacen("\"user\":\"alice\"", "\"user\":\"bob\"", 1));
-    assert_eq!(verify_error(&path), format!("{shown}:1: sha256 does not match the line's content: the line was edited"));
+    assert_eq!(
+        verify_error(&path),
+        format!("{shown}:1: sha256 does not match the line's content: the line was edited")
+    );
 
     write(&tampered(text, 3, Tamper::Delete));
     assert_eq!(
         verify_error(&path),
-        format!("{shown}:4: seq is 5, expected 4: a line before it was deleted or inserted, or lines were reordered or copied")
+        format!(
+            "{shown}:4: seq is 5, expected 4: a line before it was deleted or inserted, or lines were reordered or copied"
+        )
     );
 
     write(&tampered(text, 3, Tamper::EditAndRehash(4)));
     assert_eq!(
         verify_error(&path),
-        format!("{shown}:5: prev_sha256 does not match the sha256 of line 4: lines before it were changed, deleted or reordered")
+        format!(
+            "{shown}:5: prev_sha256 does not match the sha256 of line 4: lines before it were changed, deleted or reordered"
+        )
     );
 
     write(&tampered(text, 8, Tamper::Delete));
     assert_eq!(
         verify_error(&path),
-        format!("{}: records line 9 but the trail has 8 lines: lines were deleted from its end", head_path(&path).display())
+        format!(
+            "{}: records line 9 but the trail has 8 lines: lines were deleted from its end",
+            head_path(&path).display()
+        )
     );
 
     write(&tampered(text, 8, Tamper::Truncate));
@@ -347,12 +391,16 @@ fn the_head_file_guards_the_end_of_the_trail() {
     let err = verify_error(&path);
     assert_eq!(
         err,
-        format!("{}: is missing while the trail has 9 lines, so lines deleted from its end could not be detected", head_path(&path).display())
+        format!(
+            "{}: is missing while the trail has 9 lines, so lines deleted from its end could not be detected",
+            head_path(&path).display()
+        )
     );
 
     // A crash after a line was written but before the head was: accepted, and repaired on open.
     let eight: String = text.lines().take(8).map(|l| format!("{l}\n")).collect();
-    let eighth_sha = eight.lines().last().and_then(|l| l.rsplit_once("\"sha256\":\"")).map(|(_, s)| &s[..64]).expect("sha");
+    let eighth_sha =
+        eight.lines().last().and_then(|l| l.rsplit_once("\"sha256\":\"")).map(|(_, s)| &s[..64]).expect("sha");
     std::fs::write(head_path(&path), format!("{{\"seq\":8,\"sha256\":\"{eighth_sha}\"}}\n")).expect("write head");
     assert_eq!(audit::verify(&path).expect("one line ahead of the head"), 9);
     Audit::open(&path).expect("open");
@@ -373,7 +421,9 @@ fn concurrent_appends_from_threads_keep_one_chain() {
             let audit = Arc::clone(&audit);
             std::thread::spawn(move || {
                 for i in 0..25 {
-                    audit.record(&Actor::anonymous(None), Event::View { page: format!("/thread/{t}/{i}") }).expect("record");
+                    audit
+                        .record(&Actor::anonymous(None), Event::View { page: format!("/thread/{t}/{i}") })
+                        .expect("record");
                 }
             })
         })

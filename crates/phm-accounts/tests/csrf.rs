@@ -61,7 +61,10 @@ fn malformed_tokens_are_refused_as_malformed() {
         (good.cookie.as_str(), "no-dot"),
         (good.cookie.as_str(), &*good.field.replace('.', ".zz")),
         (good.cookie.as_str(), &*format!("-1{}", &good.field[good.field.find('.').expect("dot")..])),
-        (good.cookie.as_str(), &*format!("99999999999999999999999{}", &good.field[good.field.find('.').expect("dot")..])),
+        (
+            good.cookie.as_str(),
+            &*format!("99999999999999999999999{}", &good.field[good.field.find('.').expect("dot")..]),
+        ),
     ] {
         assert_eq!(forms.verify(cookie, field), Err(CsrfError::Malformed), "cookie `{cookie}`, field `{field}`");
     }

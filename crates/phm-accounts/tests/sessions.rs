@@ -68,7 +68,10 @@ fn a_session_ends_8_hours_after_sign_in_however_busy() {
         assert!(sessions.get(&token).is_some());
     }
     // 7 h 40 min so far; the last use is 20 minutes before the 8-hour mark.
-    assert_eq!(sessions.expires_at(&token), Some(chrono::Utc.with_ymd_and_hms(2026, 3, 2, 17, 0, 0).single().expect("time")));
+    assert_eq!(
+        sessions.expires_at(&token),
+        Some(chrono::Utc.with_ymd_and_hms(2026, 3, 2, 17, 0, 0).single().expect("time"))
+    );
     time.advance(minutes(19));
     assert!(sessions.get(&token).is_some(), "7 h 59 min");
     time.advance(minutes(1));

@@ -48,7 +48,11 @@ fn a_username_at_one_address_gets_three_tries_then_waits_twice_as_long_each_time
     assert_eq!(waits, [0, 0, 0, 5, 10, 20, 40, 80, 160, 320, 640, 900]);
     let refused = refusal(&throttle, "alice", attacker).expect("waits");
     assert_eq!((refused.scope, refused.retry_after), (ThrottleScope::UsernameAtAddress, minutes(15)));
-    assert_eq!(refusal(&throttle, "ALICE", attacker).map(|r| r.scope), Some(ThrottleScope::UsernameAtAddress), "names are counted in lower case");
+    assert_eq!(
+        refusal(&throttle, "ALICE", attacker).map(|r| r.scope),
+        Some(ThrottleScope::UsernameAtAddress),
+        "names are counted in lower case"
+    );
     assert_eq!(describe_wait(refused.retry_after), "15 minutes");
 }
 
@@ -128,7 +132,11 @@ fn twenty_failures_from_one_address_refuse_it_for_any_name_until_they_age_out() 
     // 10 minutes after the first failure: refused until it is 15 minutes old.
     let refused = refusal(&throttle, "someone", ip("192.0.2.7")).expect("the address is refused");
     assert_eq!((refused.scope, refused.retry_after), (ThrottleScope::Address, minutes(5)));
-    assert_eq!(refusal(&throttle, "someone", ip("::ffff:192.0.2.7")).map(|r| r.scope), Some(ThrottleScope::Address), "IPv4-mapped IPv6");
+    assert_eq!(
+        refusal(&throttle, "someone", ip("::ffff:192.0.2.7")).map(|r| r.scope),
+        Some(ThrottleScope::Address),
+        "IPv4-mapped IPv6"
+    );
     assert!(throttle.attempt("someone", ip("192.0.2.8")).is_ok(), "another address");
     time.advance(minutes(5));
     assert!(throttle.attempt("someone", ip("192.0.2.7")).is_ok(), "the oldest failure has aged out");
@@ -160,7 +168,11 @@ fn ipv6_addresses_are_counted_by_their_64_bit_prefix() {
     for i in 0..20 {
         fail(&throttle, &format!("name{i}"), ip(&format!("2001:db8:1:2::{}", i + 1)), 1);
     }
-    assert_eq!(refusal(&throttle, "f", ip("2001:db8:1:2:ffff::1")).map(|r| r.scope), Some(ThrottleScope::Address), "same /64");
+    assert_eq!(
+        refusal(&throttle, "f", ip("2001:db8:1:2:ffff::1")).map(|r| r.scope),
+        Some(ThrottleScope::Address),
+        "same /64"
+    );
     assert!(throttle.attempt("f", ip("2001:db8:1:3::1")).is_ok(), "another /64");
 }
 

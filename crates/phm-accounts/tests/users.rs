@@ -66,7 +66,10 @@ fn passwords_need_at_least_12_characters_and_may_not_be_the_username() {
     let dir = tempfile::tempdir().expect("temp dir");
     let users = open(&dir.path().join("users.json"));
     let err = users.add("alice", Role::Analyst, None, "elevenchars").expect_err("11 characters");
-    assert_eq!(err.to_string(), "password: use at least 12 characters (this one has 11); a few unrelated words make a long password easy to remember");
+    assert_eq!(
+        err.to_string(),
+        "password: use at least 12 characters (this one has 11); a few unrelated words make a long password easy to remember"
+    );
     // Characters, not bytes: eleven two-byte letters are still eleven.
     assert!(matches!(users.add("alice", Role::Analyst, None, &"é".repeat(11)), Err(Error::WeakPassword(_))));
     // No rules about character classes: twelve lower-case letters and spaces are fine.
@@ -102,7 +105,10 @@ fn common_passwords_spaces_and_the_username_inside_are_refused() {
         assert!(matches!(err, Error::WeakPassword(_)), "{password:?}: {err}");
         assert!(err.to_string().contains(says), "{password:?}: {err}");
         let shown = password.trim();
-        assert!(shown.is_empty() || !err.to_string().contains(shown), "the message does not repeat the password: {err}");
+        assert!(
+            shown.is_empty() || !err.to_string().contains(shown),
+            "the message does not repeat the password: {err}"
+        );
     }
     // The list is real: its most common entries are on it, and a passphrase is not.
     for common in ["123456", "password", "qwerty", "iloveyou"] {
@@ -258,7 +264,9 @@ fn a_malformed_file_is_refused_with_its_line_and_column() {
              \"created\": \"2026-03-02T09:00:00Z\", \"password_changed\": \"2026-03-02T09:00:00Z\"}}"
         )
     };
-    let file = |users: &[String]| format!("{{\"format\": \"openphm-users/1\",\n \"users\": [\n{}\n ]\n}}\n", users.join(",\n"));
+    let file = |users: &[String]| {
+        format!("{{\"format\": \"openphm-users/1\",\n \"users\": [\n{}\n ]\n}}\n", users.join(",\n"))
+    };
 
     write(&file(&[user("alice", "analyst", "null", &hash), user("bob", "analyst", "null", "plaintext-password")]));
     let err = error();

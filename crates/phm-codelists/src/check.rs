@@ -39,7 +39,8 @@ pub(crate) fn label(system: CodeSystem) -> &'static str {
     }
 }
 
-const AS_TEXT: &str = "re-export the list with the code column formatted as text, or download it again from OpenCodelists";
+const AS_TEXT: &str =
+    "re-export the list with the code column formatted as text, or download it again from OpenCodelists";
 
 /// Checks the raw content of one code cell of a list declared to be in `system`.
 pub(crate) fn check_cell(system: CodeSystem, raw: &str) -> Checked {
@@ -147,7 +148,9 @@ fn looks_like(system: CodeSystem, code: &str) -> Option<(CodeSystem, &'static st
     let icd = check_code(CodeSystem::Icd10, &normalise_classification(CodeSystem::Icd10, code)).is_ok();
     let opcs = check_code(CodeSystem::Opcs4, &normalise_classification(CodeSystem::Opcs4, code)).is_ok();
     match system {
-        CodeSystem::Icd10 | CodeSystem::Opcs4 if check_sctid(code).is_ok() => Some((CodeSystem::Snomed, "a SNOMED CT code")),
+        CodeSystem::Icd10 | CodeSystem::Opcs4 if check_sctid(code).is_ok() => {
+            Some((CodeSystem::Snomed, "a SNOMED CT code"))
+        }
         CodeSystem::Opcs4 if icd => Some((CodeSystem::Icd10, "an ICD-10 code")),
         CodeSystem::Snomed | CodeSystem::Dmd if icd && opcs => Some((CodeSystem::Icd10, "an ICD-10 or OPCS-4 code")),
         CodeSystem::Snomed | CodeSystem::Dmd if icd => Some((CodeSystem::Icd10, "an ICD-10 code")),
@@ -184,7 +187,10 @@ fn is_scientific(s: &str) -> bool {
 /// `38341003` from `38341003.0`: the integer part of an all-digit decimal whose fraction is zero.
 fn strip_decimal_zeros(s: &str) -> Option<&str> {
     let (int, frac) = s.split_once('.')?;
-    let ok = !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && !frac.is_empty() && frac.bytes().all(|b| b == b'0');
+    let ok = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && !frac.is_empty()
+        && frac.bytes().all(|b| b == b'0');
     ok.then_some(int)
 }
 

@@ -67,7 +67,11 @@ fn columns_text(columns: &[String]) -> String {
     if columns.iter().all(|c| looks_like_a_column_name(c)) {
         columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
     } else {
-        let n = if columns.len() == 1 { "1 field that does not look like a column name".to_owned() } else { format!("{} fields that do not look like column names", columns.len()) };
+        let n = if columns.len() == 1 {
+            "1 field that does not look like a column name".to_owned()
+        } else {
+            format!("{} fields that do not look like column names", columns.len())
+        };
         format!("{n} (the first line is not a CSV header)")
     }
 }

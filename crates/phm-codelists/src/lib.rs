@@ -188,16 +188,21 @@ impl Codelist {
                 problems.push(problem(line, &raw, ProblemKind::Duplicate { first_line: *first_line }, message));
                 continue;
             }
-            let term = term_index.map(cell).map(|t| t.trim_matches(check::is_space).to_owned()).filter(|t| !t.is_empty());
+            let term =
+                term_index.map(cell).map(|t| t.trim_matches(check::is_space).to_owned()).filter(|t| !t.is_empty());
             found.insert(code, (line, term));
         }
         if found.is_empty() && !problems.iter().any(|p: &Problem| p.severity() == Severity::Error) {
-            let message = format!("the codelist has no usable {} code, so a definition using it would match nobody", check::label(system));
+            let message = format!(
+                "the codelist has no usable {} code, so a definition using it would match nobody",
+                check::label(system)
+            );
             problems.push(problem(header_line, "", ProblemKind::NoCodes, message));
         }
         problems.sort_by_key(|p| p.line);
 
-        let (codes, terms): (Vec<String>, Vec<Option<String>>) = found.into_iter().map(|(code, (_, term))| (code, term)).unzip();
+        let (codes, terms): (Vec<String>, Vec<Option<String>>) =
+            found.into_iter().map(|(code, (_, term))| (code, term)).unzip();
         let mut hasher = Sha256::new();
         for code in &codes {
             hasher.update(code.as_bytes());

@@ -62,7 +62,10 @@ fn the_hash_depends_on_the_codes_only() {
 
 #[test]
 fn an_empty_code_is_an_error_and_loading_goes_on() {
-    let list = load(CodeSystem::Snomed, "code,term\n38341003,Hypertension\n,Essential hypertension\n59621000,Essential hypertension\n");
+    let list = load(
+        CodeSystem::Snomed,
+        "code,term\n38341003,Hypertension\n,Essential hypertension\n59621000,Essential hypertension\n",
+    );
     assert_eq!(found(&list), [(3, ProblemKind::EmptyCode)]);
     assert_eq!(list.problems()[0].severity(), Severity::Error);
     assert!(list.has_errors());
@@ -78,7 +81,10 @@ fn a_blank_row_is_a_warning() {
 
 #[test]
 fn a_code_that_fails_its_check_names_the_reason() {
-    let list = load(CodeSystem::Snomed, "code,term\n38341004,Check digit wrong\n3834100A,Letter\n0123456,Leading zero\n38341003,Fine\n");
+    let list = load(
+        CodeSystem::Snomed,
+        "code,term\n38341004,Check digit wrong\n3834100A,Letter\n0123456,Leading zero\n38341003,Fine\n",
+    );
     assert_eq!(
         found(&list),
         [
@@ -94,7 +100,10 @@ fn a_code_that_fails_its_check_names_the_reason() {
 
 #[test]
 fn scientific_notation_is_unrecoverable() {
-    let list = load(CodeSystem::Snomed, "code,term\n3.8341E+07,Hypertension\n3.83E+13,Something long\n38341003,Hypertension\n");
+    let list = load(
+        CodeSystem::Snomed,
+        "code,term\n3.8341E+07,Hypertension\n3.83E+13,Something long\n38341003,Hypertension\n",
+    );
     assert_eq!(found(&list), [(2, ProblemKind::ScientificNotation), (3, ProblemKind::ScientificNotation)]);
     let message = message_of(&list, ProblemKind::ScientificNotation);
     assert!(message.contains("cannot be recovered") && message.contains("as text"), "{message}");
@@ -104,7 +113,10 @@ fn scientific_notation_is_unrecoverable() {
 #[test]
 fn a_long_id_cut_to_15_digits_is_unrecoverable() {
     // Apixaban 5mg tablets, 42206511000001102, after a spreadsheet kept 15 significant digits.
-    let list = load(CodeSystem::Dmd, "code,term\n42206511000001100,Apixaban 5mg tablets\n42206511000001102,Apixaban 5mg tablets\n");
+    let list = load(
+        CodeSystem::Dmd,
+        "code,term\n42206511000001100,Apixaban 5mg tablets\n42206511000001102,Apixaban 5mg tablets\n",
+    );
     assert_eq!(found(&list), [(2, ProblemKind::PrecisionLost)]);
     assert!(message_of(&list, ProblemKind::PrecisionLost).contains("15 significant digits"));
 }
@@ -120,7 +132,10 @@ fn a_code_written_as_a_decimal_is_taken_with_a_warning() {
 #[test]
 fn spaces_and_non_breaking_spaces_are_trimmed_with_a_warning() {
     let list = load(CodeSystem::Snomed, "code,term\n 38341003,A\n59621000\u{a0},B\n\t1201005 ,C\n78975002,D\n");
-    assert_eq!(found(&list), [(2, ProblemKind::Whitespace), (3, ProblemKind::Whitespace), (4, ProblemKind::Whitespace)]);
+    assert_eq!(
+        found(&list),
+        [(2, ProblemKind::Whitespace), (3, ProblemKind::Whitespace), (4, ProblemKind::Whitespace)]
+    );
     assert!(!list.has_errors());
     assert_eq!(list.codes(), ["1201005", "38341003", "59621000", "78975002"]);
     assert_eq!(list.problems()[1].value, "59621000\u{a0}");
@@ -136,7 +151,10 @@ fn zero_padding_is_removed_when_the_rest_is_a_valid_id() {
 
 #[test]
 fn icd10_in_lowercase_or_with_a_dot_or_x_filler_is_normalised() {
-    let list = load(CodeSystem::Icd10, "code,term\ne11.9,Type 2 diabetes\nF03X,Unspecified dementia\nI10.,Hypertension\nI10.X,Hypertension\nJ45.0,Asthma\n");
+    let list = load(
+        CodeSystem::Icd10,
+        "code,term\ne11.9,Type 2 diabetes\nF03X,Unspecified dementia\nI10.,Hypertension\nI10.X,Hypertension\nJ45.0,Asthma\n",
+    );
     assert_eq!(
         found(&list),
         [
@@ -215,7 +233,10 @@ fn a_list_with_no_usable_code_is_an_error() {
 #[test]
 fn line_numbers_count_lines_not_records() {
     // A quoted term over two lines, CRLF endings and a byte-order mark, as spreadsheets write.
-    let list = load(CodeSystem::Snomed, "\u{feff}Code,Term\r\n38341003,\"Hypertensive disorder,\r\nsystemic arterial\"\r\n38341004,Wrong\r\n");
+    let list = load(
+        CodeSystem::Snomed,
+        "\u{feff}Code,Term\r\n38341003,\"Hypertensive disorder,\r\nsystemic arterial\"\r\n38341004,Wrong\r\n",
+    );
     assert_eq!(list.code_column(), "Code");
     assert_eq!(found(&list), [(4, ProblemKind::Invalid(CodeError::CheckDigit))]);
     let list = load(CodeSystem::Snomed, "code,term\r\n\r\n38341004,Wrong\r\n38341003,\"A,\nB\"\n38341004,Wrong\n");
@@ -289,7 +310,6 @@ fn the_repository_names_a_file_s_system_by_its_prefix() {
     assert_eq!(system_for_file_stem("icd10asthma"), CodeSystem::Snomed);
 }
 
-
 #[test]
 fn only_a_regular_file_of_bounded_size_is_read() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -317,5 +337,10 @@ fn the_first_line_of_a_file_that_is_not_a_codelist_is_not_shown() {
     let e = Codelist::load(&path, CodeSystem::Snomed, None).expect_err("no code column");
     let text = e.to_string();
     assert!(!text.contains("SALT") && !text.contains("root"), "{text}");
-    assert!(text.ends_with("its columns are: 1 field that does not look like a column name (the first line is not a CSV header)"), "{text}");
+    assert!(
+        text.ends_with(
+            "its columns are: 1 field that does not look like a column name (the first line is not a CSV header)"
+        ),
+        "{text}"
+    );
 }

@@ -21,7 +21,8 @@ pub enum CodeSystem {
 
 impl CodeSystem {
     /// Every system, for lookups.
-    pub const ALL: [Self; 7] = [Self::Snomed, Self::Icd10, Self::Dmd, Self::Opcs4, Self::Loinc, Self::Rxnorm, Self::Cvx];
+    pub const ALL: [Self; 7] =
+        [Self::Snomed, Self::Icd10, Self::Dmd, Self::Opcs4, Self::Loinc, Self::Rxnorm, Self::Cvx];
 
     /// The FHIR `Coding.system` URI used by UK Core.
     pub fn uri(self) -> &'static str {
@@ -94,7 +95,9 @@ impl CodeError {
             Self::Characters => "contains characters the code system does not use",
             Self::LeadingZero => "a SNOMED CT identifier does not start with 0",
             Self::CheckDigit => "the Verhoeff check digit does not match",
-            Self::NotConcept => "the partition identifier (digits 2 and 3 from the right) is not 00 or 10, so this is not a concept id",
+            Self::NotConcept => {
+                "the partition identifier (digits 2 and 3 from the right) is not 00 or 10, so this is not a concept id"
+            }
             Self::Pattern => "does not match the code pattern of its system",
         }
     }
@@ -270,14 +273,12 @@ pub mod uri {
     pub const ETHNIC_CATEGORY_EXTENSION: &str =
         "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory";
     /// UK Core ethnic category code system (England).
-    pub const ETHNIC_CATEGORY_SYSTEM: &str =
-        "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland";
+    pub const ETHNIC_CATEGORY_SYSTEM: &str = "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland";
     /// UK Core admission method extension (on `Encounter.hospitalization`).
     pub const ADMISSION_METHOD_EXTENSION: &str =
         "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-AdmissionMethod";
     /// UK Core admission method code system (England).
-    pub const ADMISSION_METHOD_SYSTEM: &str =
-        "https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland";
+    pub const ADMISSION_METHOD_SYSTEM: &str = "https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland";
     /// UK Core vaccination procedure extension (on `Immunization`).
     pub const VACCINATION_PROCEDURE_EXTENSION: &str =
         "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-VaccinationProcedure";
@@ -286,15 +287,13 @@ pub mod uri {
     /// UCUM units.
     pub const UCUM: &str = "http://unitsofmeasure.org";
     /// FHIR observation category.
-    pub const OBSERVATION_CATEGORY: &str =
-        "http://terminology.hl7.org/CodeSystem/observation-category";
+    pub const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
     /// FHIR condition category.
     pub const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
     /// FHIR condition clinical status.
     pub const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
     /// FHIR condition verification status.
-    pub const CONDITION_VERIFICATION: &str =
-        "http://terminology.hl7.org/CodeSystem/condition-ver-status";
+    pub const CONDITION_VERIFICATION: &str = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
     /// Source-local patient identifiers in the synthetic extracts (RFC 4122 UUIDs).
     pub const UUID: &str = "https://tools.ietf.org/html/rfc4122";
 }

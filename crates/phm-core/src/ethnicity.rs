@@ -75,8 +75,7 @@ impl EthnicCategory {
 
     /// The one-letter NHS code (`A`..`S`, no `I`, `O` or `Q`).
     pub fn code(self) -> &'static str {
-        const CODES: [&str; 16] =
-            ["A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S"];
+        const CODES: [&str; 16] = ["A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S"];
         CODES[self as usize]
     }
 

@@ -176,8 +176,13 @@ impl PlausibleRanges {
         let rows: Vec<PlausibleRange> = parse_csv(file, text)?;
         let mut out = HashMap::new();
         for (i, r) in rows.into_iter().enumerate() {
-            let fail = |message: String| Error::Reference { file, line: u64::try_from(i).unwrap_or(u64::MAX).saturating_add(2), message };
-            let system = crate::codes::CodeSystem::from_name(&r.code_system).ok_or_else(|| fail(format!("unknown code system `{}`", r.code_system)))?;
+            let fail = |message: String| Error::Reference {
+                file,
+                line: u64::try_from(i).unwrap_or(u64::MAX).saturating_add(2),
+                message,
+            };
+            let system = crate::codes::CodeSystem::from_name(&r.code_system)
+                .ok_or_else(|| fail(format!("unknown code system `{}`", r.code_system)))?;
             crate::codes::check_code(system, &r.code).map_err(|e| fail(format!("`{}`: {}", r.code, e.reason())))?;
             if !(r.min < r.max) {
                 return Err(fail(format!("min {} is not below max {}", r.min, r.max)));
@@ -234,17 +239,29 @@ impl ReferenceData {
                 return Err(fail("areas.csv", i, format!("IMD decile {} is not 1-10", area.imd_decile)));
             }
             if pcn_place.get(area.pcn_code.as_str()) != Some(&area.place_code.as_str()) {
-                return Err(fail("areas.csv", i, format!("PCN `{}` is not in place `{}`", area.pcn_code, area.place_code)));
+                return Err(fail(
+                    "areas.csv",
+                    i,
+                    format!("PCN `{}` is not in place `{}`", area.pcn_code, area.place_code),
+                ));
             }
         }
         for (i, practice) in self.practices.iter().enumerate() {
             if pcn_place.get(practice.pcn_code.as_str()) != Some(&practice.place_code.as_str()) {
-                return Err(fail("practices.csv", i, format!("PCN `{}` is not in place `{}`", practice.pcn_code, practice.place_code)));
+                return Err(fail(
+                    "practices.csv",
+                    i,
+                    format!("PCN `{}` is not in place `{}`", practice.pcn_code, practice.place_code),
+                ));
             }
         }
         let total: u32 = self.esp2013.iter().map(|b| b.standard_population).sum();
         if self.esp2013.len() != 19 || total != 100_000 {
-            return Err(fail("esp2013.csv", 0, format!("expected 19 bands summing to 100000, found {} summing to {total}", self.esp2013.len())));
+            return Err(fail(
+                "esp2013.csv",
+                0,
+                format!("expected 19 bands summing to 100000, found {} summing to {total}", self.esp2013.len()),
+            ));
         }
         Ok(())
     }

@@ -96,10 +96,7 @@ impl Table {
     /// The Arrow schema of this table.
     pub fn arrow_schema(&self) -> Arc<Schema> {
         Arc::new(Schema::new(
-            self.columns
-                .iter()
-                .map(|c| Field::new(c.name, c.ty.arrow(), c.nullable))
-                .collect::<Vec<_>>(),
+            self.columns.iter().map(|c| Field::new(c.name, c.ty.arrow(), c.nullable)).collect::<Vec<_>>(),
         ))
     }
 
@@ -132,8 +129,7 @@ const PERSON_ID: Column = col(
     "Pseudonymous person identifier: a keyed HMAC of the NHS number, the same across sources.",
 );
 const SOURCE: Column = col("source", Text, false, "Name of the extract the row came from.");
-const SOURCE_ORG: Column =
-    col("source_org", Text, false, "ODS code of the organisation that recorded the row.");
+const SOURCE_ORG: Column = col("source_org", Text, false, "ODS code of the organisation that recorded the row.");
 const CODE_SYSTEM: Column = col_c(
     "code_system",
     Text,
@@ -141,12 +137,8 @@ const CODE_SYSTEM: Column = col_c(
     "Code system of `code`.",
     &[Constraint::OneOf(&["snomed", "icd10", "dmd", "opcs4", "loinc", "rxnorm", "cvx"])],
 );
-const ENCOUNTER_ID: Column = col(
-    "encounter_id",
-    Text,
-    true,
-    "The encounter the row was recorded in, when the source says.",
-);
+const ENCOUNTER_ID: Column =
+    col("encounter_id", Text, true, "The encounter the row was recorded in, when the source says.");
 
 /// One row per person known to any source.
 pub const PERSON: Table = Table {
@@ -154,16 +146,62 @@ pub const PERSON: Table = Table {
     description: "One row per person known to any source, with the demographics resolved across sources.",
     columns: &[
         PERSON_ID,
-        col_c("year_of_birth", SmallInt, true, "Year of birth; null when no source gives one (such people are in no age-based figure, and the data-quality report counts them).", &[Constraint::Range(1900.0, 2100.0)]),
-        col_c("month_of_birth", SmallInt, true, "Month of birth, 1-12 (day is not kept in analytical tables); null when only the year is known.", &[Constraint::Range(1.0, 12.0)]),
-        col_c("sex", Text, false, "Administrative gender as recorded: `female`, `male`, `other`, `unknown`.", &[Constraint::OneOf(&["female", "male", "other", "unknown"])]),
-        col_c("ethnic_category", Text, true, "NHS ethnic category code `A`-`S` (16 groups); null when not stated.", &[Constraint::OneOf(&["A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S"])]),
-        col_c("ethnic_group_5", Text, true, "ONS 5-group: `asian`, `black`, `mixed`, `white`, `other`.", &[Constraint::OneOf(&["asian", "black", "mixed", "white", "other"])]),
+        col_c(
+            "year_of_birth",
+            SmallInt,
+            true,
+            "Year of birth; null when no source gives one (such people are in no age-based figure, and the data-quality report counts them).",
+            &[Constraint::Range(1900.0, 2100.0)],
+        ),
+        col_c(
+            "month_of_birth",
+            SmallInt,
+            true,
+            "Month of birth, 1-12 (day is not kept in analytical tables); null when only the year is known.",
+            &[Constraint::Range(1.0, 12.0)],
+        ),
+        col_c(
+            "sex",
+            Text,
+            false,
+            "Administrative gender as recorded: `female`, `male`, `other`, `unknown`.",
+            &[Constraint::OneOf(&["female", "male", "other", "unknown"])],
+        ),
+        col_c(
+            "ethnic_category",
+            Text,
+            true,
+            "NHS ethnic category code `A`-`S` (16 groups); null when not stated.",
+            &[Constraint::OneOf(&["A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S"])],
+        ),
+        col_c(
+            "ethnic_group_5",
+            Text,
+            true,
+            "ONS 5-group: `asian`, `black`, `mixed`, `white`, `other`.",
+            &[Constraint::OneOf(&["asian", "black", "mixed", "white", "other"])],
+        ),
         col_c("area_code", Text, true, "LSOA-level area of residence.", &[Constraint::References("areas.csv")]),
-        col_c("practice_code", Text, true, "Practice of the latest GP registration (current if `registration.end_date` is null).", &[Constraint::References("practices.csv")]),
+        col_c(
+            "practice_code",
+            Text,
+            true,
+            "Practice of the latest GP registration (current if `registration.end_date` is null).",
+            &[Constraint::References("practices.csv")],
+        ),
         col("date_of_death", Date, true, "Date of death, if dead."),
-        col("national_data_opt_out", Bool, false, "National data opt-out registered: exclude from every secondary-use output; still available for direct care."),
-        col("type_1_opt_out", Bool, false, "Type 1 opt-out registered at the GP practice: GP data not to leave the practice for secondary use."),
+        col(
+            "national_data_opt_out",
+            Bool,
+            false,
+            "National data opt-out registered: exclude from every secondary-use output; still available for direct care.",
+        ),
+        col(
+            "type_1_opt_out",
+            Bool,
+            false,
+            "Type 1 opt-out registered at the GP practice: GP data not to leave the practice for secondary use.",
+        ),
     ],
 };
 
@@ -206,7 +244,13 @@ pub const CONDITION: Table = Table {
         col_c("code", Text, false, "Diagnosis code.", &[Constraint::CodeInSystem]),
         CODE_SYSTEM,
         col("date", Date, false, "Onset date, or the date recorded where onset is not given."),
-        col_c("diagnosis_rank", SmallInt, true, "Position in a hospital spell's diagnoses: 1 = primary.", &[Constraint::Range(1.0, 20.0)]),
+        col_c(
+            "diagnosis_rank",
+            SmallInt,
+            true,
+            "Position in a hospital spell's diagnoses: 1 = primary.",
+            &[Constraint::Range(1.0, 20.0)],
+        ),
         ENCOUNTER_ID,
         SOURCE_ORG,
         SOURCE,
@@ -224,8 +268,19 @@ pub const OBSERVATION: Table = Table {
         col("date", Date, false, "Date of the observation."),
         col("value", Float, true, "Numeric value, if any."),
         col("unit", Text, true, "UCUM unit of `value`."),
-        col("value_code", Text, true, "Coded value, if any (FHIR `valueCodeableConcept`): e.g. the SNOMED CT finding `266919005` (never smoked) of a smoking status observation coded LOINC `72166-2`."),
-        col_c("value_code_system", Text, true, "Code system of `value_code`.", &[Constraint::OneOf(&["snomed", "icd10", "dmd", "opcs4", "loinc", "rxnorm", "cvx"])]),
+        col(
+            "value_code",
+            Text,
+            true,
+            "Coded value, if any (FHIR `valueCodeableConcept`): e.g. the SNOMED CT finding `266919005` (never smoked) of a smoking status observation coded LOINC `72166-2`.",
+        ),
+        col_c(
+            "value_code_system",
+            Text,
+            true,
+            "Code system of `value_code`.",
+            &[Constraint::OneOf(&["snomed", "icd10", "dmd", "opcs4", "loinc", "rxnorm", "cvx"])],
+        ),
         ENCOUNTER_ID,
         SOURCE_ORG,
         SOURCE,
@@ -269,7 +324,23 @@ pub const ENCOUNTER: Table = Table {
     columns: &[
         col("encounter_id", Text, false, "Identifier of the encounter, unique within the store."),
         PERSON_ID,
-        col_c("setting", Text, false, "Care setting.", &[Constraint::OneOf(&["gp", "ae", "emergency_admission", "elective_admission", "other_admission", "outpatient", "community", "mental_health", "social_care"])]),
+        col_c(
+            "setting",
+            Text,
+            false,
+            "Care setting.",
+            &[Constraint::OneOf(&[
+                "gp",
+                "ae",
+                "emergency_admission",
+                "elective_admission",
+                "other_admission",
+                "outpatient",
+                "community",
+                "mental_health",
+                "social_care",
+            ])],
+        ),
         col("start_date", Date, false, "Start (attendance or admission) date."),
         col("end_date", Date, true, "End (discharge) date, for spells."),
         col("code", Text, true, "Type of encounter (SNOMED CT), if given."),
@@ -300,12 +371,36 @@ pub const PERSON_SOURCE: Table = Table {
     columns: &[
         PERSON_ID,
         SOURCE,
-        col_c("source_type", Text, false, "Kind of partner: `gp_practice`, `acute_trust`, `community_trust`, `mental_health_trust`, `local_authority`, `other`.", &[Constraint::OneOf(&["gp_practice", "acute_trust", "community_trust", "mental_health_trust", "local_authority", "other"])]),
+        col_c(
+            "source_type",
+            Text,
+            false,
+            "Kind of partner: `gp_practice`, `acute_trust`, `community_trust`, `mental_health_trust`, `local_authority`, `other`.",
+            &[Constraint::OneOf(&[
+                "gp_practice",
+                "acute_trust",
+                "community_trust",
+                "mental_health_trust",
+                "local_authority",
+                "other",
+            ])],
+        ),
         SOURCE_ORG,
-        col("linked", Bool, false, "Whether the pseudonym comes from an NHS number (and so links across sources); false for a source-local identifier."),
+        col(
+            "linked",
+            Bool,
+            false,
+            "Whether the pseudonym comes from an NHS number (and so links across sources); false for a source-local identifier.",
+        ),
         col_c("year_of_birth", SmallInt, true, "Year of birth.", &[Constraint::Range(1900.0, 2100.0)]),
         col_c("month_of_birth", SmallInt, true, "Month of birth.", &[Constraint::Range(1.0, 12.0)]),
-        col_c("sex", Text, true, "Administrative gender as recorded.", &[Constraint::OneOf(&["female", "male", "other", "unknown"])]),
+        col_c(
+            "sex",
+            Text,
+            true,
+            "Administrative gender as recorded.",
+            &[Constraint::OneOf(&["female", "male", "other", "unknown"])],
+        ),
         col("ethnic_category", Text, true, "NHS ethnic category code, null when not stated."),
         col("area_code", Text, true, "LSOA of the recorded postcode, through the postcode lookup in the store."),
         col("practice_code", Text, true, "GP practice the source names (e.g. `Patient.generalPractitioner`)."),
@@ -405,7 +500,9 @@ pub fn markdown() -> String {
                 .constraints
                 .iter()
                 .map(|k| match k {
-                    Constraint::OneOf(values) => format!("one of {}", values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")),
+                    Constraint::OneOf(values) => {
+                        format!("one of {}", values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", "))
+                    }
                     Constraint::Range(lo, hi) => format!("{lo} to {hi}"),
                     Constraint::CodeInSystem => "valid in `code_system`".to_owned(),
                     Constraint::References(file) => format!("in `reference/{file}`"),
@@ -433,7 +530,9 @@ mod tests {
     fn analytical_tables_hold_no_identifying_columns() {
         let identifying = ["nhs_number", "given_name", "family_name", "date_of_birth", "address_line", "postcode"];
         // Reference tables hold no people: a postcode there is a place, not a person's address.
-        for table in TABLES.iter().filter(|t| t.name != "identity" && !REFERENCE_TABLES.iter().any(|r| r.name == t.name)) {
+        for table in
+            TABLES.iter().filter(|t| t.name != "identity" && !REFERENCE_TABLES.iter().any(|r| r.name == t.name))
+        {
             for c in table.columns {
                 assert!(!identifying.contains(&c.name), "{}.{} is identifying", table.name, c.name);
             }

@@ -87,8 +87,12 @@ impl fmt::Display for Rule {
                 "published numerator {numerator} and denominator {denominator} reveal a complement of {}, from 1 to {threshold}",
                 denominator - numerator
             ),
-            Rule::OffGrid { value, rounding } => write!(f, "published count {value} is not a value of rounding to {rounding}"),
-            Rule::DerivedBesideSuppressed { count } => write!(f, "derived figure published although count `{count}` is suppressed"),
+            Rule::OffGrid { value, rounding } => {
+                write!(f, "published count {value} is not a value of rounding to {rounding}")
+            }
+            Rule::DerivedBesideSuppressed { count } => {
+                write!(f, "derived figure published although count `{count}` is suppressed")
+            }
             Rule::LoneSuppression { group } => {
                 write!(f, "the only suppressed figure of group {group}: its total and other parts reveal it")
             }
@@ -168,7 +172,11 @@ fn check(policy: &Policy, shape: &Shape, rows: &[Row]) -> Vec<Violation> {
         if let Some(c) = row.counts.iter().position(Option::is_none) {
             for (d, figure) in row.derived.iter().enumerate() {
                 if figure.is_some() {
-                    out.push(violation(i, &shape.derived[d], Rule::DerivedBesideSuppressed { count: shape.counts[c].clone() }));
+                    out.push(violation(
+                        i,
+                        &shape.derived[d],
+                        Rule::DerivedBesideSuppressed { count: shape.counts[c].clone() },
+                    ));
                 }
             }
         }
@@ -186,7 +194,9 @@ fn check(policy: &Policy, shape: &Shape, rows: &[Row]) -> Vec<Violation> {
         Ok(determined) => {
             for e in determined {
                 let lone = out.iter().any(|v| {
-                    matches!(v.rule, Rule::LoneSuppression { .. }) && v.cell == e / n_counts && v.column == shape.counts[e % n_counts]
+                    matches!(v.rule, Rule::LoneSuppression { .. })
+                        && v.cell == e / n_counts
+                        && v.column == shape.counts[e % n_counts]
                 });
                 if !lone {
                     out.push(violation(e / n_counts, &shape.counts[e % n_counts], Rule::Recoverable));

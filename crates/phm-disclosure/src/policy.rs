@@ -80,7 +80,9 @@ impl Rounding {
         match self {
             Rounding::None => true,
             Rounding::Nearest { base } => value.is_multiple_of(base),
-            Rounding::Midpoint { base } => value == 0 || (u128::from(value) + u128::from(base / 2)).is_multiple_of(u128::from(base)),
+            Rounding::Midpoint { base } => {
+                value == 0 || (u128::from(value) + u128::from(base / 2)).is_multiple_of(u128::from(base))
+            }
         }
     }
 
@@ -134,7 +136,9 @@ impl Policy {
         rounding.check().map_err(invalid)?;
         // Rounding is monotone, so the smallest non-zero value shown for a count above the
         // threshold comes from the first count above it that does not round to zero.
-        if let Some(first) = (threshold.saturating_add(1)..).take(1 + rounding_span(rounding)).find(|&x| rounding.apply(x) > 0) {
+        if let Some(first) =
+            (threshold.saturating_add(1)..).take(1 + rounding_span(rounding)).find(|&x| rounding.apply(x) > 0)
+        {
             let shown = rounding.apply(first);
             if shown <= threshold {
                 return Err(invalid(format!(
@@ -241,13 +245,23 @@ impl PolicySet {
         };
         let table = p.table(policies, "policies")?;
         if table.is_empty() {
-            return Err(p.err(policies.span(), "policies", "expected at least one `[policies.<name>]` table".to_owned()));
+            return Err(p.err(
+                policies.span(),
+                "policies",
+                "expected at least one `[policies.<name>]` table".to_owned(),
+            ));
         }
         let mut out = Vec::new();
         for (name, value) in table.iter() {
             let key = format!("policies.{}", name.get_ref());
-            if name.get_ref().is_empty() || !name.get_ref().chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
-                return Err(p.err(name.span(), &key, "expected a policy name of lowercase letters, digits, `_` and `-`".to_owned()));
+            if name.get_ref().is_empty()
+                || !name.get_ref().chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+            {
+                return Err(p.err(
+                    name.span(),
+                    &key,
+                    "expected a policy name of lowercase letters, digits, `_` and `-`".to_owned(),
+                ));
             }
             out.push(p.policy(name.get_ref(), value, &key)?);
         }
@@ -288,10 +302,9 @@ impl Parser<'_> {
     }
 
     fn table<'v, 'i>(&self, value: &'v Spanned<DeValue<'i>>, key: &str) -> Result<&'v DeTable<'i>> {
-        value
-            .get_ref()
-            .as_table()
-            .ok_or_else(|| self.err(value.span(), key, format!("expected a table; found {}", describe(value.get_ref()))))
+        value.get_ref().as_table().ok_or_else(|| {
+            self.err(value.span(), key, format!("expected a table; found {}", describe(value.get_ref())))
+        })
     }
 
     fn only_keys(&self, table: &DeTable<'_>, prefix: &str, allowed: &[&str]) -> Result<()> {
@@ -308,7 +321,8 @@ impl Parser<'_> {
     fn policy(&self, name: &str, value: &Spanned<DeValue<'_>>, key: &str) -> Result<Policy> {
         let t = self.table(value, key)?;
         self.only_keys(t, key, &["threshold", "complement", "rounding", "base"])?;
-        let missing = |k: &str, what: &str| self.err(value.span(), &format!("{key}.{k}"), format!("missing; expected {what}"));
+        let missing =
+            |k: &str, what: &str| self.err(value.span(), &format!("{key}.{k}"), format!("missing; expected {what}"));
 
         let threshold_key = format!("{key}.threshold");
         let threshold = match t.get("threshold") {
@@ -318,7 +332,11 @@ impl Parser<'_> {
         let complement = match t.get("complement") {
             None => true,
             Some(v) => v.get_ref().as_bool().ok_or_else(|| {
-                self.err(v.span(), &format!("{key}.complement"), format!("expected true or false; found {}", describe(v.get_ref())))
+                self.err(
+                    v.span(),
+                    &format!("{key}.complement"),
+                    format!("expected true or false; found {}", describe(v.get_ref())),
+                )
             })?,
         };
         let rounding_key = format!("{key}.rounding");
@@ -330,7 +348,11 @@ impl Parser<'_> {
         let rounding = match mode.get_ref().as_str() {
             Some("none") => {
                 if let Some(b) = base {
-                    return Err(self.err(b.span(), &base_key, "not allowed with `rounding = \"none\"`; remove it".to_owned()));
+                    return Err(self.err(
+                        b.span(),
+                        &base_key,
+                        "not allowed with `rounding = \"none\"`; remove it".to_owned(),
+                    ));
                 }
                 Rounding::None
             }
@@ -355,11 +377,9 @@ impl Parser<'_> {
     /// A non-negative whole number of at least `min`.
     fn whole(&self, value: &Spanned<DeValue<'_>>, key: &str, min: u64) -> Result<u64> {
         let expected = format!("a whole number ≥ {min}");
-        let n = value
-            .get_ref()
-            .as_integer()
-            .and_then(|i| u64::from_str_radix(i.as_str(), i.radix()).ok())
-            .ok_or_else(|| self.err(value.span(), key, format!("expected {expected}; found {}", describe(value.get_ref()))))?;
+        let n = value.get_ref().as_integer().and_then(|i| u64::from_str_radix(i.as_str(), i.radix()).ok()).ok_or_else(
+            || self.err(value.span(), key, format!("expected {expected}; found {}", describe(value.get_ref()))),
+        )?;
         if n < min {
             return Err(self.err(value.span(), key, format!("expected {expected}; found {n}")));
         }

@@ -119,8 +119,12 @@ impl fmt::Display for Status {
             Status::Rounded(Rounding::Nearest { base }) => write!(f, "rounded to nearest {base}"),
             Status::Rounded(Rounding::Midpoint { base }) => write!(f, "rounded to midpoint {base}"),
             Status::Suppressed(Suppression::Primary { threshold }) => write!(f, "suppressed: count 1–{threshold}"),
-            Status::Suppressed(Suppression::Complement { threshold }) => write!(f, "suppressed: complement 1–{threshold}"),
-            Status::Suppressed(Suppression::Secondary) => f.write_str("suppressed: secondary (protects another cell in the same total)"),
+            Status::Suppressed(Suppression::Complement { threshold }) => {
+                write!(f, "suppressed: complement 1–{threshold}")
+            }
+            Status::Suppressed(Suppression::Secondary) => {
+                f.write_str("suppressed: secondary (protects another cell in the same total)")
+            }
             Status::Suppressed(Suppression::Linked) => {
                 f.write_str("suppressed: secondary (protects a cell that several totals together would reveal)")
             }
@@ -314,7 +318,8 @@ pub fn release<K: fmt::Display>(table: Table<K>, policy: &Policy) -> Result<Rele
         let is_suppressed = |e: usize| suppressed[e].is_some();
         let determined = solve::determined(groups, n_counts, &is_suppressed)?;
         let Some(&target) = determined.first() else { break };
-        let containing: Vec<Group> = groups.iter().filter(|g| entries(g, n_counts).any(|e| e == target)).cloned().collect();
+        let containing: Vec<Group> =
+            groups.iter().filter(|g| entries(g, n_counts).any(|e| e == target)).cloned().collect();
         let pick = complementary(&containing, n_counts, &suppressed, &value).or_else(|| {
             let component = solve::components(groups, n_counts, &is_suppressed)
                 .into_iter()
@@ -388,11 +393,18 @@ pub(crate) fn entries(group: &Group, n_counts: usize) -> impl Iterator<Item = us
 /// The published entry to suppress to protect a suppressed entry in one of `groups`: the
 /// smallest non-zero published part, else the smallest non-zero published total, else the
 /// smallest published zero; ties to the lower entry (earlier cell).
-fn complementary(groups: &[Group], n_counts: usize, suppressed: &[Option<Suppression>], value: &dyn Fn(usize) -> u64) -> Option<usize> {
+fn complementary(
+    groups: &[Group],
+    n_counts: usize,
+    suppressed: &[Option<Suppression>],
+    value: &dyn Fn(usize) -> u64,
+) -> Option<usize> {
     let mut best: Option<((u8, u64, usize), usize)> = None;
     for g in groups {
         let total = g.total * n_counts + g.count;
-        for (e, is_total) in std::iter::once((total, true)).chain(g.parts.iter().map(|p| (p * n_counts + g.count, false))) {
+        for (e, is_total) in
+            std::iter::once((total, true)).chain(g.parts.iter().map(|p| (p * n_counts + g.count, false)))
+        {
             if suppressed[e].is_some() {
                 continue;
             }

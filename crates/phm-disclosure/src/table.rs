@@ -102,7 +102,9 @@ impl Shape {
     fn proportion(&mut self, numerator: &str, denominator: &str) -> Result<Proportion> {
         let p = Proportion { numerator: self.count_index(numerator)?, denominator: self.count_index(denominator)? };
         if p.numerator == p.denominator {
-            return Err(Error::Table(format!("a proportion needs two different count columns, not `{numerator}` twice")));
+            return Err(Error::Table(format!(
+                "a proportion needs two different count columns, not `{numerator}` twice"
+            )));
         }
         if !self.proportions.contains(&p) {
             self.proportions.push(p);
@@ -112,12 +114,22 @@ impl Shape {
 
     fn ratio(&mut self, derived: &str, numerator: &str, denominator: &str, multiplier: f64) -> Result<()> {
         let d = self.derived.iter().position(|c| c == derived).ok_or_else(|| {
-            Error::Table(format!("no derived column `{derived}` (the derived columns are: {})", self.derived.join(", ")))
+            Error::Table(format!(
+                "no derived column `{derived}` (the derived columns are: {})",
+                self.derived.join(", ")
+            ))
         })?;
         if !multiplier.is_finite() || multiplier <= 0.0 {
-            return Err(Error::Table(format!("the ratio `{derived}` needs a positive finite multiplier, not {multiplier}")));
+            return Err(Error::Table(format!(
+                "the ratio `{derived}` needs a positive finite multiplier, not {multiplier}"
+            )));
         }
-        let ratio = Ratio { derived: d, numerator: self.count_index(numerator)?, denominator: self.count_index(denominator)?, multiplier };
+        let ratio = Ratio {
+            derived: d,
+            numerator: self.count_index(numerator)?,
+            denominator: self.count_index(denominator)?,
+            multiplier,
+        };
         if self.ratios.iter().any(|r| r.derived == d) {
             return Err(Error::Table(format!("derived column `{derived}` is declared a ratio twice")));
         }
@@ -126,22 +138,38 @@ impl Shape {
     }
 
     /// Checks a group against the number of cells and adds it.
-    fn group<L: Fn(usize) -> String>(&mut self, count: usize, total: usize, parts: &[usize], n_cells: usize, label: L) -> Result<()> {
+    fn group<L: Fn(usize) -> String>(
+        &mut self,
+        count: usize,
+        total: usize,
+        parts: &[usize],
+        n_cells: usize,
+        label: L,
+    ) -> Result<()> {
         let name = &self.counts[count];
         for &c in std::iter::once(&total).chain(parts) {
             if c >= n_cells {
-                return Err(Error::Table(format!("group for `{name}` names cell {c}, but the table has {n_cells} cells")));
+                return Err(Error::Table(format!(
+                    "group for `{name}` names cell {c}, but the table has {n_cells} cells"
+                )));
             }
         }
         if parts.is_empty() {
             return Err(Error::Table(format!("group for `{name}` with total `{}` has no parts", label(total))));
         }
         if parts.contains(&total) {
-            return Err(Error::Table(format!("group for `{name}`: `{}` is both the total and one of its parts", label(total))));
+            return Err(Error::Table(format!(
+                "group for `{name}`: `{}` is both the total and one of its parts",
+                label(total)
+            )));
         }
         for (i, p) in parts.iter().enumerate() {
             if parts[..i].contains(p) {
-                return Err(Error::Table(format!("group for `{name}` with total `{}` lists part `{}` twice", label(total), label(*p))));
+                return Err(Error::Table(format!(
+                    "group for `{name}` with total `{}` lists part `{}` twice",
+                    label(total),
+                    label(*p)
+                )));
             }
         }
         let group = Group { count, total, parts: parts.to_vec() };
@@ -258,7 +286,10 @@ impl<K: fmt::Display> Table<K> {
     pub fn push(&mut self, key: K, counts: &[u64], derived: &[Option<f64>]) -> Result<usize> {
         self.shape.check_row(&format!("cell `{key}`"), counts.len(), derived.len())?;
         if let Some(i) = derived.iter().position(|d| d.is_some_and(|v| !v.is_finite())) {
-            return Err(Error::Table(format!("cell `{key}`: derived figure `{}` is not a finite number", self.shape.derived[i])));
+            return Err(Error::Table(format!(
+                "cell `{key}`: derived figure `{}` is not a finite number",
+                self.shape.derived[i]
+            )));
         }
         let cell = Cell { key, counts: counts.to_vec(), derived: derived.to_vec() };
         for &p in &self.shape.proportions {

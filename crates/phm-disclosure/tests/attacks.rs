@@ -77,18 +77,23 @@ fn the_attack_recovers_exact_counts_from_values_computed_from_them() {
     // Proportions a profile shows every day: 20 to 400 people, any numerator above the
     // threshold. With values from exact counts the attack must find most exact pairs, or the
     // property below proves nothing.
-    let pairs: Vec<(u64, u64)> = (20u64..=400).step_by(7).flat_map(|d| (8..=d.saturating_sub(8)).step_by(5).map(move |n| (n, d))).collect();
+    let pairs: Vec<(u64, u64)> =
+        (20u64..=400).step_by(7).flat_map(|d| (8..=d.saturating_sub(8)).step_by(5).map(move |n| (n, d))).collect();
     let public = Policy::builtin("public").expect("public");
     let outcomes = attack(&pairs, &public, false);
     let hidden = outcomes.iter().filter(|(exact, published, _)| exact != published).count();
     let found = outcomes.iter().filter(|o| recovered(o)).count();
     assert!(hidden > 1000, "{hidden} cells whose exact counts rounding hides");
-    assert!(found * 10 > hidden * 8, "the attack recovered only {found} of {hidden} exact pairs: it is too weak to test anything");
+    assert!(
+        found * 10 > hidden * 8,
+        "the attack recovered only {found} of {hidden} exact pairs: it is too weak to test anything"
+    );
 }
 
 #[test]
 fn ratio_columns_give_the_attack_nothing_on_the_same_cells() {
-    let pairs: Vec<(u64, u64)> = (20u64..=400).step_by(7).flat_map(|d| (8..=d.saturating_sub(8)).step_by(5).map(move |n| (n, d))).collect();
+    let pairs: Vec<(u64, u64)> =
+        (20u64..=400).step_by(7).flat_map(|d| (8..=d.saturating_sub(8)).step_by(5).map(move |n| (n, d))).collect();
     let public = Policy::builtin("public").expect("public");
     let outcomes = attack(&pairs, &public, true);
     assert!(outcomes.len() > 1000);
@@ -134,8 +139,13 @@ fn a_ratio_must_name_columns_the_table_has() {
 }
 
 fn policy() -> impl Strategy<Value = Policy> {
-    let rounding = prop_oneof![Just(Rounding::Nearest { base: 5 }), Just(Rounding::Nearest { base: 10 }), Just(Rounding::Midpoint { base: 6 }),];
-    (0u64..=10, any::<bool>(), rounding).prop_filter_map("valid policy", |(t, c, r)| Policy::new("random", t, c, r).ok())
+    let rounding = prop_oneof![
+        Just(Rounding::Nearest { base: 5 }),
+        Just(Rounding::Nearest { base: 10 }),
+        Just(Rounding::Midpoint { base: 6 }),
+    ];
+    (0u64..=10, any::<bool>(), rounding)
+        .prop_filter_map("valid policy", |(t, c, r)| Policy::new("random", t, c, r).ok())
 }
 
 proptest! {

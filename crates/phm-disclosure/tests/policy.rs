@@ -48,7 +48,10 @@ fn a_policy_can_be_loaded_from_any_other_file() {
     let set = PolicySet::load(&path).expect("loads");
     let research = set.get("research").expect("research");
     // `complement` may be left out: it defaults to on, the safer choice.
-    assert_eq!((research.threshold(), research.complement(), research.rounding()), (0, true, Rounding::Midpoint { base: 6 }));
+    assert_eq!(
+        (research.threshold(), research.complement(), research.rounding()),
+        (0, true, Rounding::Midpoint { base: 6 })
+    );
 }
 
 #[test]
@@ -88,7 +91,10 @@ fn rounding_to_a_base_needs_the_base() {
 #[test]
 fn no_rounding_takes_no_base() {
     let text = "[policies.analyst]\nthreshold = 7\nrounding = \"none\"\nbase = 5\n";
-    assert_eq!(error_of(text), "policies.toml:4:8: `policies.analyst.base`: not allowed with `rounding = \"none\"`; remove it");
+    assert_eq!(
+        error_of(text),
+        "policies.toml:4:8: `policies.analyst.base`: not allowed with `rounding = \"none\"`; remove it"
+    );
 }
 
 #[test]
@@ -101,7 +107,10 @@ fn a_base_below_two_is_refused() {
 fn the_threshold_is_a_whole_number() {
     for (value, found) in [("-1", "the integer -1"), ("7.5", "the number 7.5"), ("\"7\"", "the string \"7\"")] {
         let text = format!("[policies.p]\nthreshold = {value}\nrounding = \"none\"\n");
-        assert_eq!(error_of(&text), format!("policies.toml:2:13: `policies.p.threshold`: expected a whole number ≥ 0; found {found}"));
+        assert_eq!(
+            error_of(&text),
+            format!("policies.toml:2:13: `policies.p.threshold`: expected a whole number ≥ 0; found {found}")
+        );
     }
     let text = "[policies.p]\nrounding = \"none\"\n";
     assert_eq!(
@@ -113,15 +122,24 @@ fn the_threshold_is_a_whole_number() {
 #[test]
 fn the_complement_flag_is_a_boolean() {
     let text = "[policies.p]\nthreshold = 7\ncomplement = \"yes\"\nrounding = \"none\"\n";
-    assert_eq!(error_of(text), "policies.toml:3:14: `policies.p.complement`: expected true or false; found the string \"yes\"");
+    assert_eq!(
+        error_of(text),
+        "policies.toml:3:14: `policies.p.complement`: expected true or false; found the string \"yes\""
+    );
 }
 
 #[test]
 fn the_file_holds_policies_and_nothing_else() {
     assert_eq!(error_of("threshold = 7\n"), "policies.toml:1:1: `threshold`: unknown key; expected one of `policies`");
-    assert_eq!(error_of("# nothing\n"), "policies.toml:1:1: `policies`: expected a `[policies.<name>]` table; found none");
+    assert_eq!(
+        error_of("# nothing\n"),
+        "policies.toml:1:1: `policies`: expected a `[policies.<name>]` table; found none"
+    );
     assert_eq!(error_of("policies = 3\n"), "policies.toml:1:12: `policies`: expected a table; found the integer 3");
-    assert_eq!(error_of("[policies]\n"), "policies.toml:1:1: `policies`: expected at least one `[policies.<name>]` table");
+    assert_eq!(
+        error_of("[policies]\n"),
+        "policies.toml:1:1: `policies`: expected at least one `[policies.<name>]` table"
+    );
     assert_eq!(
         error_of("[policies.Public]\nthreshold = 7\nrounding = \"none\"\n"),
         "policies.toml:1:11: `policies.Public`: expected a policy name of lowercase letters, digits, `_` and `-`"
@@ -130,7 +148,8 @@ fn the_file_holds_policies_and_nothing_else() {
 
 #[test]
 fn invalid_toml_gives_the_line_and_column() {
-    let err = PolicySet::parse("policies.toml", "[policies.p]\nthreshold = 7\nrounding = none\n").expect_err("bare word");
+    let err =
+        PolicySet::parse("policies.toml", "[policies.p]\nthreshold = 7\nrounding = none\n").expect_err("bare word");
     let Error::Syntax { origin, line, column, .. } = &err else { panic!("expected a syntax error, got {err:?}") };
     assert_eq!((origin.as_str(), *line, *column), ("policies.toml", 3, 12));
 }
@@ -165,7 +184,10 @@ fn midpoint_six_maps_each_six_wide_band_to_its_midpoint() {
     }
     assert!(six.is_on_grid(0) && !six.is_on_grid(6) && !six.is_on_grid(1));
     // An even width splits at the lower half; an odd one at its exact middle.
-    assert_eq!((1..=10).map(|x| Rounding::Midpoint { base: 5 }.apply(x)).collect::<Vec<_>>(), [3, 3, 3, 3, 3, 8, 8, 8, 8, 8]);
+    assert_eq!(
+        (1..=10).map(|x| Rounding::Midpoint { base: 5 }.apply(x)).collect::<Vec<_>>(),
+        [3, 3, 3, 3, 3, 8, 8, 8, 8, 8]
+    );
 }
 
 #[test]
@@ -175,7 +197,10 @@ fn the_summary_describes_each_shipped_policy() {
         "Counts from 1 to 7 are suppressed, as are figures that would reveal them; counts are not rounded."
     );
     let research = Policy::new("research", 0, false, Rounding::Midpoint { base: 6 }).expect("valid");
-    assert_eq!(research.summary(), "No counts are suppressed; counts are rounded to the midpoint of their 6-wide band.");
+    assert_eq!(
+        research.summary(),
+        "No counts are suppressed; counts are rounded to the midpoint of their 6-wide band."
+    );
 }
 
 #[test]
@@ -194,6 +219,7 @@ fn rounding_may_not_show_a_count_inside_the_suppressed_range() {
     assert!(Policy::new("p", 7, true, Rounding::Midpoint { base: 6 }).is_ok()); // 8 → 9
     assert!(Policy::new("p", 9, true, Rounding::Nearest { base: 10 }).is_ok()); // 10 → 10
     // The file gives the same error for the same parameters, with the policy's name.
-    let err = PolicySet::parse("p.toml", "[policies.wide]\nthreshold = 10\nrounding = \"nearest\"\nbase = 10\n").expect_err("invalid");
+    let err = PolicySet::parse("p.toml", "[policies.wide]\nthreshold = 10\nrounding = \"nearest\"\nbase = 10\n")
+        .expect_err("invalid");
     assert!(err.to_string().starts_with("Invalid disclosure policy `wide`: rounding to nearest 10"), "{err}");
 }

@@ -34,7 +34,8 @@ fn policy() -> impl Strategy<Value = Policy> {
         Just(Rounding::Midpoint { base: 6 }),
     ];
     // Combinations that would show a rounded count inside 1..=threshold are invalid policies.
-    (0u64..=10, any::<bool>(), rounding).prop_filter_map("valid policy", |(t, c, r)| Policy::new("random", t, c, r).ok())
+    (0u64..=10, any::<bool>(), rounding)
+        .prop_filter_map("valid policy", |(t, c, r)| Policy::new("random", t, c, r).ok())
 }
 
 #[derive(Debug, Clone)]
@@ -81,7 +82,8 @@ fn table(shape: &Shape) -> Table<String> {
     match shape {
         Shape::OneWay(parts) => {
             let total = push(&mut t, "total".into(), sum(parts));
-            let ids: Vec<usize> = parts.iter().enumerate().map(|(i, &p)| push(&mut t, format!("part {i}"), p)).collect();
+            let ids: Vec<usize> =
+                parts.iter().enumerate().map(|(i, &p)| push(&mut t, format!("part {i}"), p)).collect();
             t.group(total, &ids).expect("adds up");
         }
         Shape::TwoWay(rows) => {
@@ -89,7 +91,9 @@ fn table(shape: &Shape) -> Table<String> {
             let mut ids = Vec::new();
             let mut row_totals = Vec::new();
             for (r, row) in rows.iter().enumerate() {
-                ids.push(row.iter().enumerate().map(|(c, &p)| push(&mut t, format!("r{r}c{c}"), p)).collect::<Vec<_>>());
+                ids.push(
+                    row.iter().enumerate().map(|(c, &p)| push(&mut t, format!("r{r}c{c}"), p)).collect::<Vec<_>>(),
+                );
                 row_totals.push(push(&mut t, format!("r{r}"), sum(row)));
             }
             let col_totals: Vec<usize> = (0..cols)
@@ -107,10 +111,14 @@ fn table(shape: &Shape) -> Table<String> {
         }
         Shape::Hierarchy(places) => {
             let ics = push(&mut t, "ICS".into(), sum(&places.concat()));
-            let place_ids: Vec<usize> = places.iter().enumerate().map(|(p, n)| push(&mut t, format!("place {p}"), sum(n))).collect();
+            let place_ids: Vec<usize> =
+                places.iter().enumerate().map(|(p, n)| push(&mut t, format!("place {p}"), sum(n))).collect();
             for (p, neighbourhoods) in places.iter().enumerate() {
-                let ids: Vec<usize> =
-                    neighbourhoods.iter().enumerate().map(|(i, &n)| push(&mut t, format!("place {p} nbhd {i}"), n)).collect();
+                let ids: Vec<usize> = neighbourhoods
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &n)| push(&mut t, format!("place {p} nbhd {i}"), n))
+                    .collect();
                 t.group(place_ids[p], &ids).expect("place adds up");
             }
             t.group(ics, &place_ids).expect("ICS adds up");

@@ -2,7 +2,8 @@
 //! reason recorded for it.
 
 use phm_disclosure::{
-    Policy, PolicySet, PublishedTable, ReleasedTable, Rounding, Rule, Status, Suppression, Table, audit, audit_published, release,
+    Policy, PolicySet, PublishedTable, ReleasedTable, Rounding, Rule, Status, Suppression, Table, audit,
+    audit_published, release,
 };
 
 fn public() -> Policy {
@@ -22,7 +23,11 @@ fn shown(table: Table<String>, policy: &Policy) -> Vec<(String, Option<u64>, Str
 
 /// `(label, shown value, reason)` of one count column.
 fn column(released: &ReleasedTable<String>, count: usize) -> Vec<(String, Option<u64>, String)> {
-    released.cells().iter().map(|c| (c.key().clone(), c.counts()[count].value(), c.counts()[count].status().to_string())).collect()
+    released
+        .cells()
+        .iter()
+        .map(|c| (c.key().clone(), c.counts()[count].value(), c.counts()[count].status().to_string()))
+        .collect()
 }
 
 fn row(label: &str, value: Option<u64>, reason: &str) -> (String, Option<u64>, String) {
@@ -89,7 +94,9 @@ fn a_total_is_rounded_on_its_own_not_summed_from_rounded_parts() {
 #[test]
 fn midpoint_six_rounding_keeps_zeros_and_shows_band_midpoints() {
     // The OpenSAFELY way for rates: no suppression, every non-zero count to its band's midpoint.
-    let set = PolicySet::parse("research.toml", "[policies.research]\nthreshold = 0\nrounding = \"midpoint\"\nbase = 6\n").expect("policy");
+    let set =
+        PolicySet::parse("research.toml", "[policies.research]\nthreshold = 0\nrounding = \"midpoint\"\nbase = 6\n")
+            .expect("policy");
     let research = set.get("research").expect("research");
     let table = cells(&[("zero", 0), ("one", 1), ("six", 6), ("seven", 7), ("twelve", 12), ("thirteen", 13)]);
     let m = "rounded to midpoint 6";
@@ -123,7 +130,11 @@ fn a_small_complement_suppresses_the_numerator_and_its_percentage() {
     let released = release(table, &public()).expect("releases");
     assert_eq!(
         column(&released, 0),
-        [row("all but five", None, COMPLEMENT), row("all but eight", Some(90), ROUNDED), row("everyone", Some(100), ROUNDED)]
+        [
+            row("all but five", None, COMPLEMENT),
+            row("all but eight", Some(90), ROUNDED),
+            row("everyone", Some(100), ROUNDED)
+        ]
     );
     assert_eq!(column(&released, 1).iter().map(|(_, v, _)| *v).collect::<Vec<_>>(), [Some(100); 3]);
     let percent: Vec<String> = released.cells().iter().map(|c| c.derived()[0].status().to_string()).collect();
@@ -152,7 +163,10 @@ fn every_derived_figure_of_a_cell_with_a_suppressed_count_is_withheld() {
     let w = (None, WITHHELD.to_owned());
     let p = |v: f64| (Some(v), PUBLISHED.to_owned());
     let na = (None, "not available".to_owned());
-    assert_eq!(derived, [vec![w.clone(), w.clone(), w], vec![p(20.0), p(14.3), p(27.2)], vec![na.clone(), na.clone(), na]]);
+    assert_eq!(
+        derived,
+        [vec![w.clone(), w.clone(), w], vec![p(20.0), p(14.3), p(27.2)], vec![na.clone(), na.clone(), na]]
+    );
     assert_eq!(column(&released, 0)[0], row("small population", Some(0), PUBLISHED));
     assert_eq!(column(&released, 1)[0], row("small population", None, PRIMARY));
 }
@@ -165,7 +179,13 @@ fn a_lone_suppression_in_a_total_takes_the_smallest_non_zero_part_with_it() {
     t.group(0, &[1, 2, 3, 4]).expect("adds up");
     assert_eq!(
         shown(t, &analyst()),
-        [row("ICS", Some(52), PUBLISHED), row("A", None, PRIMARY), row("zero", Some(0), PUBLISHED), row("B", None, SECONDARY), row("C", Some(29), PUBLISHED)]
+        [
+            row("ICS", Some(52), PUBLISHED),
+            row("A", None, PRIMARY),
+            row("zero", Some(0), PUBLISHED),
+            row("B", None, SECONDARY),
+            row("C", Some(29), PUBLISHED)
+        ]
     );
 }
 
@@ -174,7 +194,8 @@ fn a_suppressed_total_takes_a_part_with_it_so_the_parts_do_not_add_up_to_it() {
     // Place 5 = 2 + 3 (all primary); in the ICS total the place is a lone suppression, so the
     // smallest other place goes too. Its own neighbourhoods then have a lone suppression (the
     // total), so the smallest of them goes as well.
-    let mut t = cells(&[("ICS", 75), ("P1", 5), ("P2", 30), ("P3", 40), ("P1a", 2), ("P1b", 3), ("P2a", 12), ("P2b", 18)]);
+    let mut t =
+        cells(&[("ICS", 75), ("P1", 5), ("P2", 30), ("P3", 40), ("P1a", 2), ("P1b", 3), ("P2a", 12), ("P2b", 18)]);
     t.group(0, &[1, 2, 3]).expect("ICS adds up");
     t.group(1, &[4, 5]).expect("P1 adds up");
     t.group(2, &[6, 7]).expect("P2 adds up");
@@ -207,7 +228,13 @@ fn when_the_other_parts_are_zero_the_total_goes_instead() {
     t.group(3, &[1, 4]).expect("T adds up");
     assert_eq!(
         shown(t, &analyst()),
-        [row("top", Some(17), PUBLISHED), row("A", None, SECONDARY), row("S", None, PRIMARY), row("T", None, SECONDARY), row("Z", Some(0), PUBLISHED)]
+        [
+            row("top", Some(17), PUBLISHED),
+            row("A", None, SECONDARY),
+            row("S", None, PRIMARY),
+            row("T", None, SECONDARY),
+            row("Z", Some(0), PUBLISHED)
+        ]
     );
 }
 
@@ -251,7 +278,11 @@ fn two_way(interior: &[&[u64]]) -> Table<String> {
 
 /// The reasons of every cell of a released two-way table whose reason is not `published`.
 fn not_published(table: Table<String>, policy: &Policy) -> Vec<(String, String)> {
-    shown(table, policy).into_iter().filter(|(_, _, why)| why != PUBLISHED).map(|(label, _, why)| (label, why)).collect()
+    shown(table, policy)
+        .into_iter()
+        .filter(|(_, _, why)| why != PUBLISHED)
+        .map(|(label, _, why)| (label, why))
+        .collect()
 }
 
 fn why(label: &str, reason: &str) -> (String, String) {
@@ -288,8 +319,10 @@ fn a_small_cell_joining_two_protected_blocks_is_caught_by_the_linear_check() {
     // column c3 less r1c3 and that sum is r2c3. The linear check finds it and suppresses the
     // smallest published part of its row or column, r1c3 (20).
     let t = two_way(&[&[2, 3, 20, 30], &[4, 5, 6, 25], &[15, 18, 1, 2], &[22, 14, 3, 4]]);
-    let mut expected: Vec<(String, String)> =
-        ["r1c1", "r1c2", "r2c1", "r2c2", "r2c3", "r3c3", "r3c4", "r4c3", "r4c4"].iter().map(|c| why(c, PRIMARY)).collect();
+    let mut expected: Vec<(String, String)> = ["r1c1", "r1c2", "r2c1", "r2c2", "r2c3", "r3c3", "r3c4", "r4c3", "r4c4"]
+        .iter()
+        .map(|c| why(c, PRIMARY))
+        .collect();
     expected.insert(2, why("r1c3", LINKED));
     assert_eq!(not_published(t, &analyst()), expected);
 }
@@ -302,7 +335,9 @@ fn the_ics_total_minus_the_other_places_does_not_reveal_a_place() {
     // (Luton's are small themselves). The denominators are all large and published, rounded.
     let mut t = Table::new(&["numerator", "denominator"], &["percent"]).expect("table");
     t.proportion("numerator", "denominator").expect("proportion");
-    let mut push = |label: &str, n: u64, d: u64| t.push(label.to_owned(), &[n, d], &[Some(100.0 * n as f64 / d as f64)]).expect("cell");
+    let mut push = |label: &str, n: u64, d: u64| {
+        t.push(label.to_owned(), &[n, d], &[Some(100.0 * n as f64 / d as f64)]).expect("cell")
+    };
     let ics = push("BLMK", 134, 2400);
     let places = [push("Bedford", 30, 600), push("Central Beds", 60, 900), push("Luton", 4, 500), push("MK", 40, 400)];
     let bedford = [push("Bedford N1", 12, 250), push("Bedford N2", 18, 350)];
@@ -316,11 +351,21 @@ fn the_ics_total_minus_the_other_places_does_not_reveal_a_place() {
         column(&released, 0).into_iter().filter(|(_, _, w)| w != ROUNDED).map(|(l, _, w)| (l, w)).collect();
     assert_eq!(
         numerators,
-        [why("Bedford", SECONDARY), why("Luton", PRIMARY), why("Bedford N1", SECONDARY), why("Luton N1", PRIMARY), why("Luton N2", PRIMARY)]
+        [
+            why("Bedford", SECONDARY),
+            why("Luton", PRIMARY),
+            why("Bedford N1", SECONDARY),
+            why("Luton N1", PRIMARY),
+            why("Luton N2", PRIMARY)
+        ]
     );
     assert!(column(&released, 1).iter().all(|(_, v, w)| v.is_some() && w == ROUNDED));
-    let withheld: Vec<&str> =
-        released.cells().iter().filter(|c| c.derived()[0].status() == Status::Withheld).map(|c| c.key().as_str()).collect();
+    let withheld: Vec<&str> = released
+        .cells()
+        .iter()
+        .filter(|c| c.derived()[0].status() == Status::Withheld)
+        .map(|c| c.key().as_str())
+        .collect();
     assert_eq!(withheld, ["Bedford", "Luton", "Bedford N1", "Luton N1", "Luton N2"]);
 }
 
@@ -359,9 +404,18 @@ fn a_table_that_does_not_add_up_is_refused_with_its_cells_named() {
     let mut t = cells(&[("ICS", 50), ("A", 20), ("B", 25)]);
     let err = t.group(0, &[1, 2]).expect_err("45 ≠ 50");
     assert_eq!(err.to_string(), "Invalid table: `patients` of total `ICS` is 50, but its parts (A, B) add up to 45");
-    assert_eq!(t.group(0, &[1, 1]).expect_err("twice").to_string(), "Invalid table: group for `patients` with total `ICS` lists part `A` twice");
-    assert_eq!(t.group(0, &[0, 1]).expect_err("self").to_string(), "Invalid table: group for `patients`: `ICS` is both the total and one of its parts");
-    assert_eq!(t.group(0, &[7]).expect_err("no cell").to_string(), "Invalid table: group for `patients` names cell 7, but the table has 3 cells");
+    assert_eq!(
+        t.group(0, &[1, 1]).expect_err("twice").to_string(),
+        "Invalid table: group for `patients` with total `ICS` lists part `A` twice"
+    );
+    assert_eq!(
+        t.group(0, &[0, 1]).expect_err("self").to_string(),
+        "Invalid table: group for `patients`: `ICS` is both the total and one of its parts"
+    );
+    assert_eq!(
+        t.group(0, &[7]).expect_err("no cell").to_string(),
+        "Invalid table: group for `patients` names cell 7, but the table has 3 cells"
+    );
     assert_eq!(
         t.push("C".to_owned(), &[1, 2], &[]).expect_err("two counts").to_string(),
         "Invalid table: cell `C` has 2 counts and 0 derived figures; expected the table's columns: counts [patients], derived []"
@@ -392,7 +446,9 @@ fn the_audit_lists_every_figure_that_breaks_the_policy() {
     // Clean: suppressed in pairs, rounded to 5, no small counts.
     assert_eq!(audit_published(&public, &published(&[Some(50), None, None, Some(30)])), []);
 
-    let rules = |t: &PublishedTable<&str>| audit_published(&public, t).into_iter().map(|v| (v.label, v.rule)).collect::<Vec<_>>();
+    let rules = |t: &PublishedTable<&str>| {
+        audit_published(&public, t).into_iter().map(|v| (v.label, v.rule)).collect::<Vec<_>>()
+    };
     // A small count, and a count not rounded to 5.
     assert_eq!(
         rules(&published(&[Some(50), Some(5), Some(12), Some(30)])),
@@ -402,14 +458,20 @@ fn the_audit_lists_every_figure_that_breaks_the_policy() {
         ]
     );
     // One suppression alone in its total.
-    assert_eq!(rules(&published(&[Some(50), None, Some(20), Some(30)])), [("A".to_owned(), Rule::LoneSuppression { group: 0 })]);
+    assert_eq!(
+        rules(&published(&[Some(50), None, Some(20), Some(30)])),
+        [("A".to_owned(), Rule::LoneSuppression { group: 0 })]
+    );
 
     // A rate published beside a suppressed count.
     let mut t = PublishedTable::new(&["events"], &["rate"]).expect("table");
     t.push("A", &[None], &[Some(1.2)]).expect("row");
     let found = audit_published(&public, &t);
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].to_string(), "cell 0 `A`, `rate`: derived figure published although count `events` is suppressed");
+    assert_eq!(
+        found[0].to_string(),
+        "cell 0 `A`, `rate`: derived figure published although count `events` is suppressed"
+    );
 
     // A small complement, checked when counts are exact.
     let mut t = PublishedTable::new(&["numerator", "denominator"], &[]).expect("table");
@@ -437,8 +499,9 @@ fn the_audit_finds_a_count_that_several_totals_reveal_together() {
         }
         row_totals.push(t.push(format!("r{}", r + 1), &[Some(interior[r].iter().sum())], &[]).expect("row"));
     }
-    let col_totals: Vec<usize> =
-        (0..4).map(|c| t.push(format!("c{}", c + 1), &[Some(interior.iter().map(|r| r[c]).sum())], &[]).expect("col")).collect();
+    let col_totals: Vec<usize> = (0..4)
+        .map(|c| t.push(format!("c{}", c + 1), &[Some(interior.iter().map(|r| r[c]).sum())], &[]).expect("col"))
+        .collect();
     for r in 0..4 {
         t.group(row_totals[r], &index[r]).expect("row group");
     }

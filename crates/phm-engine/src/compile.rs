@@ -15,7 +15,9 @@ use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNano};
 use datafusion::common::{JoinType, ScalarValue};
 use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
 use datafusion::logical_expr::expr::Case as CaseExpr;
-use datafusion::logical_expr::{ExprSchemable, GroupingSet, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, col, lit, when};
+use datafusion::logical_expr::{
+    ExprSchemable, GroupingSet, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, col, lit, when,
+};
 use datafusion::prelude::{DataFrame, Expr, SessionContext, coalesce, date_part};
 use phm_model::*;
 
@@ -96,7 +98,11 @@ fn bin(op: BinOp, l: Expr, r: Expr) -> Expr {
         // Division by zero is missing, not an error.
         BinOp::Div => {
             let r = cast(r, DataType::Float64);
-            Expr::Case(CaseExpr { expr: None, when_then_expr: vec![(Box::new(r.clone().eq(lit(0.0f64))), Box::new(lit(ScalarValue::Float64(None))))], else_expr: Some(Box::new(cast(l, DataType::Float64) / r)) })
+            Expr::Case(CaseExpr {
+                expr: None,
+                when_then_expr: vec![(Box::new(r.clone().eq(lit(0.0f64))), Box::new(lit(ScalarValue::Float64(None))))],
+                else_expr: Some(Box::new(cast(l, DataType::Float64) / r)),
+            })
         }
     }
 }
@@ -124,7 +130,9 @@ pub(crate) fn event_expr(e: &EExpr, periods: &Periods) -> Expr {
     match e {
         EExpr::Column { name, .. } => col(name.as_str()),
         EExpr::Person { expr } => person_const(expr, periods),
-        EExpr::InCodelist { arg, codelist } => in_list(event_expr(arg, periods), codelist.codes.iter().map(|c| lit(c.as_str())).collect()),
+        EExpr::InCodelist { arg, codelist } => {
+            in_list(event_expr(arg, periods), codelist.codes.iter().map(|c| lit(c.as_str())).collect())
+        }
         EExpr::InList { arg, values } => {
             let ty = values.iter().find_map(Value::ty).unwrap_or(Type::Text);
             in_list(event_expr(arg, periods), values.iter().map(|v| value_lit(v, ty)).collect())
@@ -157,8 +165,16 @@ fn uses_index(e: &EExpr) -> bool {
     match e {
         EExpr::Column { .. } => false,
         EExpr::Person { expr } => person_uses_index(expr),
-        EExpr::InCodelist { arg, .. } | EExpr::InList { arg, .. } | EExpr::Not { arg } | EExpr::Neg { arg } | EExpr::IsMissing { arg } | EExpr::ToFloat { arg } | EExpr::DateAdd { date: arg, .. } => uses_index(arg),
-        EExpr::Binary { left, right, .. } | EExpr::Otherwise { arg: left, fallback: right } => uses_index(left) || uses_index(right),
+        EExpr::InCodelist { arg, .. }
+        | EExpr::InList { arg, .. }
+        | EExpr::Not { arg }
+        | EExpr::Neg { arg }
+        | EExpr::IsMissing { arg }
+        | EExpr::ToFloat { arg }
+        | EExpr::DateAdd { date: arg, .. } => uses_index(arg),
+        EExpr::Binary { left, right, .. } | EExpr::Otherwise { arg: left, fallback: right } => {
+            uses_index(left) || uses_index(right)
+        }
     }
 }
 
@@ -228,9 +244,11 @@ fn conjuncts<'a>(e: &'a EExpr, out: &mut Vec<&'a EExpr>) {
 fn membership(e: &EExpr) -> Option<(&EExpr, Vec<&str>)> {
     match e {
         EExpr::InCodelist { arg, codelist } => Some((arg, codelist.codes.iter().map(String::as_str).collect())),
-        EExpr::InList { arg, values } => {
-            values.iter().map(|v| if let Value::Text(t) = v { Some(t.as_str()) } else { None }).collect::<Option<Vec<_>>>().map(|codes| (arg.as_ref(), codes))
-        }
+        EExpr::InList { arg, values } => values
+            .iter()
+            .map(|v| if let Value::Text(t) = v { Some(t.as_str()) } else { None })
+            .collect::<Option<Vec<_>>>()
+            .map(|codes| (arg.as_ref(), codes)),
         EExpr::Binary { op: BinOp::Or, left, right } => {
             let ((x, mut codes), (y, more)) = (membership(left)?, membership(right)?);
             (x == y).then(|| {
@@ -257,7 +275,8 @@ fn prefilter(parts: &[Vec<&EExpr>], periods: &Periods) -> Option<Expr> {
         return None;
     }
     let compile = |p: &[&EExpr]| and_all(p.iter().map(|f| event_expr(f, periods)));
-    merged(parts, periods).or_else(|| parts.iter().map(|p| compile(p)).collect::<Option<Vec<_>>>()?.into_iter().reduce(Expr::or))
+    merged(parts, periods)
+        .or_else(|| parts.iter().map(|p| compile(p)).collect::<Option<Vec<_>>>()?.into_iter().reduce(Expr::or))
 }
 
 /// [`prefilter`] with aggregates that differ only in their codelist merged, when every one
@@ -328,7 +347,15 @@ fn practice_lookups<'a>(e: &'a PExpr, out: &mut Vec<&'a PExpr>) {
     }
     match e {
         PExpr::Value { .. } | PExpr::IndexDate | PExpr::Attr { .. } | PExpr::Aggregate(_) => {}
-        PExpr::AgeAt { date: a } | PExpr::AgeBand { age: a, .. } | PExpr::Not { arg: a } | PExpr::Neg { arg: a } | PExpr::IsMissing { arg: a } | PExpr::InList { arg: a, .. } | PExpr::DateAdd { date: a, .. } | PExpr::ToFloat { arg: a } | PExpr::PracticeLookup { practice: a, .. } => practice_lookups(a, out),
+        PExpr::AgeAt { date: a }
+        | PExpr::AgeBand { age: a, .. }
+        | PExpr::Not { arg: a }
+        | PExpr::Neg { arg: a }
+        | PExpr::IsMissing { arg: a }
+        | PExpr::InList { arg: a, .. }
+        | PExpr::DateAdd { date: a, .. }
+        | PExpr::ToFloat { arg: a }
+        | PExpr::PracticeLookup { practice: a, .. } => practice_lookups(a, out),
         PExpr::Binary { left, right, .. } | PExpr::Otherwise { arg: left, fallback: right } => {
             practice_lookups(left, out);
             practice_lookups(right, out);
@@ -372,7 +399,8 @@ impl PersonFrame {
                 let year = cast(date_part(lit("year"), d.clone()), DataType::Int64);
                 let month = cast(date_part(lit("month"), d), DataType::Int64);
                 let birth_month = coalesce(vec![col("month_of_birth"), lit(7i64)]);
-                let before_birthday = when(month.lt(birth_month), lit(1i64)).otherwise(lit(0i64)).unwrap_or_else(|_| lit(0i64));
+                let before_birthday =
+                    when(month.lt(birth_month), lit(1i64)).otherwise(lit(0i64)).unwrap_or_else(|_| lit(0i64));
                 year - col("year_of_birth") - before_birthday
             }
             PExpr::AgeBand { bands, age } => {
@@ -390,8 +418,16 @@ impl PersonFrame {
                     }
                 }
                 let a = self.expr(age);
-                let capped = Expr::Case(CaseExpr { expr: None, when_then_expr: vec![(Box::new(a.clone().gt(lit(top))), Box::new(lit(top)))], else_expr: Some(Box::new(a)) });
-                Expr::Case(CaseExpr { expr: Some(Box::new(capped)), when_then_expr: branches, else_expr: Some(Box::new(lit(ScalarValue::Utf8(None)))) })
+                let capped = Expr::Case(CaseExpr {
+                    expr: None,
+                    when_then_expr: vec![(Box::new(a.clone().gt(lit(top))), Box::new(lit(top)))],
+                    else_expr: Some(Box::new(a)),
+                });
+                Expr::Case(CaseExpr {
+                    expr: Some(Box::new(capped)),
+                    when_then_expr: branches,
+                    else_expr: Some(Box::new(lit(ScalarValue::Utf8(None)))),
+                })
             }
             PExpr::Aggregate(a) => {
                 let (alias, kind) = &self.agg_alias[&agg_key(a)];
@@ -413,7 +449,10 @@ impl PersonFrame {
             PExpr::DateAdd { date, amount, unit } => date_add(self.expr(date), *amount, *unit),
             PExpr::Case { branches, otherwise, ty } => Expr::Case(CaseExpr {
                 expr: None,
-                when_then_expr: branches.iter().map(|(c, v)| (Box::new(self.expr(c)), Box::new(cast(self.expr(v), arrow_type(*ty))))).collect(),
+                when_then_expr: branches
+                    .iter()
+                    .map(|(c, v)| (Box::new(self.expr(c)), Box::new(cast(self.expr(v), arrow_type(*ty)))))
+                    .collect(),
                 else_expr: Some(Box::new(match otherwise {
                     Some(o) => cast(self.expr(o), arrow_type(*ty)),
                     None => lit(null_of(*ty)),
@@ -421,7 +460,12 @@ impl PersonFrame {
             }),
             PExpr::ToFloat { arg } => cast(self.expr(arg), DataType::Float64),
             PExpr::PracticeLookup { practice, field } => {
-                let alias = self.lookup_alias.iter().find(|(p, _)| p == practice.as_ref()).map(|(_, a)| a.clone()).unwrap_or_default();
+                let alias = self
+                    .lookup_alias
+                    .iter()
+                    .find(|(p, _)| p == practice.as_ref())
+                    .map(|(_, a)| a.clone())
+                    .unwrap_or_default();
                 col(format!("{alias}_{}", if *field == PracticeField::Pcn { "pcn" } else { "place" }))
             }
         }
@@ -429,9 +473,19 @@ impl PersonFrame {
 }
 
 fn values_plan(rows: Vec<Vec<Expr>>, names: &[&str], types: &[DataType]) -> Result<LogicalPlan> {
-    let rows = if rows.is_empty() { vec![types.iter().map(|t| lit(ScalarValue::try_from(t).unwrap_or(ScalarValue::Null))).collect()] } else { rows };
+    let rows = if rows.is_empty() {
+        vec![types.iter().map(|t| lit(ScalarValue::try_from(t).unwrap_or(ScalarValue::Null))).collect()]
+    } else {
+        rows
+    };
     let plan = LogicalPlanBuilder::values(rows)?.build()?;
-    let exprs: Vec<Expr> = plan.schema().columns().into_iter().zip(names.iter().zip(types)).map(|(c, (n, t))| cast(Expr::Column(c), t.clone()).alias(*n)).collect();
+    let exprs: Vec<Expr> = plan
+        .schema()
+        .columns()
+        .into_iter()
+        .zip(names.iter().zip(types))
+        .map(|(c, (n, t))| cast(Expr::Column(c), t.clone()).alias(*n))
+        .collect();
     Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
 }
 
@@ -441,7 +495,12 @@ const KEY_HI: &str = "_pk_hi";
 const KEY_LO: &str = "_pk_lo";
 
 /// Build the person frame for a set of person series.
-pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, needs: &Needs<'a>, periods: Periods) -> Result<PersonFrame> {
+pub(crate) async fn person_frame<'a>(
+    ctx: &SessionContext,
+    lookups: &Lookups,
+    needs: &Needs<'a>,
+    periods: Periods,
+) -> Result<PersonFrame> {
     // Person attributes.
     let [hi, lo] = crate::person_key::keys(col("person_id"));
     let mut cols = vec![col("person_id"), hi.alias(KEY_HI), lo.alias(KEY_LO)];
@@ -466,9 +525,20 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
         let rows: Vec<Vec<Expr>> = lookups
             .areas
             .iter()
-            .map(|(code, (place, decile))| vec![lit(code.as_str()), lit(ScalarValue::Utf8(place.clone())), lit(ScalarValue::Int64(*decile)), lit(ScalarValue::Int64(decile.map(|d| (d + 1) / 2)))])
+            .map(|(code, (place, decile))| {
+                vec![
+                    lit(code.as_str()),
+                    lit(ScalarValue::Utf8(place.clone())),
+                    lit(ScalarValue::Int64(*decile)),
+                    lit(ScalarValue::Int64(decile.map(|d| (d + 1) / 2))),
+                ]
+            })
             .collect();
-        let plan = values_plan(rows, &["_area", "place", "imd_decile", "imd_quintile"], &[DataType::Utf8, DataType::Utf8, DataType::Int64, DataType::Int64])?;
+        let plan = values_plan(
+            rows,
+            &["_area", "place", "imd_decile", "imd_quintile"],
+            &[DataType::Utf8, DataType::Utf8, DataType::Int64, DataType::Int64],
+        )?;
         let areas = DataFrame::new(ctx.state(), plan);
         // The lookup is the (small) build side; people stream through it.
         df = areas.join(df, JoinType::Right, &["_area"], &["area"], None)?;
@@ -513,7 +583,8 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
                 // a row meets only the dates some aggregate can use it for (an event "in the
                 // 12 months before" meets twelve monthly dates, not all of them). The dates
                 // are the build side of that join and the events stream through it.
-                let fixed: Vec<Vec<&EExpr>> = parts.iter().map(|p| p.iter().copied().filter(|f| !uses_index(f)).collect()).collect();
+                let fixed: Vec<Vec<&EExpr>> =
+                    parts.iter().map(|p| p.iter().copied().filter(|f| !uses_index(f)).collect()).collect();
                 if let Some(keep) = prefilter(&fixed, &periods) {
                     events = events.filter(keep)?;
                 }
@@ -537,7 +608,11 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
                 AggKind::CountDistinct { of } => {
                     // -0.0 and 0.0 are one value (`=` says so), but a distinct count hashes bits.
                     let x = event_expr(of, &periods);
-                    let x = if x.get_type(events.schema())? == DataType::Float64 { when(x.clone().eq(lit(0.0f64)), lit(0.0f64)).otherwise(x)? } else { x };
+                    let x = if x.get_type(events.schema())? == DataType::Float64 {
+                        when(x.clone().eq(lit(0.0f64)), lit(0.0f64)).otherwise(x)?
+                    } else {
+                        x
+                    };
                     count_distinct(x)
                 }
                 AggKind::Min { of } => min(event_expr(of, &periods)),
@@ -567,7 +642,13 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
         }
         let grouped = grouped.select(sel)?;
         df = if matches!(periods, Periods::Many(_)) {
-            grouped.join(df, JoinType::Right, &[khi.as_str(), klo.as_str(), idx.as_str()], &[KEY_HI, KEY_LO, "index_date"], None)?
+            grouped.join(
+                df,
+                JoinType::Right,
+                &[khi.as_str(), klo.as_str(), idx.as_str()],
+                &[KEY_HI, KEY_LO, "index_date"],
+                None,
+            )?
         } else {
             grouped.join(df, JoinType::Right, &[khi.as_str(), klo.as_str()], &[KEY_HI, KEY_LO], None)?
         };
@@ -580,10 +661,26 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
         let mut sel: Vec<Expr> = frame.df.schema().columns().into_iter().map(Expr::Column).collect();
         sel.push(key.alias(alias.as_str()));
         let df = frame.df.clone().select(sel)?;
-        let rows: Vec<Vec<Expr>> = lookups.practices.iter().map(|(code, (pcn, place))| vec![lit(code.as_str()), lit(ScalarValue::Utf8(pcn.clone())), lit(ScalarValue::Utf8(place.clone()))]).collect();
+        let rows: Vec<Vec<Expr>> = lookups
+            .practices
+            .iter()
+            .map(|(code, (pcn, place))| {
+                vec![lit(code.as_str()), lit(ScalarValue::Utf8(pcn.clone())), lit(ScalarValue::Utf8(place.clone()))]
+            })
+            .collect();
         let names = [format!("{alias}_key"), format!("{alias}_pcn"), format!("{alias}_place")];
-        let plan = values_plan(rows, &[names[0].as_str(), names[1].as_str(), names[2].as_str()], &[DataType::Utf8, DataType::Utf8, DataType::Utf8])?;
-        frame.df = DataFrame::new(ctx.state(), plan).join(df, JoinType::Right, &[names[0].as_str()], &[alias.as_str()], None)?;
+        let plan = values_plan(
+            rows,
+            &[names[0].as_str(), names[1].as_str(), names[2].as_str()],
+            &[DataType::Utf8, DataType::Utf8, DataType::Utf8],
+        )?;
+        frame.df = DataFrame::new(ctx.state(), plan).join(
+            df,
+            JoinType::Right,
+            &[names[0].as_str()],
+            &[alias.as_str()],
+            None,
+        )?;
         frame.lookup_alias.push(((*practice).clone(), alias));
     }
     Ok(frame)
@@ -594,7 +691,12 @@ pub(crate) async fn person_frame<'a>(ctx: &SessionContext, lookups: &Lookups, ne
 pub const NOT_RECORDED: &str = "not recorded";
 
 /// Plan for a cohort: `person_id` and its columns, one row per person in the population.
-pub(crate) async fn cohort_plan(ctx: &SessionContext, lookups: &Lookups, cohort: &Cohort, index: NaiveDate) -> Result<DataFrame> {
+pub(crate) async fn cohort_plan(
+    ctx: &SessionContext,
+    lookups: &Lookups,
+    cohort: &Cohort,
+    index: NaiveDate,
+) -> Result<DataFrame> {
     let mut needs = Needs::default();
     needs.add(&cohort.population);
     for c in &cohort.columns {
@@ -611,8 +713,16 @@ pub(crate) async fn cohort_plan(ctx: &SessionContext, lookups: &Lookups, cohort:
 }
 
 /// Plan for a cohort's event-level rows: one row per matching event per person in it.
-pub(crate) async fn events_plan(ctx: &SessionContext, lookups: &Lookups, cohort: &Cohort, extract: &EventExtract, index: NaiveDate) -> Result<DataFrame> {
-    let people = cohort_plan(ctx, lookups, &Cohort { columns: vec![], events: None, ..cohort.clone() }, index).await?.select(vec![col("person_id").alias("_pid")])?;
+pub(crate) async fn events_plan(
+    ctx: &SessionContext,
+    lookups: &Lookups,
+    cohort: &Cohort,
+    extract: &EventExtract,
+    index: NaiveDate,
+) -> Result<DataFrame> {
+    let people = cohort_plan(ctx, lookups, &Cohort { columns: vec![], events: None, ..cohort.clone() }, index)
+        .await?
+        .select(vec![col("person_id").alias("_pid")])?;
     let periods = Periods::One(index);
     let mut events = event_scan(ctx, extract.frame.table).await?;
     if let Some(f) = and_all(extract.frame.filters.iter().map(|f| event_expr(f, &periods))) {
@@ -630,7 +740,13 @@ pub(crate) async fn events_plan(ctx: &SessionContext, lookups: &Lookups, cohort:
 ///
 /// A dimension's value is text, [`NOT_RECORDED`] where missing, in the column `b_{name}`. The
 /// person frame is built once for every indicator, so every event table is read once.
-pub(crate) async fn cells_plan(ctx: &SessionContext, lookups: &Lookups, indicators: &[&Indicator], periods: Periods, dims: &[&Column]) -> Result<DataFrame> {
+pub(crate) async fn cells_plan(
+    ctx: &SessionContext,
+    lookups: &Lookups,
+    indicators: &[&Indicator],
+    periods: Periods,
+    dims: &[&Column],
+) -> Result<DataFrame> {
     let mut needs = Needs::default();
     for ind in indicators {
         needs.add(&ind.denominator);
@@ -643,7 +759,13 @@ pub(crate) async fn cells_plan(ctx: &SessionContext, lookups: &Lookups, indicato
     let mut sel = vec![frame.periods.index_expr().alias("index_date")];
     // Grouped as `Utf8View` (short values compare inside their 16-byte views), written as `Utf8`.
     for d in dims {
-        sel.push(coalesce(vec![cast(frame.expr(&d.expr), DataType::Utf8View), lit(ScalarValue::Utf8View(Some(NOT_RECORDED.to_owned())))]).alias(format!("b_{}", d.name)));
+        sel.push(
+            coalesce(vec![
+                cast(frame.expr(&d.expr), DataType::Utf8View),
+                lit(ScalarValue::Utf8View(Some(NOT_RECORDED.to_owned()))),
+            ])
+            .alias(format!("b_{}", d.name)),
+        );
     }
     let mut cells = Vec::new();
     for (i, ind) in indicators.iter().enumerate() {
@@ -683,7 +805,10 @@ pub(crate) fn breakdowns_of<'a>(indicators: &[&'a Indicator]) -> Result<Vec<&'a 
         for b in &ind.breakdowns {
             if let Some(prev) = breakdowns.iter().find(|x| x.name == b.name) {
                 if prev.expr != b.expr {
-                    return Err(Error::Definition(format!("two indicators define the breakdown `{}` differently", b.name)));
+                    return Err(Error::Definition(format!(
+                        "two indicators define the breakdown `{}` differently",
+                        b.name
+                    )));
                 }
             } else {
                 breakdowns.push(b);
@@ -697,7 +822,12 @@ pub(crate) fn breakdowns_of<'a>(indicators: &[&'a Indicator]) -> Result<Vec<&'a 
 ///
 /// Output columns: `index_date`, each breakdown (text; null where the row is not grouped by
 /// it), and `_num{i}`, `_den{i}` per indicator. [`crate::indicators`] turns it into long rows.
-pub(crate) async fn indicators_plan(ctx: &SessionContext, lookups: &Lookups, indicators: &[&Indicator], periods: Periods) -> Result<(DataFrame, Vec<String>)> {
+pub(crate) async fn indicators_plan(
+    ctx: &SessionContext,
+    lookups: &Lookups,
+    indicators: &[&Indicator],
+    periods: Periods,
+) -> Result<(DataFrame, Vec<String>)> {
     let breakdowns = breakdowns_of(indicators)?;
     // Two steps: first one row per combination of index date and breakdown values (the
     // frame's cells, far fewer than people), then the grouping sets over the cells. Grouping

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Int64Type, Date32Type};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Int64Type};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
@@ -25,9 +25,9 @@ use phm_model::{Cohort, Indicator, Lookups, Measure};
 use phm_store::Snapshot;
 
 mod compile;
+pub mod output;
 pub mod person_key;
 pub mod udaf;
-pub mod output;
 
 pub use compile::{NOT_RECORDED, Periods, days_since_epoch};
 
@@ -64,7 +64,8 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The tables the engine reads from a snapshot.
-pub const TABLES: [&str; 8] = ["person", "condition", "observation", "medication", "immunisation", "encounter", "procedure", "registration"];
+pub const TABLES: [&str; 8] =
+    ["person", "condition", "observation", "medication", "immunisation", "encounter", "procedure", "registration"];
 
 /// A session over one snapshot (or in-memory tables), with the lookups both engines use.
 pub struct Engine {
@@ -89,12 +90,16 @@ pub fn lookups_for(snapshot: Option<&Snapshot>) -> Result<Lookups> {
         for batch in snap.read_table(phm_store::Tree::Analytical, "area_deprivation").unwrap_or_default() {
             let code = batch.column_by_name("area_code").map(|c| c.as_string::<i32>().clone());
             let la = batch.column_by_name("la_code").map(|c| c.as_string::<i32>().clone());
-            let decile = batch.column_by_name("imd_decile").and_then(|c| datafusion::arrow::compute::cast(c, &DataType::Int64).ok());
+            let decile = batch
+                .column_by_name("imd_decile")
+                .and_then(|c| datafusion::arrow::compute::cast(c, &DataType::Int64).ok());
             if let (Some(code), Some(la), Some(decile)) = (code, la, decile) {
                 let decile = decile.as_primitive::<Int64Type>();
                 for i in 0..batch.num_rows() {
                     let place = la.is_valid(i).then(|| la.value(i).to_owned());
-                    lookups.areas.insert(code.value(i).to_owned(), (place, decile.is_valid(i).then(|| decile.value(i))));
+                    lookups
+                        .areas
+                        .insert(code.value(i).to_owned(), (place, decile.is_valid(i).then(|| decile.value(i))));
                 }
             }
         }
@@ -222,7 +227,11 @@ impl Engine {
     }
 
     /// The plan for several indicators at once, over one or more index dates.
-    pub async fn indicators_plan(&self, indicators: &[&Indicator], periods: Periods) -> Result<(DataFrame, Vec<String>)> {
+    pub async fn indicators_plan(
+        &self,
+        indicators: &[&Indicator],
+        periods: Periods,
+    ) -> Result<(DataFrame, Vec<String>)> {
         compile::indicators_plan(&self.ctx, &self.lookups, indicators, periods).await
     }
 
@@ -230,7 +239,12 @@ impl Engine {
     /// values, with columns `index_date`, `b_{dim}` (text, [`NOT_RECORDED`] where missing) and
     /// `_cn{i}`, `_cd{i}` (numerator and denominator of `indicators[i]`). Every indicator is
     /// counted in one pass over the events; callers (the profiles) add cells up as they need.
-    pub async fn cells_plan(&self, indicators: &[&Indicator], periods: Periods, dims: &[&phm_model::Column]) -> Result<DataFrame> {
+    pub async fn cells_plan(
+        &self,
+        indicators: &[&Indicator],
+        periods: Periods,
+        dims: &[&phm_model::Column],
+    ) -> Result<DataFrame> {
         compile::cells_plan(&self.ctx, &self.lookups, indicators, periods, dims).await
     }
 
@@ -291,7 +305,11 @@ fn measure_rows(measure: &Measure, mut rows: Vec<IndicatorRow>) -> Vec<Indicator
 
 /// The canonical Arrow schema of a table.
 pub fn canonical_schema(table: &str) -> Result<datafusion::arrow::datatypes::SchemaRef> {
-    phm_core::schema::TABLES.iter().find(|t| t.name == table).map(|t| t.arrow_schema()).ok_or_else(|| Error::Definition(format!("no table `{table}`")))
+    phm_core::schema::TABLES
+        .iter()
+        .find(|t| t.name == table)
+        .map(|t| t.arrow_schema())
+        .ok_or_else(|| Error::Definition(format!("no table `{table}`")))
 }
 
 /// One indicator value.
@@ -320,11 +338,18 @@ fn indicator_rows(batches: &[RecordBatch], indicators: &[&Indicator], breakdowns
     let mut out = Vec::new();
     for batch in batches {
         let dates = batch.column(0).as_primitive::<Date32Type>();
-        let cats: Vec<_> = (0..breakdowns.len()).map(|j| datafusion::arrow::compute::cast(batch.column(1 + j), &DataType::Utf8).ok()).collect();
+        let cats: Vec<_> = (0..breakdowns.len())
+            .map(|j| datafusion::arrow::compute::cast(batch.column(1 + j), &DataType::Utf8).ok())
+            .collect();
         for row in 0..batch.num_rows() {
             let Some(date) = dates.value_as_date(row) else { continue };
             // Which breakdown this row is grouped by: the one non-null breakdown column.
-            let grouped: Vec<usize> = cats.iter().enumerate().filter(|(_, c)| c.as_ref().is_some_and(|c| c.is_valid(row))).map(|(j, _)| j).collect();
+            let grouped: Vec<usize> = cats
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.as_ref().is_some_and(|c| c.is_valid(row)))
+                .map(|(j, _)| j)
+                .collect();
             let (breakdown, category) = match grouped.as_slice() {
                 [] => ("all".to_owned(), "all".to_owned()),
                 [j] => {
@@ -353,6 +378,13 @@ fn indicator_rows(batches: &[RecordBatch], indicators: &[&Indicator], breakdowns
             }
         }
     }
-    out.sort_by(|a, b| (&a.indicator, a.index_date, &a.breakdown, &a.category).cmp(&(&b.indicator, b.index_date, &b.breakdown, &b.category)));
+    out.sort_by(|a, b| {
+        (&a.indicator, a.index_date, &a.breakdown, &a.category).cmp(&(
+            &b.indicator,
+            b.index_date,
+            &b.breakdown,
+            &b.category,
+        ))
+    });
     out
 }

@@ -21,14 +21,16 @@ pub fn write_table(dir: &Path, stem: &str, schema: SchemaRef, batches: &[RecordB
     let pq = dir.join(format!("{stem}.parquet"));
     let file = File::create(&pq).map_err(io(&pq))?;
     let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
-    let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| Error::Definition(format!("{}: {e}", pq.display())))?;
+    let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props))
+        .map_err(|e| Error::Definition(format!("{}: {e}", pq.display())))?;
     for b in batches {
         w.write(b).map_err(|e| Error::Definition(format!("{}: {e}", pq.display())))?;
     }
     w.close().map_err(|e| Error::Definition(format!("{}: {e}", pq.display())))?;
     let csv_path = dir.join(format!("{stem}.csv"));
     let file = File::create(&csv_path).map_err(io(&csv_path))?;
-    let mut w = datafusion::arrow::csv::WriterBuilder::new().with_header(true).with_date_format("%Y-%m-%d".into()).build(file);
+    let mut w =
+        datafusion::arrow::csv::WriterBuilder::new().with_header(true).with_date_format("%Y-%m-%d".into()).build(file);
     for b in batches {
         w.write(b)?;
     }
@@ -40,10 +42,14 @@ pub fn indicator_batch(rows: &[IndicatorRow]) -> Result<RecordBatch> {
     use std::sync::Arc;
 
     use datafusion::arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
-    let text = |f: fn(&IndicatorRow) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(rows.iter().map(f))) };
+    let text =
+        |f: fn(&IndicatorRow) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(rows.iter().map(f))) };
     Ok(RecordBatch::try_from_iter(vec![
         ("indicator", text(|r| &r.indicator)),
-        ("index_date", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| crate::days_since_epoch(r.index_date))))),
+        (
+            "index_date",
+            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| crate::days_since_epoch(r.index_date)))),
+        ),
         ("breakdown", text(|r| &r.breakdown)),
         ("category", text(|r| &r.category)),
         ("numerator", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.numerator)))),

@@ -18,7 +18,9 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array};
 use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
-use datafusion::logical_expr::{ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 
 /// Which half of the pseudonym a function returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,7 +38,10 @@ pub struct PersonKey {
 
 impl PersonKey {
     fn new(half: Half) -> Self {
-        PersonKey { half, signature: Signature::uniform(1, vec![DataType::Utf8, DataType::Utf8View], Volatility::Immutable) }
+        PersonKey {
+            half,
+            signature: Signature::uniform(1, vec![DataType::Utf8, DataType::Utf8View], Volatility::Immutable),
+        }
     }
 }
 
@@ -103,7 +108,9 @@ fn key(half: Half, pseudonym: &str) -> Result<i64> {
     match digits.and_then(hex16) {
         // The bits as they are: the map stays one-to-one.
         Some(v) => Ok(v as i64),
-        None => exec_err!("person_id `{pseudonym}` is not a pseudonym: the store keeps 32 lower-case hexadecimal digits"),
+        None => {
+            exec_err!("person_id `{pseudonym}` is not a pseudonym: the store keeps 32 lower-case hexadecimal digits")
+        }
     }
 }
 
@@ -140,7 +147,9 @@ impl ScalarUDFImpl for PersonKey {
             return exec_err!("{} takes one argument, `person_id`", self.name());
         };
         match arg {
-            ColumnarValue::Scalar(ScalarValue::Utf8(v) | ScalarValue::Utf8View(v)) => Ok(ColumnarValue::Scalar(ScalarValue::Int64(v.as_deref().map(|p| key(self.half, p)).transpose()?))),
+            ColumnarValue::Scalar(ScalarValue::Utf8(v) | ScalarValue::Utf8View(v)) => {
+                Ok(ColumnarValue::Scalar(ScalarValue::Int64(v.as_deref().map(|p| key(self.half, p)).transpose()?)))
+            }
             ColumnarValue::Scalar(other) => exec_err!("{} takes text, not {}", self.name(), other.data_type()),
             ColumnarValue::Array(array) => {
                 let out = if let Some(text) = array.as_string_opt::<i32>() {
@@ -169,7 +178,12 @@ mod tests {
 
     #[test]
     fn anything_that_is_not_32_lower_case_hex_digits_is_refused_by_name() {
-        for bad in ["0123456789ABCDEF0123456789abcdef", "0123456789abcdef", "0123456789abcdef0123456789abcdeg", " 123456789abcdef0123456789abcdef"] {
+        for bad in [
+            "0123456789ABCDEF0123456789abcdef",
+            "0123456789abcdef",
+            "0123456789abcdef0123456789abcdeg",
+            " 123456789abcdef0123456789abcdef",
+        ] {
             assert!(!is_pseudonym(bad), "{bad}");
             let err = key(Half::High, bad).and_then(|_| key(Half::Low, bad)).expect_err("not a pseudonym").to_string();
             assert!(err.contains(&format!("`{bad}`")) && err.contains("32 lower-case hexadecimal digits"), "{err}");

@@ -26,7 +26,9 @@ use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::{Result, ScalarValue, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
-use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, Expr, GroupsAccumulator, Signature, Volatility};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, Expr, GroupsAccumulator, Signature, Volatility,
+};
 use datafusion::prelude::SessionContext;
 
 /// Which end of the order a function picks.
@@ -136,8 +138,17 @@ impl Groups {
     fn new(end: End, args: &AccumulatorArgs) -> Result<Self> {
         let value_type = args.return_type().clone();
         let options = SortOptions { descending: false, nulls_first: false };
-        let fields = args.expr_fields.iter().map(|f| SortField::new_with_options(f.data_type().clone(), options)).collect();
-        Ok(Groups { end, value_type, converter: RowConverter::new(fields)?, start: Vec::new(), len: Vec::new(), arena: Vec::new(), live: 0 })
+        let fields =
+            args.expr_fields.iter().map(|f| SortField::new_with_options(f.data_type().clone(), options)).collect();
+        Ok(Groups {
+            end,
+            value_type,
+            converter: RowConverter::new(fields)?,
+            start: Vec::new(),
+            len: Vec::new(),
+            arena: Vec::new(),
+            live: 0,
+        })
     }
 
     fn resize(&mut self, groups: usize) {
@@ -203,7 +214,9 @@ impl Groups {
         }
         let parser = self.converter.parser();
         let columns = self.converter.convert_rows(present.iter().map(|k| parser.parse(k)))?;
-        let Some(values) = columns.last() else { return plan_err!("phm_first_by/phm_last_by needs at least one argument") };
+        let Some(values) = columns.last() else {
+            return plan_err!("phm_first_by/phm_last_by needs at least one argument");
+        };
         if present.len() == keys.len() {
             return Ok(Arc::clone(values));
         }
@@ -225,7 +238,8 @@ impl Groups {
     fn emit<T>(&mut self, emit_to: EmitTo, f: impl FnOnce(&Self, &[Option<&[u8]>]) -> T) -> T {
         let start = emit_to.take_needed(&mut self.start);
         let len = emit_to.take_needed(&mut self.len);
-        let keys: Vec<Option<&[u8]>> = start.iter().zip(&len).map(|(&s, &l)| (l != NONE).then(|| &self.arena[s..s + l as usize])).collect();
+        let keys: Vec<Option<&[u8]>> =
+            start.iter().zip(&len).map(|(&s, &l)| (l != NONE).then(|| &self.arena[s..s + l as usize])).collect();
         let out = f(self, &keys);
         self.live -= len.iter().filter(|&&l| l != NONE).map(|&l| l as usize).sum::<usize>();
         if self.len.is_empty() {
@@ -252,7 +266,13 @@ impl Groups {
 }
 
 impl GroupsAccumulator for Groups {
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], opt_filter: Option<&BooleanArray>, total_num_groups: usize) -> Result<()> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
         self.resize(total_num_groups);
         match Self::selected(opt_filter) {
             None => {
@@ -318,7 +338,11 @@ impl GroupsAccumulator for Groups {
     }
 
     fn size(&self) -> usize {
-        size_of_val(self) + self.arena.capacity() + self.start.capacity() * size_of::<usize>() + self.len.capacity() * size_of::<u32>() + self.converter.size()
+        size_of_val(self)
+            + self.arena.capacity()
+            + self.start.capacity() * size_of::<usize>()
+            + self.len.capacity() * size_of::<u32>()
+            + self.converter.size()
     }
 }
 

@@ -7,7 +7,8 @@ use chrono::NaiveDate;
 use phm_engine::{Engine, Periods};
 
 fn scans(plan: &str, table: &str) -> usize {
-    plan.lines().filter(|l| l.trim_start().starts_with(&format!("TableScan: {table} "))).count() + plan.lines().filter(|l| l.trim() == format!("TableScan: {table}")).count()
+    plan.lines().filter(|l| l.trim_start().starts_with(&format!("TableScan: {table} "))).count()
+        + plan.lines().filter(|l| l.trim() == format!("TableScan: {table}")).count()
 }
 
 fn engine() -> Engine {
@@ -27,7 +28,10 @@ async fn the_catalogue_scans_each_event_table_once() {
     assert!(defs.indicators.len() >= 12);
     let engine = engine();
     let inds: Vec<_> = defs.indicators.iter().collect();
-    let (df, breakdowns) = engine.indicators_plan(&inds, Periods::One(NaiveDate::from_ymd_opt(2026, 3, 31).expect("date"))).await.expect("plan");
+    let (df, breakdowns) = engine
+        .indicators_plan(&inds, Periods::One(NaiveDate::from_ymd_opt(2026, 3, 31).expect("date")))
+        .await
+        .expect("plan");
     assert!(breakdowns.len() >= 8, "{breakdowns:?}");
     let plan = engine.explain(&df, false).await.expect("explain");
     for table in ["person", "condition", "observation", "immunisation", "encounter", "registration"] {

@@ -15,7 +15,10 @@ use proptest::prelude::*;
 type Row = (i64, Option<i32>, Option<String>, Option<f64>);
 
 fn rows() -> impl Strategy<Value = Vec<Row>> {
-    let code = prop::option::weighted(0.8, prop::sample::select(vec!["a".to_owned(), "ab".to_owned(), "b".to_owned(), "".to_owned()]));
+    let code = prop::option::weighted(
+        0.8,
+        prop::sample::select(vec!["a".to_owned(), "ab".to_owned(), "b".to_owned(), "".to_owned()]),
+    );
     let value = prop::option::weighted(0.8, prop::sample::select(vec![-1.5, 0.0, 2.0, 10.0]));
     prop::collection::vec((0..12i64, prop::option::weighted(0.9, 0..5i32), code, value), 0..80)
 }
@@ -87,7 +90,11 @@ proptest! {
 
 #[tokio::test]
 async fn with_no_group_by_the_whole_table_is_one_group() {
-    let rows: Vec<Row> = vec![(1, Some(3), Some("a".into()), Some(1.0)), (2, Some(4), None, Some(2.0)), (3, Some(4), Some("b".into()), Some(3.0))];
+    let rows: Vec<Row> = vec![
+        (1, Some(3), Some("a".into()), Some(1.0)),
+        (2, Some(4), None, Some(2.0)),
+        (3, Some(4), Some("b".into()), Some(3.0)),
+    ];
     let ours = run(&rows, 2, 1, false, "SELECT phm_last_by(date, code, value) AS v FROM t").await;
     assert!(ours.contains("| 2.0 |"), "a missing code sorts last:\n{ours}");
 }

@@ -295,9 +295,7 @@ pub fn is_fhir_date_or_datetime(text: &str) -> bool {
         4 => digits(0..4),
         7 => digits(0..4) && b[4] == b'-' && digits(5..7),
         10 => digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10),
-        n if n > 10 => {
-            digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10) && b[10] == b'T'
-        }
+        n if n > 10 => digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10) && b[10] == b'T',
         _ => false,
     }
 }
@@ -349,7 +347,14 @@ pub fn time_order(a: &str, b: &str) -> Option<std::cmp::Ordering> {
 fn one_form(element: &str, forms: &[(&str, bool)], out: &mut Vec<Problem>) {
     let given: Vec<&str> = forms.iter().filter(|(_, present)| *present).map(|(name, _)| *name).collect();
     if given.len() > 1 {
-        out.push(problem(element, format!("only one of {} may be present (found {})", forms.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "), given.join(" and "))));
+        out.push(problem(
+            element,
+            format!(
+                "only one of {} may be present (found {})",
+                forms.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+                given.join(" and ")
+            ),
+        ));
     }
 }
 
@@ -392,7 +397,10 @@ fn check_concept(element: &str, concept: Option<&CodeableConcept>, required: boo
         Some(c) => {
             for coding in &c.coding {
                 if coding.code.as_deref().is_none_or(|s| s.trim() != s || s.is_empty()) {
-                    out.push(problem(&format!("{element}.coding.code"), "must be a non-empty code without surrounding spaces"));
+                    out.push(problem(
+                        &format!("{element}.coding.code"),
+                        "must be a non-empty code without surrounding spaces",
+                    ));
                 }
                 if coding.system.is_none() {
                     out.push(problem(&format!("{element}.coding.system"), "is missing"));
@@ -455,11 +463,7 @@ pub struct Patient {
 impl Patient {
     /// The NHS number identifier's value, if present.
     pub fn nhs_number(&self) -> Option<&str> {
-        self.identifier
-            .iter()
-            .find(|i| i.system.as_deref() == Some(phm_core::codes::uri::NHS_NUMBER))?
-            .value
-            .as_deref()
+        self.identifier.iter().find(|i| i.system.as_deref() == Some(phm_core::codes::uri::NHS_NUMBER))?.value.as_deref()
     }
 
     /// The UK Core ethnic category code, if present.
@@ -688,7 +692,13 @@ impl Observation {
     }
 }
 
-fn check_value(element: &str, forms: &[(&str, bool)], quantity: Option<&Quantity>, concept: Option<&CodeableConcept>, out: &mut Vec<Problem>) {
+fn check_value(
+    element: &str,
+    forms: &[(&str, bool)],
+    quantity: Option<&Quantity>,
+    concept: Option<&CodeableConcept>,
+    out: &mut Vec<Problem>,
+) {
     one_form(&format!("{element}.value[x]"), forms, out);
     if quantity.is_some_and(|q| q.value.is_none_or(|v| !v.is_finite())) {
         out.push(problem(&format!("{element}.valueQuantity.value"), "must be a finite number"));
@@ -788,9 +798,21 @@ impl Resource for Observation {
             ],
             &mut out,
         );
-        check_value("Observation", &value_of!(self).1, self.value_quantity.as_ref(), self.value_codeable_concept.as_ref(), &mut out);
+        check_value(
+            "Observation",
+            &value_of!(self).1,
+            self.value_quantity.as_ref(),
+            self.value_codeable_concept.as_ref(),
+            &mut out,
+        );
         for (i, c) in self.component.iter().enumerate() {
-            check_value(&format!("Observation.component[{i}]"), &value_of!(c).1, c.value_quantity.as_ref(), c.value_codeable_concept.as_ref(), &mut out);
+            check_value(
+                &format!("Observation.component[{i}]"),
+                &value_of!(c).1,
+                c.value_quantity.as_ref(),
+                c.value_codeable_concept.as_ref(),
+                &mut out,
+            );
         }
         out
     }
@@ -839,13 +861,21 @@ impl Resource for MedicationStatement {
             &["active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken"],
             &mut out,
         );
-        check_concept("MedicationStatement.medicationCodeableConcept", self.medication_codeable_concept.as_ref(), true, &mut out);
+        check_concept(
+            "MedicationStatement.medicationCodeableConcept",
+            self.medication_codeable_concept.as_ref(),
+            true,
+            &mut out,
+        );
         check_reference("MedicationStatement.subject", self.subject.as_ref(), "Patient", &mut out);
         check_date("MedicationStatement.effectiveDateTime", self.effective_date_time.as_deref(), false, &mut out);
         check_period("MedicationStatement.effectivePeriod", self.effective_period.as_ref(), &mut out);
         one_form(
             "MedicationStatement.effective[x]",
-            &[("effectiveDateTime", self.effective_date_time.is_some()), ("effectivePeriod", self.effective_period.is_some())],
+            &[
+                ("effectiveDateTime", self.effective_date_time.is_some()),
+                ("effectivePeriod", self.effective_period.is_some()),
+            ],
             &mut out,
         );
         check_date("MedicationStatement.dateAsserted", self.date_asserted.as_deref(), false, &mut out);
@@ -911,16 +941,34 @@ impl Resource for MedicationRequest {
         check_code(
             "MedicationRequest.intent",
             self.intent.as_deref(),
-            &["proposal", "plan", "order", "original-order", "reflex-order", "filler-order", "instance-order", "option"],
+            &[
+                "proposal",
+                "plan",
+                "order",
+                "original-order",
+                "reflex-order",
+                "filler-order",
+                "instance-order",
+                "option",
+            ],
             &mut out,
         );
         if self.medication_codeable_concept.is_none() && self.medication_reference.is_none() {
             out.push(problem("MedicationRequest.medication[x]", "is required"));
         }
-        check_concept("MedicationRequest.medicationCodeableConcept", self.medication_codeable_concept.as_ref(), false, &mut out);
+        check_concept(
+            "MedicationRequest.medicationCodeableConcept",
+            self.medication_codeable_concept.as_ref(),
+            false,
+            &mut out,
+        );
         check_reference("MedicationRequest.subject", self.subject.as_ref(), "Patient", &mut out);
         check_date("MedicationRequest.authoredOn", self.authored_on.as_deref(), false, &mut out);
-        check_period("MedicationRequest.dispenseRequest.validityPeriod", self.dispense_request.as_ref().and_then(|d| d.validity_period.as_ref()), &mut out);
+        check_period(
+            "MedicationRequest.dispenseRequest.validityPeriod",
+            self.dispense_request.as_ref().and_then(|d| d.validity_period.as_ref()),
+            &mut out,
+        );
         out
     }
 }
@@ -988,11 +1036,19 @@ impl Resource for Immunization {
     fn problems(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         check_id("Immunization", self.id.as_deref(), &mut out);
-        check_code("Immunization.status", self.status.as_deref(), &["completed", "entered-in-error", "not-done"], &mut out);
+        check_code(
+            "Immunization.status",
+            self.status.as_deref(),
+            &["completed", "entered-in-error", "not-done"],
+            &mut out,
+        );
         check_concept("Immunization.vaccineCode", self.vaccine_code.as_ref(), true, &mut out);
         check_reference("Immunization.patient", self.patient.as_ref(), "Patient", &mut out);
         match (&self.occurrence_date_time, &self.occurrence_string) {
-            (Some(_), Some(_)) => out.push(problem("Immunization.occurrence[x]", "only one of occurrenceDateTime, occurrenceString may be present")),
+            (Some(_), Some(_)) => out.push(problem(
+                "Immunization.occurrence[x]",
+                "only one of occurrenceDateTime, occurrenceString may be present",
+            )),
             (None, Some(_)) => {}
             _ => check_date("Immunization.occurrenceDateTime", self.occurrence_date_time.as_deref(), true, &mut out),
         }
@@ -1075,7 +1131,17 @@ impl Resource for Encounter {
         check_code(
             "Encounter.status",
             self.status.as_deref(),
-            &["planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled", "entered-in-error", "unknown"],
+            &[
+                "planned",
+                "arrived",
+                "triaged",
+                "in-progress",
+                "onleave",
+                "finished",
+                "cancelled",
+                "entered-in-error",
+                "unknown",
+            ],
             &mut out,
         );
         if self.class.as_ref().and_then(|c| c.code.as_deref()).is_none() {
@@ -1131,7 +1197,16 @@ impl Resource for Procedure {
         check_code(
             "Procedure.status",
             self.status.as_deref(),
-            &["preparation", "in-progress", "not-done", "on-hold", "stopped", "completed", "entered-in-error", "unknown"],
+            &[
+                "preparation",
+                "in-progress",
+                "not-done",
+                "on-hold",
+                "stopped",
+                "completed",
+                "entered-in-error",
+                "unknown",
+            ],
             &mut out,
         );
         check_concept("Procedure.code", self.code.as_ref(), false, &mut out);
@@ -1223,7 +1298,9 @@ impl<W: Write> NdjsonWriter<W> {
     /// Appends one resource as one line.
     pub fn write<R: Resource>(&mut self, resource: &R) -> Result<()> {
         serde_json::to_writer(&mut self.out, resource).map_err(|source| Error::Serialise { what: R::TYPE, source })?;
-        self.out.write_all(b"\n").map_err(|source| Error::Serialise { what: R::TYPE, source: serde_json::Error::io(source) })?;
+        self.out
+            .write_all(b"\n")
+            .map_err(|source| Error::Serialise { what: R::TYPE, source: serde_json::Error::io(source) })?;
         self.count += 1;
         Ok(())
     }
@@ -1320,8 +1397,10 @@ impl<R: Resource, B: BufRead> Iterator for NdjsonLines<R, B> {
 
 fn parse_line<R: Resource>(line: u64, bytes: &[u8]) -> Result<(u64, R), BadLine> {
     let bad = |element: Option<String>, reason: String| BadLine { line, element, reason };
-    let text = std::str::from_utf8(bytes).map_err(|e| bad(None, format!("not valid UTF-8 at byte {}", e.valid_up_to())))?;
-    let resource = serde_json::from_str::<R>(text).map_err(|e| bad(None, format!("not a valid {} resource: {e}", R::TYPE)))?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| bad(None, format!("not valid UTF-8 at byte {}", e.valid_up_to())))?;
+    let resource =
+        serde_json::from_str::<R>(text).map_err(|e| bad(None, format!("not a valid {} resource: {e}", R::TYPE)))?;
     let problems = validate(&resource);
     if let Some(first) = problems.first() {
         let more = if problems.len() > 1 { format!(" (and {} more)", problems.len() - 1) } else { String::new() };
@@ -1347,11 +1426,15 @@ mod tests {
     #[test]
     fn reader_accounts_for_every_line() {
         let input = concat!(
-            r#"{"resourceType":"Patient","id":"a","gender":"female"}"#, "\n",
+            r#"{"resourceType":"Patient","id":"a","gender":"female"}"#,
             "\n",
-            r#"{"resourceType":"Patient","id":"b","gender":"f"}"#, "\n",
-            r#"{"resourceType":"Observation","id":"c"}"#, "\n",
-            r#"{"resourceType":"Patient","id":"#, "\n",
+            "\n",
+            r#"{"resourceType":"Patient","id":"b","gender":"f"}"#,
+            "\n",
+            r#"{"resourceType":"Observation","id":"c"}"#,
+            "\n",
+            r#"{"resourceType":"Patient","id":"#,
+            "\n",
         );
         let read: NdjsonRead<Patient> = read_ndjson(input.as_bytes()).expect("in-memory read");
         assert_eq!(read.lines, 4);
@@ -1398,7 +1481,10 @@ mod tests {
     fn every_form_of_a_choice_is_read_and_two_forms_are_refused() {
         let line = r#"{"resourceType":"Procedure","id":"a","status":"completed","subject":{"reference":"Patient/p"},"performedPeriod":{"start":"2010-11-20T02:52:44-05:00","end":"2010-11-20T03:07:44-05:00"}}"#;
         let read: NdjsonRead<Procedure> = read_ndjson(line.as_bytes()).expect("in-memory read");
-        assert_eq!(read.resources[0].1.performed_period.as_ref().and_then(|p| p.start.as_deref()), Some("2010-11-20T02:52:44-05:00"));
+        assert_eq!(
+            read.resources[0].1.performed_period.as_ref().and_then(|p| p.start.as_deref()),
+            Some("2010-11-20T02:52:44-05:00")
+        );
         let obs = r#"{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p"},"valueBoolean":false}"#;
         let read: NdjsonRead<Observation> = read_ndjson(obs.as_bytes()).expect("in-memory read");
         assert_eq!(read.resources[0].1.value(), Value::Boolean(false));

@@ -60,12 +60,18 @@ impl Manifest {
         let io = |source| Error::Io { path: path.to_owned(), source };
         let meta = std::fs::metadata(path).map_err(io)?;
         if !meta.is_file() {
-            return Err(io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "a manifest must be a regular file (not a directory, device or FIFO)")));
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a manifest must be a regular file (not a directory, device or FIFO)",
+            )));
         }
         let mut text = Vec::new();
         std::fs::File::open(path).map_err(io)?.take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut text).map_err(io)?;
         if text.len() as u64 > MAX_MANIFEST_BYTES {
-            return Err(io(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("a manifest is at most {} MiB", MAX_MANIFEST_BYTES >> 20))));
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a manifest is at most {} MiB", MAX_MANIFEST_BYTES >> 20),
+            )));
         }
         serde_json::from_slice(&text).map_err(|source| Error::Manifest { path: path.to_owned(), source })
     }

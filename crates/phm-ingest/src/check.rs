@@ -43,11 +43,17 @@ pub const MAX_AGE_YEARS: i32 = 120;
 pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, Problem> {
     let t = text.trim();
     let day = t.get(..10).unwrap_or(t);
-    let bad = || problem(field, "invalid date", format!("`{}` is not a date (expected YYYY-MM-DD, or a FHIR dateTime)", cut(t)));
+    let bad = || {
+        problem(field, "invalid date", format!("`{}` is not a date (expected YYYY-MM-DD, or a FHIR dateTime)", cut(t)))
+    };
     if t.len() < 10 {
         if t.len() == 4 || t.len() == 7 {
             if t.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-                return Err(problem(field, "partial date", format!("`{t}` gives only the year or month; a full date is needed")));
+                return Err(problem(
+                    field,
+                    "partial date",
+                    format!("`{t}` gives only the year or month; a full date is needed"),
+                ));
             }
         }
         return Err(bad());
@@ -77,23 +83,48 @@ pub fn event_date(field: &str, date: NaiveDate, life: &Lifespan, extract_date: N
 }
 
 /// Checks a date of birth (and death) against the extract date.
-pub fn birth_and_death(birth: Option<NaiveDate>, death: Option<NaiveDate>, extract_date: NaiveDate, birth_field: &str, death_field: &str) -> Result<(), Problem> {
+pub fn birth_and_death(
+    birth: Option<NaiveDate>,
+    death: Option<NaiveDate>,
+    extract_date: NaiveDate,
+    birth_field: &str,
+    death_field: &str,
+) -> Result<(), Problem> {
     if let Some(b) = birth {
         if b > extract_date {
-            return Err(problem(birth_field, "date in the future", format!("date of birth {b} is after the extract date {extract_date}")));
+            return Err(problem(
+                birth_field,
+                "date in the future",
+                format!("date of birth {b} is after the extract date {extract_date}"),
+            ));
         }
-        let oldest = extract_date.checked_sub_months(chrono::Months::new(12 * MAX_AGE_YEARS as u32)).unwrap_or(extract_date);
+        let oldest =
+            extract_date.checked_sub_months(chrono::Months::new(12 * MAX_AGE_YEARS as u32)).unwrap_or(extract_date);
         if death.is_none() && b < oldest {
-            return Err(problem(birth_field, "implausible age", format!("date of birth {b} makes the person over {MAX_AGE_YEARS} at the extract date, with no death recorded")));
+            return Err(problem(
+                birth_field,
+                "implausible age",
+                format!(
+                    "date of birth {b} makes the person over {MAX_AGE_YEARS} at the extract date, with no death recorded"
+                ),
+            ));
         }
     }
     if let Some(d) = death {
         if d > extract_date {
-            return Err(problem(death_field, "date in the future", format!("date of death {d} is after the extract date {extract_date}")));
+            return Err(problem(
+                death_field,
+                "date in the future",
+                format!("date of death {d} is after the extract date {extract_date}"),
+            ));
         }
         if let Some(b) = birth {
             if d < b {
-                return Err(problem(death_field, "death before birth", format!("date of death {d} is before the date of birth {b}")));
+                return Err(problem(
+                    death_field,
+                    "death before birth",
+                    format!("date of death {d} is before the date of birth {b}"),
+                ));
             }
         }
     }
@@ -113,7 +144,13 @@ pub fn nhs_number(field: &str, text: &str) -> Result<NhsNumber, Problem> {
         problem(field, "invalid NHS number", format!("not a valid NHS number: {why}"))
     })?;
     match placeholder_nhs_number(n) {
-        Some(why) => Err(problem(field, PLACEHOLDER_NHS_NUMBER, format!("a placeholder, not a person's NHS number: {why}; it passes Modulus 11 but would link unrelated people"))),
+        Some(why) => Err(problem(
+            field,
+            PLACEHOLDER_NHS_NUMBER,
+            format!(
+                "a placeholder, not a person's NHS number: {why}; it passes Modulus 11 but would link unrelated people"
+            ),
+        )),
         None => Ok(n),
     }
 }
@@ -151,9 +188,9 @@ pub fn code(field: &str, system: CodeSystem, code: &str) -> Result<String, Probl
         CodeSystem::Icd10 | CodeSystem::Opcs4 => code.trim().replace('.', ""),
         _ => code.trim().to_owned(),
     };
-    check_code(system, &normalised)
-        .map(|()| normalised.clone())
-        .map_err(|e| problem(field, "invalid code", format!("`{}` is not a valid {} code: {}", cut(code), system.name(), e.reason())))
+    check_code(system, &normalised).map(|()| normalised.clone()).map_err(|e| {
+        problem(field, "invalid code", format!("`{}` is not a valid {} code: {}", cut(code), system.name(), e.reason()))
+    })
 }
 
 /// The plausible ranges; `phm-core`'s tests check the committed file parses.
@@ -175,18 +212,49 @@ pub fn plausible(field: &str, system: CodeSystem, code: &str, value: f64, unit: 
         Some(u) => match (ucum_unit(u), ucum_unit(&r.unit)) {
             (Some(given), Some(range)) if given.dimension == range.dimension => value * given.factor / range.factor,
             (Some(given), Some(range)) => {
-                return Err(problem(field, "wrong unit", format!("`{}` ({}) is not a unit of {} ({}, a {})", cut(u), given.dimension, r.term, range.code, range.dimension)));
+                return Err(problem(
+                    field,
+                    "wrong unit",
+                    format!(
+                        "`{}` ({}) is not a unit of {} ({}, a {})",
+                        cut(u),
+                        given.dimension,
+                        r.term,
+                        range.code,
+                        range.dimension
+                    ),
+                ));
             }
             (None, Some(range)) => {
-                return Err(problem(field, "unknown unit", format!("`{}` is not a unit OpenPHM knows for {} (expected {} or another {} unit)", cut(u), r.term, range.code, range.dimension)));
+                return Err(problem(
+                    field,
+                    "unknown unit",
+                    format!(
+                        "`{}` is not a unit OpenPHM knows for {} (expected {} or another {} unit)",
+                        cut(u),
+                        r.term,
+                        range.code,
+                        range.dimension
+                    ),
+                ));
             }
             // The reference file names a unit this table lacks: compare as written.
             (_, None) if u == r.unit => value,
-            (_, None) => return Err(problem(field, "unknown unit", format!("`{}` is not {}, the unit of the plausible range of {}", cut(u), r.unit, r.term))),
+            (_, None) => {
+                return Err(problem(
+                    field,
+                    "unknown unit",
+                    format!("`{}` is not {}, the unit of the plausible range of {}", cut(u), r.unit, r.term),
+                ));
+            }
         },
     };
     if value < r.min || value > r.max {
-        return Err(problem(field, "implausible value", format!("{} of {} is outside the plausible range {} to {} {}", r.term, short(value), r.min, r.max, r.unit)));
+        return Err(problem(
+            field,
+            "implausible value",
+            format!("{} of {} is outside the plausible range {} to {} {}", r.term, short(value), r.min, r.max, r.unit),
+        ));
     }
     Ok(())
 }
@@ -212,7 +280,12 @@ pub struct Unit {
 /// (`m²`, `m^2`, `m**2`, `m-2` after a `.` or space).
 const UNITS: &[(&str, &str, f64, &[&str])] = &[
     ("kg/m2", "body mass index", 1.0, &["kg/m2", "kg.m-2", "kg/(m2)", "kg/m.m", "kg/sq.m", "kg/sqm"]),
-    ("mm[Hg]", "pressure", 1.0, &["mm[hg]", "mmhg", "mm.hg", "mm(hg)", "millimetre.of.mercury", "millimeter.of.mercury"]),
+    (
+        "mm[Hg]",
+        "pressure",
+        1.0,
+        &["mm[hg]", "mmhg", "mm.hg", "mm(hg)", "millimetre.of.mercury", "millimeter.of.mercury"],
+    ),
     ("kPa", "pressure", 7.500_615_758, &["kpa"]),
     ("mmol/mol", "HbA1c (IFCC)", 1.0, &["mmol/mol", "mmol/mol.hb", "mmol/mol{hb}"]),
     ("%", "percent", 1.0, &["%", "percent", "%{hb}", "%.hb"]),
@@ -245,7 +318,10 @@ pub fn ucum_unit(text: &str) -> Option<Unit> {
         key = key.replace("..", ".");
     }
     let key = key.replace("./", "/").replace("/.", "/").replace(".2", "2").replace(".3", "3");
-    UNITS.iter().find(|(_, _, _, spellings)| spellings.contains(&key.as_str())).map(|(code, dimension, factor, _)| Unit { code, dimension, factor: *factor })
+    UNITS
+        .iter()
+        .find(|(_, _, _, spellings)| spellings.contains(&key.as_str()))
+        .map(|(code, dimension, factor, _)| Unit { code, dimension, factor: *factor })
 }
 
 /// At most 60 characters of a value, for reasons.
@@ -255,7 +331,11 @@ pub fn cut(text: &str) -> String {
 
 /// At most `n` characters of `text`, the last a `…` when it was cut.
 pub fn cut_to(text: &str, n: usize) -> String {
-    if text.chars().count() <= n { text.to_owned() } else { format!("{}…", text.chars().take(n.saturating_sub(1)).collect::<String>()) }
+    if text.chars().count() <= n {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(n.saturating_sub(1)).collect::<String>())
+    }
 }
 
 #[cfg(test)]
@@ -283,24 +363,38 @@ mod tests {
         assert!(event_date("f", d("2019-12-31"), &life, extract).is_ok());
         assert_eq!(event_date("f", d("1949-12-31"), &life, extract).expect_err("").kind, "date before birth");
         assert_eq!(event_date("f", d("2020-01-02"), &life, extract).expect_err("").kind, "date after death");
-        assert_eq!(event_date("f", d("2026-10-01"), &Lifespan::default(), extract).expect_err("").kind, "date in the future");
+        assert_eq!(
+            event_date("f", d("2026-10-01"), &Lifespan::default(), extract).expect_err("").kind,
+            "date in the future"
+        );
     }
 
     #[test]
     fn plausible_ranges_come_from_the_reference_file() {
         assert!(plausible("v", CodeSystem::Snomed, "60621009", 25.0, Some("kg/m2")).is_ok());
-        assert_eq!(plausible("v", CodeSystem::Snomed, "60621009", 250.0, Some("kg/m2")).expect_err("").kind, "implausible value");
+        assert_eq!(
+            plausible("v", CodeSystem::Snomed, "60621009", 250.0, Some("kg/m2")).expect_err("").kind,
+            "implausible value"
+        );
         // A unit OpenPHM does not know, for a code with a range: refused, not waved through.
-        assert_eq!(plausible("v", CodeSystem::Snomed, "60621009", 250.0, Some("lb/in2")).expect_err("").kind, "unknown unit");
+        assert_eq!(
+            plausible("v", CodeSystem::Snomed, "60621009", 250.0, Some("lb/in2")).expect_err("").kind,
+            "unknown unit"
+        );
         // No range for the code: nothing to check.
         assert!(plausible("v", CodeSystem::Snomed, "123", 1e9, None).is_ok());
     }
 
     #[test]
     fn unit_spellings_are_one_ucum_unit_and_values_are_converted_before_the_check() {
-        for spelling in ["kg/m2", "kg/m²", "kg m-2", "kg·m⁻²", "kg.m-2", "kg/m^2", "kg/m**2", "KG/M2", " kg / m2 "] {
+        for spelling in ["kg/m2", "kg/m²", "kg m-2", "kg·m⁻²", "kg.m-2", "kg/m^2", "kg/m**2", "KG/M2", " kg / m2 "]
+        {
             assert_eq!(ucum_unit(spelling).map(|u| u.code), Some("kg/m2"), "{spelling}");
-            assert_eq!(plausible("v", CodeSystem::Snomed, "60621009", 99999.0, Some(spelling)).expect_err(spelling).kind, "implausible value", "{spelling}");
+            assert_eq!(
+                plausible("v", CodeSystem::Snomed, "60621009", 99999.0, Some(spelling)).expect_err(spelling).kind,
+                "implausible value",
+                "{spelling}"
+            );
         }
         for spelling in ["mmHg", "mm Hg", "mm[Hg]", "mm(Hg)"] {
             assert_eq!(ucum_unit(spelling).map(|u| u.code), Some("mm[Hg]"), "{spelling}");
@@ -310,10 +404,16 @@ mod tests {
         assert!(plausible("v", CodeSystem::Snomed, "271649006", 120.0, Some("mm[Hg]")).is_ok());
         // Height in metres is checked in centimetres; weight in grams and pounds in kilograms.
         assert!(plausible("v", CodeSystem::Loinc, "8302-2", 1.75, Some("m")).is_ok());
-        assert_eq!(plausible("v", CodeSystem::Loinc, "8302-2", 175.0, Some("m")).expect_err("175 m").kind, "implausible value");
+        assert_eq!(
+            plausible("v", CodeSystem::Loinc, "8302-2", 175.0, Some("m")).expect_err("175 m").kind,
+            "implausible value"
+        );
         assert!(plausible("v", CodeSystem::Loinc, "29463-7", 70_000.0, Some("g")).is_ok());
         assert!(plausible("v", CodeSystem::Loinc, "29463-7", 154.0, Some("[lb_av]")).is_ok());
-        assert_eq!(plausible("v", CodeSystem::Loinc, "29463-7", 70_000.0, Some("kg")).expect_err("70 t").kind, "implausible value");
+        assert_eq!(
+            plausible("v", CodeSystem::Loinc, "29463-7", 70_000.0, Some("kg")).expect_err("70 t").kind,
+            "implausible value"
+        );
         // A unit of another kind is named as such.
         let p = plausible("v", CodeSystem::Snomed, "60621009", 25.0, Some("kg")).expect_err("a mass for a BMI");
         assert_eq!(p.kind, "wrong unit");

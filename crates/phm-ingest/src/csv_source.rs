@@ -98,9 +98,15 @@ impl Mapping {
         use std::io::Read as _;
         const MAX: u64 = 1 << 20;
         let mut text = String::new();
-        crate::open_input(path)?.take(MAX + 1).read_to_string(&mut text).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        crate::open_input(path)?
+            .take(MAX + 1)
+            .read_to_string(&mut text)
+            .map_err(|source| Error::Io { path: path.to_owned(), source })?;
         if text.len() as u64 > MAX {
-            return Err(Error::Mapping { path: path.to_owned(), reason: format!("a mapping file is at most {} MiB", MAX >> 20) });
+            return Err(Error::Mapping {
+                path: path.to_owned(),
+                reason: format!("a mapping file is at most {} MiB", MAX >> 20),
+            });
         }
         Self::parse(path, &text)
     }
@@ -109,11 +115,21 @@ impl Mapping {
     pub fn parse(path: &Path, text: &str) -> Result<Self> {
         let bad = |reason: String| Error::Mapping { path: path.to_owned(), reason };
         let m: Self = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let table = m.target().ok_or_else(|| bad(format!("`table = \"{}\"` is not a canonical table ({})", m.table, schema::TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", "))))?;
+        let table = m.target().ok_or_else(|| {
+            bad(format!(
+                "`table = \"{}\"` is not a canonical table ({})",
+                m.table,
+                schema::TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
         let auto = ["person_id", "source", "source_org"];
         for name in m.columns.keys() {
             if table.column(name).is_none() {
-                return Err(bad(format!("[columns] `{name}` is not a column of `{}` (its columns: {})", table.name, table.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", "))));
+                return Err(bad(format!(
+                    "[columns] `{name}` is not a column of `{}` (its columns: {})",
+                    table.name,
+                    table.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                )));
             }
             if auto.contains(&name.as_str()) {
                 return Err(bad(format!("[columns] `{name}` is filled in by ingest and cannot be mapped")));
@@ -126,7 +142,10 @@ impl Mapping {
         }
         let about_people = table.column("person_id").is_some();
         if about_people && m.person.is_none() {
-            return Err(bad(format!("`{}` is about people: a [person] section with `nhs_number` is required", table.name)));
+            return Err(bad(format!(
+                "`{}` is about people: a [person] section with `nhs_number` is required",
+                table.name
+            )));
         }
         if !about_people && m.person.is_some() {
             return Err(bad(format!("`{}` is reference data: remove the [person] section", table.name)));
@@ -135,7 +154,9 @@ impl Mapping {
     }
 
     fn target(&self) -> Option<&'static Table> {
-        schema::TABLES.into_iter().find(|t| t.name == self.table && !matches!(t.name, "person" | "identity" | "person_source"))
+        schema::TABLES
+            .into_iter()
+            .find(|t| t.name == self.table && !matches!(t.name, "person" | "identity" | "person_source"))
     }
 
     fn table_index(&self) -> Option<T> {
@@ -295,8 +316,13 @@ impl Records {
             if let Some(block) = block {
                 for (l, bytes) in block.lines() {
                     // A UTF-8 byte order mark before the header is no part of it.
-                    let bytes = if l.number == 1 { bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes) } else { bytes };
-                    self.pending.push_back(PhysLine { number: l.number, bytes: bytes.to_vec(), oversized: l.oversized });
+                    let bytes =
+                        if l.number == 1 { bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes) } else { bytes };
+                    self.pending.push_back(PhysLine {
+                        number: l.number,
+                        bytes: bytes.to_vec(),
+                        oversized: l.oversized,
+                    });
                 }
             }
         }
@@ -312,8 +338,17 @@ impl Records {
     pub(crate) fn next_item(&mut self) -> Result<Option<Item>> {
         let Some(first) = self.next_line()? else { return Ok(None) };
         if let Some(len) = first.oversized {
-            let reason = format!("line of {len} bytes is longer than the {} MiB limit for one row", crate::lines::MAX_LINE >> 20);
-            return Ok(Some(Item::Bad { line: first.number, field: String::new(), kind: "line too long", reason, text: Vec::new() }));
+            let reason = format!(
+                "line of {len} bytes is longer than the {} MiB limit for one row",
+                crate::lines::MAX_LINE >> 20
+            );
+            return Ok(Some(Item::Bad {
+                line: first.number,
+                field: String::new(),
+                kind: "line too long",
+                reason,
+                text: Vec::new(),
+            }));
         }
         if first.bytes.trim_ascii().is_empty() {
             return Ok(Some(Item::Blank));
@@ -358,7 +393,9 @@ impl Records {
                 self.max_span - 1
             )
         } else {
-            format!("a quote opens the `{field}` field and does not close on this line: this line alone is set aside and reading resumes on line {next}")
+            format!(
+                "a quote opens the `{field}` field and does not close on this line: this line alone is set aside and reading resumes on line {next}"
+            )
         };
         Ok(Some(Item::Bad { line: first.number, field, kind: "unbalanced quote", reason, text: first.bytes }))
     }
@@ -373,7 +410,17 @@ impl Records {
 pub(crate) fn open_csv(f: &InputFile, delimiter: u8, max_span: usize) -> Result<Records> {
     let file = crate::open_input(&f.path)?;
     let reader = crate::lines::BlockReader::new(std::io::BufReader::with_capacity(1 << 20, file));
-    let mut records = Records { reader, pending: Default::default(), delimiter, headers: Vec::new(), max_span: 1, fields: Fields::default(), lines: 0, bytes: 0, path: f.path.clone() };
+    let mut records = Records {
+        reader,
+        pending: Default::default(),
+        delimiter,
+        headers: Vec::new(),
+        max_span: 1,
+        fields: Fields::default(),
+        lines: 0,
+        bytes: 0,
+        path: f.path.clone(),
+    };
     let layout = |reason: String| Error::Layout { path: f.path.clone(), reason };
     let headers = match records.next_item()? {
         None => Vec::new(),
@@ -407,10 +454,13 @@ fn parse_date(formats: &[String], field: &str, text: &str) -> std::result::Resul
     if formats.is_empty() {
         return check::parse_date(field, text);
     }
-    formats
-        .iter()
-        .find_map(|f| NaiveDate::parse_from_str(text, f).ok())
-        .ok_or_else(|| problem(field, "invalid date", format!("`{}` is not a date in the form {}", check::cut(text), formats.join(" or "))))
+    formats.iter().find_map(|f| NaiveDate::parse_from_str(text, f).ok()).ok_or_else(|| {
+        problem(
+            field,
+            "invalid date",
+            format!("`{}` is not a date in the form {}", check::cut(text), formats.join(" or ")),
+        )
+    })
 }
 
 struct Claim {
@@ -431,10 +481,22 @@ struct Claim {
 }
 
 /// Loads one file with a column mapping.
-pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut Transaction, load: &mut SourceLoad, progress: &dyn Progress) -> Result<FileReport> {
-    let table = mapping.target().ok_or_else(|| Error::Usage(format!("mapping `{}`: unknown table `{}`", mapping.name, mapping.table)))?;
-    let t = mapping.table_index().ok_or_else(|| Error::Usage(format!("mapping `{}`: table `{}` cannot be loaded from CSV", mapping.name, mapping.table)))?;
-    let delimiter = u8::try_from(mapping.delimiter.unwrap_or(',')).map_err(|_| Error::Usage(format!("mapping `{}`: the delimiter must be one ASCII character", mapping.name)))?;
+pub(crate) fn load(
+    ctx: &FileCtx<'_>,
+    mapping: &Mapping,
+    f: &InputFile,
+    tx: &mut Transaction,
+    load: &mut SourceLoad,
+    progress: &dyn Progress,
+) -> Result<FileReport> {
+    let table = mapping
+        .target()
+        .ok_or_else(|| Error::Usage(format!("mapping `{}`: unknown table `{}`", mapping.name, mapping.table)))?;
+    let t = mapping.table_index().ok_or_else(|| {
+        Error::Usage(format!("mapping `{}`: table `{}` cannot be loaded from CSV", mapping.name, mapping.table))
+    })?;
+    let delimiter = u8::try_from(mapping.delimiter.unwrap_or(','))
+        .map_err(|_| Error::Usage(format!("mapping `{}`: the delimiter must be one ASCII character", mapping.name)))?;
     let mut reader = open_csv(f, delimiter, MAX_RECORD_LINES)?;
     let headers = reader.headers.clone();
     let layout = |reason: String| Error::Layout { path: f.path.clone(), reason };
@@ -444,12 +506,20 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
         let src = match mapping.columns.get(c.name) {
             Some(spec) => match column_source(&headers, spec) {
                 Src::Missing if !c.nullable && !matches!(c.name, "person_id" | "source" | "source_org") => {
-                    return Err(layout(format!("mapping `{}` needs a column for `{}` ({spec:?}); the header is: {}", mapping.name, c.name, headers.join(","))));
+                    return Err(layout(format!(
+                        "mapping `{}` needs a column for `{}` ({spec:?}); the header is: {}",
+                        mapping.name,
+                        c.name,
+                        headers.join(",")
+                    )));
                 }
                 s => s,
             },
             None if !c.nullable && !matches!(c.name, "person_id" | "source" | "source_org") => {
-                return Err(layout(format!("mapping `{}` has no column for `{}`, which `{}` requires", mapping.name, c.name, table.name)));
+                return Err(layout(format!(
+                    "mapping `{}` has no column for `{}`, which `{}` requires",
+                    mapping.name, c.name, table.name
+                )));
             }
             None => Src::Missing,
         };
@@ -458,14 +528,33 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
     let person_cols = match &mapping.person {
         Some(p) => {
             let col = |name: &Option<String>| name.as_ref().and_then(|n| find(&headers, std::slice::from_ref(n)));
-            let nhs = find(&headers, std::slice::from_ref(&p.nhs_number))
-                .ok_or_else(|| layout(format!("mapping `{}`: no `{}` column for the NHS number; the header is: {}", mapping.name, p.nhs_number, headers.join(","))))?;
-            Some([Some(nhs), col(&p.date_of_birth), col(&p.sex), col(&p.postcode), col(&p.given_name), col(&p.family_name), col(&p.ethnic_category)])
+            let nhs = find(&headers, std::slice::from_ref(&p.nhs_number)).ok_or_else(|| {
+                layout(format!(
+                    "mapping `{}`: no `{}` column for the NHS number; the header is: {}",
+                    mapping.name,
+                    p.nhs_number,
+                    headers.join(",")
+                ))
+            })?;
+            Some([
+                Some(nhs),
+                col(&p.date_of_birth),
+                col(&p.sex),
+                col(&p.postcode),
+                col(&p.given_name),
+                col(&p.family_name),
+                col(&p.ethnic_category),
+            ])
         }
         None => None,
     };
     let record_id = mapping.record_id.as_ref().and_then(|n| find(&headers, std::slice::from_ref(n)));
-    let mut report = FileReport { path: f.display.clone(), format: format!("csv ({})", mapping.name), declared: f.declared, ..FileReport::default() };
+    let mut report = FileReport {
+        path: f.display.clone(),
+        format: format!("csv ({})", mapping.name),
+        declared: f.declared,
+        ..FileReport::default()
+    };
     *report.record_types.entry(table.name.to_owned()).or_default() += 0;
     let mut rows = Rows::default();
     let mut claims: HashMap<String, Claim> = HashMap::new();
@@ -485,7 +574,15 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
             }
             Some(Item::Bad { line, field, kind, reason, text }) => {
                 report.read += 1;
-                let r = Reject { line, record_type: table.name.to_owned(), record_id: String::new(), field, kind, reason, record: excerpt(&text) };
+                let r = Reject {
+                    line,
+                    record_type: table.name.to_owned(),
+                    record_id: String::new(),
+                    field,
+                    kind,
+                    reason,
+                    record: excerpt(&text),
+                };
                 load.quarantine.reject(&mut report, &f.display, &r)?;
                 continue;
             }
@@ -499,15 +596,33 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
         let raw = || excerpt(&text);
         let result = (|| -> std::result::Result<(), Problem> {
             if record.len() != headers.len() {
-                return Err(problem("", "wrong number of fields", format!("expected {} fields as in the header, found {}", headers.len(), record.len())));
+                return Err(problem(
+                    "",
+                    "wrong number of fields",
+                    format!("expected {} fields as in the header, found {}", headers.len(), record.len()),
+                ));
             }
             let mut values: Vec<&str> = Vec::with_capacity(record.len());
             for (i, b) in record.iter().enumerate() {
-                values.push(std::str::from_utf8(b).map_err(|e| problem(&headers[i], "invalid UTF-8", format!("not valid UTF-8 at byte {}", e.valid_up_to())))?.trim());
+                values.push(
+                    std::str::from_utf8(b)
+                        .map_err(|e| {
+                            problem(
+                                &headers[i],
+                                "invalid UTF-8",
+                                format!("not valid UTF-8 at byte {}", e.valid_up_to()),
+                            )
+                        })?
+                        .trim(),
+                );
             }
             if let Some(i) = record_id {
                 if let Some(first) = ids.get(values[i]) {
-                    return Err(problem(&headers[i], "duplicate record", format!("same {} as line {first}, which was kept", headers[i])));
+                    return Err(problem(
+                        &headers[i],
+                        "duplicate record",
+                        format!("same {} as line {first}, which was kept", headers[i]),
+                    ));
                 }
             }
             let mut claim = match &person_cols {
@@ -517,10 +632,14 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
             // One NHS number, two people: a row whose sex and birth both differ from every other
             // source's record of the number, or from this file's first row with it, is kept apart.
             if let Some(cl) = claim.as_mut() {
-                let demographics = |c: &Claim| link::Demographics::new(c.sex.as_deref(), c.year.map(|y| y as i16), c.month.map(|m| m as i16));
+                let demographics = |c: &Claim| {
+                    link::Demographics::new(c.sex.as_deref(), c.year.map(|y| y as i16), c.month.map(|m| m as i16))
+                };
                 if let Some(d) = demographics(cl) {
                     let first_here = claims.get(&cl.pid).and_then(demographics);
-                    let apart = load.kept_apart(ctx.source, &cl.pid, &d).or_else(|| first_here.filter(|f| d.differs(f)).map(|_| link::conflict_pseudonym(ctx.source, &cl.pid, &d)));
+                    let apart = load.kept_apart(ctx.source, &cl.pid, &d).or_else(|| {
+                        first_here.filter(|f| d.differs(f)).map(|_| link::conflict_pseudonym(ctx.source, &cl.pid, &d))
+                    });
                     if let Some(own) = apart {
                         cl.pid = own;
                         cl.linked = false;
@@ -538,7 +657,9 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
                     ("person_id", _) => claim.as_ref().map(|cl| cl.pid.clone()),
                     ("source", _) => Some(ctx.source.to_owned()),
                     ("source_org", _) => Some(ctx.source_org.to_owned()),
-                    ("encounter_id", Src::Col(j)) if table.name == "encounter" => (!values[*j].is_empty()).then(|| format!("{}/{}", ctx.source, values[*j])),
+                    ("encounter_id", Src::Col(j)) if table.name == "encounter" => {
+                        (!values[*j].is_empty()).then(|| format!("{}/{}", ctx.source, values[*j]))
+                    }
                     (_, Src::Col(j)) => (!values[*j].is_empty()).then(|| values[*j].to_owned()),
                     (_, Src::Const(v)) => Some(v.clone()),
                     (_, Src::Missing) => None,
@@ -564,18 +685,36 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
                         }
                         Value::Date(d)
                     }
-                    ColumnType::SmallInt | ColumnType::Int => Value::Int(text.replace(',', "").parse::<i64>().map_err(|_| problem(field, "wrong type", format!("`{}` is not a whole number", check::cut(&text))))?),
-                    ColumnType::Float => Value::Float(text.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| problem(field, "wrong type", format!("`{}` is not a number", check::cut(&text))))?),
+                    ColumnType::SmallInt | ColumnType::Int => {
+                        Value::Int(text.replace(',', "").parse::<i64>().map_err(|_| {
+                            problem(field, "wrong type", format!("`{}` is not a whole number", check::cut(&text)))
+                        })?)
+                    }
+                    ColumnType::Float => {
+                        Value::Float(text.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+                            problem(field, "wrong type", format!("`{}` is not a number", check::cut(&text)))
+                        })?)
+                    }
                     ColumnType::Bool => Value::Bool(match text.to_ascii_lowercase().as_str() {
                         "true" | "1" | "y" | "yes" => true,
                         "false" | "0" | "n" | "no" => false,
-                        _ => return Err(problem(field, "wrong type", format!("`{}` is not true or false", check::cut(&text)))),
+                        _ => {
+                            return Err(problem(
+                                field,
+                                "wrong type",
+                                format!("`{}` is not true or false", check::cut(&text)),
+                            ));
+                        }
                     }),
                 };
                 for k in c.constraints {
                     match (k, &value) {
                         (Constraint::OneOf(allowed), Value::Text(v)) if !allowed.contains(&v.as_str()) => {
-                            return Err(problem(field, "value not allowed", format!("`{}` is not one of {}", check::cut(v), allowed.join(", "))));
+                            return Err(problem(
+                                field,
+                                "value not allowed",
+                                format!("`{}` is not one of {}", check::cut(v), allowed.join(", ")),
+                            ));
                         }
                         (Constraint::Range(lo, hi), Value::Int(v)) if (*v as f64) < *lo || (*v as f64) > *hi => {
                             return Err(problem(field, "implausible value", format!("{v} is outside {lo} to {hi}")));
@@ -602,7 +741,11 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
                             Src::Col(j) => headers[*j].as_str(),
                             _ => table.columns[ei].name,
                         };
-                        return Err(problem(field, "end before start", format!("ends {end}, before it starts {start}")));
+                        return Err(problem(
+                            field,
+                            "end before start",
+                            format!("ends {end}, before it starts {start}"),
+                        ));
                     }
                 }
             }
@@ -650,7 +793,15 @@ pub(crate) fn load(ctx: &FileCtx<'_>, mapping: &Mapping, f: &InputFile, tx: &mut
         match result {
             Ok(()) => report.accepted += 1,
             Err(p) => {
-                let r = Reject { line, record_type: table.name.to_owned(), record_id: String::new(), field: p.field, kind: p.kind, reason: p.reason, record: raw() };
+                let r = Reject {
+                    line,
+                    record_type: table.name.to_owned(),
+                    record_id: String::new(),
+                    field: p.field,
+                    kind: p.kind,
+                    reason: p.reason,
+                    record: raw(),
+                };
                 load.quarantine.reject(&mut report, &f.display, &r)?;
             }
         }
@@ -706,20 +857,33 @@ enum Value {
     Bool(bool),
 }
 
-fn person_claim(ctx: &FileCtx<'_>, mapping: &Mapping, headers: &[String], pc: &[Option<usize>; 7], values: &[&str]) -> std::result::Result<Claim, Problem> {
+fn person_claim(
+    ctx: &FileCtx<'_>,
+    mapping: &Mapping,
+    headers: &[String],
+    pc: &[Option<usize>; 7],
+    values: &[&str],
+) -> std::result::Result<Claim, Problem> {
     let get = |k: usize| pc[k].map(|i| values[i]).filter(|v| !v.is_empty());
     let field = |k: usize| pc[k].map_or("", |i| headers[i].as_str());
-    let nhs_text = get(0).ok_or_else(|| problem(field(0), "missing NHS number", "the NHS number is required to link and pseudonymise the record"))?;
+    let nhs_text = get(0).ok_or_else(|| {
+        problem(field(0), "missing NHS number", "the NHS number is required to link and pseudonymise the record")
+    })?;
     let nhs = check::nhs_number(field(0), nhs_text)?;
     let birth = match get(1) {
         Some(t) => Some(parse_date(&mapping.date_formats, field(1), t)?),
         None => None,
     };
     check::birth_and_death(birth, None, ctx.extract_date, field(1), "")?;
-    let sex = get(2).map(|s| mapping.values.get("sex").and_then(|m| m.get(s)).cloned().unwrap_or_else(|| s.to_ascii_lowercase()));
+    let sex = get(2)
+        .map(|s| mapping.values.get("sex").and_then(|m| m.get(s)).cloned().unwrap_or_else(|| s.to_ascii_lowercase()));
     if let Some(s) = &sex {
         if !["female", "male", "other", "unknown"].contains(&s.as_str()) {
-            return Err(problem(field(2), "value not allowed", format!("`{}` is not female, male, other or unknown (add a [values.sex] map)", check::cut(s))));
+            return Err(problem(
+                field(2),
+                "value not allowed",
+                format!("`{}` is not female, male, other or unknown (add a [values.sex] map)", check::cut(s)),
+            ));
         }
     }
     let postcode = get(3).map(normalise_postcode);
@@ -742,12 +906,24 @@ fn person_claim(ctx: &FileCtx<'_>, mapping: &Mapping, headers: &[String], pc: &[
 
 /// Loads a national data opt-out list: a CSV whose `nhs_number` column lists the people who
 /// opted out.
-pub(crate) fn load_opt_out(ctx: &FileCtx<'_>, f: &InputFile, tx: &mut Transaction, load: &mut SourceLoad, progress: &dyn Progress) -> Result<FileReport> {
+pub(crate) fn load_opt_out(
+    ctx: &FileCtx<'_>,
+    f: &InputFile,
+    tx: &mut Transaction,
+    load: &mut SourceLoad,
+    progress: &dyn Progress,
+) -> Result<FileReport> {
     let mut reader = open_csv(f, b',', 1)?;
     let headers = reader.headers.clone();
-    let col = find(&headers, &["nhs_number".to_owned(), "NHS Number".to_owned(), "nhs_no".to_owned()])
-        .ok_or_else(|| Error::Layout { path: f.path.clone(), reason: format!("an opt-out list needs an `nhs_number` column; the header is: {}", headers.join(",")) })?;
-    let mut report = FileReport { path: f.display.clone(), format: "opt-out".into(), declared: f.declared, ..FileReport::default() };
+    let col =
+        find(&headers, &["nhs_number".to_owned(), "NHS Number".to_owned(), "nhs_no".to_owned()]).ok_or_else(|| {
+            Error::Layout {
+                path: f.path.clone(),
+                reason: format!("an opt-out list needs an `nhs_number` column; the header is: {}", headers.join(",")),
+            }
+        })?;
+    let mut report =
+        FileReport { path: f.display.clone(), format: "opt-out".into(), declared: f.declared, ..FileReport::default() };
     let mut rows = Rows::default();
     let mut seen: HashMap<PersonId, u64> = HashMap::new();
     let mut last = 0u64;
@@ -763,7 +939,15 @@ pub(crate) fn load_opt_out(ctx: &FileCtx<'_>, f: &InputFile, tx: &mut Transactio
             }
             Some(Item::Bad { line, field, kind, reason, text }) => {
                 report.read += 1;
-                let r = Reject { line, record_type: "opt_out".into(), record_id: String::new(), field, kind, reason, record: excerpt(&text) };
+                let r = Reject {
+                    line,
+                    record_type: "opt_out".into(),
+                    record_id: String::new(),
+                    field,
+                    kind,
+                    reason,
+                    record: excerpt(&text),
+                };
                 load.quarantine.reject(&mut report, &f.display, &r)?;
                 continue;
             }
@@ -778,7 +962,9 @@ pub(crate) fn load_opt_out(ctx: &FileCtx<'_>, f: &InputFile, tx: &mut Transactio
         let result = check::nhs_number(&headers[col], &text).and_then(|n| {
             let person = ctx.key.person_id(n);
             match seen.get(&person) {
-                Some(first) => Err(problem(&headers[col], "duplicate record", format!("the same NHS number is on line {first}"))),
+                Some(first) => {
+                    Err(problem(&headers[col], "duplicate record", format!("the same NHS number is on line {first}")))
+                }
                 None => {
                     seen.insert(person, line);
                     Ok(person)
@@ -791,7 +977,15 @@ pub(crate) fn load_opt_out(ctx: &FileCtx<'_>, f: &InputFile, tx: &mut Transactio
                 rows.get(T::OptOut).push_text(Some(&person.to_hex())).push_text(Some(ctx.source)).end_row();
             }
             Err(p) => {
-                let r = Reject { line, record_type: "opt_out".into(), record_id: String::new(), field: p.field, kind: p.kind, reason: p.reason, record: excerpt(text.as_bytes()) };
+                let r = Reject {
+                    line,
+                    record_type: "opt_out".into(),
+                    record_id: String::new(),
+                    field: p.field,
+                    kind: p.kind,
+                    reason: p.reason,
+                    record: excerpt(text.as_bytes()),
+                };
                 load.quarantine.reject(&mut report, &f.display, &r)?;
             }
         }

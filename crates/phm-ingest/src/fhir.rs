@@ -142,22 +142,42 @@ pub fn process_block(ctx: &FileCtx<'_>, patients: &PatientIndex, block: &Block, 
             continue;
         }
         if line.number == 1 && (bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF")) {
-            out.rejects.push(Reject::line(line.number, "byte-order mark", "the file starts with a UTF-16 byte-order mark: it is UTF-16 text, and NDJSON must be UTF-8", bytes));
+            out.rejects.push(Reject::line(
+                line.number,
+                "byte-order mark",
+                "the file starts with a UTF-16 byte-order mark: it is UTF-16 text, and NDJSON must be UTF-8",
+                bytes,
+            ));
             *out.types.entry("(unreadable)".into()).or_default() += 1;
             continue;
         }
         if let Some(len) = line.oversized {
-            out.rejects.push(Reject::line(line.number, "line too long", format!("line of {len} bytes is longer than the {} MiB limit for one resource", lines::MAX_LINE >> 20), b""));
+            out.rejects.push(Reject::line(
+                line.number,
+                "line too long",
+                format!("line of {len} bytes is longer than the {} MiB limit for one resource", lines::MAX_LINE >> 20),
+                b"",
+            ));
             *out.types.entry("(unreadable)".into()).or_default() += 1;
             continue;
         }
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            out.rejects.push(Reject::line(line.number, "empty line", "empty line: NDJSON has one resource on every line", bytes));
+            out.rejects.push(Reject::line(
+                line.number,
+                "empty line",
+                "empty line: NDJSON has one resource on every line",
+                bytes,
+            ));
             *out.types.entry("(empty)".into()).or_default() += 1;
             continue;
         }
         if let Err(e) = std::str::from_utf8(bytes) {
-            out.rejects.push(Reject::line(line.number, "invalid UTF-8", format!("not valid UTF-8 at byte {}", e.valid_up_to()), bytes));
+            out.rejects.push(Reject::line(
+                line.number,
+                "invalid UTF-8",
+                format!("not valid UTF-8 at byte {}", e.valid_up_to()),
+                bytes,
+            ));
             *out.types.entry("(unreadable)".into()).or_default() += 1;
             continue;
         }
@@ -177,7 +197,12 @@ pub fn process_block(ctx: &FileCtx<'_>, patients: &PatientIndex, block: &Block, 
             "" => Err(m.unreadable()),
             other => Err(Reject {
                 record_type: other.to_owned(),
-                ..Reject::line(line.number, "unsupported resource type", format!("resource type `{}` is not one OpenPHM takes in", check::cut(other)), bytes)
+                ..Reject::line(
+                    line.number,
+                    "unsupported resource type",
+                    format!("resource type `{}` is not one OpenPHM takes in", check::cut(other)),
+                    bytes,
+                )
             }),
         };
         if let Err(reject) = result {
@@ -213,20 +238,34 @@ impl Mapper<'_, '_> {
     fn unreadable(&self) -> Reject {
         match serde_json::from_slice::<serde_json::Value>(self.bytes) {
             Err(e) => Reject::line(self.line, "invalid JSON", format!("not valid JSON: {e}"), self.bytes),
-            Ok(serde_json::Value::Object(_)) => Reject::line(self.line, "no resourceType", "a JSON object without a `resourceType` string", self.bytes),
-            Ok(_) => Reject::line(self.line, "invalid JSON", "not a JSON object: NDJSON holds one resource object per line", self.bytes),
+            Ok(serde_json::Value::Object(_)) => {
+                Reject::line(self.line, "no resourceType", "a JSON object without a `resourceType` string", self.bytes)
+            }
+            Ok(_) => Reject::line(
+                self.line,
+                "invalid JSON",
+                "not a JSON object: NDJSON holds one resource object per line",
+                self.bytes,
+            ),
         }
     }
 
     fn parse<X: Resource + DeserializeOwned>(&self) -> R<X> {
         let resource: X = serde_json::from_slice(self.bytes).map_err(|e| {
             let kind = if e.is_syntax() || e.is_eof() { "invalid JSON" } else { "wrong type" };
-            Reject { record_type: X::TYPE.to_owned(), ..Reject::line(self.line, kind, format!("not a valid {} resource: {e}", X::TYPE), self.bytes) }
+            Reject {
+                record_type: X::TYPE.to_owned(),
+                ..Reject::line(self.line, kind, format!("not a valid {} resource: {e}", X::TYPE), self.bytes)
+            }
         })?;
         let problems = fhir::validate(&resource);
         if let Some(first) = problems.first() {
             let more = if problems.len() > 1 { format!(" (and {} more)", problems.len() - 1) } else { String::new() };
-            return Err(self.reject(X::TYPE, resource.id(), problem(&first.element, "FHIR structure", format!("{} {}{more}", first.element, first.message))));
+            return Err(self.reject(
+                X::TYPE,
+                resource.id(),
+                problem(&first.element, "FHIR structure", format!("{} {}{more}", first.element, first.message)),
+            ));
         }
         Ok(resource)
     }
@@ -255,7 +294,11 @@ impl Mapper<'_, '_> {
                 return Ok((self.ctx.key.person_id(nhs), Lifespan::default()));
             }
         }
-        Err(self.reject(rt, id, problem(field, "unknown patient", "refers to no Patient of this source and carries no NHS number")))
+        Err(self.reject(
+            rt,
+            id,
+            problem(field, "unknown patient", "refers to no Patient of this source and carries no NHS number"),
+        ))
     }
 
     /// The first coding of a concept in a code system OpenPHM knows, checked.
@@ -264,7 +307,8 @@ impl Mapper<'_, '_> {
         for coding in &c.coding {
             let (Some(system), Some(code)) = (coding.system.as_deref(), coding.code.as_deref()) else { continue };
             if let Some(system) = CodeSystem::from_uri(system) {
-                let code = check::code(&format!("{field}.coding.code"), system, code).map_err(|p| self.reject(rt, id, p))?;
+                let code =
+                    check::code(&format!("{field}.coding.code"), system, code).map_err(|p| self.reject(rt, id, p))?;
                 return Ok((system, code));
             }
         }
@@ -272,13 +316,18 @@ impl Mapper<'_, '_> {
         let reason = if systems.is_empty() {
             "has no coding with a code system (text alone cannot be analysed)".to_owned()
         } else {
-            format!("has no coding in a code system OpenPHM knows (found {})", systems.iter().map(|s| check::cut(s)).collect::<Vec<_>>().join(", "))
+            format!(
+                "has no coding in a code system OpenPHM knows (found {})",
+                systems.iter().map(|s| check::cut(s)).collect::<Vec<_>>().join(", ")
+            )
         };
         Err(self.reject(rt, id, problem(field, "unknown code system", reason)))
     }
 
     fn date(&self, rt: &str, id: Option<&str>, field: &str, text: Option<&str>, life: &Lifespan) -> R<NaiveDate> {
-        let text = text.ok_or_else(|| self.reject(rt, id, problem(field, "missing date", "no date is given: the record cannot be placed in time")))?;
+        let text = text.ok_or_else(|| {
+            self.reject(rt, id, problem(field, "missing date", "no date is given: the record cannot be placed in time"))
+        })?;
         let date = check::parse_date(field, text).map_err(|p| self.reject(rt, id, p))?;
         check::event_date(field, date, life, self.ctx.extract_date).map_err(|p| self.reject(rt, id, p))?;
         Ok(date)
@@ -288,7 +337,15 @@ impl Mapper<'_, '_> {
     /// form is `(field, text)`. A form that gives no date (`performedString`, ...) is named in
     /// `undated` with what it holds; when it is the one given, the record is quarantined with a
     /// reason that says so. `choice` names the element when nothing is given.
-    fn choice_date(&self, rt: &str, id: Option<&str>, choice: &str, forms: &[(&str, Option<&str>)], undated: &[(&str, Option<String>)], life: &Lifespan) -> R<NaiveDate> {
+    fn choice_date(
+        &self,
+        rt: &str,
+        id: Option<&str>,
+        choice: &str,
+        forms: &[(&str, Option<&str>)],
+        undated: &[(&str, Option<String>)],
+        life: &Lifespan,
+    ) -> R<NaiveDate> {
         if let Some((field, text)) = forms.iter().find(|(_, t)| t.is_some()) {
             return self.date(rt, id, field, *text, life);
         }
@@ -296,7 +353,11 @@ impl Mapper<'_, '_> {
             let reason = format!("{field} `{}` is not a date: the record cannot be placed in time", check::cut(held));
             return Err(self.reject(rt, id, problem(field, "not a date", reason)));
         }
-        Err(self.reject(rt, id, problem(choice, "missing date", "no date is given: the record cannot be placed in time")))
+        Err(self.reject(
+            rt,
+            id,
+            problem(choice, "missing date", "no date is given: the record cannot be placed in time"),
+        ))
     }
 
     /// The end of a period that starts at `start_text` (on `start`): parsed (and, given the
@@ -305,7 +366,17 @@ impl Mapper<'_, '_> {
     /// (across time-zone offsets) is stored as the start's date. `what` names the period in
     /// the reason.
     #[expect(clippy::too_many_arguments, reason = "internal helper")]
-    fn end_date(&self, rt: &str, id: Option<&str>, field: &str, text: Option<&str>, start: NaiveDate, start_text: &str, what: &str, life: Option<&Lifespan>) -> R<Option<NaiveDate>> {
+    fn end_date(
+        &self,
+        rt: &str,
+        id: Option<&str>,
+        field: &str,
+        text: Option<&str>,
+        start: NaiveDate,
+        start_text: &str,
+        what: &str,
+        life: Option<&Lifespan>,
+    ) -> R<Option<NaiveDate>> {
         let Some(t) = text else { return Ok(None) };
         let end = match life {
             Some(life) => self.date(rt, id, field, Some(t), life)?,
@@ -316,7 +387,15 @@ impl Mapper<'_, '_> {
             None => end < start,
         };
         if before {
-            return Err(self.reject(rt, id, problem(field, "end before start", format!("{what} ends {}, before it starts {}", check::cut(t), check::cut(start_text)))));
+            return Err(self.reject(
+                rt,
+                id,
+                problem(
+                    field,
+                    "end before start",
+                    format!("{what} ends {}, before it starts {}", check::cut(t), check::cut(start_text)),
+                ),
+            ));
         }
         Ok(Some(end.max(start)))
     }
@@ -325,7 +404,14 @@ impl Mapper<'_, '_> {
     /// given: a quantity or integer held to the code's plausible range, a boolean as 1 or 0, a
     /// coded value checked like any code. `at` is the element (`Observation`,
     /// `Observation.component[0]`).
-    fn measured(&self, rt: &str, id: Option<&str>, at: &str, concept: Option<&CodeableConcept>, value: fhir::Value<'_>) -> R<Measured> {
+    fn measured(
+        &self,
+        rt: &str,
+        id: Option<&str>,
+        at: &str,
+        concept: Option<&CodeableConcept>,
+        value: fhir::Value<'_>,
+    ) -> R<Measured> {
         let (system, code) = self.coded(rt, id, &format!("{at}.code"), concept)?;
         let mut m = Measured { system, code, value: None, unit: None, value_code: None };
         match value {
@@ -333,16 +419,20 @@ impl Mapper<'_, '_> {
                 m.value = q.value;
                 m.unit = q.code.clone().or_else(|| q.unit.clone());
                 if let Some(v) = m.value {
-                    check::plausible(&format!("{at}.valueQuantity.value"), system, &m.code, v, m.unit.as_deref()).map_err(|p| self.reject(rt, id, p))?;
+                    check::plausible(&format!("{at}.valueQuantity.value"), system, &m.code, v, m.unit.as_deref())
+                        .map_err(|p| self.reject(rt, id, p))?;
                 }
             }
             fhir::Value::Integer(i) => {
                 let v = i as f64;
-                check::plausible(&format!("{at}.valueInteger"), system, &m.code, v, None).map_err(|p| self.reject(rt, id, p))?;
+                check::plausible(&format!("{at}.valueInteger"), system, &m.code, v, None)
+                    .map_err(|p| self.reject(rt, id, p))?;
                 m.value = Some(v);
             }
             fhir::Value::Boolean(b) => m.value = Some(if b { 1.0 } else { 0.0 }),
-            fhir::Value::CodeableConcept(c) => m.value_code = Some(self.coded(rt, id, &format!("{at}.valueCodeableConcept"), Some(c))?),
+            fhir::Value::CodeableConcept(c) => {
+                m.value_code = Some(self.coded(rt, id, &format!("{at}.valueCodeableConcept"), Some(c))?)
+            }
             fhir::Value::String(_) | fhir::Value::Other(_) | fhir::Value::None => {}
         }
         Ok(m)
@@ -350,7 +440,15 @@ impl Mapper<'_, '_> {
 
     fn not_in_error(&self, rt: &str, id: Option<&str>, status: Option<&str>) -> R {
         if status == Some("entered-in-error") {
-            return Err(self.reject(rt, id, problem(&format!("{rt}.status"), "entered in error", "status is entered-in-error: not a record of care")));
+            return Err(self.reject(
+                rt,
+                id,
+                problem(
+                    &format!("{rt}.status"),
+                    "entered in error",
+                    "status is entered-in-error: not a record of care",
+                ),
+            ));
         }
         Ok(())
     }
@@ -385,9 +483,20 @@ impl Mapper<'_, '_> {
             Some(t) => Some(check::parse_date("Patient.deceasedDateTime", t).map_err(|e| self.reject(rt, id, e))?),
             None => None,
         };
-        check::birth_and_death(birth_day, death, self.ctx.extract_date, "Patient.birthDate", "Patient.deceasedDateTime").map_err(|e| self.reject(rt, id, e))?;
+        check::birth_and_death(
+            birth_day,
+            death,
+            self.ctx.extract_date,
+            "Patient.birthDate",
+            "Patient.deceasedDateTime",
+        )
+        .map_err(|e| self.reject(rt, id, e))?;
         if year.is_some_and(|y| !(1900..=2100).contains(&y)) {
-            return Err(self.reject(rt, id, problem("Patient.birthDate", "implausible age", "year of birth outside 1900-2100")));
+            return Err(self.reject(
+                rt,
+                id,
+                problem("Patient.birthDate", "implausible age", "year of birth outside 1900-2100"),
+            ));
         }
         let address = p.address.iter().find(|a| a.use_.as_deref() == Some("home")).or(p.address.first());
         let postcode = address.and_then(|a| a.postal_code.as_deref());
@@ -426,8 +535,19 @@ impl Mapper<'_, '_> {
             .end_row();
         let key = key_hash(rt, id.unwrap_or_default());
         let idx = self.out.accepted.len();
-        self.accept(key, [Some(Span { table: T::PersonSource, start, count: 1 }), Some(Span { table: T::Identity, start, count: 1 })]);
-        self.out.patients.push((idx, id.unwrap_or_default().to_owned(), person_id, Lifespan { birth: birth_day, death }));
+        self.accept(
+            key,
+            [
+                Some(Span { table: T::PersonSource, start, count: 1 }),
+                Some(Span { table: T::Identity, start, count: 1 }),
+            ],
+        );
+        self.out.patients.push((
+            idx,
+            id.unwrap_or_default().to_owned(),
+            person_id,
+            Lifespan { birth: birth_day, death },
+        ));
         Ok(())
     }
 
@@ -435,35 +555,73 @@ impl Mapper<'_, '_> {
         let (rt, id) = ("EpisodeOfCare", e.id.as_deref());
         self.not_in_error(rt, id, e.status.as_deref())?;
         let (person, life) = self.subject(rt, id, "EpisodeOfCare.patient", e.patient.as_ref())?;
-        let practice = e.managing_organization.as_ref().and_then(Reference::ods_code)
-            .ok_or_else(|| self.reject(rt, id, problem("EpisodeOfCare.managingOrganization", "missing practice", "must name the practice by ODS code")))?;
+        let practice = e.managing_organization.as_ref().and_then(Reference::ods_code).ok_or_else(|| {
+            self.reject(
+                rt,
+                id,
+                problem("EpisodeOfCare.managingOrganization", "missing practice", "must name the practice by ODS code"),
+            )
+        })?;
         let period = e.period.as_ref();
         let start_text = period.and_then(|p| p.start.as_deref());
         let start = self.date(rt, id, "EpisodeOfCare.period.start", start_text, &Lifespan { death: None, ..life })?;
-        let end = self.end_date(rt, id, "EpisodeOfCare.period.end", period.and_then(|p| p.end.as_deref()), start, start_text.unwrap_or_default(), "registration", None)?;
+        let end = self.end_date(
+            rt,
+            id,
+            "EpisodeOfCare.period.end",
+            period.and_then(|p| p.end.as_deref()),
+            start,
+            start_text.unwrap_or_default(),
+            "registration",
+            None,
+        )?;
         let row = self.out.rows.len(T::Registration);
-        self.out.rows.get(T::Registration)
+        self.out
+            .rows
+            .get(T::Registration)
             .push_text(Some(&person.to_hex()))
             .push_text(Some(practice))
             .push_date(Some(start))
             .push_date(end)
             .push_text(Some(self.ctx.source))
             .end_row();
-        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Registration, start: row, count: 1 }), None]);
+        self.accept(
+            key_hash(rt, id.unwrap_or_default()),
+            [Some(Span { table: T::Registration, start: row, count: 1 }), None],
+        );
         Ok(())
     }
 
     fn condition(&mut self, c: fhir::Condition) -> R {
         let (rt, id) = ("Condition", c.id.as_deref());
-        if c.verification_status.as_ref().and_then(|v| v.coding.first()).and_then(|c| c.code.as_deref()) == Some("entered-in-error") {
-            return Err(self.reject(rt, id, problem("Condition.verificationStatus", "entered in error", "verification status is entered-in-error: not a record of care")));
+        if c.verification_status.as_ref().and_then(|v| v.coding.first()).and_then(|c| c.code.as_deref())
+            == Some("entered-in-error")
+        {
+            return Err(self.reject(
+                rt,
+                id,
+                problem(
+                    "Condition.verificationStatus",
+                    "entered in error",
+                    "verification status is entered-in-error: not a record of care",
+                ),
+            ));
         }
         let (person, life) = self.subject(rt, id, "Condition.subject", c.subject.as_ref())?;
         let (system, code) = self.coded(rt, id, "Condition.code", c.code.as_ref())?;
         // onsetAge, onsetRange and onsetString give no date: the date recorded stands in.
         let onset_period = c.onset_period.as_ref();
         let undated = [
-            ("Condition.onsetAge", c.onset_age.as_ref().map(|q| format!("{} {}", q.value.unwrap_or_default(), q.unit.as_deref().or(q.code.as_deref()).unwrap_or_default()))),
+            (
+                "Condition.onsetAge",
+                c.onset_age.as_ref().map(|q| {
+                    format!(
+                        "{} {}",
+                        q.value.unwrap_or_default(),
+                        q.unit.as_deref().or(q.code.as_deref()).unwrap_or_default()
+                    )
+                }),
+            ),
             ("Condition.onsetRange", c.onset_range.as_ref().map(|_| "a range of ages".to_owned())),
             ("Condition.onsetString", c.onset_string.clone()),
         ];
@@ -474,9 +632,12 @@ impl Mapper<'_, '_> {
             ("Condition.recordedDate", c.recorded_date.as_deref()),
         ];
         let date = self.choice_date(rt, id, "Condition.onset[x]", &forms, &undated, &life)?;
-        let encounter = c.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
+        let encounter =
+            c.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
         let row = self.out.rows.len(T::Condition);
-        self.out.rows.get(T::Condition)
+        self.out
+            .rows
+            .get(T::Condition)
             .push_text(Some(&person.to_hex()))
             .push_text(Some(&code))
             .push_text(Some(system.name()))
@@ -486,14 +647,25 @@ impl Mapper<'_, '_> {
             .push_text(Some(self.ctx.source_org))
             .push_text(Some(self.ctx.source))
             .end_row();
-        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Condition, start: row, count: 1 }), None]);
+        self.accept(
+            key_hash(rt, id.unwrap_or_default()),
+            [Some(Span { table: T::Condition, start: row, count: 1 }), None],
+        );
         Ok(())
     }
 
     fn observation(&mut self, o: fhir::Observation) -> R {
         let (rt, id) = ("Observation", o.id.as_deref());
         if matches!(o.status.as_deref(), Some("entered-in-error" | "cancelled")) {
-            return Err(self.reject(rt, id, problem("Observation.status", "entered in error", format!("status is {}: not a result", o.status.as_deref().unwrap_or_default()))));
+            return Err(self.reject(
+                rt,
+                id,
+                problem(
+                    "Observation.status",
+                    "entered in error",
+                    format!("status is {}: not a result", o.status.as_deref().unwrap_or_default()),
+                ),
+            ));
         }
         let (person, life) = self.subject(rt, id, "Observation.subject", o.subject.as_ref())?;
         // The clinically relevant time: effective[x] (dateTime, period start, instant, the
@@ -504,25 +676,38 @@ impl Mapper<'_, '_> {
             ("Observation.effectivePeriod.start", period.and_then(|p| p.start.as_deref())),
             ("Observation.effectivePeriod.end", period.and_then(|p| p.end.as_deref())),
             ("Observation.effectiveInstant", o.effective_instant.as_deref()),
-            ("Observation.effectiveTiming.event", o.effective_timing.as_ref().and_then(|t| t.event.first()).map(String::as_str)),
+            (
+                "Observation.effectiveTiming.event",
+                o.effective_timing.as_ref().and_then(|t| t.event.first()).map(String::as_str),
+            ),
             ("Observation.issued", o.issued.as_deref()),
         ];
-        let undated = [("Observation.effectiveTiming", o.effective_timing.as_ref().map(|_| "a timing with no event".to_owned()))];
+        let undated =
+            [("Observation.effectiveTiming", o.effective_timing.as_ref().map(|_| "a timing with no event".to_owned()))];
         let date = self.choice_date(rt, id, "Observation.effective[x]", &forms, &undated, &life)?;
-        let encounter = o.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
+        let encounter =
+            o.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
         // Components (blood pressure) become one row each; otherwise the observation itself.
         let mut values: Vec<Measured> = Vec::new();
         if o.component.is_empty() {
             values.push(self.measured(rt, id, "Observation", o.code.as_ref(), o.value())?);
         } else {
             for (i, comp) in o.component.iter().enumerate() {
-                values.push(self.measured(rt, id, &format!("Observation.component[{i}]"), Some(&comp.code), comp.value())?);
+                values.push(self.measured(
+                    rt,
+                    id,
+                    &format!("Observation.component[{i}]"),
+                    Some(&comp.code),
+                    comp.value(),
+                )?);
             }
         }
         let start = self.out.rows.len(T::Observation);
         let pid = person.to_hex();
         for m in &values {
-            self.out.rows.get(T::Observation)
+            self.out
+                .rows
+                .get(T::Observation)
                 .push_text(Some(&pid))
                 .push_text(Some(&m.code))
                 .push_text(Some(m.system.name()))
@@ -536,13 +721,27 @@ impl Mapper<'_, '_> {
                 .push_text(Some(self.ctx.source))
                 .end_row();
         }
-        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Observation, start, count: values.len() as u32 }), None]);
+        self.accept(
+            key_hash(rt, id.unwrap_or_default()),
+            [Some(Span { table: T::Observation, start, count: values.len() as u32 }), None],
+        );
         Ok(())
     }
 
-    fn medication_row(&mut self, rt: &str, id: Option<&str>, person: PersonId, system: CodeSystem, code: &str, date: NaiveDate, end: Option<NaiveDate>) {
+    fn medication_row(
+        &mut self,
+        rt: &str,
+        id: Option<&str>,
+        person: PersonId,
+        system: CodeSystem,
+        code: &str,
+        date: NaiveDate,
+        end: Option<NaiveDate>,
+    ) {
         let row = self.out.rows.len(T::Medication);
-        self.out.rows.get(T::Medication)
+        self.out
+            .rows
+            .get(T::Medication)
             .push_text(Some(&person.to_hex()))
             .push_text(Some(code))
             .push_text(Some(system.name()))
@@ -551,17 +750,33 @@ impl Mapper<'_, '_> {
             .push_text(Some(self.ctx.source_org))
             .push_text(Some(self.ctx.source))
             .end_row();
-        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Medication, start: row, count: 1 }), None]);
+        self.accept(
+            key_hash(rt, id.unwrap_or_default()),
+            [Some(Span { table: T::Medication, start: row, count: 1 }), None],
+        );
     }
 
     fn medication_statement(&mut self, m: fhir::MedicationStatement) -> R {
         let (rt, id) = ("MedicationStatement", m.id.as_deref());
         self.not_in_error(rt, id, m.status.as_deref())?;
         if m.status.as_deref() == Some("not-taken") {
-            return Err(self.reject(rt, id, problem("MedicationStatement.status", "not taken", "status is not-taken: the patient did not take the medicine, so it is no course of it")));
+            return Err(self.reject(
+                rt,
+                id,
+                problem(
+                    "MedicationStatement.status",
+                    "not taken",
+                    "status is not-taken: the patient did not take the medicine, so it is no course of it",
+                ),
+            ));
         }
         let (person, life) = self.subject(rt, id, "MedicationStatement.subject", m.subject.as_ref())?;
-        let (system, code) = self.coded(rt, id, "MedicationStatement.medicationCodeableConcept", m.medication_codeable_concept.as_ref())?;
+        let (system, code) = self.coded(
+            rt,
+            id,
+            "MedicationStatement.medicationCodeableConcept",
+            m.medication_codeable_concept.as_ref(),
+        )?;
         let period = m.effective_period.as_ref();
         let forms = [
             ("MedicationStatement.effectiveDateTime", m.effective_date_time.as_deref()),
@@ -570,7 +785,16 @@ impl Mapper<'_, '_> {
         ];
         let date = self.choice_date(rt, id, "MedicationStatement.effective[x]", &forms, &[], &life)?;
         let start_text = forms.iter().find_map(|(_, t)| *t).unwrap_or_default();
-        let end = self.end_date(rt, id, "MedicationStatement.effectivePeriod.end", period.and_then(|p| p.end.as_deref()), date, start_text, "the course", None)?;
+        let end = self.end_date(
+            rt,
+            id,
+            "MedicationStatement.effectivePeriod.end",
+            period.and_then(|p| p.end.as_deref()),
+            date,
+            start_text,
+            "the course",
+            None,
+        )?;
         let end = end.or_else(|| course_over(m.status.as_deref()).then_some(date));
         self.medication_row(rt, id, person, system, &code, date, end);
         Ok(())
@@ -583,11 +807,22 @@ impl Mapper<'_, '_> {
         if m.medication_codeable_concept.is_none() {
             return Err(self.reject(rt, id, problem("MedicationRequest.medicationReference", "unresolved reference", "names the medicine by reference to a Medication resource, which a Bulk export carries separately; only medicationCodeableConcept is taken in")));
         }
-        let (system, code) = self.coded(rt, id, "MedicationRequest.medicationCodeableConcept", m.medication_codeable_concept.as_ref())?;
+        let (system, code) =
+            self.coded(rt, id, "MedicationRequest.medicationCodeableConcept", m.medication_codeable_concept.as_ref())?;
         let date = self.date(rt, id, "MedicationRequest.authoredOn", m.authored_on.as_deref(), &life)?;
         let validity = m.dispense_request.as_ref().and_then(|d| d.validity_period.as_ref());
-        let end = self.end_date(rt, id, "MedicationRequest.dispenseRequest.validityPeriod.end", validity.and_then(|p| p.end.as_deref()), date, m.authored_on.as_deref().unwrap_or_default(), "the prescription", None)?;
-        let end = end.or_else(|| (course_over(m.status.as_deref()) || m.status.as_deref() == Some("cancelled")).then_some(date));
+        let end = self.end_date(
+            rt,
+            id,
+            "MedicationRequest.dispenseRequest.validityPeriod.end",
+            validity.and_then(|p| p.end.as_deref()),
+            date,
+            m.authored_on.as_deref().unwrap_or_default(),
+            "the prescription",
+            None,
+        )?;
+        let end = end
+            .or_else(|| (course_over(m.status.as_deref()) || m.status.as_deref() == Some("cancelled")).then_some(date));
         self.medication_row(rt, id, person, system, &code, date, end);
         Ok(())
     }
@@ -596,20 +831,50 @@ impl Mapper<'_, '_> {
         let (rt, id) = ("Immunization", i.id.as_deref());
         self.not_in_error(rt, id, i.status.as_deref())?;
         if i.status.as_deref() == Some("not-done") {
-            return Err(self.reject(rt, id, problem("Immunization.status", "not done", "status is not-done: no vaccine was given (declines and contraindications are not yet taken in)")));
+            return Err(self.reject(
+                rt,
+                id,
+                problem(
+                    "Immunization.status",
+                    "not done",
+                    "status is not-done: no vaccine was given (declines and contraindications are not yet taken in)",
+                ),
+            ));
         }
         let (person, life) = self.subject(rt, id, "Immunization.patient", i.patient.as_ref())?;
         let (system, code) = match i.vaccination_procedure() {
-            Some(c) => self.coded(rt, id, "Immunization.extension(vaccinationProcedure)", Some(&CodeableConcept { coding: vec![c.clone()], text: None }))?,
+            Some(c) => self.coded(
+                rt,
+                id,
+                "Immunization.extension(vaccinationProcedure)",
+                Some(&CodeableConcept { coding: vec![c.clone()], text: None }),
+            )?,
             None => self.coded(rt, id, "Immunization.vaccineCode", i.vaccine_code.as_ref())?,
         };
-        let date = self.choice_date(rt, id, "Immunization.occurrence[x]", &[("Immunization.occurrenceDateTime", i.occurrence_date_time.as_deref())], &[("Immunization.occurrenceString", i.occurrence_string.clone())], &life)?;
+        let date = self.choice_date(
+            rt,
+            id,
+            "Immunization.occurrence[x]",
+            &[("Immunization.occurrenceDateTime", i.occurrence_date_time.as_deref())],
+            &[("Immunization.occurrenceString", i.occurrence_string.clone())],
+            &life,
+        )?;
         let dose = i.protocol_applied.first().and_then(|p| p.dose_number_positive_int);
         if dose.is_some_and(|d| !(1..=10).contains(&d)) {
-            return Err(self.reject(rt, id, problem("Immunization.protocolApplied.doseNumberPositiveInt", "implausible value", "dose number outside 1-10")));
+            return Err(self.reject(
+                rt,
+                id,
+                problem(
+                    "Immunization.protocolApplied.doseNumberPositiveInt",
+                    "implausible value",
+                    "dose number outside 1-10",
+                ),
+            ));
         }
         let row = self.out.rows.len(T::Immunisation);
-        self.out.rows.get(T::Immunisation)
+        self.out
+            .rows
+            .get(T::Immunisation)
             .push_text(Some(&person.to_hex()))
             .push_text(Some(&code))
             .push_text(Some(system.name()))
@@ -618,30 +883,71 @@ impl Mapper<'_, '_> {
             .push_text(Some(self.ctx.source_org))
             .push_text(Some(self.ctx.source))
             .end_row();
-        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Immunisation, start: row, count: 1 }), None]);
+        self.accept(
+            key_hash(rt, id.unwrap_or_default()),
+            [Some(Span { table: T::Immunisation, start: row, count: 1 }), None],
+        );
         Ok(())
     }
 
     fn encounter(&mut self, e: fhir::Encounter) -> R {
         let (rt, id) = ("Encounter", e.id.as_deref());
         if matches!(e.status.as_deref(), Some("entered-in-error" | "cancelled" | "planned")) {
-            return Err(self.reject(rt, id, problem("Encounter.status", "not a contact", format!("status is {}: no contact took place", e.status.as_deref().unwrap_or_default()))));
+            return Err(self.reject(
+                rt,
+                id,
+                problem(
+                    "Encounter.status",
+                    "not a contact",
+                    format!("status is {}: no contact took place", e.status.as_deref().unwrap_or_default()),
+                ),
+            ));
         }
         let (person, life) = self.subject(rt, id, "Encounter.subject", e.subject.as_ref())?;
         let period = e.period.as_ref();
         let start_text = period.and_then(|p| p.start.as_deref());
         let start = self.date(rt, id, "Encounter.period.start", start_text, &life)?;
-        let end = self.end_date(rt, id, "Encounter.period.end", period.and_then(|p| p.end.as_deref()), start, start_text.unwrap_or_default(), "the encounter", Some(&life))?;
+        let end = self.end_date(
+            rt,
+            id,
+            "Encounter.period.end",
+            period.and_then(|p| p.end.as_deref()),
+            start,
+            start_text.unwrap_or_default(),
+            "the encounter",
+            Some(&life),
+        )?;
         let class = e.class.as_ref().and_then(|c| c.code.as_deref()).unwrap_or_default();
-        let setting = setting(self.ctx.source_type, class, e.admission_method(), e.service_type.as_ref().and_then(|s| s.text.as_deref()))
-            .ok_or_else(|| self.reject(rt, id, problem("Encounter.class", "unknown setting", format!("class `{}` from a {} names no care setting OpenPHM knows", check::cut(class), self.ctx.source_type.name()))))?;
+        let setting = setting(
+            self.ctx.source_type,
+            class,
+            e.admission_method(),
+            e.service_type.as_ref().and_then(|s| s.text.as_deref()),
+        )
+        .ok_or_else(|| {
+            self.reject(
+                rt,
+                id,
+                problem(
+                    "Encounter.class",
+                    "unknown setting",
+                    format!(
+                        "class `{}` from a {} names no care setting OpenPHM knows",
+                        check::cut(class),
+                        self.ctx.source_type.name()
+                    ),
+                ),
+            )
+        })?;
         let code = match e.r#type.first() {
             Some(t) if !t.coding.is_empty() => Some(self.coded(rt, id, "Encounter.type", Some(t))?.1),
             _ => None,
         };
         let row = self.out.rows.len(T::Encounter);
         let eid = format!("{}/{}", self.ctx.source, id.unwrap_or_default());
-        self.out.rows.get(T::Encounter)
+        self.out
+            .rows
+            .get(T::Encounter)
             .push_text(Some(&eid))
             .push_text(Some(&person.to_hex()))
             .push_text(Some(setting))
@@ -651,14 +957,25 @@ impl Mapper<'_, '_> {
             .push_text(Some(self.ctx.source_org))
             .push_text(Some(self.ctx.source))
             .end_row();
-        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Encounter, start: row, count: 1 }), None]);
+        self.accept(
+            key_hash(rt, id.unwrap_or_default()),
+            [Some(Span { table: T::Encounter, start: row, count: 1 }), None],
+        );
         Ok(())
     }
 
     fn procedure(&mut self, p: fhir::Procedure) -> R {
         let (rt, id) = ("Procedure", p.id.as_deref());
         if matches!(p.status.as_deref(), Some("entered-in-error" | "not-done" | "preparation")) {
-            return Err(self.reject(rt, id, problem("Procedure.status", "not done", format!("status is {}: the procedure was not performed", p.status.as_deref().unwrap_or_default()))));
+            return Err(self.reject(
+                rt,
+                id,
+                problem(
+                    "Procedure.status",
+                    "not done",
+                    format!("status is {}: the procedure was not performed", p.status.as_deref().unwrap_or_default()),
+                ),
+            ));
         }
         let (person, life) = self.subject(rt, id, "Procedure.subject", p.subject.as_ref())?;
         let (system, code) = self.coded(rt, id, "Procedure.code", p.code.as_ref())?;
@@ -670,13 +987,25 @@ impl Mapper<'_, '_> {
         ];
         let undated = [
             ("Procedure.performedString", p.performed_string.clone()),
-            ("Procedure.performedAge", p.performed_age.as_ref().map(|q| format!("{} {}", q.value.unwrap_or_default(), q.unit.as_deref().or(q.code.as_deref()).unwrap_or_default()))),
+            (
+                "Procedure.performedAge",
+                p.performed_age.as_ref().map(|q| {
+                    format!(
+                        "{} {}",
+                        q.value.unwrap_or_default(),
+                        q.unit.as_deref().or(q.code.as_deref()).unwrap_or_default()
+                    )
+                }),
+            ),
             ("Procedure.performedRange", p.performed_range.as_ref().map(|_| "a range of ages".to_owned())),
         ];
         let date = self.choice_date(rt, id, "Procedure.performed[x]", &forms, &undated, &life)?;
-        let encounter = p.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
+        let encounter =
+            p.encounter.as_ref().and_then(|r| r.id_of("Encounter")).map(|e| format!("{}/{e}", self.ctx.source));
         let row = self.out.rows.len(T::Procedure);
-        self.out.rows.get(T::Procedure)
+        self.out
+            .rows
+            .get(T::Procedure)
             .push_text(Some(&person.to_hex()))
             .push_text(Some(&code))
             .push_text(Some(system.name()))
@@ -685,7 +1014,10 @@ impl Mapper<'_, '_> {
             .push_text(Some(self.ctx.source_org))
             .push_text(Some(self.ctx.source))
             .end_row();
-        self.accept(key_hash(rt, id.unwrap_or_default()), [Some(Span { table: T::Procedure, start: row, count: 1 }), None]);
+        self.accept(
+            key_hash(rt, id.unwrap_or_default()),
+            [Some(Span { table: T::Procedure, start: row, count: 1 }), None],
+        );
         Ok(())
     }
 }
@@ -696,7 +1028,13 @@ impl Mapper<'_, '_> {
 /// resource types), then everything else, each resource finding its patient among all of the
 /// source's Patients. A file declared as holding one other type is read once. Reports list the
 /// files that start with Patients first; a mixed file's quarantine rows list its Patients first.
-pub(crate) fn load(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, load: &mut SourceLoad, progress: &dyn Progress) -> Result<Vec<FileReport>> {
+pub(crate) fn load(
+    ctx: &FileCtx<'_>,
+    spec: &SourceSpec,
+    tx: &mut Transaction,
+    load: &mut SourceLoad,
+    progress: &dyn Progress,
+) -> Result<Vec<FileReport>> {
     let may_hold_patients = |f: &InputFile| f.resource_type.as_deref().is_none_or(|t| t == "Patient");
     let starts_with_patients = |f: &InputFile| match &f.resource_type {
         Some(t) => t == "Patient",
@@ -706,7 +1044,15 @@ pub(crate) fn load(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, l
     files.sort_by_key(|(_, patient)| !patient);
     let mut patients = PatientIndex::default();
     let mut seen: HashMap<u64, (usize, u64)> = HashMap::new();
-    let mut reports: Vec<FileReport> = files.iter().map(|(f, _)| FileReport { path: f.display.clone(), format: "fhir-ndjson".into(), declared: f.declared, ..FileReport::default() }).collect();
+    let mut reports: Vec<FileReport> = files
+        .iter()
+        .map(|(f, _)| FileReport {
+            path: f.display.clone(),
+            format: "fhir-ndjson".into(),
+            declared: f.declared,
+            ..FileReport::default()
+        })
+        .collect();
     let names: Vec<&str> = files.iter().map(|(f, _)| f.display.as_str()).collect();
     // Bytes are counted for progress once per file: in its last pass.
     let first_pass: Vec<bool> = files.iter().map(|(f, _)| may_hold_patients(f)).collect();
@@ -746,7 +1092,12 @@ pub(crate) fn load(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, l
                         std::collections::hash_map::Entry::Occupied(e) => {
                             let (fi, line) = *e.get();
                             drop.push(k);
-                            out.rejects.push(Reject::line(a.line, "duplicate record", format!("same resource type and id as line {line} of {}, which was kept", names[fi]), b""));
+                            out.rejects.push(Reject::line(
+                                a.line,
+                                "duplicate record",
+                                format!("same resource type and id as line {line} of {}, which was kept", names[fi]),
+                                b"",
+                            ));
                         }
                     }
                 }
@@ -810,7 +1161,12 @@ fn course_over(status: Option<&str>) -> bool {
 /// The care setting of an encounter, from its class (v3 ActCode), admission method (NHS Data
 /// Dictionary: 1x elective, 2x emergency, others maternity and transfers), the service type
 /// text, and the kind of organisation that sent it.
-pub fn setting(source_type: SourceType, class: &str, admission_method: Option<&str>, service: Option<&str>) -> Option<&'static str> {
+pub fn setting(
+    source_type: SourceType,
+    class: &str,
+    admission_method: Option<&str>,
+    service: Option<&str>,
+) -> Option<&'static str> {
     let mental = service.is_some_and(|s| s.to_ascii_lowercase().contains("mental health"));
     Some(match class {
         "EMER" => "ae",
@@ -851,8 +1207,14 @@ mod tests {
         assert_eq!(setting(SourceType::AcuteTrust, "IMP", Some("31"), None), Some("other_admission"));
         assert_eq!(setting(SourceType::AcuteTrust, "AMB", None, None), Some("outpatient"));
         assert_eq!(setting(SourceType::GpPractice, "AMB", None, None), Some("gp"));
-        assert_eq!(setting(SourceType::CommunityTrust, "AMB", None, Some("Mental health services")), Some("mental_health"));
-        assert_eq!(setting(SourceType::CommunityTrust, "HH", None, Some("Community health services")), Some("community"));
+        assert_eq!(
+            setting(SourceType::CommunityTrust, "AMB", None, Some("Mental health services")),
+            Some("mental_health")
+        );
+        assert_eq!(
+            setting(SourceType::CommunityTrust, "HH", None, Some("Community health services")),
+            Some("community")
+        );
         assert_eq!(setting(SourceType::AcuteTrust, "XYZ", None, None), None);
     }
 }

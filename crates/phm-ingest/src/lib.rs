@@ -184,10 +184,22 @@ pub fn sources_from_manifest(path: &Path) -> Result<Vec<SourceSpec>> {
             })?),
         };
         let source_type = SourceType::from_name(&f.source_type).unwrap_or(SourceType::Other);
-        let file = InputFile { path: confine(path, &root, &f.path)?, display: f.path.clone(), declared: Some(f.records), resource_type: Some(f.resource_type.clone()) };
+        let file = InputFile {
+            path: confine(path, &root, &f.path)?,
+            display: f.path.clone(),
+            declared: Some(f.records),
+            resource_type: Some(f.resource_type.clone()),
+        };
         match out.iter_mut().find(|s| s.name == f.source) {
             Some(s) => s.files.push(file),
-            None => out.push(SourceSpec { name: f.source.clone(), source_type, source_org: f.source_org.clone(), format, extract_date, files: vec![file] }),
+            None => out.push(SourceSpec {
+                name: f.source.clone(),
+                source_type,
+                source_org: f.source_org.clone(),
+                format,
+                extract_date,
+                files: vec![file],
+            }),
         }
     }
     Ok(out)
@@ -196,7 +208,8 @@ pub fn sources_from_manifest(path: &Path) -> Result<Vec<SourceSpec>> {
 /// The file a manifest entry names, resolved inside `root` (the manifest's folder, canonical).
 fn confine(manifest: &Path, root: &Path, entry: &str) -> Result<PathBuf> {
     use std::path::Component;
-    let refuse = |reason: String| Error::ManifestEntry { manifest: manifest.to_owned(), entry: entry.to_owned(), reason };
+    let refuse =
+        |reason: String| Error::ManifestEntry { manifest: manifest.to_owned(), entry: entry.to_owned(), reason };
     let relative = Path::new(entry);
     if entry.trim().is_empty() {
         return Err(refuse("the path is empty".into()));
@@ -204,13 +217,22 @@ fn confine(manifest: &Path, root: &Path, entry: &str) -> Result<PathBuf> {
     for c in relative.components() {
         match c {
             Component::Normal(_) | Component::CurDir => {}
-            Component::ParentDir => return Err(refuse("`..` climbs out of the manifest's folder: every file must be inside it".into())),
-            Component::RootDir | Component::Prefix(_) => return Err(refuse("an absolute path: paths are relative to the manifest's folder, and every file must be inside it".into())),
+            Component::ParentDir => {
+                return Err(refuse("`..` climbs out of the manifest's folder: every file must be inside it".into()));
+            }
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(refuse(
+                    "an absolute path: paths are relative to the manifest's folder, and every file must be inside it"
+                        .into(),
+                ));
+            }
         }
     }
     let real = root.join(relative).canonicalize().map_err(|e| refuse(format!("cannot be opened: {e}")))?;
     if !real.starts_with(root) {
-        return Err(refuse("a symbolic link on the way leads outside the manifest's folder: every file must be inside it".into()));
+        return Err(refuse(
+            "a symbolic link on the way leads outside the manifest's folder: every file must be inside it".into(),
+        ));
     }
     regular_file(&real).map_err(refuse)?;
     Ok(real)
@@ -302,7 +324,13 @@ pub fn normalise_postcode(text: &str) -> String {
 }
 
 /// Loads `sources` into a new snapshot of `store`.
-pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options: &Options, progress: &dyn Progress) -> Result<IngestReport> {
+pub fn ingest(
+    store: &Store,
+    key: &PseudonymKey,
+    sources: &[SourceSpec],
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<IngestReport> {
     let started = Instant::now();
     let mut names = HashSet::new();
     for s in sources {
@@ -334,16 +362,23 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
             Some(_) => Some(fingerprint(spec)?),
             None => None,
         };
-        let mut source_report = SourceReport { source: spec.name.clone(), source_type: spec.source_type.name().to_owned(), ..SourceReport::default() };
+        let mut source_report = SourceReport {
+            source: spec.name.clone(),
+            source_type: spec.source_type.name().to_owned(),
+            ..SourceReport::default()
+        };
         if held.is_some_and(|h| Some(&h.fingerprint) == early.as_ref()) {
             source_report.outcome = format!("unchanged (as loaded in snapshot {})", held.map_or(0, |h| h.loaded_in));
             progress.advance(input_bytes(&spec.files));
             report.sources.push(source_report);
             continue;
         }
-        let held_date = held.and_then(|h| h.extract_date.as_deref()).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        let held_date =
+            held.and_then(|h| h.extract_date.as_deref()).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
         if let Some(held_date) = held_date.filter(|d| *d > extract_date && !options.allow_older) {
-            source_report.outcome = format!("refused: extract of {extract_date} is older than the {held_date} one held (--allow-older to load it)");
+            source_report.outcome = format!(
+                "refused: extract of {extract_date} is older than the {held_date} one held (--allow-older to load it)"
+            );
             report.sources.push(source_report);
             continue;
         }
@@ -360,7 +395,14 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
             files: Vec::new(),
         };
         tx.replace_source(&spec.name, entry);
-        let ctx = FileCtx { source: &spec.name, source_type: spec.source_type, source_org: &spec.source_org, extract_date, key, postcodes: &postcodes };
+        let ctx = FileCtx {
+            source: &spec.name,
+            source_type: spec.source_type,
+            source_org: &spec.source_org,
+            extract_date,
+            key,
+            postcodes: &postcodes,
+        };
         let claims = match people_held.take() {
             Some(h) => h,
             None => link::HeldClaims::read(&tx)?,
@@ -370,12 +412,22 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
             let hashing = early.is_none().then(|| scope.spawn(|| fingerprint(spec)));
             let files = match &spec.format {
                 Format::Fhir => fhir::load(&ctx, spec, &mut tx, &mut load, progress)?,
-                Format::Csv(mapping) => spec.files.iter().map(|f| csv_source::load(&ctx, mapping, f, &mut tx, &mut load, progress)).collect::<Result<_>>()?,
-                Format::OptOut => spec.files.iter().map(|f| csv_source::load_opt_out(&ctx, f, &mut tx, &mut load, progress)).collect::<Result<_>>()?,
+                Format::Csv(mapping) => spec
+                    .files
+                    .iter()
+                    .map(|f| csv_source::load(&ctx, mapping, f, &mut tx, &mut load, progress))
+                    .collect::<Result<_>>()?,
+                Format::OptOut => spec
+                    .files
+                    .iter()
+                    .map(|f| csv_source::load_opt_out(&ctx, f, &mut tx, &mut load, progress))
+                    .collect::<Result<_>>()?,
                 Format::Omop => omop::load(&ctx, spec, &mut tx, &mut load, progress)?,
             };
             let fingerprint = match hashing {
-                Some(h) => h.join().map_err(|_| Error::Usage(format!("source `{}`: fingerprinting its files failed", spec.name)))??,
+                Some(h) => h
+                    .join()
+                    .map_err(|_| Error::Usage(format!("source `{}`: fingerprinting its files failed", spec.name)))??,
                 None => early.clone().unwrap_or_default(),
             };
             Ok((files, fingerprint))
@@ -383,7 +435,11 @@ pub fn ingest(store: &Store, key: &PseudonymKey, sources: &[SourceSpec], options
         // A file that does not hold what its manifest declares is a truncated, doubled or
         // mislabelled extract: the whole load is refused (the transaction is dropped uncommitted).
         if let Some(f) = files.iter().find(|f| f.declared.is_some_and(|d| d != f.read)) {
-            return Err(Error::DeclaredCount { path: f.path.clone(), declared: f.declared.unwrap_or_default(), found: f.read });
+            return Err(Error::DeclaredCount {
+                path: f.path.clone(),
+                declared: f.declared.unwrap_or_default(),
+                found: f.read,
+            });
         }
         source_report.files = files;
         tx.set_fingerprint(&spec.name, fingerprint);
@@ -441,7 +497,9 @@ fn load_postcodes(tx: &Transaction) -> Result<HashMap<String, String>> {
     let mut out = HashMap::new();
     for path in tx.table_paths(Tree::Analytical, "postcode_area") {
         for batch in phm_store::read_parquet(&path)? {
-            let (Some(pc), Some(area)) = (string_column(&batch, "postcode"), string_column(&batch, "area_code")) else { continue };
+            let (Some(pc), Some(area)) = (string_column(&batch, "postcode"), string_column(&batch, "area_code")) else {
+                continue;
+            };
             for i in 0..batch.num_rows() {
                 if pc.is_valid(i) && area.is_valid(i) {
                     out.insert(pc.value(i).to_owned(), area.value(i).to_owned());
@@ -470,7 +528,13 @@ pub(crate) struct SourceLoad {
 
 impl SourceLoad {
     fn new(tx: &mut Transaction, source: &str, held: link::HeldClaims) -> Result<Self> {
-        Ok(Self { writers: HashMap::new(), quarantine: QuarantineWriter::new(tx, source)?, postcodes: None, held, kept_apart: HashMap::new() })
+        Ok(Self {
+            writers: HashMap::new(),
+            quarantine: QuarantineWriter::new(tx, source)?,
+            postcodes: None,
+            held,
+            kept_apart: HashMap::new(),
+        })
     }
 
     /// The pseudonym a record of `source` about `pid` should carry, when it must be kept apart
@@ -496,7 +560,13 @@ impl SourceLoad {
                 continue;
             }
             let sex = sex.is_valid(i).then(|| sex.value(i));
-            let Some(d) = link::Demographics::new(sex, year.is_valid(i).then(|| year.value(i)), month.is_valid(i).then(|| month.value(i))) else { continue };
+            let Some(d) = link::Demographics::new(
+                sex,
+                year.is_valid(i).then(|| year.value(i)),
+                month.is_valid(i).then(|| month.value(i)),
+            ) else {
+                continue;
+            };
             if let Some(own) = self.kept_apart(source, pid.value(i), &d) {
                 report.identity_conflicts += 1;
                 self.kept_apart.insert(pid.value(i).to_owned(), own);
@@ -517,22 +587,34 @@ impl SourceLoad {
         for (c, field) in schema.fields().iter().enumerate() {
             match field.name().as_str() {
                 "person_id" => {
-                    let new: StringArray = pid.iter().map(|p| p.map(|p| self.kept_apart.get(p).map_or(p, String::as_str))).collect();
+                    let new: StringArray =
+                        pid.iter().map(|p| p.map(|p| self.kept_apart.get(p).map_or(p, String::as_str))).collect();
                     columns[c] = std::sync::Arc::new(new);
                 }
                 "linked" if t == rows::T::PersonSource as usize => {
                     let old = batch.column(c).as_any().downcast_ref::<BooleanArray>();
-                    let new: BooleanArray = (0..batch.num_rows()).map(|i| Some(!hit[i] && old.is_some_and(|o| o.value(i)))).collect();
+                    let new: BooleanArray =
+                        (0..batch.num_rows()).map(|i| Some(!hit[i] && old.is_some_and(|o| o.value(i)))).collect();
                     columns[c] = std::sync::Arc::new(new);
                 }
                 _ => {}
             }
         }
-        RecordBatch::try_new(schema, columns).map_err(|e| Error::from(phm_store::Error::Schema { table: TABLES[t].name.to_owned(), reason: e.to_string() }))
+        RecordBatch::try_new(schema, columns).map_err(|e| {
+            Error::from(phm_store::Error::Schema { table: TABLES[t].name.to_owned(), reason: e.to_string() })
+        })
     }
 
     /// Writes a block's rows, leaving out the rows of records in `drop`.
-    pub(crate) fn write_rows(&mut self, tx: &mut Transaction, source: &str, rows: &mut Rows, accepted: &[Accepted], drop: &[usize], report: &mut FileReport) -> Result<()> {
+    pub(crate) fn write_rows(
+        &mut self,
+        tx: &mut Transaction,
+        source: &str,
+        rows: &mut Rows,
+        accepted: &[Accepted],
+        drop: &[usize],
+        report: &mut FileReport,
+    ) -> Result<()> {
         let mut masks: HashMap<usize, Vec<bool>> = HashMap::new();
         for &i in drop {
             for span in accepted[i].spans.iter().flatten() {
@@ -546,8 +628,9 @@ impl SourceLoad {
         for (t, mut builder) in rows.take() {
             let mut batch = builder.finish()?;
             if let Some(mask) = masks.get(&t) {
-                batch = arrow_select::filter::filter_record_batch(&batch, &BooleanArray::from(mask.clone()))
-                    .map_err(|e| phm_store::Error::Schema { table: TABLES[t].name.to_owned(), reason: e.to_string() })?;
+                batch = arrow_select::filter::filter_record_batch(&batch, &BooleanArray::from(mask.clone())).map_err(
+                    |e| phm_store::Error::Schema { table: TABLES[t].name.to_owned(), reason: e.to_string() },
+                )?;
             }
             if batch.num_rows() == 0 {
                 continue;
@@ -590,5 +673,8 @@ impl SourceLoad {
 /// Rows of an `identity` batch whose NHS number is a placeholder (kept under a local pseudonym).
 fn placeholders(batch: &RecordBatch) -> u64 {
     let Some(nhs) = string_column(batch, "nhs_number") else { return 0 };
-    nhs.iter().flatten().filter(|n| phm_core::nhs_number::NhsNumber::parse(n).is_ok_and(|n| check::placeholder_nhs_number(n).is_some())).count() as u64
+    nhs.iter()
+        .flatten()
+        .filter(|n| phm_core::nhs_number::NhsNumber::parse(n).is_ok_and(|n| check::placeholder_nhs_number(n).is_some()))
+        .count() as u64
 }

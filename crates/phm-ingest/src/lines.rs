@@ -80,7 +80,12 @@ impl<R: BufRead> BlockReader<R> {
                 end -= 1;
             }
             let oversized = (len > MAX_LINE as u64).then_some(len);
-            block.lines.push(Line { number: self.line_no, start, end: if oversized.is_some() { start } else { end }, oversized });
+            block.lines.push(Line {
+                number: self.line_no,
+                start,
+                end: if oversized.is_some() { start } else { end },
+                oversized,
+            });
             if oversized.is_some() {
                 block.data.truncate(start);
             }
@@ -124,7 +129,12 @@ impl<R: BufRead> BlockReader<R> {
 
 /// Runs `work` over every block of `input` on the rayon pool, `batch` blocks at a time, and
 /// hands each result to `merge` in file order.
-pub fn for_each_block<R, T, W, M, E>(input: R, on_io: impl Fn(std::io::Error) -> E, work: W, mut merge: M) -> Result<(), E>
+pub fn for_each_block<R, T, W, M, E>(
+    input: R,
+    on_io: impl Fn(std::io::Error) -> E,
+    work: W,
+    mut merge: M,
+) -> Result<(), E>
 where
     R: Read,
     T: Send,

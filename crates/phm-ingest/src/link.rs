@@ -101,8 +101,25 @@ pub fn resolve(tx: &mut Transaction) -> Result<Linkage> {
     let mut claims: HashMap<String, Vec<Claim>> = HashMap::new();
     for path in tx.table_paths(Tree::Analytical, "person_source") {
         for b in phm_store::read_parquet(&path)? {
-            let (Some(pid), Some(src), Some(st), Some(org)) = (string_column(&b, "person_id"), string_column(&b, "source"), string_column(&b, "source_type"), string_column(&b, "source_org")) else { continue };
-            let (Some(linked), Some(year), Some(month), Some(sex), Some(eth), Some(area), Some(prac), Some(death), Some(extract)) = (
+            let (Some(pid), Some(src), Some(st), Some(org)) = (
+                string_column(&b, "person_id"),
+                string_column(&b, "source"),
+                string_column(&b, "source_type"),
+                string_column(&b, "source_org"),
+            ) else {
+                continue;
+            };
+            let (
+                Some(linked),
+                Some(year),
+                Some(month),
+                Some(sex),
+                Some(eth),
+                Some(area),
+                Some(prac),
+                Some(death),
+                Some(extract),
+            ) = (
                 col::<BooleanArray>(&b, "linked"),
                 col::<Int16Array>(&b, "year_of_birth"),
                 col::<Int16Array>(&b, "month_of_birth"),
@@ -112,7 +129,8 @@ pub fn resolve(tx: &mut Transaction) -> Result<Linkage> {
                 string_column(&b, "practice_code"),
                 col::<Date32Array>(&b, "date_of_death"),
                 col::<Date32Array>(&b, "extract_date"),
-            ) else {
+            )
+            else {
                 continue;
             };
             for i in 0..b.num_rows() {
@@ -137,7 +155,14 @@ pub fn resolve(tx: &mut Transaction) -> Result<Linkage> {
     let mut registration: HashMap<String, (bool, i32, String)> = HashMap::new();
     for path in tx.table_paths(Tree::Analytical, "registration") {
         for b in phm_store::read_parquet(&path)? {
-            let (Some(pid), Some(prac), Some(start), Some(end)) = (string_column(&b, "person_id"), string_column(&b, "practice_code"), col::<Date32Array>(&b, "start_date"), col::<Date32Array>(&b, "end_date")) else { continue };
+            let (Some(pid), Some(prac), Some(start), Some(end)) = (
+                string_column(&b, "person_id"),
+                string_column(&b, "practice_code"),
+                col::<Date32Array>(&b, "start_date"),
+                col::<Date32Array>(&b, "end_date"),
+            ) else {
+                continue;
+            };
             for i in 0..b.num_rows() {
                 let candidate = (end.is_null(i), start.value(i), prac.value(i).to_owned());
                 let e = registration.entry(pid.value(i).to_owned()).or_insert_with(|| candidate.clone());
@@ -169,7 +194,12 @@ pub fn resolve(tx: &mut Transaction) -> Result<Linkage> {
         // Priority order: the current practice's GP record, other GP records, then the rest;
         // within each, latest extract first, then source name.
         cs.sort_by(|a, b| {
-            let rank = |c: &Claim| (c.source_type != "gp_practice" || Some(c.source_org.as_str()) != current_practice, c.source_type != "gp_practice");
+            let rank = |c: &Claim| {
+                (
+                    c.source_type != "gp_practice" || Some(c.source_org.as_str()) != current_practice,
+                    c.source_type != "gp_practice",
+                )
+            };
             rank(a).cmp(&rank(b)).then(b.extract.cmp(&a.extract)).then(a.source.cmp(&b.source))
         });
         let first = |f: &dyn Fn(&Claim) -> bool| cs.iter().position(|c| f(c));
@@ -199,7 +229,11 @@ pub fn resolve(tx: &mut Transaction) -> Result<Linkage> {
                 *stats.conflicts.entry(field.to_owned()).or_default() += 1;
             }
         };
-        let known: Vec<Demographics> = cs.iter().filter(|c| c.linked).filter_map(|c| Demographics::new(c.sex.as_deref(), c.year, c.month)).collect();
+        let known: Vec<Demographics> = cs
+            .iter()
+            .filter(|c| c.linked)
+            .filter_map(|c| Demographics::new(c.sex.as_deref(), c.year, c.month))
+            .collect();
         if known.iter().enumerate().any(|(i, a)| known[i + 1..].iter().any(|b| a.differs(b))) {
             stats.sex_and_birth_disagreements += 1;
         }
@@ -211,9 +245,13 @@ pub fn resolve(tx: &mut Transaction) -> Result<Linkage> {
         conflict("date_of_death", cs.iter().filter_map(|c| c.death.map(|d| d.to_string())).collect());
         let month = first(&|c| c.month.is_some()).and_then(|i| cs[i].month);
         let sex = first(&|c| c.sex.is_some()).and_then(|i| cs[i].sex.clone()).unwrap_or_else(|| "unknown".to_owned());
-        let ethnic = first(&|c| c.ethnic.as_deref().and_then(EthnicCategory::from_code).is_some()).and_then(|i| cs[i].ethnic.as_deref()).and_then(EthnicCategory::from_code);
+        let ethnic = first(&|c| c.ethnic.as_deref().and_then(EthnicCategory::from_code).is_some())
+            .and_then(|i| cs[i].ethnic.as_deref())
+            .and_then(EthnicCategory::from_code);
         let area = first(&|c| c.area.is_some()).and_then(|i| cs[i].area.clone());
-        let practice = current_practice.map(str::to_owned).or_else(|| first(&|c| c.practice.is_some()).and_then(|i| cs[i].practice.clone()));
+        let practice = current_practice
+            .map(str::to_owned)
+            .or_else(|| first(&|c| c.practice.is_some()).and_then(|i| cs[i].practice.clone()));
         let death = cs.first().and_then(|c| c.death).or_else(|| cs.iter().filter_map(|c| c.death).min());
         let opted = opt_out.contains(pid.as_str());
         stats.opted_out += u64::from(opted);
@@ -239,7 +277,9 @@ pub fn resolve(tx: &mut Transaction) -> Result<Linkage> {
     }
     stats.opt_outs_unmatched = opt_out.iter().filter(|p| !claims.contains_key(*p)).count() as u64;
     for (t, (n, gp)) in by_type {
-        stats.found_in_gp_by_source_type.insert(t, format!("{gp} of {n} ({:.1}%)", if n > 0 { 100.0 * gp as f64 / n as f64 } else { 0.0 }));
+        stats
+            .found_in_gp_by_source_type
+            .insert(t, format!("{gp} of {n} ({:.1}%)", if n > 0 { 100.0 * gp as f64 / n as f64 } else { 0.0 }));
     }
     let entry = writer.finish()?;
     tx.set_derived(vec![entry]);
@@ -313,7 +353,13 @@ impl HeldClaims {
             if !linked.value(i) {
                 continue;
             }
-            let Some(d) = Demographics::new(text(sex, i).as_deref(), year.is_valid(i).then(|| year.value(i)), month.is_valid(i).then(|| month.value(i))) else { continue };
+            let Some(d) = Demographics::new(
+                text(sex, i).as_deref(),
+                year.is_valid(i).then(|| year.value(i)),
+                month.is_valid(i).then(|| month.value(i)),
+            ) else {
+                continue;
+            };
             let Ok(key) = u128::from_str_radix(pid.value(i), 16) else { continue };
             let s = self.source_id(src.value(i));
             let e = self.claims.entry(key).or_default();

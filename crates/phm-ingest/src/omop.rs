@@ -58,8 +58,9 @@ use std::path::PathBuf;
 
 use arrow_array::cast::AsArray as _;
 use arrow_array::types::{
-    Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type,
+    UInt64Type,
 };
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, TimeUnit};
@@ -292,16 +293,31 @@ impl TableReader {
         let file = File::open(&f.path).map_err(io)?;
         if is_parquet(f) {
             let bytes = file.metadata().map_err(io)?.len();
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| layout(format!("not a readable Parquet file: {e}")))?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| layout(format!("not a readable Parquet file: {e}")))?;
             let headers: Vec<String> = builder.schema().fields().iter().map(|c| c.name().trim().to_owned()).collect();
             for c in builder.schema().fields() {
                 if !readable(c.data_type()) {
-                    return Err(layout(format!("column `{}` has the Parquet/Arrow type {}, which OMOP ingest does not read", c.name(), c.data_type())));
+                    return Err(layout(format!(
+                        "column `{}` has the Parquet/Arrow type {}, which OMOP ingest does not read",
+                        c.name(),
+                        c.data_type()
+                    )));
                 }
             }
-            let reader = builder.with_batch_size(8_192).build().map_err(|e| layout(format!("not a readable Parquet file: {e}")))?;
+            let reader = builder
+                .with_batch_size(8_192)
+                .build()
+                .map_err(|e| layout(format!("not a readable Parquet file: {e}")))?;
             let n = headers.len();
-            return Ok(Self { path: f.path.clone(), headers, inner: Inner::Parquet { reader, batch: None, next: 0, len: 0, bytes }, fields: vec![String::new(); n], line: 0, delimiter: ',' });
+            return Ok(Self {
+                path: f.path.clone(),
+                headers,
+                inner: Inner::Parquet { reader, batch: None, next: 0, len: 0, bytes },
+                fields: vec![String::new(); n],
+                line: 0,
+                delimiter: ',',
+            });
         }
         // Comma, or tab when the header has tabs and no commas.
         let mut first = Vec::new();
@@ -312,12 +328,18 @@ impl TableReader {
         // Records end at `\n` only: with the csv crate's default (CR, LF or CRLF) it numbers
         // the lines of a CRLF file one short. The `\r` left at the end of the last field is
         // trimmed with the other spaces.
-        builder.flexible(true).has_headers(true).delimiter(if tab { b'\t' } else { b',' }).terminator(csv::Terminator::Any(b'\n'));
+        builder
+            .flexible(true)
+            .has_headers(true)
+            .delimiter(if tab { b'\t' } else { b',' })
+            .terminator(csv::Terminator::Any(b'\n'));
         if tab {
             builder.quoting(false);
         }
         let mut reader = builder.from_reader(file);
-        let headers = crate::csv_source::clean_headers(reader.byte_headers().map_err(|e| layout(format!("cannot read the header row: {e}")))?);
+        let headers = crate::csv_source::clean_headers(
+            reader.byte_headers().map_err(|e| layout(format!("cannot read the header row: {e}")))?,
+        );
         if headers.iter().all(String::is_empty) {
             return Err(layout("the file is empty or has no header row".into()));
         }
@@ -345,7 +367,10 @@ impl TableReader {
                     Ok(false) => return Ok(Next::End),
                     Err(e) => {
                         if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                            return Err(Error::Io { path: self.path.clone(), source: std::io::Error::other(e.to_string()) });
+                            return Err(Error::Io {
+                                path: self.path.clone(),
+                                source: std::io::Error::other(e.to_string()),
+                            });
                         }
                         self.line = line;
                         self.fields.iter_mut().for_each(String::clear);
@@ -353,7 +378,9 @@ impl TableReader {
                     }
                     // A blank line (`\r` alone, in a CRLF file) is skipped, as the reader
                     // skips empty lines.
-                    Ok(true) if record.len() == 1 && self.headers.len() > 1 && record[0].trim_ascii().is_empty() => continue,
+                    Ok(true) if record.len() == 1 && self.headers.len() > 1 && record[0].trim_ascii().is_empty() => {
+                        continue;
+                    }
                     Ok(true) => {
                         self.line = record.position().map_or(line, csv::Position::line);
                         self.fields.resize(record.len().max(self.headers.len()), String::new());
@@ -366,12 +393,26 @@ impl TableReader {
                                 Err(e) => {
                                     out.push_str(String::from_utf8_lossy(b).trim());
                                     let field = self.headers.get(i).map_or("", String::as_str);
-                                    bad.get_or_insert_with(|| problem(field, "invalid UTF-8", format!("not valid UTF-8 at byte {}", e.valid_up_to())));
+                                    bad.get_or_insert_with(|| {
+                                        problem(
+                                            field,
+                                            "invalid UTF-8",
+                                            format!("not valid UTF-8 at byte {}", e.valid_up_to()),
+                                        )
+                                    });
                                 }
                             }
                         }
                         if record.len() != self.headers.len() {
-                            return Ok(Next::Bad(problem("", "wrong number of fields", format!("expected {} fields as in the header, found {}", self.headers.len(), record.len()))));
+                            return Ok(Next::Bad(problem(
+                                "",
+                                "wrong number of fields",
+                                format!(
+                                    "expected {} fields as in the header, found {}",
+                                    self.headers.len(),
+                                    record.len()
+                                ),
+                            )));
                         }
                         return Ok(bad.map_or(Next::Row, Next::Bad));
                     }
@@ -392,7 +433,10 @@ impl TableReader {
                         return Ok(Next::End);
                     }
                     Some(Err(e)) => {
-                        return Err(Error::Layout { path: self.path.clone(), reason: format!("cannot read the Parquet data after row {}: {e}", self.line) });
+                        return Err(Error::Layout {
+                            path: self.path.clone(),
+                            reason: format!("cannot read the Parquet data after row {}: {e}", self.line),
+                        });
                     }
                     Some(Ok(b)) => {
                         *len = b.num_rows();
@@ -441,7 +485,10 @@ fn readable(ty: &DataType) -> bool {
 /// A dictionary-encoded column as plain values.
 fn undictionary(column: &ArrayRef, path: &std::path::Path) -> Result<ArrayRef> {
     match column.as_any_dictionary_opt() {
-        Some(d) => arrow_select::take::take(d.values().as_ref(), d.keys(), None).map_err(|e| Error::Layout { path: path.to_owned(), reason: format!("cannot decode a dictionary column: {e}") }),
+        Some(d) => arrow_select::take::take(d.values().as_ref(), d.keys(), None).map_err(|e| Error::Layout {
+            path: path.to_owned(),
+            reason: format!("cannot decode a dictionary column: {e}"),
+        }),
         None => Ok(column.clone()),
     }
 }
@@ -468,11 +515,15 @@ fn format_value(a: &dyn Array, i: usize, out: &mut String) {
         DataType::Utf8 => write!(out, "{}", a.as_string::<i32>().value(i).trim()),
         DataType::LargeUtf8 => write!(out, "{}", a.as_string::<i64>().value(i).trim()),
         DataType::Utf8View => write!(out, "{}", a.as_string_view().value(i).trim()),
-        DataType::Date32 => match phm_store::batch::from_date32(a.as_primitive::<arrow_array::types::Date32Type>().value(i)) {
-            Some(d) => write!(out, "{d}"),
-            None => Ok(()),
-        },
-        DataType::Date64 => timestamp(out, a.as_primitive::<arrow_array::types::Date64Type>().value(i), TimeUnit::Millisecond),
+        DataType::Date32 => {
+            match phm_store::batch::from_date32(a.as_primitive::<arrow_array::types::Date32Type>().value(i)) {
+                Some(d) => write!(out, "{d}"),
+                None => Ok(()),
+            }
+        }
+        DataType::Date64 => {
+            timestamp(out, a.as_primitive::<arrow_array::types::Date64Type>().value(i), TimeUnit::Millisecond)
+        }
         DataType::Timestamp(unit, _) => {
             let v = match unit {
                 TimeUnit::Second => a.as_primitive::<TimestampSecondType>().value(i),
@@ -517,7 +568,12 @@ impl Cols<'_> {
     fn need(&self, names: &[&str]) -> Result<usize> {
         self.find(names).ok_or_else(|| Error::Layout {
             path: self.path.to_owned(),
-            reason: format!("an OMOP `{}` table needs a `{}` column; the header is: {}", self.table, names[0], self.headers.join(",")),
+            reason: format!(
+                "an OMOP `{}` table needs a `{}` column; the header is: {}",
+                self.table,
+                names[0],
+                self.headers.join(",")
+            ),
         })
     }
 }
@@ -552,13 +608,18 @@ impl Row<'_> {
         }
         match text.parse::<f64>() {
             Ok(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => Ok(Some(v as i64)),
-            _ => Err(problem(self.name(col, fallback), "wrong type", format!("`{}` is not a whole number", check::cut(text)))),
+            _ => Err(problem(
+                self.name(col, fallback),
+                "wrong type",
+                format!("`{}` is not a whole number", check::cut(text)),
+            )),
         }
     }
 
     /// A required integer.
     fn required_int(&self, col: Option<usize>, fallback: &str) -> Result<i64, Problem> {
-        self.int(col, fallback)?.ok_or_else(|| problem(self.name(col, fallback), "missing value", format!("`{fallback}` is required")))
+        self.int(col, fallback)?
+            .ok_or_else(|| problem(self.name(col, fallback), "missing value", format!("`{fallback}` is required")))
     }
 
     /// A date (`YYYY-MM-DD`, or a date and time); empty is `None`.
@@ -576,7 +637,9 @@ impl Row<'_> {
         if text.is_empty() {
             return Ok(None);
         }
-        text.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or_else(|| problem(self.name(col, fallback), "wrong type", format!("`{}` is not a number", check::cut(text))))
+        text.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or_else(|| {
+            problem(self.name(col, fallback), "wrong type", format!("`{}` is not a number", check::cut(text)))
+        })
     }
 }
 
@@ -653,9 +716,17 @@ impl Persons {
             return Ok(*found);
         }
         Err(match self.rejected.get(&id) {
-            Some((line, file)) => problem(field, "person rejected", format!("person_id {id} was rejected at line {line} of {file}")),
-            None if !self.supplied => problem(field, "unknown person", format!("person_id {id} is not among this source's accepted persons: the source has no person table")),
-            None => problem(field, "unknown person", format!("person_id {id} is not among this source's accepted persons")),
+            Some((line, file)) => {
+                problem(field, "person rejected", format!("person_id {id} was rejected at line {line} of {file}"))
+            }
+            None if !self.supplied => problem(
+                field,
+                "unknown person",
+                format!("person_id {id} is not among this source's accepted persons: the source has no person table"),
+            ),
+            None => {
+                problem(field, "unknown person", format!("person_id {id} is not among this source's accepted persons"))
+            }
         })
     }
 }
@@ -686,7 +757,11 @@ impl State {
         let Some(id) = row.int(col, name)? else { return Ok(None) };
         if let Some((line, file)) = self.ids.get(table).and_then(|m| m.get(&id)) {
             let file = self.files.get(*file as usize).map_or("", String::as_str);
-            return Err(problem(row.name(col, name), "duplicate record", format!("{name} {id} is also at line {line} of {file}, which was kept")));
+            return Err(problem(
+                row.name(col, name),
+                "duplicate record",
+                format!("{name} {id} is also at line {line} of {file}, which was kept"),
+            ));
         }
         Ok(Some(id))
     }
@@ -743,7 +818,9 @@ impl Io<'_, '_> {
             let result = match next {
                 Next::End => break,
                 Next::Bad(p) => Err(p),
-                Next::Row => each(st, &mut rows, &Row { fields: &reader.fields, headers: &reader.headers, line: reader.line }),
+                Next::Row => {
+                    each(st, &mut rows, &Row { fields: &reader.fields, headers: &reader.headers, line: reader.line })
+                }
             };
             report.read += 1;
             match result {
@@ -753,7 +830,15 @@ impl Io<'_, '_> {
                 }
                 Err(p) => {
                     let record_id = id_col.and_then(|i| reader.fields.get(i)).cloned().unwrap_or_default();
-                    let r = Reject { line: reader.line, record_type: table.to_owned(), record_id, field: p.field, kind: p.kind, reason: p.reason, record: reader.record() };
+                    let r = Reject {
+                        line: reader.line,
+                        record_type: table.to_owned(),
+                        record_id,
+                        field: p.field,
+                        kind: p.kind,
+                        reason: p.reason,
+                        record: reader.record(),
+                    };
                     self.reject(report, &f.display, &r)?;
                 }
             }
@@ -768,8 +853,15 @@ impl Io<'_, '_> {
 
 /// Loads an OMOP source: `concept`, `death` and `person` first, then visits, then the rest in
 /// the order given. Returns one report per file, in the order loaded.
-pub(crate) fn load(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, load: &mut SourceLoad, progress: &dyn Progress) -> Result<Vec<FileReport>> {
-    let mut files: Vec<(&InputFile, String, Kind)> = spec.files.iter().map(|f| (f, table_name(f), Kind::of(&table_name(f)))).collect();
+pub(crate) fn load(
+    ctx: &FileCtx<'_>,
+    spec: &SourceSpec,
+    tx: &mut Transaction,
+    load: &mut SourceLoad,
+    progress: &dyn Progress,
+) -> Result<Vec<FileReport>> {
+    let mut files: Vec<(&InputFile, String, Kind)> =
+        spec.files.iter().map(|f| (f, table_name(f), Kind::of(&table_name(f)))).collect();
     files.sort_by_key(|(_, _, k)| k.rank());
     let mut io = Io { ctx, tx, load, progress };
     let mut st = State::default();
@@ -784,7 +876,12 @@ pub(crate) fn load(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, l
         }
         let reader = TableReader::open(f)?;
         let format = if is_parquet(f) { "omop-parquet" } else { "omop-csv" };
-        let mut report = FileReport { path: f.display.clone(), format: format.into(), declared: f.declared, ..FileReport::default() };
+        let mut report = FileReport {
+            path: f.display.clone(),
+            format: format.into(),
+            declared: f.declared,
+            ..FileReport::default()
+        };
         let index = reports.len();
         match kind {
             Kind::Concept => concepts(&mut io, &mut st, f, reader, &mut report)?,
@@ -795,12 +892,19 @@ pub(crate) fn load(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, l
             Kind::Event(spec) => events(&mut io, &mut st, spec, f, reader, &mut report)?,
             Kind::NotStored => io.each_row(&mut st, f, &table, reader, None, &mut report, |_, _, _| Ok(()))?,
             Kind::NotTaken => {
-                let reason = format!("OMOP table `{table}` has no canonical table in OpenPHM yet: its records are not taken in");
-                io.each_row(&mut st, f, &table, reader, None, &mut report, |_, _, _| Err(problem("", "table not taken in", reason.clone())))?;
+                let reason =
+                    format!("OMOP table `{table}` has no canonical table in OpenPHM yet: its records are not taken in");
+                io.each_row(&mut st, f, &table, reader, None, &mut report, |_, _, _| {
+                    Err(problem("", "table not taken in", reason.clone()))
+                })?;
             }
             Kind::Unknown => {
-                let reason = format!("`{table}` is not an OMOP CDM table OpenPHM takes in (each file is named by its table, e.g. person.csv)");
-                io.each_row(&mut st, f, &table, reader, None, &mut report, |_, _, _| Err(problem("", "unknown table", reason.clone())))?;
+                let reason = format!(
+                    "`{table}` is not an OMOP CDM table OpenPHM takes in (each file is named by its table, e.g. person.csv)"
+                );
+                io.each_row(&mut st, f, &table, reader, None, &mut report, |_, _, _| {
+                    Err(problem("", "unknown table", reason.clone()))
+                })?;
             }
         }
         let label = match kind {
@@ -819,7 +923,13 @@ pub(crate) fn load(ctx: &FileCtx<'_>, spec: &SourceSpec, tx: &mut Transaction, l
 }
 
 /// Reads the vocabulary: concept id → vocabulary, domain, code. Not stored.
-fn concepts(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableReader, report: &mut FileReport) -> Result<()> {
+fn concepts(
+    io: &mut Io<'_, '_>,
+    st: &mut State,
+    f: &InputFile,
+    reader: TableReader,
+    report: &mut FileReport,
+) -> Result<()> {
     let cols = Cols { headers: &reader.headers, path: &f.path, table: "concept" };
     let id = Some(cols.need(&["concept_id"])?);
     let vocabulary = Some(cols.need(&["vocabulary_id"])?);
@@ -828,7 +938,11 @@ fn concepts(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableRea
     io.each_row(st, f, "concept", reader, id, report, |st, _, row| {
         let concept_id = row.required_int(id, "concept_id")?;
         if st.concepts.by_id.contains_key(&concept_id) {
-            return Err(problem(row.name(id, "concept_id"), "duplicate record", format!("concept_id {concept_id} is given twice; the first was kept")));
+            return Err(problem(
+                row.name(id, "concept_id"),
+                "duplicate record",
+                format!("concept_id {concept_id} is given twice; the first was kept"),
+            ));
         }
         let vocabulary_id = row.get(vocabulary);
         let keep_code = system_of(vocabulary_id).is_some() || vocabulary_id.eq_ignore_ascii_case("ucum");
@@ -844,7 +958,14 @@ fn concepts(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableRea
 
 /// Reads deaths: a row with a readable, past date is held until the persons are loaded (see
 /// [`settle_deaths`]); the date goes into the person's `person_source` row.
-fn deaths(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableReader, report: &mut FileReport, index: usize) -> Result<()> {
+fn deaths(
+    io: &mut Io<'_, '_>,
+    st: &mut State,
+    f: &InputFile,
+    reader: TableReader,
+    report: &mut FileReport,
+    index: usize,
+) -> Result<()> {
     let cols = Cols { headers: &reader.headers, path: &f.path, table: "death" };
     let person = Some(cols.need(&["person_id"])?);
     let date = cols.find(&["death_date"]);
@@ -857,12 +978,26 @@ fn deaths(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableReade
     io.each_row(st, f, "death", reader, person, report, |st, _, row| {
         let id = row.required_int(person, "person_id")?;
         if st.deaths.contains_key(&id) {
-            return Err(problem(row.name(person, "person_id"), "duplicate record", format!("person_id {id} has a death recorded earlier in the file, which was kept")));
+            return Err(problem(
+                row.name(person, "person_id"),
+                "duplicate record",
+                format!("person_id {id} has a death recorded earlier in the file, which was kept"),
+            ));
         }
-        let (col, name) = if row.get(date).is_empty() && !row.get(datetime).is_empty() { (datetime, "death_datetime") } else { (date, "death_date") };
-        let d = row.date(col, name)?.ok_or_else(|| problem(row.name(col, name), "missing date", "the date of death is required"))?;
+        let (col, name) = if row.get(date).is_empty() && !row.get(datetime).is_empty() {
+            (datetime, "death_datetime")
+        } else {
+            (date, "death_date")
+        };
+        let d = row
+            .date(col, name)?
+            .ok_or_else(|| problem(row.name(col, name), "missing date", "the date of death is required"))?;
         if d > extract {
-            return Err(problem(row.name(col, name), "date in the future", format!("date of death {d} is after the extract date {extract}")));
+            return Err(problem(
+                row.name(col, name),
+                "date in the future",
+                format!("date of death {d} is after the extract date {extract}"),
+            ));
         }
         st.deaths.insert(id, d);
         pending.push((id, row.line, row.fields.join(",")));
@@ -870,7 +1005,15 @@ fn deaths(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableReade
     })?;
     // Held back: counted as accepted now, settled (possibly moved to rejected) after `person`.
     for (id, line, text) in pending {
-        let reject = Reject { line, record_type: "death".into(), record_id: id.to_string(), field: String::new(), kind: "", reason: String::new(), record: excerpt(text.as_bytes()) };
+        let reject = Reject {
+            line,
+            record_type: "death".into(),
+            record_id: id.to_string(),
+            field: String::new(),
+            kind: "",
+            reason: String::new(),
+            record: excerpt(text.as_bytes()),
+        };
         st.pending_deaths.push(PendingDeath { report: index, file: f.display.clone(), person: id, reject });
     }
     Ok(())
@@ -883,9 +1026,24 @@ fn settle_deaths(io: &mut Io<'_, '_>, st: &mut State, reports: &mut [FileReport]
             continue;
         }
         let p = match st.persons.rejected.get(&d.person) {
-            Some((line, file)) => problem("person_id", "person rejected", format!("person_id {} was rejected at line {line} of {file}", d.person)),
-            None if !st.persons.supplied => problem("person_id", "unknown person", format!("person_id {} is not among this source's accepted persons: the source has no person table", d.person)),
-            None => problem("person_id", "unknown person", format!("person_id {} is not among this source's accepted persons", d.person)),
+            Some((line, file)) => problem(
+                "person_id",
+                "person rejected",
+                format!("person_id {} was rejected at line {line} of {file}", d.person),
+            ),
+            None if !st.persons.supplied => problem(
+                "person_id",
+                "unknown person",
+                format!(
+                    "person_id {} is not among this source's accepted persons: the source has no person table",
+                    d.person
+                ),
+            ),
+            None => problem(
+                "person_id",
+                "unknown person",
+                format!("person_id {} is not among this source's accepted persons", d.person),
+            ),
         };
         (d.reject.field, d.reject.kind, d.reject.reason) = (p.field, p.kind, p.reason);
         let Some(report) = reports.get_mut(d.report) else { continue };
@@ -896,7 +1054,13 @@ fn settle_deaths(io: &mut Io<'_, '_>, st: &mut State, reports: &mut [FileReport]
 }
 
 /// `person` → `person_source` and `identity`.
-fn persons(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableReader, report: &mut FileReport) -> Result<()> {
+fn persons(
+    io: &mut Io<'_, '_>,
+    st: &mut State,
+    f: &InputFile,
+    reader: TableReader,
+    report: &mut FileReport,
+) -> Result<()> {
     let cols = Cols { headers: &reader.headers, path: &f.path, table: "person" };
     let id = Some(cols.need(&["person_id"])?);
     let year_col = Some(cols.need(&["year_of_birth"])?);
@@ -915,19 +1079,32 @@ fn persons(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableRead
             let year = row.required_int(year_col, "year_of_birth")?;
             let year_field = row.name(year_col, "year_of_birth");
             if !(1900..=2100).contains(&year) {
-                return Err(problem(year_field, "implausible age", format!("year of birth {year} is outside 1900-2100")));
+                return Err(problem(
+                    year_field,
+                    "implausible age",
+                    format!("year of birth {year} is outside 1900-2100"),
+                ));
             }
             let month = row.int(month_col, "month_of_birth")?;
             if month.is_some_and(|m| !(1..=12).contains(&m)) {
-                return Err(problem(row.name(month_col, "month_of_birth"), "implausible value", format!("month of birth {} is not 1-12", month.unwrap_or_default())));
+                return Err(problem(
+                    row.name(month_col, "month_of_birth"),
+                    "implausible value",
+                    format!("month of birth {} is not 1-12", month.unwrap_or_default()),
+                ));
             }
             let day = row.int(day_col, "day_of_birth")?;
             let (full, birth_field) = match row.date(birth_col, "birth_datetime")? {
                 Some(d) => (Some(d), row.name(birth_col, "birth_datetime")),
                 None => match (month, day) {
                     (Some(m), Some(d)) => {
-                        let date = NaiveDate::from_ymd_opt(year as i32, m as u32, d as u32)
-                            .ok_or_else(|| problem(row.name(day_col, "day_of_birth"), "invalid date", format!("{year}-{m:02}-{d:02} is not a date")))?;
+                        let date = NaiveDate::from_ymd_opt(year as i32, m as u32, d as u32).ok_or_else(|| {
+                            problem(
+                                row.name(day_col, "day_of_birth"),
+                                "invalid date",
+                                format!("{year}-{m:02}-{d:02} is not a date"),
+                            )
+                        })?;
                         (Some(date), year_field)
                     }
                     _ => (None, year_field),
@@ -935,7 +1112,14 @@ fn persons(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableRead
             };
             if let Some(d) = full {
                 if i64::from(d.year()) != year || month.is_some_and(|m| m != i64::from(d.month())) {
-                    return Err(problem(birth_field, "inconsistent date of birth", format!("birth date {d} does not agree with year_of_birth {year}{}", month.map(|m| format!(" and month_of_birth {m}")).unwrap_or_default())));
+                    return Err(problem(
+                        birth_field,
+                        "inconsistent date of birth",
+                        format!(
+                            "birth date {d} does not agree with year_of_birth {year}{}",
+                            month.map(|m| format!(" and month_of_birth {m}")).unwrap_or_default()
+                        ),
+                    ));
                 }
             }
             let death = st.deaths.get(&pid).copied();
@@ -948,17 +1132,23 @@ fn persons(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableRead
                 p
             })?;
             let source_value = row.get(psv_col);
-            let (person, linked, nhs) = match check::nhs_number(row.name(psv_col, "person_source_value"), source_value) {
+            let (person, linked, nhs) = match check::nhs_number(row.name(psv_col, "person_source_value"), source_value)
+            {
                 Ok(n) => (ctx.key.person_id(n), true, format!("{:010}", n.as_u64())),
                 Err(_) => {
                     // Without a source value, the person_id: written so that it cannot equal a source value.
-                    let local = if source_value.is_empty() { format!("person_id:{pid}") } else { source_value.to_owned() };
+                    let local =
+                        if source_value.is_empty() { format!("person_id:{pid}") } else { source_value.to_owned() };
                     (ctx.key.local_person_id(ctx.source, &local), false, String::new())
                 }
             };
             if let Some((other, line)) = st.persons.pseudonyms.get(&person) {
                 let what = if linked { "the same NHS number" } else { "the same person_source_value" };
-                return Err(problem(row.name(psv_col, "person_source_value"), "duplicate record", format!("{what} as person_id {other} at line {line}, which was kept")));
+                return Err(problem(
+                    row.name(psv_col, "person_source_value"),
+                    "duplicate record",
+                    format!("{what} as person_id {other} at line {line}, which was kept"),
+                ));
             }
             let sex = match row.int(gender_col, "gender_concept_id").ok().flatten() {
                 Some(8507) => "male",
@@ -1011,9 +1201,15 @@ fn persons(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableRead
 
 /// The care setting of a visit: `visit_concept_id`, and for inpatient visits whether the
 /// patient was admitted from the emergency room.
-pub fn setting(visit_concept_id: i64, admitted_from_concept_id: Option<i64>, admitted_from_source_value: &str) -> Option<&'static str> {
+pub fn setting(
+    visit_concept_id: i64,
+    admitted_from_concept_id: Option<i64>,
+    admitted_from_source_value: &str,
+) -> Option<&'static str> {
     let value = admitted_from_source_value.to_ascii_lowercase();
-    let from_emergency = matches!(admitted_from_concept_id, Some(8870 | 9203 | 262)) || value.contains("emergency") || value.contains("a&e");
+    let from_emergency = matches!(admitted_from_concept_id, Some(8870 | 9203 | 262))
+        || value.contains("emergency")
+        || value.contains("a&e");
     Some(match visit_concept_id {
         9201 if from_emergency => "emergency_admission",
         9201 => "other_admission",
@@ -1026,7 +1222,13 @@ pub fn setting(visit_concept_id: i64, admitted_from_concept_id: Option<i64>, adm
 }
 
 /// `visit_occurrence` → `encounter`.
-fn visits(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableReader, report: &mut FileReport) -> Result<()> {
+fn visits(
+    io: &mut Io<'_, '_>,
+    st: &mut State,
+    f: &InputFile,
+    reader: TableReader,
+    report: &mut FileReport,
+) -> Result<()> {
     let cols = Cols { headers: &reader.headers, path: &f.path, table: "visit_occurrence" };
     let id = Some(cols.need(&["visit_occurrence_id"])?);
     let person = Some(cols.need(&["person_id"])?);
@@ -1078,7 +1280,14 @@ fn visits(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableReade
 
 /// An event's date from its date column, or its datetime column when the date is empty,
 /// checked against the person's life and the extract date.
-fn event_date(ctx: &FileCtx<'_>, row: &Row<'_>, date: Option<usize>, datetime: Option<usize>, name: &str, life: &Lifespan) -> Result<Option<NaiveDate>, Problem> {
+fn event_date(
+    ctx: &FileCtx<'_>,
+    row: &Row<'_>,
+    date: Option<usize>,
+    datetime: Option<usize>,
+    name: &str,
+    life: &Lifespan,
+) -> Result<Option<NaiveDate>, Problem> {
     let col = if row.get(date).is_empty() && !row.get(datetime).is_empty() { datetime } else { date };
     let Some(d) = row.date(col, name)? else { return Ok(None) };
     check::event_date(row.name(col, name), d, life, ctx.extract_date)?;
@@ -1087,7 +1296,13 @@ fn event_date(ctx: &FileCtx<'_>, row: &Row<'_>, date: Option<usize>, datetime: O
 
 /// `observation_period`: checked and counted, not stored (no canonical table holds periods of
 /// observation yet).
-fn observation_periods(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reader: TableReader, report: &mut FileReport) -> Result<()> {
+fn observation_periods(
+    io: &mut Io<'_, '_>,
+    st: &mut State,
+    f: &InputFile,
+    reader: TableReader,
+    report: &mut FileReport,
+) -> Result<()> {
     let cols = Cols { headers: &reader.headers, path: &f.path, table: "observation_period" };
     let id = cols.find(&["observation_period_id"]);
     let person = Some(cols.need(&["person_id"])?);
@@ -1097,10 +1312,18 @@ fn observation_periods(io: &mut Io<'_, '_>, st: &mut State, f: &InputFile, reade
     io.each_row(st, f, "observation_period", reader, id, report, |st, _, row| {
         let period = st.check_id("observation_period", row, id, "observation_period_id")?;
         st.persons.get(row, person)?;
-        let s = row.date(start, "observation_period_start_date")?.ok_or_else(|| problem(row.name(start, ""), "missing date", "the start date is required"))?;
-        let e = row.date(end, "observation_period_end_date")?.ok_or_else(|| problem(row.name(end, ""), "missing date", "the end date is required"))?;
+        let s = row
+            .date(start, "observation_period_start_date")?
+            .ok_or_else(|| problem(row.name(start, ""), "missing date", "the start date is required"))?;
+        let e = row
+            .date(end, "observation_period_end_date")?
+            .ok_or_else(|| problem(row.name(end, ""), "missing date", "the end date is required"))?;
         if e < s {
-            return Err(problem(row.name(end, ""), "end before start", format!("the period ends {e}, before it starts {s}")));
+            return Err(problem(
+                row.name(end, ""),
+                "end before start",
+                format!("the period ends {e}, before it starts {s}"),
+            ));
         }
         st.keep_id("observation_period", period, row.line, file);
         Ok(())
@@ -1126,13 +1349,22 @@ struct EventCols {
 
 /// The code of an event row: from its concept, else from its source value in the vocabulary
 /// of its source concept (see the module documentation).
-fn resolve(concepts: &Concepts, spec: &EventSpec, c: &EventCols, row: &Row<'_>) -> Result<(CodeSystem, String), Problem> {
+fn resolve(
+    concepts: &Concepts,
+    spec: &EventSpec,
+    c: &EventCols,
+    row: &Row<'_>,
+) -> Result<(CodeSystem, String), Problem> {
     let concept_field = row.name(c.concept, spec.concept);
     let value_field = row.name(c.source_value, spec.source_value);
     let source_field = row.name(c.source_concept, spec.source_concept);
     let value = row.get(c.source_value);
     if !concepts.supplied {
-        return Err(problem(value_field, "no concept table", format!("no concept table supplied: cannot tell the code system of source value `{}`", check::cut(value))));
+        return Err(problem(
+            value_field,
+            "no concept table",
+            format!("no concept table supplied: cannot tell the code system of source value `{}`", check::cut(value)),
+        ));
     }
     let concept_id = row.int(c.concept, spec.concept)?.unwrap_or(0);
     let why_not = if concept_id == 0 {
@@ -1141,7 +1373,9 @@ fn resolve(concepts: &Concepts, spec: &EventSpec, c: &EventCols, row: &Row<'_>) 
         match concepts.by_id.get(&concept_id) {
             Some(k) => match system_of(concepts.vocabulary(k)) {
                 Some(system) => return Ok((system, check::code(concept_field, system, &k.code)?)),
-                None => format!("{concept_field} {concept_id} is in vocabulary `{}`", check::cut(concepts.vocabulary(k))),
+                None => {
+                    format!("{concept_field} {concept_id} is in vocabulary `{}`", check::cut(concepts.vocabulary(k)))
+                }
             },
             None => format!("{concept_field} {concept_id} is not in the concept table supplied"),
         }
@@ -1155,14 +1389,21 @@ fn resolve(concepts: &Concepts, spec: &EventSpec, c: &EventCols, row: &Row<'_>) 
             _ if source_id == 0 => format!("{source_field} is 0"),
             _ => format!("{source_field} {source_id} is not in the concept table supplied"),
         };
-        return Err(problem(value_field, "unmapped code", format!("{why_not}, and source value {shown} is in no known vocabulary ({source})")));
+        return Err(problem(
+            value_field,
+            "unmapped code",
+            format!("{why_not}, and source value {shown} is in no known vocabulary ({source})"),
+        ));
     };
     let vocabulary = concepts.vocabulary(k);
     let Some(system) = system_of(vocabulary) else {
         return Err(problem(
             value_field,
             "unknown code system",
-            format!("{why_not}, and source value {shown} ({source_field} {source_id}) is in vocabulary `{}`: OpenPHM takes in SNOMED, LOINC, RxNorm, CVX, ICD10, OPCS4 and dm+d", check::cut(vocabulary)),
+            format!(
+                "{why_not}, and source value {shown} ({source_field} {source_id}) is in vocabulary `{}`: OpenPHM takes in SNOMED, LOINC, RxNorm, CVX, ICD10, OPCS4 and dm+d",
+                check::cut(vocabulary)
+            ),
         ));
     };
     let domain = concepts.domain(k);
@@ -1170,7 +1411,11 @@ fn resolve(concepts: &Concepts, spec: &EventSpec, c: &EventCols, row: &Row<'_>) 
         return Err(problem(
             source_field,
             "source concept in another domain",
-            format!("{why_not}, and source value {shown} ({source_field} {source_id}) is a {vocabulary} concept of the {domain} domain, which {} does not hold (it holds {})", spec.table, spec.domains.join(" or ")),
+            format!(
+                "{why_not}, and source value {shown} ({source_field} {source_id}) is a {vocabulary} concept of the {domain} domain, which {} does not hold (it holds {})",
+                spec.table,
+                spec.domains.join(" or ")
+            ),
         ));
     }
     let code = if value.is_empty() { &*k.code } else { value };
@@ -1179,7 +1424,14 @@ fn resolve(concepts: &Concepts, spec: &EventSpec, c: &EventCols, row: &Row<'_>) 
 
 /// `condition_occurrence`, `procedure_occurrence`, `drug_exposure`, `measurement`,
 /// `observation` → `condition`, `procedure`, `medication` / `immunisation`, `observation`.
-fn events(io: &mut Io<'_, '_>, st: &mut State, spec: &'static EventSpec, f: &InputFile, reader: TableReader, report: &mut FileReport) -> Result<()> {
+fn events(
+    io: &mut Io<'_, '_>,
+    st: &mut State,
+    spec: &'static EventSpec,
+    f: &InputFile,
+    reader: TableReader,
+    report: &mut FileReport,
+) -> Result<()> {
     let cols = Cols { headers: &reader.headers, path: &f.path, table: spec.table };
     let c = EventCols {
         id: Some(cols.need(&[spec.id])?),
@@ -1202,9 +1454,13 @@ fn events(io: &mut Io<'_, '_>, st: &mut State, spec: &'static EventSpec, f: &Inp
     let ctx = io.ctx;
     let file = st.file(&f.display);
     io.each_row(st, f, spec.table, reader, c.id, report, |st, rows, row| {
-        let id = st.check_id(spec.table, row, c.id, spec.id)?.ok_or_else(|| problem(row.name(c.id, spec.id), "missing value", format!("`{}` is required", spec.id)))?;
+        let id = st
+            .check_id(spec.table, row, c.id, spec.id)?
+            .ok_or_else(|| problem(row.name(c.id, spec.id), "missing value", format!("`{}` is required", spec.id)))?;
         let (person, life) = st.persons.get(row, c.person)?;
-        let date = event_date(ctx, row, c.date, c.datetime, spec.date, &life)?.ok_or_else(|| problem(row.name(c.date, spec.date), "missing date", format!("`{}` is required", spec.date)))?;
+        let date = event_date(ctx, row, c.date, c.datetime, spec.date, &life)?.ok_or_else(|| {
+            problem(row.name(c.date, spec.date), "missing date", format!("`{}` is required", spec.date))
+        })?;
         let (system, code) = resolve(&st.concepts, spec, &c, row)?;
         let encounter = match row.int(c.visit, "visit_occurrence_id")? {
             Some(v) if v != 0 => Some(format!("{}/{v}", ctx.source)),
@@ -1214,7 +1470,11 @@ fn events(io: &mut Io<'_, '_>, st: &mut State, spec: &'static EventSpec, f: &Inp
             Some(name) => {
                 let end = row.date(c.end_date, name)?;
                 if let Some(e) = end.filter(|e| *e < date) {
-                    return Err(problem(row.name(c.end_date, name), "end before start", format!("the course ends {e}, before it starts {date}")));
+                    return Err(problem(
+                        row.name(c.end_date, name),
+                        "end before start",
+                        format!("the course ends {e}, before it starts {date}"),
+                    ));
                 }
                 end
             }
@@ -1222,7 +1482,14 @@ fn events(io: &mut Io<'_, '_>, st: &mut State, spec: &'static EventSpec, f: &Inp
         };
         let value = row.float(c.value, "value_as_number")?;
         let unit = match row.get(c.unit) {
-            "" => row.int(c.unit_concept, "unit_concept_id").ok().flatten().filter(|u| *u != 0).and_then(|u| st.concepts.by_id.get(&u)).map(|k| k.code.to_string()).filter(|u| !u.is_empty()),
+            "" => row
+                .int(c.unit_concept, "unit_concept_id")
+                .ok()
+                .flatten()
+                .filter(|u| *u != 0)
+                .and_then(|u| st.concepts.by_id.get(&u))
+                .map(|k| k.code.to_string())
+                .filter(|u| !u.is_empty()),
             u => Some(u.to_owned()),
         };
         if let Some(v) = value {
@@ -1231,7 +1498,8 @@ fn events(io: &mut Io<'_, '_>, st: &mut State, spec: &'static EventSpec, f: &Inp
         let pid = person.to_hex();
         match spec.table {
             "condition_occurrence" => {
-                let rank = (row.int(c.status, "condition_status_concept_id").ok().flatten() == Some(PRIMARY_DIAGNOSIS)).then_some(1);
+                let rank = (row.int(c.status, "condition_status_concept_id").ok().flatten() == Some(PRIMARY_DIAGNOSIS))
+                    .then_some(1);
                 rows.get(T::Condition)
                     .push_text(Some(&pid))
                     .push_text(Some(&code))
@@ -1316,7 +1584,8 @@ mod tests {
 
     #[test]
     fn table_names_come_from_file_names_in_any_case() {
-        let f = |p: &str| InputFile { path: PathBuf::from(p), display: p.to_owned(), declared: None, resource_type: None };
+        let f =
+            |p: &str| InputFile { path: PathBuf::from(p), display: p.to_owned(), declared: None, resource_type: None };
         assert_eq!(table_name(&f("x/PERSON.csv")), "person");
         assert_eq!(table_name(&f("Condition_Occurrence.parquet")), "condition_occurrence");
         assert_eq!(table_name(&f("concept.tsv")), "concept");

@@ -38,7 +38,15 @@ pub struct Reject {
 impl Reject {
     /// A reject of the whole line with no parsed content.
     pub fn line(line: u64, kind: &'static str, reason: impl Into<String>, bytes: &[u8]) -> Self {
-        Self { line, record_type: String::new(), record_id: String::new(), field: String::new(), kind, reason: reason.into(), record: excerpt(bytes) }
+        Self {
+            line,
+            record_type: String::new(),
+            record_id: String::new(),
+            field: String::new(),
+            kind,
+            reason: reason.into(),
+            record: excerpt(bytes),
+        }
     }
 }
 
@@ -81,7 +89,16 @@ impl QuarantineWriter {
         }
         let Some(out) = self.out.as_mut() else { return Ok(()) };
         let line = reject.line.to_string();
-        let fields = [file, &line, &reject.record_type, &reject.record_id, &reject.field, reject.kind, &reject.reason, &reject.record];
+        let fields = [
+            file,
+            &line,
+            &reject.record_type,
+            &reject.record_id,
+            &reject.field,
+            reject.kind,
+            &reject.reason,
+            &reject.record,
+        ];
         let text: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         writeln!(out, "{}", text.join(",")).map_err(|source| Error::Io { path: self.path.clone(), source })?;
         self.rows += 1;
@@ -105,7 +122,13 @@ impl QuarantineWriter {
         let file = out.into_inner().map_err(|e| Error::Io { path: self.path.clone(), source: e.into_error() })?;
         file.sync_all().map_err(|source| Error::Io { path: self.path.clone(), source })?;
         let bytes = file.metadata().map_err(|source| Error::Io { path: self.path.clone(), source })?.len();
-        Ok(Some(FileEntry { tree: Tree::Restricted, table: "quarantine".into(), name: self.name, rows: self.rows, bytes }))
+        Ok(Some(FileEntry {
+            tree: Tree::Restricted,
+            table: "quarantine".into(),
+            name: self.name,
+            rows: self.rows,
+            bytes,
+        }))
     }
 }
 
@@ -125,7 +148,10 @@ mod tests {
 
     #[test]
     fn cells_a_spreadsheet_would_run_as_formulas_are_prefixed_with_a_quote() {
-        assert_eq!(csv_field("=HYPERLINK(\"http://evil.test\",\"x\")"), "\"'=HYPERLINK(\"\"http://evil.test\"\",\"\"x\"\")\"");
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://evil.test\",\"x\")"),
+            "\"'=HYPERLINK(\"\"http://evil.test\"\",\"\"x\"\")\""
+        );
         for cell in ["+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"] {
             let out = csv_field(cell);
             assert!(out.starts_with("\"'"), "{cell:?} -> {out:?}");

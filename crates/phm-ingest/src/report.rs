@@ -56,7 +56,8 @@ impl FileReport {
     /// Whether read = accepted + rejected and, for a delimited file, whether every physical
     /// line is accounted for: lines = header and blank lines + records + continuation lines.
     pub fn reconciles(&self) -> bool {
-        self.read == self.accepted + self.rejected && self.lines.is_none_or(|lines| lines == self.non_record_lines + self.read + self.continuation_lines)
+        self.read == self.accepted + self.rejected
+            && self.lines.is_none_or(|lines| lines == self.non_record_lines + self.read + self.continuation_lines)
     }
 }
 
@@ -121,7 +122,11 @@ impl IngestReport {
             }
             None => out.push_str("Nothing changed: no snapshot committed.\n"),
         }
-        let _ = writeln!(out, "{:<34} {:>6} {:>12} {:>12} {:>10}  {}", "source", "files", "read", "accepted", "rejected", "outcome");
+        let _ = writeln!(
+            out,
+            "{:<34} {:>6} {:>12} {:>12} {:>10}  {}",
+            "source", "files", "read", "accepted", "rejected", "outcome"
+        );
         // One line per source when they fit on a screen; otherwise one per kind of sender,
         // with any source that rejected records or was not loaded still named.
         let grouped = self.sources.len() > 16;
@@ -150,17 +155,36 @@ impl IngestReport {
         }
         for ((kind, outcome), (n, files, read, accepted, rejected)) in &kinds {
             let label = format!("{n} × {kind}");
-            let _ = writeln!(out, "{:<34} {files:>6} {read:>12} {accepted:>12} {rejected:>10}  {outcome}", crate::check::cut_to(&label, 34));
+            let _ = writeln!(
+                out,
+                "{:<34} {files:>6} {read:>12} {accepted:>12} {rejected:>10}  {outcome}",
+                crate::check::cut_to(&label, 34)
+            );
         }
-        let _ = writeln!(out, "{:<34} {:>6} {:>12} {:>12} {:>10}", "total", self.files().count(), read, accepted, rejected);
-        let check = if self.reconciles() { "✓ read = accepted + rejected for every file" } else { "✗ COUNTS DO NOT RECONCILE" };
+        let _ =
+            writeln!(out, "{:<34} {:>6} {:>12} {:>12} {:>10}", "total", self.files().count(), read, accepted, rejected);
+        let check = if self.reconciles() {
+            "✓ read = accepted + rejected for every file"
+        } else {
+            "✗ COUNTS DO NOT RECONCILE"
+        };
         let _ = writeln!(out, "{check}");
         for f in self.files().filter(|f| f.continuation_lines > 0) {
-            let _ = writeln!(out, "! {}: {} lines continue a record begun on an earlier line (quoted fields with line breaks)", f.path, f.continuation_lines);
+            let _ = writeln!(
+                out,
+                "! {}: {} lines continue a record begun on an earlier line (quoted fields with line breaks)",
+                f.path, f.continuation_lines
+            );
         }
         let mismatched: Vec<_> = self.files().filter(|f| f.declared.is_some_and(|d| d != f.read)).collect();
         for f in &mismatched {
-            let _ = writeln!(out, "! {}: the manifest declares {} records, {} were read", f.path, f.declared.unwrap_or(0), f.read);
+            let _ = writeln!(
+                out,
+                "! {}: the manifest declares {} records, {} were read",
+                f.path,
+                f.declared.unwrap_or(0),
+                f.read
+            );
         }
         let mut reasons: BTreeMap<&str, u64> = BTreeMap::new();
         for f in self.files() {
@@ -183,7 +207,11 @@ impl IngestReport {
                 for (k, v) in obj {
                     let text = match v {
                         serde_json::Value::Object(m) if m.is_empty() => "none".to_owned(),
-                        serde_json::Value::Object(m) => m.iter().map(|(k, v)| format!("{k}: {}", v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect::<Vec<_>>().join("; "),
+                        serde_json::Value::Object(m) => m
+                            .iter()
+                            .map(|(k, v)| format!("{k}: {}", v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                            .collect::<Vec<_>>()
+                            .join("; "),
                         other => other.to_string(),
                     };
                     let _ = writeln!(out, "  {:<width$} {text}", k.replace('_', " "));
@@ -191,7 +219,12 @@ impl IngestReport {
             }
         }
         let mb = self.bytes as f64 / 1e6;
-        let _ = writeln!(out, "{mb:.1} MB in {:.1} s ({:.1} MB/s)", self.seconds, if self.seconds > 0.0 { mb / self.seconds } else { 0.0 });
+        let _ = writeln!(
+            out,
+            "{mb:.1} MB in {:.1} s ({:.1} MB/s)",
+            self.seconds,
+            if self.seconds > 0.0 { mb / self.seconds } else { 0.0 }
+        );
         out
     }
 }

@@ -23,11 +23,15 @@ fn nhs(n: u64) -> String {
 }
 
 fn patient(id: &str, nhs: &str, birth: &str) -> String {
-    format!(r#"{{"resourceType":"Patient","id":"{id}","identifier":[{{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"{nhs}"}}],"gender":"female","birthDate":"{birth}","address":[{{"postalCode":"MK40 1AA"}}]}}"#)
+    format!(
+        r#"{{"resourceType":"Patient","id":"{id}","identifier":[{{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"{nhs}"}}],"gender":"female","birthDate":"{birth}","address":[{{"postalCode":"MK40 1AA"}}]}}"#
+    )
 }
 
 fn condition(id: &str, patient: &str, system: &str, code: &str, date: &str) -> String {
-    format!(r#"{{"resourceType":"Condition","id":"{id}","code":{{"coding":[{{"system":"{system}","code":"{code}"}}]}},"subject":{{"reference":"Patient/{patient}"}},"recordedDate":"{date}"}}"#)
+    format!(
+        r#"{{"resourceType":"Condition","id":"{id}","code":{{"coding":[{{"system":"{system}","code":"{code}"}}]}},"subject":{{"reference":"Patient/{patient}"}},"recordedDate":"{date}"}}"#
+    )
 }
 
 fn file(dir: &Path, name: &str, bytes: &[u8]) -> InputFile {
@@ -98,7 +102,11 @@ fn every_bad_record_is_quarantined_with_a_located_reason() {
         source_org: "SYNGP001".into(),
         format: Format::Fhir,
         extract_date: NaiveDate::from_ymd_opt(2026, 9, 30),
-        files: vec![file(d, "Patient.ndjson", &patient_bytes), file(d, "Condition.ndjson", conditions.as_bytes()), file(d, "Observation.ndjson", b"")],
+        files: vec![
+            file(d, "Patient.ndjson", &patient_bytes),
+            file(d, "Condition.ndjson", conditions.as_bytes()),
+            file(d, "Observation.ndjson", b""),
+        ],
     };
     let header = "event_id,nhs_number,given_name,family_name,date_of_birth,gender,postcode,event_type,service_type,primary_support_reason,event_start_date,event_end_date\n";
     let mut social = header.as_bytes().to_vec();
@@ -132,7 +140,11 @@ fn every_bad_record_is_quarantined_with_a_located_reason() {
         source_org: "X26".into(),
         format: Format::OptOut,
         extract_date: NaiveDate::from_ymd_opt(2026, 9, 30),
-        files: vec![file(d, "opt_out.csv", format!("nhs_number\n{}\n{bad_check}\n{}\nnot-a-number\n", nhs(9), nhs(9)).as_bytes())],
+        files: vec![file(
+            d,
+            "opt_out.csv",
+            format!("nhs_number\n{}\n{bad_check}\n{}\nnot-a-number\n", nhs(9), nhs(9)).as_bytes(),
+        )],
     };
     let store = common::store(&d.join("store"));
     let report = common::ingest(&store, &[fhir, care, opt_out]);
@@ -163,7 +175,9 @@ fn every_bad_record_is_quarantined_with_a_located_reason() {
     };
     let crlf_store = common::store(&d.join("store-crlf"));
     let crlf_report = common::ingest(&crlf_store, &[care_crlf]);
-    let lines = |rows: &[Vec<String>], file: &str| rows.iter().filter(|r| r[0] == file).map(|r| (r[1].clone(), r[5].clone())).collect::<Vec<_>>();
+    let lines = |rows: &[Vec<String>], file: &str| {
+        rows.iter().filter(|r| r[0] == file).map(|r| (r[1].clone(), r[5].clone())).collect::<Vec<_>>()
+    };
     assert_eq!(lines(&common::quarantine(&crlf_store), "social_care_crlf.csv"), lines(&rows, "social_care.csv"));
     assert_eq!(crlf_report.totals().0, 9);
     // The quarantine never carries a huge record whole.

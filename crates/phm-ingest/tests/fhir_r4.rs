@@ -29,7 +29,15 @@ fn source(files: &[PathBuf]) -> SourceSpec {
         source_org: "X99".into(),
         format: Format::Fhir,
         extract_date: NaiveDate::from_ymd_opt(2026, 11, 24),
-        files: files.iter().map(|p| InputFile { path: p.clone(), display: p.file_name().expect("name").to_string_lossy().into_owned(), declared: None, resource_type: None }).collect(),
+        files: files
+            .iter()
+            .map(|p| InputFile {
+                path: p.clone(),
+                display: p.file_name().expect("name").to_string_lossy().into_owned(),
+                declared: None,
+                resource_type: None,
+            })
+            .collect(),
     }
 }
 
@@ -93,14 +101,27 @@ fn batch_rows(batch: &RecordBatch) -> Vec<BTreeMap<String, String>> {
 
 /// Chosen columns of every row, sorted.
 fn columns(store: &Store, table: &str, names: &[&str]) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = rows(store, table).iter().map(|r| names.iter().map(|n| r.get(*n).cloned().unwrap_or_else(|| panic!("{table} has no column {n}"))).collect()).collect();
+    let mut out: Vec<Vec<String>> = rows(store, table)
+        .iter()
+        .map(|r| {
+            names.iter().map(|n| r.get(*n).cloned().unwrap_or_else(|| panic!("{table} has no column {n}"))).collect()
+        })
+        .collect();
     out.sort();
     out
 }
 
 /// Quarantined records by record id: (field, kind, reason).
 fn rejected(store: &Store) -> BTreeMap<String, (String, String, String)> {
-    common::quarantine(store).into_iter().map(|r| (if r[3].is_empty() { format!("{}:{}", r[0], r[1]) } else { r[3].clone() }, (r[4].clone(), r[5].clone(), r[6].clone()))).collect()
+    common::quarantine(store)
+        .into_iter()
+        .map(|r| {
+            (
+                if r[3].is_empty() { format!("{}:{}", r[0], r[1]) } else { r[3].clone() },
+                (r[4].clone(), r[5].clone(), r[6].clone()),
+            )
+        })
+        .collect()
 }
 
 fn v(items: &[&str]) -> Vec<String> {
@@ -133,13 +154,17 @@ fn every_r4_form_of_performed_effective_onset_occurrence_and_value_is_read() {
         ]
     );
     // Conditions: onsetDateTime, onsetPeriod.start, and recordedDate where the onset is an age.
-    assert_eq!(columns(&l.store, "condition", &["date"]), vec![v(&["2018-01-01"]), v(&["2018-03-01"]), v(&["2018-06-01"])]);
+    assert_eq!(
+        columns(&l.store, "condition", &["date"]),
+        vec![v(&["2018-01-01"]), v(&["2018-03-01"]), v(&["2018-06-01"])]
+    );
     assert_eq!(columns(&l.store, "immunisation", &["date", "code"]), vec![v(&["2021-10-01", "140"])]);
     assert_eq!(columns(&l.store, "medication", &["date", "end_date"]), vec![v(&["2020-01-01", ""])]);
 
     // Forms that give no date are named; two forms of one choice are refused.
     let q = rejected(&l.store);
-    let kinds: BTreeMap<&str, (&str, &str)> = q.iter().map(|(id, (field, kind, _))| (id.as_str(), (field.as_str(), kind.as_str()))).collect();
+    let kinds: BTreeMap<&str, (&str, &str)> =
+        q.iter().map(|(id, (field, kind, _))| (id.as_str(), (field.as_str(), kind.as_str()))).collect();
     assert_eq!(
         kinds,
         BTreeMap::from([
@@ -155,7 +180,11 @@ fn every_r4_form_of_performed_effective_onset_occurrence_and_value_is_read() {
         ])
     );
     assert!(q["performed-string"].2.contains("`in childhood` is not a date"), "{:?}", q["performed-string"]);
-    assert!(q["performed-two-forms"].2.contains("performedDateTime and performedString"), "{:?}", q["performed-two-forms"]);
+    assert!(
+        q["performed-two-forms"].2.contains("performedDateTime and performedString"),
+        "{:?}",
+        q["performed-two-forms"]
+    );
     let f = &l.report.sources[0].files[0];
     assert_eq!((f.read, f.accepted, f.rejected), (26, 17, 9));
 }
@@ -178,18 +207,25 @@ fn coded_observation_values_are_kept_with_their_code_system() {
         ]
     );
     let q = rejected(&l.store);
-    assert_eq!((q["value-in-unknown-system"].0.as_str(), q["value-in-unknown-system"].1.as_str()), ("Observation.valueCodeableConcept", "unknown code system"));
-    assert_eq!((q["value-bad-check-digit"].0.as_str(), q["value-bad-check-digit"].1.as_str()), ("Observation.valueCodeableConcept.coding.code", "invalid code"));
+    assert_eq!(
+        (q["value-in-unknown-system"].0.as_str(), q["value-in-unknown-system"].1.as_str()),
+        ("Observation.valueCodeableConcept", "unknown code system")
+    );
+    assert_eq!(
+        (q["value-bad-check-digit"].0.as_str(), q["value-bad-check-digit"].1.as_str()),
+        ("Observation.valueCodeableConcept.coding.code", "invalid code")
+    );
     assert_eq!(q.len(), 2);
 }
 
 #[test]
 fn stopped_completed_and_cancelled_medicines_do_not_read_as_current() {
     let l = load(&[fixture("medicines.ndjson")]);
-    let by_id: BTreeMap<(String, String), usize> = columns(&l.store, "medication", &["date", "end_date"]).into_iter().fold(BTreeMap::new(), |mut m, r| {
-        *m.entry((r[0].clone(), r[1].clone())).or_default() += 1;
-        m
-    });
+    let by_id: BTreeMap<(String, String), usize> =
+        columns(&l.store, "medication", &["date", "end_date"]).into_iter().fold(BTreeMap::new(), |mut m, r| {
+            *m.entry((r[0].clone(), r[1].clone())).or_default() += 1;
+            m
+        });
     assert_eq!(
         by_id,
         BTreeMap::from([
@@ -207,7 +243,10 @@ fn stopped_completed_and_cancelled_medicines_do_not_read_as_current() {
     );
     let q = rejected(&l.store);
     let kinds: BTreeMap<&str, &str> = q.iter().map(|(id, (_, kind, _))| (id.as_str(), kind.as_str())).collect();
-    assert_eq!(kinds, BTreeMap::from([("request-entered-in-error", "entered in error"), ("statement-not-taken", "not taken")]));
+    assert_eq!(
+        kinds,
+        BTreeMap::from([("request-entered-in-error", "entered in error"), ("statement-not-taken", "not taken")])
+    );
 }
 
 #[test]
@@ -247,9 +286,14 @@ fn records_find_their_patient_wherever_it_is_in_the_source() {
     assert_eq!(q.len(), 2, "{q:?}");
     assert_eq!(q["p3"].1, "date in the future");
     assert_eq!(q["refers-to-rejected-patient"].1, "unknown patient");
-    assert!(q["refers-to-rejected-patient"].2.contains("which was rejected (line 7 of order_mixed.ndjson)"), "{:?}", q["refers-to-rejected-patient"]);
+    assert!(
+        q["refers-to-rejected-patient"].2.contains("which was rejected (line 7 of order_mixed.ndjson)"),
+        "{:?}",
+        q["refers-to-rejected-patient"]
+    );
     // Every line is counted once, in the file it is in.
-    let files: BTreeMap<&str, (u64, u64, u64)> = l.report.sources[0].files.iter().map(|f| (f.path.as_str(), (f.read, f.accepted, f.rejected))).collect();
+    let files: BTreeMap<&str, (u64, u64, u64)> =
+        l.report.sources[0].files.iter().map(|f| (f.path.as_str(), (f.read, f.accepted, f.rejected))).collect();
     assert_eq!(files, BTreeMap::from([("order_later_patients.ndjson", (1, 1, 0)), ("order_mixed.ndjson", (8, 6, 2))]));
 }
 
@@ -265,7 +309,10 @@ fn a_byte_order_mark_at_the_start_of_a_file_is_skipped_and_one_elsewhere_is_name
     let patients = std::fs::read(fixture("bom_patients.ndjson")).expect("fixture");
     let observations = std::fs::read(fixture("bom_observations.ndjson")).expect("fixture");
     const BOM: &[u8] = b"\xEF\xBB\xBF";
-    let mut files = vec![with_prefix(tmp.path(), "Patient.ndjson", BOM, &patients), with_prefix(tmp.path(), "Observation.ndjson", BOM, &observations)];
+    let mut files = vec![
+        with_prefix(tmp.path(), "Patient.ndjson", BOM, &patients),
+        with_prefix(tmp.path(), "Observation.ndjson", BOM, &observations),
+    ];
     let l = load(&files);
     assert_eq!(l.report.totals(), (3, 3, 0), "the BOM is no part of either file's first record");
     assert_eq!(columns(&l.store, "observation", &["date"]), vec![v(&["2022-01-04"]), v(&["2022-01-05"])]);

@@ -27,26 +27,27 @@ const VALID: [&str; 4] = [
 
 /// Valid lines with random damage: bytes replaced, inserted or removed.
 fn damaged_lines() -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec((0..VALID.len(), prop::collection::vec((any::<u16>(), any::<u8>(), 0..3u8), 0..4)), 1..12).prop_map(|lines| {
-        let mut out = Vec::new();
-        for (which, edits) in lines {
-            let mut line = VALID[which].as_bytes().to_vec();
-            for (at, byte, op) in edits {
-                let at = usize::from(at) % (line.len() + 1);
-                match op {
-                    0 if at < line.len() => line[at] = byte,
-                    1 => line.insert(at, byte),
-                    _ if at < line.len() => {
-                        line.remove(at);
+    prop::collection::vec((0..VALID.len(), prop::collection::vec((any::<u16>(), any::<u8>(), 0..3u8), 0..4)), 1..12)
+        .prop_map(|lines| {
+            let mut out = Vec::new();
+            for (which, edits) in lines {
+                let mut line = VALID[which].as_bytes().to_vec();
+                for (at, byte, op) in edits {
+                    let at = usize::from(at) % (line.len() + 1);
+                    match op {
+                        0 if at < line.len() => line[at] = byte,
+                        1 => line.insert(at, byte),
+                        _ if at < line.len() => {
+                            line.remove(at);
+                        }
+                        _ => {}
                     }
-                    _ => {}
                 }
+                out.extend(line);
+                out.push(b'\n');
             }
-            out.extend(line);
-            out.push(b'\n');
-        }
-        out
-    })
+            out
+        })
 }
 
 fn check_ndjson(bytes: &[u8]) -> Result<(), TestCaseError> {
@@ -62,7 +63,8 @@ fn check_ndjson(bytes: &[u8]) -> Result<(), TestCaseError> {
     };
     let mut index = PatientIndex::default();
     index.accepted.insert("p1".into(), (key.local_person_id("fuzz", "p1"), Default::default()));
-    let expected_lines = bytes.split(|b| *b == b'\n').count() as u64 - u64::from(bytes.ends_with(b"\n") || bytes.is_empty());
+    let expected_lines =
+        bytes.split(|b| *b == b'\n').count() as u64 - u64::from(bytes.ends_with(b"\n") || bytes.is_empty());
     let mut reader = BlockReader::new(bytes);
     let mut read = 0;
     while let Some(block) = reader.next_block().map_err(|e| TestCaseError::fail(e.to_string()))? {

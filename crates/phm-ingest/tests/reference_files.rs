@@ -11,7 +11,14 @@ use phm_ingest::csv_source::Mapping;
 use phm_ingest::{Format, InputFile, SourceSpec, SourceType};
 use phm_store::Tree;
 
-fn source(dir: &std::path::Path, name: &str, format: &str, file: &str, text: &str, source_type: SourceType) -> SourceSpec {
+fn source(
+    dir: &std::path::Path,
+    name: &str,
+    format: &str,
+    file: &str,
+    text: &str,
+    source_type: SourceType,
+) -> SourceSpec {
     let path = dir.join(file);
     fs::write(&path, text).expect("write");
     SourceSpec {
@@ -38,9 +45,14 @@ E81002,OAK SURGERY,M1J4Y,NHS BEDFORDSHIRE LUTON AND MILTON KEYNES ICB - M1J4Y,U1
     let onspd = "pcd,pcd2,pcds,dointr,doterm,laua,lsoa21cd,lsoa11\n\
 LU1 1AA ,LU1  1AA,LU1 1AA,199801,,E06000032,E01015650,E01015650\n\
 MK401AA,MK40 1AA,MK40 1AA,199801,,E06000055,E01017540,E01017540\n";
-    let nhs = phm_core::nhs_number::NhsNumber::from_first_nine(999_300_001).or_else(|| phm_core::nhs_number::NhsNumber::from_first_nine(999_300_002)).expect("number");
-    let care = format!("event_id,nhs_number,given_name,family_name,date_of_birth,gender,postcode,event_type,service_type,primary_support_reason,event_start_date,event_end_date\n\
-e1,{:010},Ann,Lee,1950-03-01,F,lu11aa,assessment,,Physical Support,2024-01-02,\n", nhs.as_u64());
+    let nhs = phm_core::nhs_number::NhsNumber::from_first_nine(999_300_001)
+        .or_else(|| phm_core::nhs_number::NhsNumber::from_first_nine(999_300_002))
+        .expect("number");
+    let care = format!(
+        "event_id,nhs_number,given_name,family_name,date_of_birth,gender,postcode,event_type,service_type,primary_support_reason,event_start_date,event_end_date\n\
+e1,{:010},Ann,Lee,1950-03-01,F,lu11aa,assessment,,Physical Support,2024-01-02,\n",
+        nhs.as_u64()
+    );
     let sources = vec![
         source(d, "social-care-luton", "social-care-csv", "care.csv", &care, SourceType::LocalAuthority),
         source(d, "imd2019", "imd2019", "File_1_IMD2019.csv", imd, SourceType::Reference),
@@ -57,13 +69,17 @@ e1,{:010},Ann,Lee,1950-03-01,F,lu11aa,assessment,,Physical Support,2024-01-02,\n
     assert!(by_file.contains(&("care.csv".into(), 1, 0)), "{by_file:?}");
     let q = common::quarantine(&store);
     assert_eq!(q.len(), 1);
-    assert_eq!((q[0][4].as_str(), q[0][5].as_str()), ("Index of Multiple Deprivation (IMD) Decile", "implausible value"));
+    assert_eq!(
+        (q[0][4].as_str(), q[0][5].as_str()),
+        ("Index of Multiple Deprivation (IMD) Decile", "implausible value")
+    );
 
     // The council's record names a postcode; the lookup (loaded first, whatever the order
     // given) places the person in their LSOA.
     let snap = store.latest().expect("read").expect("snapshot");
     let person = snap.read_table(Tree::Analytical, "person").expect("person");
-    let area = person[0].column_by_name("area_code").expect("column").as_any().downcast_ref::<StringArray>().expect("text");
+    let area =
+        person[0].column_by_name("area_code").expect("column").as_any().downcast_ref::<StringArray>().expect("text");
     assert_eq!(area.value(0), "E01015650");
     let pcn = snap.read_table(Tree::Analytical, "practice_pcn").expect("pcn");
     let end = pcn[0].column_by_name("end_date").expect("end");

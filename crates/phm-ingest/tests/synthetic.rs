@@ -72,7 +72,11 @@ fn a_newer_extract_supersedes_its_source_and_an_older_one_is_refused() {
     for f in &mut gp.files {
         let to = newer.join(f.path.file_name().expect("name"));
         let text = fs::read_to_string(&f.path).expect("read");
-        let text = if f.resource_type.as_deref() == Some("Condition") { text.lines().skip(1).map(|l| format!("{l}\n")).collect() } else { text };
+        let text = if f.resource_type.as_deref() == Some("Condition") {
+            text.lines().skip(1).map(|l| format!("{l}\n")).collect()
+        } else {
+            text
+        };
         fs::write(&to, text).expect("write");
         if f.resource_type.as_deref() == Some("Condition") {
             f.declared = f.declared.map(|n| n - 1);
@@ -118,5 +122,8 @@ fn a_corrupted_copy_quarantines_exactly_the_corrupted_records() {
     assert_eq!(report.totals().2, 2);
     let q = common::quarantine(&store);
     let got: Vec<(String, String, String)> = q.iter().map(|r| (r[0].clone(), r[1].clone(), r[5].clone())).collect();
-    assert_eq!(got, vec![(display.clone(), "2".into(), "invalid JSON".into()), (display, "3".into(), "date in the future".into())]);
+    assert_eq!(
+        got,
+        vec![(display.clone(), "2".into(), "invalid JSON".into()), (display, "3".into(), "date in the future".into())]
+    );
 }

@@ -27,7 +27,10 @@ const HEADER: &str = "event_id,nhs_number,given_name,family_name,date_of_birth,g
 
 /// The `n`th valid NHS number in the test range.
 fn nhs(n: u64) -> String {
-    (999_200_000 + n * 3..).find_map(NhsNumber::from_first_nine).map(|x| format!("{:010}", x.as_u64())).unwrap_or_default()
+    (999_200_000 + n * 3..)
+        .find_map(NhsNumber::from_first_nine)
+        .map(|x| format!("{:010}", x.as_u64()))
+        .unwrap_or_default()
 }
 
 /// A good social care row.
@@ -55,12 +58,22 @@ fn council(files: Vec<InputFile>) -> SourceSpec {
 fn fhir(dir: &Path, name: &str, kind: SourceType, files: &[(&str, Vec<String>)]) -> SourceSpec {
     let folder = dir.join(name);
     fs::create_dir_all(&folder).expect("dir");
-    let files = files.iter().map(|(file, lines)| input(&folder, file, format!("{}\n", lines.join("\n")).as_bytes())).collect();
-    SourceSpec { name: name.into(), source_type: kind, source_org: name.to_uppercase(), format: Format::Fhir, extract_date: NaiveDate::from_ymd_opt(2026, 9, 30), files }
+    let files =
+        files.iter().map(|(file, lines)| input(&folder, file, format!("{}\n", lines.join("\n")).as_bytes())).collect();
+    SourceSpec {
+        name: name.into(),
+        source_type: kind,
+        source_org: name.to_uppercase(),
+        format: Format::Fhir,
+        extract_date: NaiveDate::from_ymd_opt(2026, 9, 30),
+        files,
+    }
 }
 
 fn patient(id: &str, nhs: &str, sex: &str, birth: &str) -> String {
-    format!(r#"{{"resourceType":"Patient","id":"{id}","identifier":[{{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"{nhs}"}}],"gender":"{sex}","birthDate":"{birth}"}}"#)
+    format!(
+        r#"{{"resourceType":"Patient","id":"{id}","identifier":[{{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"{nhs}"}}],"gender":"{sex}","birthDate":"{birth}"}}"#
+    )
 }
 
 fn observation(id: &str, patient: &str, code: &str, value: f64, unit: &str) -> String {
@@ -71,7 +84,10 @@ fn observation(id: &str, patient: &str, code: &str, value: f64, unit: &str) -> S
 
 /// The quarantine of the latest snapshot as (file, line, field, kind, reason) rows.
 fn rejects(store: &phm_store::Store) -> Vec<[String; 5]> {
-    common::quarantine(store).into_iter().map(|r| [r[0].clone(), r[1].clone(), r[4].clone(), r[5].clone(), r[6].clone()]).collect()
+    common::quarantine(store)
+        .into_iter()
+        .map(|r| [r[0].clone(), r[1].clone(), r[4].clone(), r[5].clone(), r[6].clone()])
+        .collect()
 }
 
 fn only_file(report: &IngestReport) -> &FileReport {
@@ -101,19 +117,26 @@ fn a_stray_quote_costs_its_own_line_and_reading_resumes_on_the_next() {
     assert!(f.reconciles());
     let r = rejects(&store);
     assert_eq!(r.len(), 1);
-    assert_eq!([r[0][0].as_str(), r[0][1].as_str(), r[0][2].as_str(), r[0][3].as_str()], ["care.csv", "51", "given_name", "unbalanced quote"]);
+    assert_eq!(
+        [r[0][0].as_str(), r[0][1].as_str(), r[0][2].as_str(), r[0][3].as_str()],
+        ["care.csv", "51", "given_name", "unbalanced quote"]
+    );
     assert!(r[0][4].contains("resumes on line 52"), "{}", r[0][4]);
 }
 
 #[test]
 fn a_stray_quote_on_the_last_line_is_reported_on_that_line() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let text = format!("{HEADER}\n{}\n{}", care_row(1), care_row(2).replace(",Physical Support,", ",\"Physical Support,"));
+    let text =
+        format!("{HEADER}\n{}\n{}", care_row(1), care_row(2).replace(",Physical Support,", ",\"Physical Support,"));
     let store = common::store(&tmp.path().join("store"));
     let report = common::ingest(&store, &[council(vec![input(tmp.path(), "care.csv", text.as_bytes())])]);
     let f = only_file(&report);
     assert_eq!((f.read, f.accepted, f.rejected, f.lines), (2, 1, 1, Some(3)));
-    assert_eq!(rejects(&store)[0][1..4], ["3".to_owned(), "primary_support_reason".to_owned(), "unbalanced quote".to_owned()]);
+    assert_eq!(
+        rejects(&store)[0][1..4],
+        ["3".to_owned(), "primary_support_reason".to_owned(), "unbalanced quote".to_owned()]
+    );
 }
 
 #[test]
@@ -144,7 +167,11 @@ fn a_row_after_blank_lines_is_located_on_its_own_line() {
         let f = only_file(&report);
         assert_eq!((f.read, f.accepted, f.rejected, f.lines, f.non_record_lines), (3, 2, 1, Some(7), 4), "{name}");
         assert!(f.reconciles());
-        assert_eq!(rejects(&store)[0][1..4], ["6".to_owned(), "gender".to_owned(), "value not allowed".to_owned()], "{name}");
+        assert_eq!(
+            rejects(&store)[0][1..4],
+            ["6".to_owned(), "gender".to_owned(), "value not allowed".to_owned()],
+            "{name}"
+        );
     }
 }
 
@@ -191,7 +218,8 @@ fn manifest(dir: &Path, entries: &[(&str, u64)]) -> std::path::PathBuf {
                 "format": "social-care-csv", "resource_type": "encounter", "records": records, "bytes": 0 })
         })
         .collect();
-    let m = serde_json::json!({ "manifest_version": 1, "generator": "test", "extract_date": "2026-09-30", "files": files });
+    let m =
+        serde_json::json!({ "manifest_version": 1, "generator": "test", "extract_date": "2026-09-30", "files": files });
     let path = dir.join("manifest.json");
     fs::write(&path, serde_json::to_vec(&m).expect("json")).expect("write manifest");
     path
@@ -205,7 +233,8 @@ fn a_file_short_of_its_declared_count_fails_the_load_and_commits_nothing() {
     fs::write(drop.join("care.csv"), format!("{HEADER}\n{}\n{}\n", care_row(1), care_row(2))).expect("write");
     let store = common::store(&tmp.path().join("store"));
     let sources = phm_ingest::sources_from_manifest(&manifest(&drop, &[("care.csv", 3)])).expect("manifest");
-    let err = phm_ingest::ingest(&store, &common::key(), &sources, &common::options(), &phm_ingest::Quiet).expect_err("declared 3, holds 2");
+    let err = phm_ingest::ingest(&store, &common::key(), &sources, &common::options(), &phm_ingest::Quiet)
+        .expect_err("declared 3, holds 2");
     let text = err.to_string();
     assert!(text.contains("care.csv") && text.contains("declares 3") && text.contains("2 were read"), "{text}");
     assert!(store.latest().expect("read").is_none(), "nothing committed");
@@ -245,7 +274,9 @@ fn manifest_paths_must_name_regular_files_inside_the_manifest_folder() {
         refused.push(("pipe.csv", "FIFO"));
     }
     for (entry, why) in refused {
-        let err = phm_ingest::sources_from_manifest(&manifest(&drop, &[("care.csv", 1), (entry, 1)])).expect_err(entry).to_string();
+        let err = phm_ingest::sources_from_manifest(&manifest(&drop, &[("care.csv", 1), (entry, 1)]))
+            .expect_err(entry)
+            .to_string();
         assert!(err.contains(&format!("`{entry}`")) && err.contains(why), "{entry}: {err}");
         assert!(!err.contains("root:"), "no content of the file in the error: {err}");
     }
@@ -261,7 +292,8 @@ fn only_regular_files_are_read_even_when_named_outside_a_manifest() {
     let tmp = tempfile::tempdir().expect("tmp");
     let store = common::store(&tmp.path().join("store"));
     let dev = InputFile { path: "/dev/zero".into(), display: "/dev/zero".into(), declared: None, resource_type: None };
-    let err = phm_ingest::ingest(&store, &common::key(), &[council(vec![dev])], &common::options(), &phm_ingest::Quiet).expect_err("a device");
+    let err = phm_ingest::ingest(&store, &common::key(), &[council(vec![dev])], &common::options(), &phm_ingest::Quiet)
+        .expect_err("a device");
     assert!(err.to_string().contains("not a regular file"), "{err}");
     assert!(store.latest().expect("read").is_none());
 }
@@ -274,19 +306,45 @@ fn placeholder_nhs_numbers_link_no_one() {
     let d = tmp.path();
     // Two unrelated people whose GP system filled the NHS number with 0000000000, and a third
     // with 9876543210: three people, none linked, all their data kept.
-    let gp = fhir(d, "gp", SourceType::GpPractice, &[
-        ("Patient.ndjson", vec![patient("p1", "0000000000", "female", "1950-03-01"), patient("p2", "0000000000", "male", "1987-11-02"), patient("p3", "9876543210", "female", "2001-01-01")]),
-        ("Observation.ndjson", vec![observation("o1", "p1", "60621009", 25.0, "kg/m2"), observation("o2", "p2", "60621009", 31.0, "kg/m2")]),
-    ]);
+    let gp = fhir(
+        d,
+        "gp",
+        SourceType::GpPractice,
+        &[
+            (
+                "Patient.ndjson",
+                vec![
+                    patient("p1", "0000000000", "female", "1950-03-01"),
+                    patient("p2", "0000000000", "male", "1987-11-02"),
+                    patient("p3", "9876543210", "female", "2001-01-01"),
+                ],
+            ),
+            (
+                "Observation.ndjson",
+                vec![
+                    observation("o1", "p1", "60621009", 25.0, "kg/m2"),
+                    observation("o2", "p2", "60621009", 31.0, "kg/m2"),
+                ],
+            ),
+        ],
+    );
     // A council row with 1111111111 cannot be kept under any person: it is quarantined.
-    let care = council(vec![input(d, "care.csv", format!("{HEADER}\n{}\n", care_row(1).replace(&nhs(1), "1111111111")).as_bytes())]);
+    let care = council(vec![input(
+        d,
+        "care.csv",
+        format!("{HEADER}\n{}\n", care_row(1).replace(&nhs(1), "1111111111")).as_bytes(),
+    )]);
     let store = common::store(&d.join("store"));
     let report = common::ingest(&store, &[gp, care]);
     assert_eq!(report.linkage["people"].as_u64(), Some(3));
     assert_eq!(report.linkage["unlinkable_local_ids"].as_u64(), Some(3));
     assert_eq!(report.linkage["linked_across_sources"].as_u64(), Some(0));
-    let placeholders: Vec<(String, u64)> = report.files().map(|f| (f.path.clone(), f.placeholder_nhs_numbers)).collect();
-    assert_eq!(placeholders, [("Patient.ndjson".to_owned(), 3), ("Observation.ndjson".to_owned(), 0), ("care.csv".to_owned(), 1)]);
+    let placeholders: Vec<(String, u64)> =
+        report.files().map(|f| (f.path.clone(), f.placeholder_nhs_numbers)).collect();
+    assert_eq!(
+        placeholders,
+        [("Patient.ndjson".to_owned(), 3), ("Observation.ndjson".to_owned(), 0), ("care.csv".to_owned(), 1)]
+    );
     let r = rejects(&store);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0][2..4], ["nhs_number".to_owned(), "placeholder NHS number".to_owned()]);
@@ -296,7 +354,10 @@ fn placeholder_nhs_numbers_link_no_one() {
     let people: std::collections::HashSet<String> = obs
         .iter()
         .flat_map(|b| {
-            let a = b.column_by_name("person_id").and_then(|c| c.as_any().downcast_ref::<StringArray>()).expect("person_id");
+            let a = b
+                .column_by_name("person_id")
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+                .expect("person_id");
             (0..a.len()).map(|i| a.value(i).to_owned()).collect::<Vec<_>>()
         })
         .collect();
@@ -308,12 +369,22 @@ fn one_nhs_number_with_another_sex_and_birth_is_kept_apart_and_counted() {
     let tmp = tempfile::tempdir().expect("tmp");
     let d = tmp.path();
     let shared = nhs(7);
-    let gp = fhir(d, "gp", SourceType::GpPractice, &[("Patient.ndjson", vec![patient("a", &shared, "female", "1950-03-01")])]);
+    let gp = fhir(
+        d,
+        "gp",
+        SourceType::GpPractice,
+        &[("Patient.ndjson", vec![patient("a", &shared, "female", "1950-03-01")])],
+    );
     // The trust's record carries the same number for a man born 37 years later, with a result.
-    let acute = fhir(d, "acute", SourceType::AcuteTrust, &[
-        ("Patient.ndjson", vec![patient("x", &shared, "male", "1987-11-02")]),
-        ("Observation.ndjson", vec![observation("o1", "x", "60621009", 31.0, "kg/m2")]),
-    ]);
+    let acute = fhir(
+        d,
+        "acute",
+        SourceType::AcuteTrust,
+        &[
+            ("Patient.ndjson", vec![patient("x", &shared, "male", "1987-11-02")]),
+            ("Observation.ndjson", vec![observation("o1", "x", "60621009", 31.0, "kg/m2")]),
+        ],
+    );
     // The council holds the woman (same sex and birth) and, on another row, the man again.
     let care_text = format!(
         "{HEADER}\n{}\n{}\n",
@@ -336,12 +407,14 @@ fn one_nhs_number_with_another_sex_and_birth_is_kept_apart_and_counted() {
     let key = common::key();
     let woman = key.person_id(NhsNumber::parse(&shared).expect("nhs")).to_hex();
     let obs = snap.read_table(Tree::Analytical, "observation").expect("observation");
-    let pid = obs[0].column_by_name("person_id").and_then(|c| c.as_any().downcast_ref::<StringArray>()).expect("person_id");
+    let pid =
+        obs[0].column_by_name("person_id").and_then(|c| c.as_any().downcast_ref::<StringArray>()).expect("person_id");
     assert_ne!(pid.value(0), woman);
     let ps = snap.read_table(Tree::Analytical, "person_source").expect("person_source");
     let mut rows = Vec::new();
     for b in &ps {
-        let p = b.column_by_name("person_id").and_then(|c| c.as_any().downcast_ref::<StringArray>()).expect("person_id");
+        let p =
+            b.column_by_name("person_id").and_then(|c| c.as_any().downcast_ref::<StringArray>()).expect("person_id");
         let s = b.column_by_name("source").and_then(|c| c.as_any().downcast_ref::<StringArray>()).expect("source");
         let l = b.column_by_name("linked").and_then(|c| c.as_any().downcast_ref::<BooleanArray>()).expect("linked");
         for i in 0..b.num_rows() {
@@ -349,7 +422,15 @@ fn one_nhs_number_with_another_sex_and_birth_is_kept_apart_and_counted() {
         }
     }
     rows.sort();
-    assert_eq!(rows, [("acute".to_owned(), false, false), ("council".to_owned(), false, false), ("council".to_owned(), true, true), ("gp".to_owned(), true, true)]);
+    assert_eq!(
+        rows,
+        [
+            ("acute".to_owned(), false, false),
+            ("council".to_owned(), false, false),
+            ("council".to_owned(), true, true),
+            ("gp".to_owned(), true, true)
+        ]
+    );
 }
 
 // ---- Values ----------------------------------------------------------------------------------
@@ -368,13 +449,25 @@ fn units_are_normalised_before_the_plausibility_check() {
         observation("bmi-furlong", "p", "60621009", 25.0, "furlong"),
         observation("bmi-kg", "p", "60621009", 25.0, "kg"),
     ];
-    let gp = fhir(d, "gp", SourceType::GpPractice, &[("Patient.ndjson", vec![patient("p", &nhs(1), "female", "1950-03-01")]), ("Observation.ndjson", obs)]);
+    let gp = fhir(
+        d,
+        "gp",
+        SourceType::GpPractice,
+        &[("Patient.ndjson", vec![patient("p", &nhs(1), "female", "1950-03-01")]), ("Observation.ndjson", obs)],
+    );
     let store = common::store(&d.join("store"));
     let report = common::ingest(&store, &[gp]);
     let kinds: Vec<(String, String)> = rejects(&store).into_iter().map(|r| (r[1].clone(), r[3].clone())).collect();
     assert_eq!(
         kinds,
-        [("1", "implausible value"), ("2", "implausible value"), ("6", "implausible value"), ("7", "unknown unit"), ("8", "wrong unit")].map(|(l, k)| (l.to_owned(), k.to_owned()))
+        [
+            ("1", "implausible value"),
+            ("2", "implausible value"),
+            ("6", "implausible value"),
+            ("7", "unknown unit"),
+            ("8", "wrong unit")
+        ]
+        .map(|(l, k)| (l.to_owned(), k.to_owned()))
     );
     assert_eq!(report.totals(), (9, 4, 5));
 }
@@ -382,7 +475,11 @@ fn units_are_normalised_before_the_plausibility_check() {
 #[test]
 fn a_social_care_event_ending_before_it_starts_is_rejected_on_its_end_date() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let text = format!("{HEADER}\n{}\n{}\n", care_row(1), care_row(2).replace("2024-01-02,2024-01-03", "2024-01-03,2024-01-02"));
+    let text = format!(
+        "{HEADER}\n{}\n{}\n",
+        care_row(1),
+        care_row(2).replace("2024-01-02,2024-01-03", "2024-01-03,2024-01-02")
+    );
     let store = common::store(&tmp.path().join("store"));
     let report = common::ingest(&store, &[council(vec![input(tmp.path(), "care.csv", text.as_bytes())])]);
     assert_eq!(report.totals(), (2, 1, 1));
@@ -397,7 +494,9 @@ fn quarantine_files_carry_no_cell_a_spreadsheet_would_run() {
     // Rows rejected (no NHS number) whose first cell, and so the quarantined record, is a formula.
     let mut text = format!("{HEADER}\n");
     for lead in ["=1+2", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\t=1"] {
-        text.push_str(&format!("{lead},,Ann,Smith,1950-01-01,female,MK40 1AA,assessment,,Physical Support,2024-01-02,\n"));
+        text.push_str(&format!(
+            "{lead},,Ann,Smith,1950-01-01,female,MK40 1AA,assessment,,Physical Support,2024-01-02,\n"
+        ));
     }
     let store = common::store(&tmp.path().join("store"));
     let report = common::ingest(&store, &[council(vec![input(tmp.path(), "care.csv", text.as_bytes())])]);

@@ -20,7 +20,12 @@ fn examples_dir() -> PathBuf {
 fn uk_core_examples_are_taken_in_or_rejected_with_reasons() {
     let dir = examples_dir();
     let mut by_type: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    let mut names: Vec<PathBuf> = fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e} (the shared reference material must sit beside the checkout)", dir.display())).map(|e| e.expect("entry").path()).collect();
+    let mut names: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!("{}: {e} (the shared reference material must sit beside the checkout)", dir.display())
+        })
+        .map(|e| e.expect("entry").path())
+        .collect();
     names.sort();
     for path in names.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
         let value: serde_json::Value = serde_json::from_slice(&fs::read(path).expect("read")).expect("example is JSON");
@@ -39,7 +44,12 @@ fn uk_core_examples_are_taken_in_or_rejected_with_reasons() {
             line_names.insert((file.clone(), i as u64 + 1), name.clone());
         }
         fs::write(tmp.path().join(&file), text).expect("write");
-        files.push(InputFile { path: tmp.path().join(&file), display: file, declared: Some(resources.len() as u64), resource_type: Some(rt.clone()) });
+        files.push(InputFile {
+            path: tmp.path().join(&file),
+            display: file,
+            declared: Some(resources.len() as u64),
+            resource_type: Some(rt.clone()),
+        });
     }
     let spec = SourceSpec {
         name: "ukcore-examples".into(),

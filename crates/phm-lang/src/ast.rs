@@ -149,7 +149,14 @@ impl Expr {
     pub fn new(kind: ExprKind, span: Span) -> Self {
         let d = |e: &Expr| e.depth;
         let below = match &kind {
-            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Date(_) | ExprKind::Bool(_) | ExprKind::Missing | ExprKind::Duration(..) | ExprKind::Name(_) => 0,
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Str(_)
+            | ExprKind::Date(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Missing
+            | ExprKind::Duration(..)
+            | ExprKind::Name(_) => 0,
             ExprKind::Call(_, args) => args.iter().map(d).max().unwrap_or(0),
             ExprKind::Dot(e, _) | ExprKind::Not(e) | ExprKind::Neg(e) | ExprKind::IsMissing(e) => e.depth,
             ExprKind::Where { frame, cond, .. } => frame.depth.max(cond.depth),
@@ -160,7 +167,12 @@ impl Expr {
             },
             ExprKind::Between { arg, lo, hi } => arg.depth.max(lo.depth).max(hi.depth),
             ExprKind::Within { arg, amount, anchor, .. } => arg.depth.max(amount.depth).max(anchor.depth),
-            ExprKind::Case(branches, otherwise) => branches.iter().map(|(c, v)| c.depth.max(v.depth)).max().unwrap_or(0).max(otherwise.as_deref().map_or(0, d)),
+            ExprKind::Case(branches, otherwise) => branches
+                .iter()
+                .map(|(c, v)| c.depth.max(v.depth))
+                .max()
+                .unwrap_or(0)
+                .max(otherwise.as_deref().map_or(0, d)),
         };
         Expr { kind, span, depth: below + 1 }
     }

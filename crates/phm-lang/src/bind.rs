@@ -37,7 +37,9 @@ impl Bound {
             Bound::Null => "missing".into(),
             Bound::Frame(f) => format!("rows of `{}`", f.table.name()),
             Bound::Col(f, _, t) => format!("a column of `{}` ({})", f.table.name(), t.name()),
-            Bound::Row(f, first) => format!("the {} row of `{}`", if *first { "first" } else { "last" }, f.table.name()),
+            Bound::Row(f, first) => {
+                format!("the {} row of `{}`", if *first { "first" } else { "last" }, f.table.name())
+            }
             Bound::Codelist(c) => format!("the codelist `{}`", c.name),
             Bound::Duration(..) => "a length of time".into(),
         }
@@ -73,7 +75,11 @@ pub const BUILTINS: &[(&str, &str, &str)] = &[
 pub const FUNCTIONS: &[(&str, &str, &str)] = &[
     ("exists", "exists(rows)", "true if there is any row, else false (never missing)."),
     ("count", "count(rows)", "Number of rows (0 when none, never missing)."),
-    ("first", "first(rows).column", "A column of the earliest row (by `date`, then `code`, then the other columns); missing when none."),
+    (
+        "first",
+        "first(rows).column",
+        "A column of the earliest row (by `date`, then `code`, then the other columns); missing when none.",
+    ),
     ("last", "last(rows).column", "A column of the latest row (same order); missing when none."),
     ("min", "min(rows.column)", "Smallest value; missing when none."),
     ("max", "max(rows.column)", "Largest value; missing when none."),
@@ -89,11 +95,20 @@ pub const FUNCTIONS: &[(&str, &str, &str)] = &[
 pub const METHODS: &[(&str, &str)] = &[
     ("proportion", "Proportion with Wilson score confidence interval; value × multiplier (default 100: a percentage)."),
     ("crude_rate", "Crude rate per multiplier (default 100,000) with Byar's confidence interval."),
-    ("dsr", "Directly standardised rate per multiplier (default 100,000) on the 2013 European Standard Population, Dobson's interval; needs the `age_band` breakdown internally."),
+    (
+        "dsr",
+        "Directly standardised rate per multiplier (default 100,000) on the 2013 European Standard Population, Dobson's interval; needs the `age_band` breakdown internally.",
+    ),
     ("isr", "Indirectly standardised ratio against the whole population, Byar's interval."),
     ("count", "A count of the numerator only, with Byar's interval."),
-    ("life_expectancy", "Life expectancy at birth in years (Chiang II abridged life table, 5-year bands to 90+): the numerator counts deaths in the period among *everyone* it is true for (not only within the denominator, since people who died are not in a mid-period population), the denominator is the mid-period population, and `years` gives the period's length; needs the `life_table_band` breakdown internally."),
-    ("healthy_life_expectancy", "Healthy life expectancy in years by Sullivan's method: the numerator counts people in good health within the denominator, by life-table band, and `life_table` names the life-expectancy indicator whose deaths and population give the life table."),
+    (
+        "life_expectancy",
+        "Life expectancy at birth in years (Chiang II abridged life table, 5-year bands to 90+): the numerator counts deaths in the period among *everyone* it is true for (not only within the denominator, since people who died are not in a mid-period population), the denominator is the mid-period population, and `years` gives the period's length; needs the `life_table_band` breakdown internally.",
+    ),
+    (
+        "healthy_life_expectancy",
+        "Healthy life expectancy in years by Sullivan's method: the numerator counts people in good health within the denominator, by life-table band, and `life_table` names the life-expectancy indicator whose deaths and population give the life table.",
+    ),
 ];
 
 /// The deepest a bound expression may be in the query model, `let`s put in: every engine
@@ -182,7 +197,12 @@ impl Binder<'_> {
         let bound = self.bind(e, None)?;
         let (depth, nodes) = measure(&bound);
         if depth > MAX_MODEL_DEPTH {
-            let d = self.err(e.span, format!("{what} nests deeper than {MAX_MODEL_DEPTH} levels once the `let`s it uses are put in")).help("the `let`s it uses are built on each other too deeply: combine fewer of them");
+            let d = self
+                .err(
+                    e.span,
+                    format!("{what} nests deeper than {MAX_MODEL_DEPTH} levels once the `let`s it uses are put in"),
+                )
+                .help("the `let`s it uses are built on each other too deeply: combine fewer of them");
             self.push(d);
             return Err(());
         }
@@ -194,7 +214,12 @@ impl Binder<'_> {
     fn copy(&mut self, span: Span, name: &str, nodes: usize) -> R<()> {
         *self.copied = self.copied.saturating_add(nodes);
         if *self.copied > MAX_COPIED_NODES {
-            let d = self.err(span, format!("using `{name}` here makes the definitions larger than {MAX_COPIED_NODES} model nodes")).help("each use of a `let` copies it: a `let` built from many uses of other `let`s grows very fast");
+            let d = self
+                .err(
+                    span,
+                    format!("using `{name}` here makes the definitions larger than {MAX_COPIED_NODES} model nodes"),
+                )
+                .help("each use of a `let` copies it: a `let` built from many uses of other `let`s grows very fast");
             self.push(d);
             return Err(());
         }
@@ -212,8 +237,14 @@ impl Binder<'_> {
             Bound::P(p, t) if want.is_empty() || want.contains(&t) => Ok((p, t)),
             Bound::P(_, t) => {
                 let wanted: Vec<&str> = want.iter().map(|t| t.name()).collect();
-                let d = self.err(e.span, format!("{what} must be {}, but this is a {}", wanted.join(" or "), t.name())).label(format!("this is a {}", t.name()));
-                let d = if want == [Type::Bool] && t != Type::Bool { d.help("compare it with something, e.g. `age >= 18`, or use `exists(...)`") } else { d };
+                let d = self
+                    .err(e.span, format!("{what} must be {}, but this is a {}", wanted.join(" or "), t.name()))
+                    .label(format!("this is a {}", t.name()));
+                let d = if want == [Type::Bool] && t != Type::Bool {
+                    d.help("compare it with something, e.g. `age >= 18`, or use `exists(...)`")
+                } else {
+                    d
+                };
                 self.push(d);
                 Err(())
             }
@@ -227,7 +258,8 @@ impl Binder<'_> {
                 Err(())
             }
             other => {
-                let d = self.err(e.span, format!("{what} must be a value per person, but this is {}", other.describe()));
+                let d =
+                    self.err(e.span, format!("{what} must be a value per person, but this is {}", other.describe()));
                 self.push(d);
                 Err(())
             }
@@ -238,7 +270,9 @@ impl Binder<'_> {
         match self.bind(e, None)? {
             Bound::Frame(f) => Ok(f),
             other => {
-                let d = self.err(e.span, format!("`{func}` needs rows of a table, but this is {}", other.describe())).help(format!("e.g. `{func}(condition where code in asthma)`"));
+                let d = self
+                    .err(e.span, format!("`{func}` needs rows of a table, but this is {}", other.describe()))
+                    .help(format!("e.g. `{func}(condition where code in asthma)`"));
                 self.push(d);
                 Err(())
             }
@@ -262,7 +296,11 @@ impl Binder<'_> {
             d = d.help(format!("did you mean `{s}`?"));
         } else if let Some(t) = table {
             let cols: Vec<&str> = t.columns().iter().map(|c| c.name).collect();
-            d = d.help(format!("`{}` has the columns {}; define other names with `let` before using them", t.name(), cols.join(", ")));
+            d = d.help(format!(
+                "`{}` has the columns {}; define other names with `let` before using them",
+                t.name(),
+                cols.join(", ")
+            ));
         } else {
             d = d.help("define it with `let` or `codelist` before using it, or import the file that does");
         }
@@ -295,11 +333,22 @@ impl Binder<'_> {
                         let Some(col) = frame.table.column(&field.text) else {
                             return self.no_column(frame.table, field);
                         };
-                        let kind = if first { AggKind::First { column: col.name.into() } } else { AggKind::Last { column: col.name.into() } };
+                        let kind = if first {
+                            AggKind::First { column: col.name.into() }
+                        } else {
+                            AggKind::Last { column: col.name.into() }
+                        };
                         Bound::P(PExpr::Aggregate(Box::new(Aggregate { frame, kind, ty: col.ty })), col.ty)
                     }
                     other => {
-                        let d = self.err(field.span, format!("`.{}` needs rows or `first(...)`/`last(...)` before it, but this is {}", field.text, other.describe()));
+                        let d = self.err(
+                            field.span,
+                            format!(
+                                "`.{}` needs rows or `first(...)`/`last(...)` before it, but this is {}",
+                                field.text,
+                                other.describe()
+                            ),
+                        );
                         self.push(d);
                         return Err(());
                     }
@@ -308,7 +357,9 @@ impl Binder<'_> {
             K::Where { frame, cond, kw } => {
                 let f = self.bind(frame, table)?;
                 let Bound::Frame(mut f) = f else {
-                    let d = self.err(*kw, format!("`where` filters rows of a table, but before it is {}", f.describe())).help("start from a table, e.g. `condition where code in asthma`");
+                    let d = self
+                        .err(*kw, format!("`where` filters rows of a table, but before it is {}", f.describe()))
+                        .help("start from a table, e.g. `condition where code in asthma`");
                     self.push(d);
                     return Err(());
                 };
@@ -317,7 +368,10 @@ impl Binder<'_> {
                 match c {
                     (c, Type::Bool) => f.filters.push(c),
                     (_, t) => {
-                        let d = self.err(cond.span, format!("the condition after `where` must be true/false, but this is a {}", t.name()));
+                        let d = self.err(
+                            cond.span,
+                            format!("the condition after `where` must be true/false, but this is a {}", t.name()),
+                        );
                         self.push(d);
                         return Err(());
                     }
@@ -326,7 +380,14 @@ impl Binder<'_> {
             }
             K::Not(arg) => {
                 let b = self.bind(arg, table)?;
-                self.unary(b, arg.span, Type::Bool, "`not`", |p| PExpr::Not { arg: Box::new(p) }, |x| EExpr::Not { arg: Box::new(x) })?
+                self.unary(
+                    b,
+                    arg.span,
+                    Type::Bool,
+                    "`not`",
+                    |p| PExpr::Not { arg: Box::new(p) },
+                    |x| EExpr::Not { arg: Box::new(x) },
+                )?
             }
             K::Neg(arg) => {
                 let b = self.bind(arg, table)?;
@@ -339,7 +400,14 @@ impl Binder<'_> {
                     self.push(d);
                     return Err(());
                 }
-                self.unary(b, arg.span, ty, "`-`", |p| PExpr::Neg { arg: Box::new(p) }, |x| EExpr::Neg { arg: Box::new(x) })?
+                self.unary(
+                    b,
+                    arg.span,
+                    ty,
+                    "`-`",
+                    |p| PExpr::Neg { arg: Box::new(p) },
+                    |x| EExpr::Neg { arg: Box::new(x) },
+                )?
             }
             K::IsMissing(arg) => {
                 let b = self.bind(arg, table)?;
@@ -348,7 +416,8 @@ impl Binder<'_> {
                     Bound::E(x, _) => Bound::E(EExpr::IsMissing { arg: Box::new(x) }, Type::Bool),
                     Bound::Null => Bound::P(PExpr::Value { value: Value::Bool(true), ty: Type::Bool }, Type::Bool),
                     other => {
-                        let d = self.err(arg.span, format!("`is missing` needs a value, but this is {}", other.describe()));
+                        let d =
+                            self.err(arg.span, format!("`is missing` needs a value, but this is {}", other.describe()));
                         self.push(d);
                         return Err(());
                     }
@@ -362,36 +431,53 @@ impl Binder<'_> {
             K::In { arg, set, kw } => {
                 let b = self.bind(arg, table)?;
                 let values: Result<Vec<Value>, ()> = match set {
-                    InSet::Name(n) => match self.codelists.get(&n.text).cloned() {
-                        Some(cl) => {
-                            self.copy(n.span, &n.text, 1 + cl.codes.len())?;
-                            return match b {
-                                Bound::E(x, Type::Text) => Ok(Bound::E(EExpr::InCodelist { arg: Box::new(x), codelist: cl }, Type::Bool)),
-                                Bound::P(p, Type::Text) => Ok(Bound::P(PExpr::InList { arg: Box::new(p), values: cl.codes.iter().map(|c| Value::Text(c.clone())).collect() }, Type::Bool)),
-                                other => {
-                                    let d = self.err(arg.span, format!("only codes (text) can be looked up in a codelist, but this is {}", other.describe())).help("e.g. `code in asthma` inside `where`, or `last(condition).code in asthma`");
-                                    self.push(d);
-                                    Err(())
-                                }
-                            };
-                        }
-                        None => {
-                            let mut d = self.err(n.span, format!("unknown codelist `{}`", n.text)).label("not defined");
-                            if let Some(s) = suggest(&n.text, self.codelists.keys().map(String::as_str)) {
-                                d = d.help(format!("did you mean `{s}`?"));
-                            } else {
-                                d = d.help(format!("declare it first: codelist {} = \"codelists/{}.csv\"", n.text, n.text));
+                    InSet::Name(n) => {
+                        match self.codelists.get(&n.text).cloned() {
+                            Some(cl) => {
+                                self.copy(n.span, &n.text, 1 + cl.codes.len())?;
+                                return match b {
+                                    Bound::E(x, Type::Text) => {
+                                        Ok(Bound::E(EExpr::InCodelist { arg: Box::new(x), codelist: cl }, Type::Bool))
+                                    }
+                                    Bound::P(p, Type::Text) => Ok(Bound::P(
+                                        PExpr::InList {
+                                            arg: Box::new(p),
+                                            values: cl.codes.iter().map(|c| Value::Text(c.clone())).collect(),
+                                        },
+                                        Type::Bool,
+                                    )),
+                                    other => {
+                                        let d = self.err(arg.span, format!("only codes (text) can be looked up in a codelist, but this is {}", other.describe())).help("e.g. `code in asthma` inside `where`, or `last(condition).code in asthma`");
+                                        self.push(d);
+                                        Err(())
+                                    }
+                                };
                             }
-                            self.push(d);
-                            return Err(());
+                            None => {
+                                let mut d =
+                                    self.err(n.span, format!("unknown codelist `{}`", n.text)).label("not defined");
+                                if let Some(s) = suggest(&n.text, self.codelists.keys().map(String::as_str)) {
+                                    d = d.help(format!("did you mean `{s}`?"));
+                                } else {
+                                    d = d.help(format!(
+                                        "declare it first: codelist {} = \"codelists/{}.csv\"",
+                                        n.text, n.text
+                                    ));
+                                }
+                                self.push(d);
+                                return Err(());
+                            }
                         }
-                    },
+                    }
                     InSet::List(items, _) => items
                         .iter()
                         .map(|it| match self.bind(it, None) {
                             Ok(Bound::P(PExpr::Value { value, .. }, _)) => Ok(value),
                             _ => {
-                                let d = self.err(it.span, "a list after `in` holds constants only, e.g. (\"a\", \"b\") or (1, 2)");
+                                let d = self.err(
+                                    it.span,
+                                    "a list after `in` holds constants only, e.g. (\"a\", \"b\") or (1, 2)",
+                                );
                                 self.push(d);
                                 Err(())
                             }
@@ -412,17 +498,25 @@ impl Binder<'_> {
                         && vt != arg_ty
                         && !(vt.is_numeric() && arg_ty.is_numeric())
                     {
-                        let d = self.err(it.span, format!("this list holds a {} but the value before `in` is a {}", vt.name(), arg_ty.name()));
+                        let d = self.err(
+                            it.span,
+                            format!("this list holds a {} but the value before `in` is a {}", vt.name(), arg_ty.name()),
+                        );
                         self.push(d);
                         return Err(());
                     }
                 }
-                let values = if arg_ty == Type::Float { values.into_iter().map(|v| if let Value::Int(i) = v { Value::Float(i as f64) } else { v }).collect() } else { values };
+                let values = if arg_ty == Type::Float {
+                    values.into_iter().map(|v| if let Value::Int(i) = v { Value::Float(i as f64) } else { v }).collect()
+                } else {
+                    values
+                };
                 match b {
                     Bound::P(p, _) => Bound::P(PExpr::InList { arg: Box::new(p), values }, Type::Bool),
                     Bound::E(x, _) => Bound::E(EExpr::InList { arg: Box::new(x), values }, Type::Bool),
                     other => {
-                        let d = self.err(*kw, format!("`in` needs a value before it, but this is {}", other.describe()));
+                        let d =
+                            self.err(*kw, format!("`in` needs a value before it, but this is {}", other.describe()));
                         self.push(d);
                         return Err(());
                     }
@@ -439,12 +533,20 @@ impl Binder<'_> {
             K::Within { arg, amount, after, anchor, kw } => {
                 let a = self.bind(arg, table)?;
                 let Bound::Duration(n, unit) = self.bind(amount, table)? else {
-                    let d = self.err(amount.span, "`within` needs a length of time, e.g. `within 12 months before index_date`");
+                    let d = self
+                        .err(amount.span, "`within` needs a length of time, e.g. `within 12 months before index_date`");
                     self.push(d);
                     return Err(());
                 };
                 let x = self.bind(anchor, table)?;
-                let shifted = self.binary(if *after { BinOpSyn::Add } else { BinOpSyn::Sub }, *kw, x.clone(), anchor.span, Bound::Duration(n, unit), amount.span)?;
+                let shifted = self.binary(
+                    if *after { BinOpSyn::Add } else { BinOpSyn::Sub },
+                    *kw,
+                    x.clone(),
+                    anchor.span,
+                    Bound::Duration(n, unit),
+                    amount.span,
+                )?;
                 if *after {
                     // [anchor, anchor + n)
                     let lo = self.binary(BinOpSyn::Ge, *kw, a.clone(), arg.span, x, anchor.span)?;
@@ -498,7 +600,14 @@ impl Binder<'_> {
             Bound::P(p, t) if t == ty => Ok(p),
             Bound::P(p, Type::Int) if ty == Type::Float => Ok(PExpr::ToFloat { arg: Box::new(p) }),
             other => {
-                let d = self.err(span, format!("every branch of `case` must give the same type ({}), but this is {}", ty.name(), other.describe()));
+                let d = self.err(
+                    span,
+                    format!(
+                        "every branch of `case` must give the same type ({}), but this is {}",
+                        ty.name(),
+                        other.describe()
+                    ),
+                );
                 self.push(d);
                 Err(())
             }
@@ -507,7 +616,8 @@ impl Binder<'_> {
 
     fn no_column(&mut self, table: EventTable, field: &Name) -> R<Bound> {
         let cols: Vec<&str> = table.columns().iter().map(|c| c.name).collect();
-        let mut d = self.err(field.span, format!("`{}` has no column `{}`", table.name(), field.text)).label("unknown column");
+        let mut d =
+            self.err(field.span, format!("`{}` has no column `{}`", table.name(), field.text)).label("unknown column");
         d = match suggest(&field.text, cols.iter().copied()) {
             Some(s) => d.help(format!("did you mean `{s}`? The columns are {}", cols.join(", "))),
             None => d.help(format!("the columns are {}", cols.join(", "))),
@@ -541,7 +651,9 @@ impl Binder<'_> {
             "age_band" => Bound::P(PExpr::AgeBand { bands: AgeBands::Esp2013, age: Box::new(age()) }, Type::Text),
             "age_band5" => Bound::P(PExpr::AgeBand { bands: AgeBands::FiveYear, age: Box::new(age()) }, Type::Text),
             "age_band10" => Bound::P(PExpr::AgeBand { bands: AgeBands::TenYear, age: Box::new(age()) }, Type::Text),
-            "life_table_band" => Bound::P(PExpr::AgeBand { bands: AgeBands::LifeTable, age: Box::new(age()) }, Type::Text),
+            "life_table_band" => {
+                Bound::P(PExpr::AgeBand { bands: AgeBands::LifeTable, age: Box::new(age()) }, Type::Text)
+            }
             "sex" => attr(PersonAttr::Sex),
             "ethnicity" => attr(PersonAttr::EthnicCategory),
             "ethnicity5" => attr(PersonAttr::EthnicGroup5),
@@ -553,9 +665,19 @@ impl Binder<'_> {
             "date_of_death" => attr(PersonAttr::DateOfDeath),
             "year_of_birth" => attr(PersonAttr::YearOfBirth),
             "month_of_birth" => attr(PersonAttr::MonthOfBirth),
-            "registered" => Bound::P(PExpr::Aggregate(Box::new(Aggregate { frame: active_registrations(PExpr::IndexDate), kind: AggKind::Exists, ty: Type::Bool })), Type::Bool),
+            "registered" => Bound::P(
+                PExpr::Aggregate(Box::new(Aggregate {
+                    frame: active_registrations(PExpr::IndexDate),
+                    kind: AggKind::Exists,
+                    ty: Type::Bool,
+                })),
+                Type::Bool,
+            ),
             "practice" => Bound::P(practice_on(PExpr::IndexDate), Type::Text),
-            "neighbourhood" => Bound::P(PExpr::PracticeLookup { practice: Box::new(practice_on(PExpr::IndexDate)), field: PracticeField::Pcn }, Type::Text),
+            "neighbourhood" => Bound::P(
+                PExpr::PracticeLookup { practice: Box::new(practice_on(PExpr::IndexDate)), field: PracticeField::Pcn },
+                Type::Text,
+            ),
             "alive" => Bound::P(alive_on(PExpr::IndexDate), Type::Bool),
             _ => {
                 self.unknown_name(span, name, table);
@@ -570,7 +692,18 @@ impl Binder<'_> {
                 Ok(())
             } else {
                 let sig = FUNCTIONS.iter().find(|x| x.0 == f.text).map(|x| x.1).unwrap_or("");
-                let d = this.err(e.span, format!("`{}` takes {n} argument{}, but {} {} given", f.text, if n == 1 { "" } else { "s" }, args.len(), if args.len() == 1 { "was" } else { "were" })).help(format!("write `{sig}`"));
+                let d = this
+                    .err(
+                        e.span,
+                        format!(
+                            "`{}` takes {n} argument{}, but {} {} given",
+                            f.text,
+                            if n == 1 { "" } else { "s" },
+                            args.len(),
+                            if args.len() == 1 { "was" } else { "were" }
+                        ),
+                    )
+                    .help(format!("write `{sig}`"));
                 this.push(d);
                 Err(())
             }
@@ -580,7 +713,8 @@ impl Binder<'_> {
             "exists" | "count" => {
                 arity(1, self)?;
                 let frame = self.frame(&args[0], &f.text)?;
-                let (kind, ty) = if f.text == "exists" { (AggKind::Exists, Type::Bool) } else { (AggKind::Count, Type::Int) };
+                let (kind, ty) =
+                    if f.text == "exists" { (AggKind::Exists, Type::Bool) } else { (AggKind::Count, Type::Int) };
                 Ok(Bound::P(PExpr::Aggregate(Box::new(Aggregate { frame, kind, ty })), ty))
             }
             "first" | "last" => {
@@ -592,13 +726,19 @@ impl Binder<'_> {
                 arity(1, self)?;
                 let b = self.bind(&args[0], None)?;
                 let Bound::Col(frame, col, ty) = b else {
-                    let d = self.err(args[0].span, format!("`{}` needs a column of some rows, but this is {}", f.text, b.describe())).help(format!("e.g. `{}((observation where code in hba1c).value)`", f.text));
+                    let d = self
+                        .err(
+                            args[0].span,
+                            format!("`{}` needs a column of some rows, but this is {}", f.text, b.describe()),
+                        )
+                        .help(format!("e.g. `{}((observation where code in hba1c).value)`", f.text));
                     self.push(d);
                     return Err(());
                 };
                 let numeric_only = matches!(f.text.as_str(), "sum" | "mean");
                 if numeric_only && !ty.is_numeric() {
-                    let d = self.err(args[0].span, format!("`{}` needs numbers, but this column holds {}", f.text, ty.name()));
+                    let d = self
+                        .err(args[0].span, format!("`{}` needs numbers, but this column holds {}", f.text, ty.name()));
                     self.push(d);
                     return Err(());
                 }
@@ -628,7 +768,14 @@ impl Binder<'_> {
                             self.push(diag);
                             return Err(());
                         }
-                        Bound::P(PExpr::Aggregate(Box::new(Aggregate { frame: active_registrations(d), kind: AggKind::Exists, ty: Type::Bool })), Type::Bool)
+                        Bound::P(
+                            PExpr::Aggregate(Box::new(Aggregate {
+                                frame: active_registrations(d),
+                                kind: AggKind::Exists,
+                                ty: Type::Bool,
+                            })),
+                            Type::Bool,
+                        )
                     }
                 })
             }
@@ -636,7 +783,10 @@ impl Binder<'_> {
                 let mut d = self.err(f.span, format!("unknown function `{}`", f.text)).label("not a function");
                 d = match suggest(&f.text, FUNCTIONS.iter().map(|x| x.0)) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help(format!("the functions are {}", FUNCTIONS.iter().map(|x| x.0).collect::<Vec<_>>().join(", "))),
+                    None => d.help(format!(
+                        "the functions are {}",
+                        FUNCTIONS.iter().map(|x| x.0).collect::<Vec<_>>().join(", ")
+                    )),
                 };
                 self.push(d);
                 Err(())
@@ -644,7 +794,15 @@ impl Binder<'_> {
         }
     }
 
-    fn unary(&mut self, b: Bound, span: Span, want: Type, what: &str, p: impl Fn(PExpr) -> PExpr, x: impl Fn(EExpr) -> EExpr) -> R<Bound> {
+    fn unary(
+        &mut self,
+        b: Bound,
+        span: Span,
+        want: Type,
+        what: &str,
+        p: impl Fn(PExpr) -> PExpr,
+        x: impl Fn(EExpr) -> EExpr,
+    ) -> R<Bound> {
         match b {
             Bound::P(e, t) if t == want || (want.is_numeric() && t.is_numeric()) => Ok(Bound::P(p(e), t)),
             Bound::E(e, t) if t == want || (want.is_numeric() && t.is_numeric()) => Ok(Bound::E(x(e), t)),
@@ -667,7 +825,9 @@ impl Binder<'_> {
                 self.push(d);
                 Err(())
             }
-            Bound::Null => Ok((EExpr::Person { expr: PExpr::Value { value: Value::Null, ty: Type::Bool } }, Type::Bool)),
+            Bound::Null => {
+                Ok((EExpr::Person { expr: PExpr::Value { value: Value::Null, ty: Type::Bool } }, Type::Bool))
+            }
             other => {
                 let d = self.err(span, format!("{what} must be a value, but this is {}", other.describe()));
                 self.push(d);
@@ -682,10 +842,20 @@ impl Binder<'_> {
             if let Bound::Duration(n, unit) = r {
                 let amount = if op == BinOpSyn::Sub { -n } else { n };
                 return match l {
-                    Bound::P(p, Type::Date) => Ok(Bound::P(PExpr::DateAdd { date: Box::new(p), amount, unit }, Type::Date)),
-                    Bound::E(x, Type::Date) => Ok(Bound::E(EExpr::DateAdd { date: Box::new(x), amount, unit }, Type::Date)),
+                    Bound::P(p, Type::Date) => {
+                        Ok(Bound::P(PExpr::DateAdd { date: Box::new(p), amount, unit }, Type::Date))
+                    }
+                    Bound::E(x, Type::Date) => {
+                        Ok(Bound::E(EExpr::DateAdd { date: Box::new(x), amount, unit }, Type::Date))
+                    }
                     other => {
-                        let d = self.err(lspan, format!("a length of time can only be added to or taken from a date, but this is {}", other.describe()));
+                        let d = self.err(
+                            lspan,
+                            format!(
+                                "a length of time can only be added to or taken from a date, but this is {}",
+                                other.describe()
+                            ),
+                        );
                         self.push(d);
                         Err(())
                     }
@@ -708,7 +878,8 @@ impl Binder<'_> {
         let rt = bound_type(&r);
         let (lt, rt) = match (lt, rt) {
             (None, None) if !matches!((&l, &r), (Bound::Null, Bound::Null)) => {
-                let (b, span) = if bound_type(&l).is_none() && !matches!(l, Bound::Null) { (&l, lspan) } else { (&r, rspan) };
+                let (b, span) =
+                    if bound_type(&l).is_none() && !matches!(l, Bound::Null) { (&l, lspan) } else { (&r, rspan) };
                 let desc = b.describe();
                 let mut d = self.err(span, format!("`{}` needs values on both sides, but this is {desc}", sym(op)));
                 if matches!(b, Bound::Frame(_)) {
@@ -733,7 +904,9 @@ impl Binder<'_> {
             BinOpSyn::And | BinOpSyn::Or => {
                 for (t, span) in [(lt, lspan), (rt, rspan)] {
                     if t != Type::Bool {
-                        let d = self.err(span, format!("`{}` joins true/false conditions, but this is a {}", sym(op), t.name())).help("compare it with something first, e.g. `age >= 18`");
+                        let d = self
+                            .err(span, format!("`{}` joins true/false conditions, but this is a {}", sym(op), t.name()))
+                            .help("compare it with something first, e.g. `age >= 18`");
                         self.push(d);
                         return Err(());
                     }
@@ -742,7 +915,9 @@ impl Binder<'_> {
             }
             BinOpSyn::Eq | BinOpSyn::Ne | BinOpSyn::Lt | BinOpSyn::Le | BinOpSyn::Gt | BinOpSyn::Ge => {
                 if lt != rt && !(lt.is_numeric() && rt.is_numeric()) {
-                    let mut d = self.err(op_span, format!("a {} cannot be compared with a {}", lt.name(), rt.name())).label(format!("{} {} {}", lt.name(), sym(op), rt.name()));
+                    let mut d = self
+                        .err(op_span, format!("a {} cannot be compared with a {}", lt.name(), rt.name()))
+                        .label(format!("{} {} {}", lt.name(), sym(op), rt.name()));
                     if (lt == Type::Date && rt.is_numeric()) || (rt == Type::Date && lt.is_numeric()) {
                         d = d.help("write a date as YYYY-MM-DD, or compare with a date such as `index_date - 12 months`; to compare ages use `age`");
                     } else if lt == Type::Text || rt == Type::Text {
@@ -783,12 +958,20 @@ impl Binder<'_> {
                     BinOpSyn::Mul => BinOp::Mul,
                     _ => BinOp::Div,
                 };
-                let out = if op == BinOpSyn::Div || lt == Type::Float || rt == Type::Float { Type::Float } else { Type::Int };
+                let out =
+                    if op == BinOpSyn::Div || lt == Type::Float || rt == Type::Float { Type::Float } else { Type::Int };
                 (m, out)
             }
             BinOpSyn::Otherwise => {
                 if lt != rt && !(lt.is_numeric() && rt.is_numeric()) {
-                    let d = self.err(op_span, format!("`otherwise` needs the same type on both sides, but this is a {} and a {}", lt.name(), rt.name()));
+                    let d = self.err(
+                        op_span,
+                        format!(
+                            "`otherwise` needs the same type on both sides, but this is a {} and a {}",
+                            lt.name(),
+                            rt.name()
+                        ),
+                    );
                     self.push(d);
                     return Err(());
                 }
@@ -806,14 +989,22 @@ impl Binder<'_> {
             let (le, _) = self.to_event_typed(l, lt, operand_ty, lspan)?;
             let (re, _) = self.to_event_typed(r, rt, operand_ty, rspan)?;
             return Ok(Bound::E(
-                if op == BinOpSyn::Otherwise { EExpr::Otherwise { arg: Box::new(le), fallback: Box::new(re) } } else { EExpr::Binary { op: model_op, left: Box::new(le), right: Box::new(re) } },
+                if op == BinOpSyn::Otherwise {
+                    EExpr::Otherwise { arg: Box::new(le), fallback: Box::new(re) }
+                } else {
+                    EExpr::Binary { op: model_op, left: Box::new(le), right: Box::new(re) }
+                },
                 out_ty,
             ));
         }
         let lp = person_typed(l, lt, operand_ty);
         let rp = person_typed(r, rt, operand_ty);
         Ok(Bound::P(
-            if op == BinOpSyn::Otherwise { PExpr::Otherwise { arg: Box::new(lp), fallback: Box::new(rp) } } else { PExpr::Binary { op: model_op, left: Box::new(lp), right: Box::new(rp) } },
+            if op == BinOpSyn::Otherwise {
+                PExpr::Otherwise { arg: Box::new(lp), fallback: Box::new(rp) }
+            } else {
+                PExpr::Binary { op: model_op, left: Box::new(lp), right: Box::new(rp) }
+            },
             out_ty,
         ))
     }
@@ -828,7 +1019,11 @@ impl Binder<'_> {
 }
 
 fn practice_on(d: PExpr) -> PExpr {
-    PExpr::Aggregate(Box::new(Aggregate { frame: active_registrations(d), kind: AggKind::Last { column: "practice".into() }, ty: Type::Text }))
+    PExpr::Aggregate(Box::new(Aggregate {
+        frame: active_registrations(d),
+        kind: AggKind::Last { column: "practice".into() },
+        ty: Type::Text,
+    }))
 }
 
 fn person_typed(b: Bound, ty: Type, want: Type) -> PExpr {
@@ -904,13 +1099,22 @@ fn frame_measure(f: &Frame) -> (usize, usize) {
 fn p_measure(p: &PExpr) -> (usize, usize) {
     match p {
         PExpr::Value { .. } | PExpr::IndexDate | PExpr::Attr { .. } => (1, 1),
-        PExpr::AgeAt { date: a } | PExpr::AgeBand { age: a, .. } | PExpr::Not { arg: a } | PExpr::Neg { arg: a } | PExpr::IsMissing { arg: a } | PExpr::DateAdd { date: a, .. } | PExpr::ToFloat { arg: a } | PExpr::PracticeLookup { practice: a, .. } => join([p_measure(a)]),
+        PExpr::AgeAt { date: a }
+        | PExpr::AgeBand { age: a, .. }
+        | PExpr::Not { arg: a }
+        | PExpr::Neg { arg: a }
+        | PExpr::IsMissing { arg: a }
+        | PExpr::DateAdd { date: a, .. }
+        | PExpr::ToFloat { arg: a }
+        | PExpr::PracticeLookup { practice: a, .. } => join([p_measure(a)]),
         PExpr::InList { arg, values } => {
             let (d, n) = join([p_measure(arg)]);
             (d, n.saturating_add(values.len()))
         }
         PExpr::Aggregate(a) => join([frame_measure(&a.frame), agg_measure(&a.kind)]),
-        PExpr::Binary { left, right, .. } | PExpr::Otherwise { arg: left, fallback: right } => join([p_measure(left), p_measure(right)]),
+        PExpr::Binary { left, right, .. } | PExpr::Otherwise { arg: left, fallback: right } => {
+            join([p_measure(left), p_measure(right)])
+        }
         PExpr::Case { branches, otherwise, .. } => {
             let b = all(branches, |(c, v)| {
                 let (c, v) = (p_measure(c), p_measure(v));
@@ -923,7 +1127,11 @@ fn p_measure(p: &PExpr) -> (usize, usize) {
 
 fn agg_measure(k: &AggKind) -> (usize, usize) {
     match k {
-        AggKind::CountDistinct { of } | AggKind::Min { of } | AggKind::Max { of } | AggKind::Sum { of } | AggKind::Mean { of } => e_measure(of),
+        AggKind::CountDistinct { of }
+        | AggKind::Min { of }
+        | AggKind::Max { of }
+        | AggKind::Sum { of }
+        | AggKind::Mean { of } => e_measure(of),
         _ => (0, 0),
     }
 }
@@ -940,7 +1148,13 @@ fn e_measure(x: &EExpr) -> (usize, usize) {
             let (d, n) = join([e_measure(arg)]);
             (d, n.saturating_add(values.len()))
         }
-        EExpr::Not { arg: a } | EExpr::Neg { arg: a } | EExpr::IsMissing { arg: a } | EExpr::DateAdd { date: a, .. } | EExpr::ToFloat { arg: a } => join([e_measure(a)]),
-        EExpr::Binary { left, right, .. } | EExpr::Otherwise { arg: left, fallback: right } => join([e_measure(left), e_measure(right)]),
+        EExpr::Not { arg: a }
+        | EExpr::Neg { arg: a }
+        | EExpr::IsMissing { arg: a }
+        | EExpr::DateAdd { date: a, .. }
+        | EExpr::ToFloat { arg: a } => join([e_measure(a)]),
+        EExpr::Binary { left, right, .. } | EExpr::Otherwise { arg: left, fallback: right } => {
+            join([e_measure(left), e_measure(right)])
+        }
     }
 }

@@ -116,7 +116,9 @@ const MAX_LINE_SHOWN: usize = 120;
 impl Sources {
     /// Add a file; its id.
     pub fn add(&mut self, path: PathBuf, text: String) -> FileId {
-        let starts = std::iter::once(0).chain(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1)).collect();
+        let starts = std::iter::once(0)
+            .chain(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1))
+            .collect();
         // Files pushed straight onto `files` have no index; give them an empty one.
         self.line_starts.resize(self.files.len(), Vec::new());
         self.line_starts.push(starts);
@@ -164,7 +166,12 @@ impl Sources {
     ///
     /// # Errors
     /// Only those of `out`.
-    pub fn render_to(&self, diags: &[Diagnostic], more: (usize, usize), out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    pub fn render_to(
+        &self,
+        diags: &[Diagnostic],
+        more: (usize, usize),
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
         for d in diags.iter().take(MAX_RENDERED) {
             writeln!(out, "{}", self.render_one(d))?;
         }
@@ -199,11 +206,21 @@ impl Sources {
         let pad = " ".repeat(width);
         let caret_len = {
             let (end_line, end_col) = self.line_col(d.file, d.span.end.max(d.span.start));
-            if end_line == line { (end_col.saturating_sub(col)).max(1) } else { line_text.chars().count().saturating_sub(col - 1).max(1) }
+            if end_line == line {
+                (end_col.saturating_sub(col)).max(1)
+            } else {
+                line_text.chars().count().saturating_sub(col - 1).max(1)
+            }
         };
         // A long line (a generated file, or everything on one line) is shown around the caret.
         let (shown, caret_at, caret_len) = window(line_text, col - 1, caret_len);
-        let mut s = format!("{kind}: {}\n{pad}--> {}:{line}:{col}\n{pad} |\n{line} | {shown}\n{pad} | {}{}", d.message, path.display(), " ".repeat(caret_at), "^".repeat(caret_len));
+        let mut s = format!(
+            "{kind}: {}\n{pad}--> {}:{line}:{col}\n{pad} |\n{line} | {shown}\n{pad} | {}{}",
+            d.message,
+            path.display(),
+            " ".repeat(caret_at),
+            "^".repeat(caret_len)
+        );
         if let Some(label) = &d.label {
             s.push(' ');
             s.push_str(label);

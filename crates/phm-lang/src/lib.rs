@@ -28,8 +28,8 @@ pub mod diag;
 mod syntax;
 
 pub use bind::{BUILTINS, FUNCTIONS, METHODS};
-pub use diag::{Diagnostic, MAX_KEPT, MAX_RENDERED, Severity, Sources};
 use diag::Diags;
+pub use diag::{Diagnostic, MAX_KEPT, MAX_RENDERED, Severity, Sources};
 
 use ast::*;
 use bind::{Binder, Bound, Let};
@@ -143,12 +143,23 @@ pub const MAX_DEFINITION_BYTES: u64 = 1 << 20;
 /// or through a symbolic link), is refused.
 pub fn root_of(dir: &Path) -> PathBuf {
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    dir.ancestors().find(|d| d.join("definitions").is_dir() || d.join("codelists").is_dir()).map_or_else(|| dir.clone(), Path::to_path_buf)
+    dir.ancestors()
+        .find(|d| d.join("definitions").is_dir() || d.join("codelists").is_dir())
+        .map_or_else(|| dir.clone(), Path::to_path_buf)
 }
 
 impl Loader {
     fn new(root: PathBuf) -> Self {
-        Loader { sources: Sources::default(), diags: Diags::default(), scope: Scope::default(), loaded: HashSet::new(), stack: Vec::new(), hash_parts: Vec::new(), copied: 0, root }
+        Loader {
+            sources: Sources::default(),
+            diags: Diags::default(),
+            scope: Scope::default(),
+            loaded: HashSet::new(),
+            stack: Vec::new(),
+            hash_parts: Vec::new(),
+            copied: 0,
+            root,
+        }
     }
 }
 
@@ -164,7 +175,10 @@ pub fn load(path: &Path) -> Loaded {
 /// Each file's imports and codelists are read from inside its [`root_of`] folder.
 pub fn load_many(paths: &[PathBuf]) -> Loaded {
     let mut l = Loader::new(PathBuf::new());
-    let mut defs = Definitions { source: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "), ..Default::default() };
+    let mut defs = Definitions {
+        source: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+        ..Default::default()
+    };
     for p in paths {
         l.root = root_of(p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")));
         l.file(p, None, Some(&mut defs));
@@ -182,7 +196,11 @@ pub fn load_str(name: &str, text: &str, base: &Path) -> Loaded {
 }
 
 /// Bind one person-level expression against inline codelists (spec files use this).
-pub fn bind_expression(text: &str, codelists: &BTreeMap<String, CodelistRef>, lets: &[(String, String)]) -> Result<(PExpr, Type), String> {
+pub fn bind_expression(
+    text: &str,
+    codelists: &BTreeMap<String, CodelistRef>,
+    lets: &[(String, String)],
+) -> Result<(PExpr, Type), String> {
     let mut sources = Sources::default();
     let mut diags = Diags::default();
     let mut scope_lets = BTreeMap::new();
@@ -221,7 +239,13 @@ fn finish(l: Loader, mut defs: Definitions) -> Loaded {
     }
     defs.content_hash = sha256_hex(l.hash_parts.iter().map(Vec::as_slice));
     let has_errors = l.diags.has_errors();
-    Loaded { definitions: (!has_errors).then_some(defs), diagnostics: l.diags.list, more_errors: l.diags.more_errors, more_warnings: l.diags.more_warnings, sources: l.sources }
+    Loaded {
+        definitions: (!has_errors).then_some(defs),
+        diagnostics: l.diags.list,
+        more_errors: l.diags.more_errors,
+        more_warnings: l.diags.more_warnings,
+        sources: l.sources,
+    }
 }
 
 /// Why a path in a definition was not followed.
@@ -255,9 +279,16 @@ fn resolve(dir: &Path, rel: &str, root: &Path) -> Result<PathBuf, Unresolved> {
 /// The diagnostic for a path that was not followed.
 fn unresolved(file: FileId, span: Span, what: &str, rel: &str, why: Unresolved, dir: &Path, root: &Path) -> Diagnostic {
     match why {
-        Unresolved::NotFound => Diagnostic::error(file, span, format!("cannot find {what} `{rel}`")).help(format!("the path is read from `{}` or a folder above it, up to `{}`", dir.display(), root.display())),
-        Unresolved::Absolute => Diagnostic::error(file, span, format!("{what} `{rel}` is an absolute path")).help(format!("write the path relative to the definition; files are read from inside `{}`", root.display())),
-        Unresolved::Outside => Diagnostic::error(file, span, format!("{what} `{rel}` is outside `{}`", root.display())).help("definitions read files only from inside the folder that holds `definitions/` and `codelists/`"),
+        Unresolved::NotFound => Diagnostic::error(file, span, format!("cannot find {what} `{rel}`")).help(format!(
+            "the path is read from `{}` or a folder above it, up to `{}`",
+            dir.display(),
+            root.display()
+        )),
+        Unresolved::Absolute => Diagnostic::error(file, span, format!("{what} `{rel}` is an absolute path")).help(
+            format!("write the path relative to the definition; files are read from inside `{}`", root.display()),
+        ),
+        Unresolved::Outside => Diagnostic::error(file, span, format!("{what} `{rel}` is outside `{}`", root.display()))
+            .help("definitions read files only from inside the folder that holds `definitions/` and `codelists/`"),
     }
 }
 
@@ -267,7 +298,10 @@ impl Loader {
         if self.stack.contains(&canonical) {
             if let Some((f, s)) = from {
                 let chain: Vec<String> = self.stack.iter().map(|p| p.display().to_string()).collect();
-                self.diags.push(Diagnostic::error(f, s, "this import makes a cycle").help(format!("the files import each other: {}", chain.join(" → "))));
+                self.diags.push(
+                    Diagnostic::error(f, s, "this import makes a cycle")
+                        .help(format!("the files import each other: {}", chain.join(" → "))),
+                );
             }
             return;
         }
@@ -282,10 +316,15 @@ impl Loader {
             Ok(t) => t,
             Err(e) => {
                 match from {
-                    Some((f, s)) => self.diags.push(Diagnostic::error(f, s, format!("cannot read `{}`: {e}", path.display()))),
+                    Some((f, s)) => {
+                        self.diags.push(Diagnostic::error(f, s, format!("cannot read `{}`: {e}", path.display())))
+                    }
                     None => {
                         let file = self.sources.add(path.to_path_buf(), String::new());
-                        self.diags.push(Diagnostic::error(file, Span::default(), format!("cannot read `{}`: {e}", path.display())).help("give the path of a `.phm` definition file or a folder of them"));
+                        self.diags.push(
+                            Diagnostic::error(file, Span::default(), format!("cannot read `{}`: {e}", path.display()))
+                                .help("give the path of a `.phm` definition file or a folder of them"),
+                        );
                     }
                 }
                 return;
@@ -309,7 +348,10 @@ impl Loader {
             match item {
                 Item::Import { path: rel, span } => match resolve(&dir, &rel, &root) {
                     Ok(p) if p.extension().is_some_and(|x| x == "phm") => self.file(&p, Some((file, span)), None),
-                    Ok(_) => self.diags.push(Diagnostic::error(file, span, format!("`{rel}` is not a `.phm` definition file")).help("import only definition files, whose names end in `.phm`")),
+                    Ok(_) => self.diags.push(
+                        Diagnostic::error(file, span, format!("`{rel}` is not a `.phm` definition file"))
+                            .help("import only definition files, whose names end in `.phm`"),
+                    ),
                     Err(why) => self.diags.push(unresolved(file, span, "the import", &rel, why, &dir, &root)),
                 },
                 Item::IndexDate { date, .. } => {
@@ -336,7 +378,8 @@ impl Loader {
                         Some(s) => match phm_core::codes::CodeSystem::from_name(&s.text) {
                             Some(sys) => sys,
                             None => {
-                                let mut d = Diagnostic::error(file, s.span, format!("unknown code system `{}`", s.text));
+                                let mut d =
+                                    Diagnostic::error(file, s.span, format!("unknown code system `{}`", s.text));
                                 d = match suggest(&s.text, ["snomed", "icd10", "dmd", "opcs4"]) {
                                     Some(x) => d.help(format!("did you mean `{x}`?")),
                                     None => d.help("use snomed, icd10, dmd or opcs4"),
@@ -345,7 +388,9 @@ impl Loader {
                                 continue;
                             }
                         },
-                        None => phm_codelists::system_for_file_stem(p.file_stem().and_then(|s| s.to_str()).unwrap_or("")),
+                        None => {
+                            phm_codelists::system_for_file_stem(p.file_stem().and_then(|s| s.to_str()).unwrap_or(""))
+                        }
                     };
                     match phm_codelists::Codelist::load(&p, system, column.as_deref()) {
                         Ok(cl) => {
@@ -354,21 +399,40 @@ impl Loader {
                                     phm_codelists::Severity::Error => Severity::Error,
                                     phm_codelists::Severity::Warning => Severity::Warning,
                                 };
-                                let mut d = Diagnostic::error(file, path_span, format!("codelist `{}`: {problem}", name.text));
+                                let mut d =
+                                    Diagnostic::error(file, path_span, format!("codelist `{}`: {problem}", name.text));
                                 d.severity = sev;
                                 self.diags.push(d);
                             }
                             self.hash_parts.push(cl.sha256().as_bytes().to_vec());
-                            self.scope.codelists.insert(name.text.clone(), CodelistRef { name: name.text.clone(), system: system.name().into(), sha256: cl.sha256().into(), codes: cl.codes().to_vec() });
+                            self.scope.codelists.insert(
+                                name.text.clone(),
+                                CodelistRef {
+                                    name: name.text.clone(),
+                                    system: system.name().into(),
+                                    sha256: cl.sha256().into(),
+                                    codes: cl.codes().to_vec(),
+                                },
+                            );
                         }
-                        Err(e) => self.diags.push(Diagnostic::error(file, path_span, format!("codelist `{}`: {e}", name.text))),
+                        Err(e) => self.diags.push(Diagnostic::error(
+                            file,
+                            path_span,
+                            format!("codelist `{}`: {e}", name.text),
+                        )),
                     }
                 }
                 Item::Let { name, expr } => {
                     if !self.declare(file, &name) {
                         continue;
                     }
-                    let mut b = Binder { file, diags: &mut self.diags, lets: &self.scope.lets, codelists: &self.scope.codelists, copied: &mut self.copied };
+                    let mut b = Binder {
+                        file,
+                        diags: &mut self.diags,
+                        lets: &self.scope.lets,
+                        codelists: &self.scope.codelists,
+                        copied: &mut self.copied,
+                    };
                     if let Ok(bound) = b.bind_item(&expr, &format!("`{}`", name.text)) {
                         self.scope.lets.insert(name.text.clone(), bound);
                     }
@@ -376,7 +440,14 @@ impl Loader {
                 Item::Block(block) => {
                     if let Some(prev) = names_in_file.insert(block.name.text.clone(), block.name.span) {
                         let (line, _) = self.sources.line_col(file, prev.start);
-                        self.diags.push(Diagnostic::error(file, block.name.span, format!("`{}` is already defined on line {line}", block.name.text)).help("give each cohort, indicator and measure its own name"));
+                        self.diags.push(
+                            Diagnostic::error(
+                                file,
+                                block.name.span,
+                                format!("`{}` is already defined on line {line}", block.name.text),
+                            )
+                            .help("give each cohort, indicator and measure its own name"),
+                        );
                         continue;
                     }
                     self.block(file, &block, out.as_deref_mut());
@@ -389,11 +460,21 @@ impl Loader {
         if let Some((f, s)) = self.scope.defined_at.get(&name.text).copied() {
             let (line, _) = self.sources.line_col(f, s.start);
             let where_ = self.sources.files.get(f).map(|x| x.0.display().to_string()).unwrap_or_default();
-            self.diags.push(Diagnostic::error(file, name.span, format!("`{}` is already defined ({where_}, line {line})", name.text)).help("choose another name; names are shared by a file and everything it imports"));
+            self.diags.push(
+                Diagnostic::error(
+                    file,
+                    name.span,
+                    format!("`{}` is already defined ({where_}, line {line})", name.text),
+                )
+                .help("choose another name; names are shared by a file and everything it imports"),
+            );
             return false;
         }
         if BUILTINS.iter().any(|b| b.0 == name.text) || EventTable::from_name(&name.text).is_some() {
-            self.diags.push(Diagnostic::error(file, name.span, format!("`{}` is a built-in name", name.text)).help("choose another name"));
+            self.diags.push(
+                Diagnostic::error(file, name.span, format!("`{}` is a built-in name", name.text))
+                    .help("choose another name"),
+            );
             return false;
         }
         self.scope.defined_at.insert(name.text.clone(), (file, name.span));
@@ -404,7 +485,19 @@ impl Loader {
         let title = block.title.clone().unwrap_or_else(|| block.name.text.replace('_', " "));
         let allowed: &[&str] = match block.kind {
             BlockKind::Cohort => &["population", "column", "events", "event_columns"],
-            BlockKind::Indicator => &["numerator", "denominator", "method", "multiplier", "breakdowns", "rationale", "polarity", "caveats", "fingertips", "years", "life_table"],
+            BlockKind::Indicator => &[
+                "numerator",
+                "denominator",
+                "method",
+                "multiplier",
+                "breakdowns",
+                "rationale",
+                "polarity",
+                "caveats",
+                "fingertips",
+                "years",
+                "life_table",
+            ],
             BlockKind::Measure => &["indicator", "intervals"],
         };
         let mut fields: BTreeMap<&str, &Field> = BTreeMap::new();
@@ -412,7 +505,11 @@ impl Loader {
         let mut ok = true;
         for f in &block.fields {
             if !allowed.contains(&f.name.text.as_str()) {
-                let mut d = Diagnostic::error(file, f.name.span, format!("a {} has no field `{}`", kind_name(block.kind), f.name.text));
+                let mut d = Diagnostic::error(
+                    file,
+                    f.name.span,
+                    format!("a {} has no field `{}`", kind_name(block.kind), f.name.text),
+                );
                 d = match suggest(&f.name.text, allowed.iter().copied()) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
                     None => d.help(format!("the fields are {}", allowed.join(", "))),
@@ -430,16 +527,33 @@ impl Loader {
                 ok = false;
             }
         }
-        let mut b = Binder { file, diags: &mut self.diags, lets: &self.scope.lets, codelists: &self.scope.codelists, copied: &mut self.copied };
+        let mut b = Binder {
+            file,
+            diags: &mut self.diags,
+            lets: &self.scope.lets,
+            codelists: &self.scope.codelists,
+            copied: &mut self.copied,
+        };
         let required = |name: &str, b: &mut Binder, want: &[Type]| -> Option<PExpr> {
             match fields.get(name).map(|f| &f.value) {
                 Some(FieldValue::Expr(e)) => b.person(e, &format!("`{name}`"), want).ok().map(|x| x.0),
                 Some(_) => {
-                    b.diags.push(Diagnostic::error(file, fields[name].name.span, format!("`{name}` needs an expression")));
+                    b.diags.push(Diagnostic::error(
+                        file,
+                        fields[name].name.span,
+                        format!("`{name}` needs an expression"),
+                    ));
                     None
                 }
                 None => {
-                    b.diags.push(Diagnostic::error(file, block.name.span, format!("{} `{}` has no `{name}`", kind_name(block.kind), block.name.text)).help(format!("add `{name} = ...` inside the braces")));
+                    b.diags.push(
+                        Diagnostic::error(
+                            file,
+                            block.name.span,
+                            format!("{} `{}` has no `{name}`", kind_name(block.kind), block.name.text),
+                        )
+                        .help(format!("add `{name} = ...` inside the braces")),
+                    );
                     None
                 }
             }
@@ -451,7 +565,11 @@ impl Loader {
                 let mut seen = HashSet::new();
                 for (name, expr) in columns {
                     if !seen.insert(name.text.clone()) || name.text == "person_id" {
-                        b.diags.push(Diagnostic::error(file, name.span, format!("the column `{}` is given twice", name.text)));
+                        b.diags.push(Diagnostic::error(
+                            file,
+                            name.span,
+                            format!("the column `{}` is given twice", name.text),
+                        ));
                         ok = false;
                         continue;
                     }
@@ -470,8 +588,16 @@ impl Loader {
                                         if frame.table.column(&n.text).is_some() {
                                             v.push(n.text.clone());
                                         } else {
-                                            let cols: Vec<&str> = frame.table.columns().iter().map(|c| c.name).collect();
-                                            b.diags.push(Diagnostic::error(file, n.span, format!("`{}` has no column `{}`", frame.table.name(), n.text)).help(format!("the columns are {}", cols.join(", "))));
+                                            let cols: Vec<&str> =
+                                                frame.table.columns().iter().map(|c| c.name).collect();
+                                            b.diags.push(
+                                                Diagnostic::error(
+                                                    file,
+                                                    n.span,
+                                                    format!("`{}` has no column `{}`", frame.table.name(), n.text),
+                                                )
+                                                .help(format!("the columns are {}", cols.join(", "))),
+                                            );
                                             ok = false;
                                         }
                                     }
@@ -494,7 +620,13 @@ impl Loader {
                     _ => None,
                 };
                 if let (Some(population), true, Some(out)) = (population, ok, out) {
-                    out.cohorts.push(Cohort { name: block.name.text.clone(), title, population, columns: cols, events });
+                    out.cohorts.push(Cohort {
+                        name: block.name.text.clone(),
+                        title,
+                        population,
+                        columns: cols,
+                        events,
+                    });
                 }
             }
             BlockKind::Indicator => {
@@ -521,14 +653,21 @@ impl Loader {
                             let mut d = Diagnostic::error(file, *span, format!("unknown method `{m}`"));
                             d = match suggest(m, METHODS.iter().map(|x| x.0)) {
                                 Some(s) => d.help(format!("did you mean `{s}`?")),
-                                None => d.help(format!("the methods are {}", METHODS.iter().map(|x| x.0).collect::<Vec<_>>().join(", "))),
+                                None => d.help(format!(
+                                    "the methods are {}",
+                                    METHODS.iter().map(|x| x.0).collect::<Vec<_>>().join(", ")
+                                )),
                             };
                             b.diags.push(d);
                             None
                         }
                     }
                     Some(_) => {
-                        b.diags.push(Diagnostic::error(file, fields["method"].name.span, "`method` is a name, e.g. `method = proportion`"));
+                        b.diags.push(Diagnostic::error(
+                            file,
+                            fields["method"].name.span,
+                            "`method` is a name, e.g. `method = proportion`",
+                        ));
                         None
                     }
                     None => Some("proportion".to_owned()),
@@ -537,7 +676,11 @@ impl Loader {
                     Some(FieldValue::Expr(Expr { kind: ExprKind::Int(n), .. })) => Some(*n as f64),
                     Some(FieldValue::Expr(Expr { kind: ExprKind::Float(x), .. })) => Some(*x),
                     Some(_) => {
-                        b.diags.push(Diagnostic::error(file, fields["multiplier"].name.span, "`multiplier` is a number, e.g. 100 or 100000"));
+                        b.diags.push(Diagnostic::error(
+                            file,
+                            fields["multiplier"].name.span,
+                            "`multiplier` is a number, e.g. 100 or 100000",
+                        ));
                         None
                     }
                     None => Some(match method.as_deref() {
@@ -576,11 +719,27 @@ impl Loader {
                     (_, n) => n,
                 };
                 if method.as_deref() == Some("life_expectancy") && numerator_ty.is_some_and(|t| t != Type::Bool) {
-                    b.diags.push(Diagnostic::error(file, fields["numerator"].name.span, "a life expectancy's numerator is true/false: whether the person died in the period"));
+                    b.diags.push(Diagnostic::error(
+                        file,
+                        fields["numerator"].name.span,
+                        "a life expectancy's numerator is true/false: whether the person died in the period",
+                    ));
                     ok = false;
                 }
-                if let (Some(denominator), Some(numerator), Some(method), Some(multiplier), Some(about), true) = (denominator, numerator, method, multiplier, about, ok) {
-                    let ind = Indicator { name: block.name.text.clone(), title, denominator, numerator, numerator_ty: numerator_ty.unwrap_or(Type::Bool), method, multiplier, breakdowns, about };
+                if let (Some(denominator), Some(numerator), Some(method), Some(multiplier), Some(about), true) =
+                    (denominator, numerator, method, multiplier, about, ok)
+                {
+                    let ind = Indicator {
+                        name: block.name.text.clone(),
+                        title,
+                        denominator,
+                        numerator,
+                        numerator_ty: numerator_ty.unwrap_or(Type::Bool),
+                        method,
+                        multiplier,
+                        breakdowns,
+                        about,
+                    };
                     self.scope.indicators.insert(ind.name.clone(), ind.clone());
                     if let Some(out) = out {
                         out.indicators.push(ind);
@@ -589,21 +748,33 @@ impl Loader {
             }
             BlockKind::Measure => {
                 let indicator = match fields.get("indicator").map(|f| &f.value) {
-                    Some(FieldValue::Expr(Expr { kind: ExprKind::Name(n), span, .. })) => match self.scope.indicators.get(n) {
-                        Some(i) => Some(i.clone()),
-                        None => {
-                            let mut d = Diagnostic::error(file, *span, format!("unknown indicator `{n}`"));
-                            let suggestion = if self.diags.full() { None } else { suggest(n, self.scope.indicators.keys().map(String::as_str)) };
-                            d = match suggestion {
-                                Some(s) => d.help(format!("did you mean `{s}`?")),
-                                None => d.help("define the indicator above the measure, or import the file that defines it"),
-                            };
-                            self.diags.push(d);
-                            None
+                    Some(FieldValue::Expr(Expr { kind: ExprKind::Name(n), span, .. })) => {
+                        match self.scope.indicators.get(n) {
+                            Some(i) => Some(i.clone()),
+                            None => {
+                                let mut d = Diagnostic::error(file, *span, format!("unknown indicator `{n}`"));
+                                let suggestion = if self.diags.full() {
+                                    None
+                                } else {
+                                    suggest(n, self.scope.indicators.keys().map(String::as_str))
+                                };
+                                d = match suggestion {
+                                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                                    None => d.help(
+                                        "define the indicator above the measure, or import the file that defines it",
+                                    ),
+                                };
+                                self.diags.push(d);
+                                None
+                            }
                         }
-                    },
+                    }
                     _ => {
-                        self.diags.push(Diagnostic::error(file, block.name.span, format!("measure `{}` needs `indicator = NAME`", block.name.text)));
+                        self.diags.push(Diagnostic::error(
+                            file,
+                            block.name.span,
+                            format!("measure `{}` needs `indicator = NAME`", block.name.text),
+                        ));
                         None
                     }
                 };
@@ -614,19 +785,32 @@ impl Loader {
                             "quarterly" => Some(Every::Quarterly),
                             "annual" | "annually" | "yearly" => Some(Every::Annual),
                             _ => {
-                                self.diags.push(Diagnostic::error(file, every.span, format!("unknown interval `{}`", every.text)).help("use monthly, quarterly or annual"));
+                                self.diags.push(
+                                    Diagnostic::error(file, every.span, format!("unknown interval `{}`", every.text))
+                                        .help("use monthly, quarterly or annual"),
+                                );
                                 None
                             }
                         };
                         if from.0 > to.0 {
-                            self.diags.push(Diagnostic::error(file, to.1, "the last period starts before the first").help("swap the dates"));
+                            self.diags.push(
+                                Diagnostic::error(file, to.1, "the last period starts before the first")
+                                    .help("swap the dates"),
+                            );
                             None
                         } else {
                             e.map(|every| Intervals { every, from: from.0, to: to.0 })
                         }
                     }
                     _ => {
-                        self.diags.push(Diagnostic::error(file, block.name.span, format!("measure `{}` needs `intervals = monthly from YYYY-MM-DD to YYYY-MM-DD`", block.name.text)));
+                        self.diags.push(Diagnostic::error(
+                            file,
+                            block.name.span,
+                            format!(
+                                "measure `{}` needs `intervals = monthly from YYYY-MM-DD to YYYY-MM-DD`",
+                                block.name.text
+                            ),
+                        ));
                         None
                     }
                 };
@@ -648,7 +832,13 @@ fn kind_name(k: BlockKind) -> &'static str {
 
 /// An indicator's descriptive fields (`rationale`, `polarity`, `caveats`, `fingertips`) and
 /// the method-specific `years` and `life_table`, checked; `None` after a diagnostic.
-fn about(file: FileId, fields: &BTreeMap<&str, &Field>, method: Option<&str>, indicators: &BTreeMap<String, Indicator>, diags: &mut Diags) -> Option<About> {
+fn about(
+    file: FileId,
+    fields: &BTreeMap<&str, &Field>,
+    method: Option<&str>,
+    indicators: &BTreeMap<String, Indicator>,
+    diags: &mut Diags,
+) -> Option<About> {
     let before = diags.len();
     let mut about = About::default();
     let fail = |diags: &mut Diags, name: &str, msg: String, help: &str| {
@@ -665,7 +855,12 @@ fn about(file: FileId, fields: &BTreeMap<&str, &Field>, method: Option<&str>, in
                 let text = Some(text.clone());
                 if name == "rationale" { about.rationale = text } else { about.caveats = text }
             }
-            (true, _) => fail(diags, name, format!("`{name}` is text in double quotes"), "e.g. `rationale = \"Why this matters, in a sentence or two.\"`"),
+            (true, _) => fail(
+                diags,
+                name,
+                format!("`{name}` is text in double quotes"),
+                "e.g. `rationale = \"Why this matters, in a sentence or two.\"`",
+            ),
         }
     }
     if fields.contains_key("polarity") {
@@ -681,29 +876,61 @@ fn about(file: FileId, fields: &BTreeMap<&str, &Field>, method: Option<&str>, in
                     fail(diags, "polarity", format!("unknown polarity `{n}`"), &help)
                 }
             },
-            _ => fail(diags, "polarity", "`polarity` is a name".into(), "write `polarity = higher_is_better`, `lower_is_better` or `no_judgement`"),
+            _ => fail(
+                diags,
+                "polarity",
+                "`polarity` is a name".into(),
+                "write `polarity = higher_is_better`, `lower_is_better` or `no_judgement`",
+            ),
         }
     }
     if fields.contains_key("fingertips") {
         match value("fingertips") {
             Some(ExprKind::Int(id)) if *id > 0 => about.fingertips = Some(*id),
-            _ => fail(diags, "fingertips", "`fingertips` is the id of an OHID Fingertips indicator, a whole number".into(), "e.g. `fingertips = 90366` (life expectancy at birth)"),
+            _ => fail(
+                diags,
+                "fingertips",
+                "`fingertips` is the id of an OHID Fingertips indicator, a whole number".into(),
+                "e.g. `fingertips = 90366` (life expectancy at birth)",
+            ),
         }
     }
     match (method, fields.contains_key("years"), value("years")) {
         (Some("life_expectancy"), true, Some(ExprKind::Int(n))) if *n > 0 => about.years = Some(*n as f64),
         (Some("life_expectancy"), true, Some(ExprKind::Float(x))) if *x > 0.0 => about.years = Some(*x),
-        (Some("life_expectancy"), true, _) => fail(diags, "years", "`years` is the period's length in years, a number above 0".into(), "e.g. `years = 3` for deaths in three years"),
+        (Some("life_expectancy"), true, _) => fail(
+            diags,
+            "years",
+            "`years` is the period's length in years, a number above 0".into(),
+            "e.g. `years = 3` for deaths in three years",
+        ),
         (Some("life_expectancy"), false, _) => {
-            diags.push(Diagnostic::error(file, fields.get("method").map(|f| f.name.span).unwrap_or_default(), "a life expectancy needs `years`: the length of the period in which deaths are counted").help("add e.g. `years = 3`"));
+            diags.push(
+                Diagnostic::error(
+                    file,
+                    fields.get("method").map(|f| f.name.span).unwrap_or_default(),
+                    "a life expectancy needs `years`: the length of the period in which deaths are counted",
+                )
+                .help("add e.g. `years = 3`"),
+            );
         }
-        (_, true, _) => fail(diags, "years", "`years` belongs to `method = life_expectancy`".into(), "remove it, or change the method"),
+        (_, true, _) => fail(
+            diags,
+            "years",
+            "`years` belongs to `method = life_expectancy`".into(),
+            "remove it, or change the method",
+        ),
         _ => {}
     }
     match (method, fields.contains_key("life_table"), value("life_table")) {
         (Some("healthy_life_expectancy"), true, Some(ExprKind::Name(n))) => match indicators.get(n) {
             Some(le) if le.method == "life_expectancy" => about.life_table = Some(n.clone()),
-            Some(_) => fail(diags, "life_table", format!("`{n}` is not a life expectancy"), "name an indicator with `method = life_expectancy`"),
+            Some(_) => fail(
+                diags,
+                "life_table",
+                format!("`{n}` is not a life expectancy"),
+                "name an indicator with `method = life_expectancy`",
+            ),
             None => {
                 let les = indicators.values().filter(|i| i.method == "life_expectancy").map(|i| i.name.as_str());
                 let help = match suggest(n, les) {
@@ -713,11 +940,21 @@ fn about(file: FileId, fields: &BTreeMap<&str, &Field>, method: Option<&str>, in
                 fail(diags, "life_table", format!("unknown indicator `{n}`"), &help)
             }
         },
-        (Some("healthy_life_expectancy"), true, _) => fail(diags, "life_table", "`life_table` is the name of a life-expectancy indicator".into(), "e.g. `life_table = life_expectancy_male`"),
+        (Some("healthy_life_expectancy"), true, _) => fail(
+            diags,
+            "life_table",
+            "`life_table` is the name of a life-expectancy indicator".into(),
+            "e.g. `life_table = life_expectancy_male`",
+        ),
         (Some("healthy_life_expectancy"), false, _) => {
             diags.push(Diagnostic::error(file, fields.get("method").map(|f| f.name.span).unwrap_or_default(), "a healthy life expectancy needs `life_table`: the life-expectancy indicator that gives its deaths and population").help("add e.g. `life_table = life_expectancy_male`"));
         }
-        (_, true, _) => fail(diags, "life_table", "`life_table` belongs to `method = healthy_life_expectancy`".into(), "remove it, or change the method"),
+        (_, true, _) => fail(
+            diags,
+            "life_table",
+            "`life_table` belongs to `method = healthy_life_expectancy`".into(),
+            "remove it, or change the method",
+        ),
         _ => {}
     }
     (diags.len() == before).then_some(about)

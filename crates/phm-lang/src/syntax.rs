@@ -21,7 +21,8 @@ pub(crate) struct Token {
     pub span: Span,
 }
 
-const SYMBOLS: [&str; 18] = ["<=", ">=", "!=", "==", "=", "<", ">", "+", "-", "*", "/", "(", ")", "{", "}", ",", ".", ":"];
+const SYMBOLS: [&str; 18] =
+    ["<=", ">=", "!=", "==", "=", "<", ">", "+", "-", "*", "/", "(", ")", "{", "}", ",", ".", ":"];
 
 pub(crate) fn lex(src: &str, file: FileId, diags: &mut Diags) -> Vec<Token> {
     let bytes = src.as_bytes();
@@ -58,7 +59,10 @@ pub(crate) fn lex(src: &str, file: FileId, diags: &mut Diags) -> Vec<Token> {
                 i += ch.len_utf8();
             }
             if !closed {
-                diags.push(Diagnostic::error(file, Span::new(start, i), "this text has no closing quote").help("end the text with `\"` on the same line"));
+                diags.push(
+                    Diagnostic::error(file, Span::new(start, i), "this text has no closing quote")
+                        .help("end the text with `\"` on the same line"),
+                );
             }
             out.push(Token { tok: Tok::Str(s), span: Span::new(start, i) });
             continue;
@@ -77,7 +81,10 @@ pub(crate) fn lex(src: &str, file: FileId, diags: &mut Diags) -> Vec<Token> {
                 match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
                     Ok(d) if text.len() == 10 => out.push(Token { tok: Tok::Date(d), span: Span::new(start, j) }),
                     _ => {
-                        diags.push(Diagnostic::error(file, Span::new(start, j), format!("`{text}` is not a calendar date")).help("write dates as YYYY-MM-DD, e.g. 2024-02-29"));
+                        diags.push(
+                            Diagnostic::error(file, Span::new(start, j), format!("`{text}` is not a calendar date"))
+                                .help("write dates as YYYY-MM-DD, e.g. 2024-02-29"),
+                        );
                         out.push(Token { tok: Tok::Date(chrono::NaiveDate::MIN), span: Span::new(start, j) });
                     }
                 }
@@ -123,12 +130,16 @@ pub(crate) fn lex(src: &str, file: FileId, diags: &mut Diags) -> Vec<Token> {
         let ch = src[i..].chars().next().unwrap_or('?');
         let hint = match ch {
             '[' | ']' => "lists are written in round brackets: (\"a\", \"b\")",
-            '\'' | '\u{2018}' | '\u{2019}' | '\u{201c}' | '\u{201d}' => "text goes in straight double quotes: \"like this\"",
+            '\'' | '\u{2018}' | '\u{2019}' | '\u{201c}' | '\u{201d}' => {
+                "text goes in straight double quotes: \"like this\""
+            }
             '&' | '|' => "write `and`, `or`",
             '!' => "write `not`",
             _ => "remove it",
         };
-        diags.push(Diagnostic::error(file, Span::new(i, i + ch.len_utf8()), format!("unexpected character `{ch}`")).help(hint));
+        diags.push(
+            Diagnostic::error(file, Span::new(i, i + ch.len_utf8()), format!("unexpected character `{ch}`")).help(hint),
+        );
         i += ch.len_utf8();
     }
     out.push(Token { tok: Tok::Eof, span: Span::new(src.len(), src.len()) });
@@ -137,8 +148,32 @@ pub(crate) fn lex(src: &str, file: FileId, diags: &mut Diags) -> Vec<Token> {
 
 /// Words that cannot name a variable.
 pub const KEYWORDS: &[&str] = &[
-    "and", "or", "not", "where", "in", "is", "missing", "between", "within", "before", "after", "otherwise", "case", "when", "then", "else", "end",
-    "true", "false", "let", "codelist", "import", "cohort", "indicator", "measure", "index_date_default",
+    "and",
+    "or",
+    "not",
+    "where",
+    "in",
+    "is",
+    "missing",
+    "between",
+    "within",
+    "before",
+    "after",
+    "otherwise",
+    "case",
+    "when",
+    "then",
+    "else",
+    "end",
+    "true",
+    "false",
+    "let",
+    "codelist",
+    "import",
+    "cohort",
+    "indicator",
+    "measure",
+    "index_date_default",
 ];
 
 const ITEM_KEYWORDS: &[&str] = &["let", "codelist", "import", "cohort", "indicator", "measure", "index_date"];
@@ -293,7 +328,9 @@ impl<'a> Parser<'a> {
         loop {
             match self.peek() {
                 Tok::Eof | Tok::Sym("}") => return,
-                Tok::Ident(_) if self.at_line_start() && matches!(self.peek_at(1), Tok::Sym("=") | Tok::Ident(_)) => return,
+                Tok::Ident(_) if self.at_line_start() && matches!(self.peek_at(1), Tok::Sym("=") | Tok::Ident(_)) => {
+                    return;
+                }
                 _ => {
                     self.bump();
                 }
@@ -367,10 +404,16 @@ impl Parser<'_> {
             "codelist" => {
                 self.bump();
                 let name = self.ident("a name for the codelist")?;
-                let system = if self.eat_sym_colon() { Some(self.ident("a code system: snomed, icd10, dmd or opcs4")?) } else { None };
+                let system = if self.eat_sym_colon() {
+                    Some(self.ident("a code system: snomed, icd10, dmd or opcs4")?)
+                } else {
+                    None
+                };
                 self.expect_sym("=")?;
-                let (path, path_span) = self.string("the codelist's CSV file in quotes, e.g. \"codelists/asthma.csv\"")?;
-                let column = if self.eat_word("column") { Some(self.string("a column name in quotes")?.0) } else { None };
+                let (path, path_span) =
+                    self.string("the codelist's CSV file in quotes, e.g. \"codelists/asthma.csv\"")?;
+                let column =
+                    if self.eat_word("column") { Some(self.string("a column name in quotes")?.0) } else { None };
                 Ok(Item::Codelist { name, system, path, path_span, column })
             }
             "let" => {
@@ -441,7 +484,12 @@ impl Parser<'_> {
             return Ok(Field { name: first, value: FieldValue::Column { name, expr } });
         }
         self.expect_sym("=")?;
-        if self.is_sym("(") && first.text != "population" && first.text != "numerator" && first.text != "denominator" && first.text != "events" {
+        if self.is_sym("(")
+            && first.text != "population"
+            && first.text != "numerator"
+            && first.text != "denominator"
+            && first.text != "events"
+        {
             // A list of names: breakdowns = (place, sex)
             let start = self.bump().span;
             let mut names = Vec::new();
@@ -503,8 +551,9 @@ impl Parser<'_> {
 
     /// The diagnostic for an expression nested deeper than [`MAX_NESTING`], at `span`.
     fn too_deep(&mut self, span: Span) {
-        let d = Diagnostic::error(self.file, span, format!("nesting deeper than {MAX_NESTING} levels"))
-            .help("split the expression into named parts with `let`, e.g. `let recent = ...` and then `recent and ...`");
+        let d = Diagnostic::error(self.file, span, format!("nesting deeper than {MAX_NESTING} levels")).help(
+            "split the expression into named parts with `let`, e.g. `let recent = ...` and then `recent and ...`",
+        );
         self.diags.push(d);
     }
 
@@ -524,7 +573,8 @@ impl Parser<'_> {
             let kw = self.bump().span;
             let cond = self.otherwise()?;
             let span = left.span.to(cond.span);
-            left = self.checked(Expr::new(ExprKind::Where { frame: Box::new(left), cond: Box::new(cond), kw }, span), kw)?;
+            left =
+                self.checked(Expr::new(ExprKind::Where { frame: Box::new(left), cond: Box::new(cond), kw }, span), kw)?;
         }
         Ok(left)
     }
@@ -648,7 +698,10 @@ impl Parser<'_> {
             };
             let anchor = self.additive()?;
             let span = left.span.to(anchor.span);
-            return Ok(Expr::new(ExprKind::Within { arg: Box::new(left), amount: Box::new(amount), after, anchor: Box::new(anchor), kw }, span));
+            return Ok(Expr::new(
+                ExprKind::Within { arg: Box::new(left), amount: Box::new(amount), after, anchor: Box::new(anchor), kw },
+                span,
+            ));
         }
         Ok(left)
     }
@@ -736,7 +789,10 @@ impl Parser<'_> {
                 self.bump();
                 let e = self.expr()?;
                 if self.is_sym(",") {
-                    self.diags.push(Diagnostic::error(self.file, self.span(), "a list in brackets can only follow `in`").help("write `x in (\"a\", \"b\")`"));
+                    self.diags.push(
+                        Diagnostic::error(self.file, self.span(), "a list in brackets can only follow `in`")
+                            .help("write `x in (\"a\", \"b\")`"),
+                    );
                     return Err(());
                 }
                 let end = self.expect_sym(")")?;

@@ -31,13 +31,20 @@ fn every_shipped_definition_loads_cleanly() {
         indicators += d.indicators.len();
         measures += d.measures.len();
     }
-    assert!(cohorts >= 4 && indicators >= 12 && measures >= 2, "{cohorts} cohorts, {indicators} indicators, {measures} measures");
+    assert!(
+        cohorts >= 4 && indicators >= 12 && measures >= 2,
+        "{cohorts} cohorts, {indicators} indicators, {measures} measures"
+    );
 }
 
 #[test]
 fn indicators_always_leave_out_people_with_a_national_data_opt_out() {
     let dir = tempfile::tempdir().expect("tmp");
-    let loaded = phm_lang::load_str("i.phm", "indicator i {\n  denominator = registered\n  numerator = age >= 18\n}\n", dir.path());
+    let loaded = phm_lang::load_str(
+        "i.phm",
+        "indicator i {\n  denominator = registered\n  numerator = age >= 18\n}\n",
+        dir.path(),
+    );
     let defs = loaded.definitions.expect("loads");
     let text = serde_json::to_string(&defs.indicators[0].denominator).expect("json");
     assert!(text.contains("\"opted_out\""), "{text}");

@@ -11,7 +11,11 @@ fn diagnose(text: &str) -> String {
     fs::create_dir_all(dir.path().join("codelists")).expect("dir");
     fs::create_dir_all(dir.path().join("definitions")).expect("dir");
     fs::write(dir.path().join("codelists/asthma.csv"), "code,term\n195967001,Asthma\n").expect("codelist");
-    fs::write(dir.path().join("codelists/mangled.csv"), "code,term\n195967001,Asthma\n1.95967E+08,Asthma (from a spreadsheet)\n").expect("codelist");
+    fs::write(
+        dir.path().join("codelists/mangled.csv"),
+        "code,term\n195967001,Asthma\n1.95967E+08,Asthma (from a spreadsheet)\n",
+    )
+    .expect("codelist");
     let path = dir.path().join("definitions/example.phm");
     fs::write(&path, text).expect("definition");
     let loaded = phm_lang::load(&path);
@@ -21,7 +25,9 @@ fn diagnose(text: &str) -> String {
 
 #[test]
 fn an_unknown_name_suggests_the_nearest_one() {
-    insta::assert_snapshot!(diagnose("codelist asthma = \"codelists/asthma.csv\"\nlet has_asthma = exists(condition where code in asthma)\nlet adults = age >= 18 and has_asthmaa\n"));
+    insta::assert_snapshot!(diagnose(
+        "codelist asthma = \"codelists/asthma.csv\"\nlet has_asthma = exists(condition where code in asthma)\nlet adults = age >= 18 and has_asthmaa\n"
+    ));
 }
 
 #[test]
@@ -31,7 +37,9 @@ fn a_date_compared_with_a_number_says_how_to_write_a_date() {
 
 #[test]
 fn an_unknown_codelist_is_named_with_a_suggestion() {
-    insta::assert_snapshot!(diagnose("codelist asthma = \"codelists/asthma.csv\"\nlet x = exists(condition where code in asthmaa)\n"));
+    insta::assert_snapshot!(diagnose(
+        "codelist asthma = \"codelists/asthma.csv\"\nlet x = exists(condition where code in asthmaa)\n"
+    ));
 }
 
 #[test]
@@ -46,7 +54,9 @@ fn a_codelist_mangled_by_a_spreadsheet_is_reported_with_its_line() {
 
 #[test]
 fn a_missing_codelist_file_and_a_misspelt_keyword_are_both_reported() {
-    insta::assert_snapshot!(diagnose("codelist copd = \"codelists/copd.csv\"\ncohrt x { population = registered }\nlet y = age > 1\n"));
+    insta::assert_snapshot!(diagnose(
+        "codelist copd = \"codelists/copd.csv\"\ncohrt x { population = registered }\nlet y = age > 1\n"
+    ));
 }
 
 #[test]
@@ -77,7 +87,12 @@ fn project(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 /// gets by default (and a sixteenth of a main thread's 8 MiB), in the test profile's larger
 /// frames: what passes here cannot overflow there.
 fn diagnose_on_a_small_stack(text: String) -> String {
-    std::thread::Builder::new().stack_size(512 << 10).spawn(move || diagnose(&text)).expect("spawn").join().expect("no stack overflow")
+    std::thread::Builder::new()
+        .stack_size(512 << 10)
+        .spawn(move || diagnose(&text))
+        .expect("spawn")
+        .join()
+        .expect("no stack overflow")
 }
 
 #[test]
@@ -98,7 +113,12 @@ fn ten_thousand_terms_joined_by_and_load_and_a_mistake_among_them_is_found() {
     let terms = |last: &str| format!("let wide = {} and {last}\n", vec!["registered"; 9_999].join(" and "));
     let text = terms("registered");
     let (_dir, path) = project(&text);
-    let loaded = std::thread::Builder::new().stack_size(512 << 10).spawn(move || phm_lang::load(&path)).expect("spawn").join().expect("no stack overflow");
+    let loaded = std::thread::Builder::new()
+        .stack_size(512 << 10)
+        .spawn(move || phm_lang::load(&path))
+        .expect("spawn")
+        .join()
+        .expect("no stack overflow");
     assert!(loaded.diagnostics.is_empty(), "{}", loaded.render());
     // The long line is shown around the mistake, not whole.
     insta::assert_snapshot!(diagnose_on_a_small_stack(terms("registerd")));
@@ -114,9 +134,18 @@ fn ten_thousand_terms_joined_by_plus_are_refused_where_they_get_too_deep() {
 #[test]
 fn nesting_up_to_the_limit_loads() {
     let depth = phm_lang::ast::MAX_NESTING - 2;
-    for text in [format!("let deep = {}age{} > 1\n", "(".repeat(depth), ")".repeat(depth)), format!("let deep = {}registered\n", "not ".repeat(depth)), format!("let long = {} > 1\n", vec!["age"; depth].join(" + "))] {
+    for text in [
+        format!("let deep = {}age{} > 1\n", "(".repeat(depth), ")".repeat(depth)),
+        format!("let deep = {}registered\n", "not ".repeat(depth)),
+        format!("let long = {} > 1\n", vec!["age"; depth].join(" + ")),
+    ] {
         let (_dir, path) = project(&text);
-        let loaded = std::thread::Builder::new().stack_size(512 << 10).spawn(move || phm_lang::load(&path)).expect("spawn").join().expect("no stack overflow");
+        let loaded = std::thread::Builder::new()
+            .stack_size(512 << 10)
+            .spawn(move || phm_lang::load(&path))
+            .expect("spawn")
+            .join()
+            .expect("no stack overflow");
         assert!(loaded.diagnostics.is_empty(), "{}", loaded.render());
     }
 }
@@ -130,7 +159,11 @@ fn lets_built_on_lets_too_deeply_are_refused() {
     let out = diagnose_on_a_small_stack(text);
     // `registered` is a few levels deep already; each `not` adds one.
     let first = out.lines().next().expect("a diagnostic");
-    assert!(first.starts_with("error: `a2") && first.ends_with("` nests deeper than 256 levels once the `let`s it uses are put in"), "{out}");
+    assert!(
+        first.starts_with("error: `a2")
+            && first.ends_with("` nests deeper than 256 levels once the `let`s it uses are put in"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -175,7 +208,13 @@ fn a_900_kb_file_of_mistakes_shows_the_first_hundred_and_counts_the_rest() {
     let out = loaded.render();
     assert_eq!(out.matches("\nerror: ").count() + usize::from(out.starts_with("error: ")), phm_lang::MAX_RENDERED);
     let last = out.lines().rev().find(|l| !l.is_empty()).expect("a last line");
-    assert_eq!(last, format!("... and {} more errors not shown (the first 100 are above; fix them and check again)", loaded.error_count() - 100));
+    assert_eq!(
+        last,
+        format!(
+            "... and {} more errors not shown (the first 100 are above; fix them and check again)",
+            loaded.error_count() - 100
+        )
+    );
 }
 
 #[test]
@@ -188,12 +227,20 @@ fn measure_a_900_kb_file_of_mistakes() {
     let load = t.elapsed();
     let t = std::time::Instant::now();
     let rendered = loaded.render();
-    eprintln!("{} bytes, {} errors: load {load:.2?}, render {:.2?} ({} bytes rendered)", text.len(), loaded.error_count(), t.elapsed(), rendered.len());
+    eprintln!(
+        "{} bytes, {} errors: load {load:.2?}, render {:.2?} ({} bytes rendered)",
+        text.len(),
+        loaded.error_count(),
+        t.elapsed(),
+        rendered.len()
+    );
 }
 
 #[test]
 fn lines_are_counted_right_after_blank_lines_and_in_crlf_files() {
-    for text in ["\n\n\nlet x = agee > 1\n", "\r\n\r\n\r\nlet x = agee > 1\r\n", "# a comment\n  \n\nlet x = agee > 1\n"] {
+    for text in
+        ["\n\n\nlet x = agee > 1\n", "\r\n\r\n\r\nlet x = agee > 1\r\n", "# a comment\n  \n\nlet x = agee > 1\n"]
+    {
         let out = diagnose(text);
         assert!(out.contains("example.phm:4:9\n"), "{text:?}:\n{out}");
         assert!(out.contains("\n4 | let x = agee > 1\n"), "{text:?}:\n{out}");
@@ -223,7 +270,8 @@ fn paths_outside_the_project_devices_pipes_and_huge_files_are_refused_unread() {
     let codelists = dir.path().join("codelists");
     std::os::unix::fs::symlink(outside.path().join("secret.csv"), codelists.join("linked.csv")).expect("link");
     std::os::unix::fs::symlink("/dev/zero", codelists.join("zero.csv")).expect("link");
-    let fifo = |p: &std::path::Path| assert!(std::process::Command::new("mkfifo").arg(p).status().expect("mkfifo").success());
+    let fifo =
+        |p: &std::path::Path| assert!(std::process::Command::new("mkfifo").arg(p).status().expect("mkfifo").success());
     fifo(&codelists.join("pipe.csv"));
     fs::create_dir(codelists.join("folder.csv")).expect("dir");
     let huge = fs::File::create(codelists.join("huge.csv")).expect("huge");
@@ -237,7 +285,10 @@ fn paths_outside_the_project_devices_pipes_and_huge_files_are_refused_unread() {
     big.set_len(phm_lang::MAX_DEFINITION_BYTES + 1).expect("sparse");
 
     let loaded = phm_lang::load(&path);
-    let out = loaded.render().replace(&dir.path().display().to_string(), "<project>").replace(&escape, "../../<outside>/secret.csv");
+    let out = loaded
+        .render()
+        .replace(&dir.path().display().to_string(), "<project>")
+        .replace(&escape, "../../<outside>/secret.csv");
     for secret in ["SECRET-OUTSIDE", "SALTSALT", "HASHHASH", "root:"] {
         assert!(!out.contains(secret), "{secret} was shown:\n{out}");
     }

@@ -584,8 +584,11 @@ pub enum Polarity {
 
 impl Polarity {
     /// Every polarity with the name a definition writes.
-    pub const ALL: [(Self, &'static str); 3] =
-        [(Self::HigherIsBetter, "higher_is_better"), (Self::LowerIsBetter, "lower_is_better"), (Self::NoJudgement, "no_judgement")];
+    pub const ALL: [(Self, &'static str); 3] = [
+        (Self::HigherIsBetter, "higher_is_better"),
+        (Self::LowerIsBetter, "lower_is_better"),
+        (Self::NoJudgement, "no_judgement"),
+    ];
 
     /// The name a definition writes.
     pub fn name(self) -> &'static str {
@@ -698,7 +701,15 @@ pub fn sha256_hex<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
 pub fn aggregates<'a>(expr: &'a PExpr, out: &mut Vec<&'a Aggregate>) {
     match expr {
         PExpr::Value { .. } | PExpr::IndexDate | PExpr::Attr { .. } => {}
-        PExpr::AgeAt { date: a } | PExpr::AgeBand { age: a, .. } | PExpr::Not { arg: a } | PExpr::Neg { arg: a } | PExpr::IsMissing { arg: a } | PExpr::InList { arg: a, .. } | PExpr::DateAdd { date: a, .. } | PExpr::ToFloat { arg: a } | PExpr::PracticeLookup { practice: a, .. } => aggregates(a, out),
+        PExpr::AgeAt { date: a }
+        | PExpr::AgeBand { age: a, .. }
+        | PExpr::Not { arg: a }
+        | PExpr::Neg { arg: a }
+        | PExpr::IsMissing { arg: a }
+        | PExpr::InList { arg: a, .. }
+        | PExpr::DateAdd { date: a, .. }
+        | PExpr::ToFloat { arg: a }
+        | PExpr::PracticeLookup { practice: a, .. } => aggregates(a, out),
         PExpr::Aggregate(agg) => out.push(agg),
         PExpr::Binary { left, right, .. } => {
             aggregates(left, out);
@@ -729,7 +740,15 @@ pub fn attrs(expr: &PExpr, out: &mut Vec<PersonAttr>) {
             }
         }
         PExpr::Value { .. } | PExpr::IndexDate | PExpr::Aggregate(_) => {}
-        PExpr::AgeAt { date: a } | PExpr::AgeBand { age: a, .. } | PExpr::Not { arg: a } | PExpr::Neg { arg: a } | PExpr::IsMissing { arg: a } | PExpr::InList { arg: a, .. } | PExpr::DateAdd { date: a, .. } | PExpr::ToFloat { arg: a } | PExpr::PracticeLookup { practice: a, .. } => attrs(a, out),
+        PExpr::AgeAt { date: a }
+        | PExpr::AgeBand { age: a, .. }
+        | PExpr::Not { arg: a }
+        | PExpr::Neg { arg: a }
+        | PExpr::IsMissing { arg: a }
+        | PExpr::InList { arg: a, .. }
+        | PExpr::DateAdd { date: a, .. }
+        | PExpr::ToFloat { arg: a }
+        | PExpr::PracticeLookup { practice: a, .. } => attrs(a, out),
         PExpr::Binary { left, right, .. } | PExpr::Otherwise { arg: left, fallback: right } => {
             attrs(left, out);
             attrs(right, out);

@@ -83,7 +83,9 @@ impl EventTable {
             EventTable::Immunisation => "Vaccinations given.",
             EventTable::Encounter => "Contacts with services; `date` is the start (attendance or admission) date.",
             EventTable::Procedure => "Procedures (SNOMED CT in primary care, OPCS-4 in hospital).",
-            EventTable::Registration => "GP registrations; `date` is the first day registered, `end_date` the last (missing while registered).",
+            EventTable::Registration => {
+                "GP registrations; `date` is the first day registered, `end_date` the last (missing while registered)."
+            }
         }
     }
 
@@ -94,47 +96,52 @@ impl EventTable {
         const SYSTEM: EventColumn = c("code_system", "code_system", Text, "`snomed`, `icd10`, `dmd` or `opcs4`.");
         const ORG: EventColumn = c("source_org", "source_org", Text, "ODS code of the recording organisation.");
         const CONDITION_COLUMNS: &[EventColumn] = &[
-                c("date", "date", Date, "Onset date, or the date recorded."),
-                CODE,
-                SYSTEM,
-                c("diagnosis_rank", "diagnosis_rank", Int, "Position in a hospital spell's diagnoses: 1 = primary."),
-                ORG,
-            ];
+            c("date", "date", Date, "Onset date, or the date recorded."),
+            CODE,
+            SYSTEM,
+            c("diagnosis_rank", "diagnosis_rank", Int, "Position in a hospital spell's diagnoses: 1 = primary."),
+            ORG,
+        ];
         const OBSERVATION_COLUMNS: &[EventColumn] = &[
-                c("date", "date", Date, "Date of the observation."),
-                CODE,
-                SYSTEM,
-                c("value", "value", Float, "Numeric value, if any."),
-                c("unit", "unit", Text, "UCUM unit of the value."),
-                ORG,
-            ];
+            c("date", "date", Date, "Date of the observation."),
+            CODE,
+            SYSTEM,
+            c("value", "value", Float, "Numeric value, if any."),
+            c("unit", "unit", Text, "UCUM unit of the value."),
+            ORG,
+        ];
         const MEDICATION_COLUMNS: &[EventColumn] = &[
-                c("date", "date", Date, "Start of the course."),
-                CODE,
-                SYSTEM,
-                c("end_date", "end_date", Date, "End of the course; missing while current."),
-                ORG,
-            ];
+            c("date", "date", Date, "Start of the course."),
+            CODE,
+            SYSTEM,
+            c("end_date", "end_date", Date, "End of the course; missing while current."),
+            ORG,
+        ];
         const IMMUNISATION_COLUMNS: &[EventColumn] = &[
-                c("date", "date", Date, "Date given."),
-                CODE,
-                SYSTEM,
-                c("dose_number", "dose_number", Int, "Dose number in the schedule, if recorded."),
-                ORG,
-            ];
+            c("date", "date", Date, "Date given."),
+            CODE,
+            SYSTEM,
+            c("dose_number", "dose_number", Int, "Dose number in the schedule, if recorded."),
+            ORG,
+        ];
         const ENCOUNTER_COLUMNS: &[EventColumn] = &[
-                c("date", "start_date", Date, "Start (attendance or admission) date."),
-                c("code", "code", Text, "Type of encounter (SNOMED CT), if given."),
-                c("setting", "setting", Text, "`gp`, `ae`, `emergency_admission`, `elective_admission`, `other_admission`, `community`, `mental_health`, `social_care` or `other`."),
-                c("end_date", "end_date", Date, "End (discharge) date, for spells."),
-                ORG,
-            ];
+            c("date", "start_date", Date, "Start (attendance or admission) date."),
+            c("code", "code", Text, "Type of encounter (SNOMED CT), if given."),
+            c(
+                "setting",
+                "setting",
+                Text,
+                "`gp`, `ae`, `emergency_admission`, `elective_admission`, `other_admission`, `community`, `mental_health`, `social_care` or `other`.",
+            ),
+            c("end_date", "end_date", Date, "End (discharge) date, for spells."),
+            ORG,
+        ];
         const PROCEDURE_COLUMNS: &[EventColumn] = &[c("date", "date", Date, "Date performed."), CODE, SYSTEM, ORG];
         const REGISTRATION_COLUMNS: &[EventColumn] = &[
-                c("date", "start_date", Date, "First day of registration."),
-                c("end_date", "end_date", Date, "Last day of registration; missing while registered."),
-                c("practice", "practice_code", Text, "Practice ODS code."),
-            ];
+            c("date", "start_date", Date, "First day of registration."),
+            c("end_date", "end_date", Date, "Last day of registration; missing while registered."),
+            c("practice", "practice_code", Text, "Practice ODS code."),
+        ];
         match self {
             EventTable::Condition => CONDITION_COLUMNS,
             EventTable::Observation => OBSERVATION_COLUMNS,
@@ -241,7 +248,9 @@ impl PersonAttr {
     /// Type.
     pub fn ty(self) -> Type {
         match self {
-            PersonAttr::YearOfBirth | PersonAttr::MonthOfBirth | PersonAttr::ImdDecile | PersonAttr::ImdQuintile => Type::Int,
+            PersonAttr::YearOfBirth | PersonAttr::MonthOfBirth | PersonAttr::ImdDecile | PersonAttr::ImdQuintile => {
+                Type::Int
+            }
             PersonAttr::DateOfDeath => Type::Date,
             PersonAttr::OptedOut => Type::Bool,
             _ => Type::Text,

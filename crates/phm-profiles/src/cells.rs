@@ -55,7 +55,8 @@ fn columns(names: &[&str]) -> Result<Vec<Column>> {
     names
         .iter()
         .map(|name| {
-            let (expr, ty) = phm_lang::bind_expression(name, &BTreeMap::new(), &[]).map_err(|e| Error::Internal(format!("binding `{name}`: {e}")))?;
+            let (expr, ty) = phm_lang::bind_expression(name, &BTreeMap::new(), &[])
+                .map_err(|e| Error::Internal(format!("binding `{name}`: {e}")))?;
             Ok(Column { name: (*name).to_owned(), expr, ty })
         })
         .collect()
@@ -80,7 +81,8 @@ pub enum Breakdown {
 
 impl Breakdown {
     /// Every breakdown, in display order.
-    pub const ALL: [Breakdown; 6] = [Self::All, Self::ImdQuintile, Self::ImdDecile, Self::Ethnicity5, Self::Sex, Self::AgeBand];
+    pub const ALL: [Breakdown; 6] =
+        [Self::All, Self::ImdQuintile, Self::ImdDecile, Self::Ethnicity5, Self::Sex, Self::AgeBand];
 
     /// The name used in definitions and in the profile table.
     pub fn name(self) -> &'static str {
@@ -169,12 +171,19 @@ pub fn esp_band_of(life_band: &str) -> String {
 /// A batch without the columns the breakdowns need, or an IMD decile or age band the profiles
 /// do not know.
 pub fn sum_cells(batches: &[RecordBatch], indicators: usize, ics_code: &str, breakdowns: &[Breakdown]) -> Result<Sums> {
-    let band_index: HashMap<String, usize> = AgeBands::LifeTable.bands().into_iter().enumerate().map(|(i, (_, label))| (label, i)).collect();
+    let band_index: HashMap<String, usize> =
+        AgeBands::LifeTable.bands().into_iter().enumerate().map(|(i, (_, label))| (label, i)).collect();
     let mut sums: HashMap<Key, Vec<Bands>> = HashMap::new();
     let mut cells = 0;
     for batch in batches {
-        let column = |name: &str| batch.column_by_name(name).ok_or_else(|| Error::Internal(format!("the engine's cells have no column `{name}`")));
-        let dates = column("index_date")?.as_primitive_opt::<Date32Type>().ok_or_else(|| Error::Internal("`index_date` is not a date".into()))?;
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .ok_or_else(|| Error::Internal(format!("the engine's cells have no column `{name}`")))
+        };
+        let dates = column("index_date")?
+            .as_primitive_opt::<Date32Type>()
+            .ok_or_else(|| Error::Internal("`index_date` is not a date".into()))?;
         // Each dimension's column, when a breakdown asked for needs it (areas and bands always).
         let needed = |j: usize| match j {
             IMD_DECILE => breakdowns.iter().any(|b| matches!(b, Breakdown::ImdDecile | Breakdown::ImdQuintile)),
@@ -189,12 +198,20 @@ pub fn sum_cells(batches: &[RecordBatch], indicators: usize, ics_code: &str, bre
                 continue;
             }
             let c = column(&format!("b_{d}"))?;
-            dims.push(Some(c.as_string_opt::<i32>().ok_or_else(|| Error::Internal(format!("`b_{d}` is not text")))?.clone()));
+            dims.push(Some(
+                c.as_string_opt::<i32>().ok_or_else(|| Error::Internal(format!("`b_{d}` is not text")))?.clone(),
+            ));
         }
         let mut counts = Vec::new();
         for i in 0..indicators {
-            let n = column(&format!("_cn{i}"))?.as_primitive_opt::<Int64Type>().ok_or_else(|| Error::Internal(format!("`_cn{i}` is not a whole number")))?.clone();
-            let d = column(&format!("_cd{i}"))?.as_primitive_opt::<Int64Type>().ok_or_else(|| Error::Internal(format!("`_cd{i}` is not a whole number")))?.clone();
+            let n = column(&format!("_cn{i}"))?
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| Error::Internal(format!("`_cn{i}` is not a whole number")))?
+                .clone();
+            let d = column(&format!("_cd{i}"))?
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| Error::Internal(format!("`_cd{i}` is not a whole number")))?
+                .clone();
             counts.push((n, d));
         }
         for row in 0..batch.num_rows() {
@@ -216,7 +233,8 @@ pub fn sum_cells(batches: &[RecordBatch], indicators: usize, ics_code: &str, bre
             };
             let wanted = |b: &Breakdown| breakdowns.contains(b);
             let age_band = if band == BANDS { phm_engine::NOT_RECORDED.to_owned() } else { esp_band_of(v(BAND)) };
-            let areas = [(AreaType::Ics, ics_code), (AreaType::Place, v(PLACE)), (AreaType::Neighbourhood, v(NEIGHBOURHOOD))];
+            let areas =
+                [(AreaType::Ics, ics_code), (AreaType::Place, v(PLACE)), (AreaType::Neighbourhood, v(NEIGHBOURHOOD))];
             let categories = [
                 (Breakdown::All, "all"),
                 (Breakdown::ImdQuintile, quintile.as_str()),
@@ -227,7 +245,13 @@ pub fn sum_cells(batches: &[RecordBatch], indicators: usize, ics_code: &str, bre
             ];
             for (area_type, area) in areas {
                 for (breakdown, category) in categories.into_iter().filter(|(b, _)| wanted(b)) {
-                    let key = Key { index_date: date, area_type, area: area.to_owned(), breakdown, category: category.to_owned() };
+                    let key = Key {
+                        index_date: date,
+                        area_type,
+                        area: area.to_owned(),
+                        breakdown,
+                        category: category.to_owned(),
+                    };
                     let entry = sums.entry(key).or_insert_with(|| vec![[(0, 0); BANDS + 1]; indicators]);
                     for (i, (n, d)) in counts.iter().enumerate() {
                         let slot = &mut entry[i][band];

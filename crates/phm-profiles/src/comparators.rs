@@ -44,7 +44,8 @@ impl England {
     /// A file that cannot be read, a row that does not parse (naming the line and the problem),
     /// an empty source, or an indicator given twice.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
         Self::parse(&path.display().to_string(), &text)
     }
 
@@ -57,7 +58,9 @@ impl England {
         let headers = reader.headers().map_err(|e| Error::Invalid(format!("{origin}: {e}")))?.clone();
         for want in ["indicator", "period", "value", "source"] {
             if !headers.iter().any(|h| h == want) {
-                return Err(Error::Invalid(format!("{origin}: no column `{want}` (expected indicator,period,value,lower_95,upper_95,source)")));
+                return Err(Error::Invalid(format!(
+                    "{origin}: no column `{want}` (expected indicator,period,value,lower_95,upper_95,source)"
+                )));
             }
         }
         let mut out = BTreeMap::new();
@@ -65,13 +68,18 @@ impl England {
             let line = i + 2;
             let row = row.map_err(|e| Error::Invalid(format!("{origin} line {line}: {e}")))?;
             if row.source.trim().is_empty() {
-                return Err(Error::Invalid(format!("{origin} line {line}: `source` is empty: say where the value was read")));
+                return Err(Error::Invalid(format!(
+                    "{origin} line {line}: `source` is empty: say where the value was read"
+                )));
             }
             if !row.value.is_finite() {
                 return Err(Error::Invalid(format!("{origin} line {line}: `value` must be a number")));
             }
             if let Some(prev) = out.insert((row.indicator.clone(), row.period.clone()), row) {
-                return Err(Error::Invalid(format!("{origin} line {line}: `{}` is given twice for {}", prev.indicator, prev.period)));
+                return Err(Error::Invalid(format!(
+                    "{origin} line {line}: `{}` is given twice for {}",
+                    prev.indicator, prev.period
+                )));
             }
         }
         Ok(Self(out))
@@ -79,7 +87,11 @@ impl England {
 
     /// England's value of an indicator, for its latest period in the file.
     pub fn get(&self, indicator: &str) -> Option<&Comparator> {
-        self.0.range((indicator.to_owned(), String::new())..).take_while(|((i, _), _)| i == indicator).last().map(|(_, c)| c)
+        self.0
+            .range((indicator.to_owned(), String::new())..)
+            .take_while(|((i, _), _)| i == indicator)
+            .last()
+            .map(|(_, c)| c)
     }
 
     /// Every comparator.
@@ -94,7 +106,11 @@ mod tests {
 
     #[test]
     fn reads_values_with_their_source() {
-        let e = England::parse("england.csv", "indicator,period,value,lower_95,upper_95,source\nx,2022/23,14.4,,,QOF 2022-23\n").expect("parses");
+        let e = England::parse(
+            "england.csv",
+            "indicator,period,value,lower_95,upper_95,source\nx,2022/23,14.4,,,QOF 2022-23\n",
+        )
+        .expect("parses");
         assert_eq!(e.get("x").map(|c| c.value), Some(14.4));
     }
 
@@ -102,18 +118,27 @@ mod tests {
     fn the_latest_period_is_the_comparator() {
         let e = England::parse("england.csv", "indicator,period,value,lower_95,upper_95,source\nle,2023-25,79.7,,,F\nle,2020-22,78.9,,,O\nlf,2020-22,1,,,O\n").expect("parses");
         assert_eq!(e.get("le").map(|c| c.period.as_str()), Some("2023-25"));
-        assert!(England::parse("e.csv", "indicator,period,value,lower_95,upper_95,source\nle,2023-25,79.7,,,F\nle,2023-25,1,,,F\n").is_err());
+        assert!(
+            England::parse(
+                "e.csv",
+                "indicator,period,value,lower_95,upper_95,source\nle,2023-25,79.7,,,F\nle,2023-25,1,,,F\n"
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn names_the_line_of_a_bad_value() {
-        let err = England::parse("england.csv", "indicator,period,value,lower_95,upper_95,source\nx,2022/23,lots,,,QOF\n").expect_err("fails");
+        let err =
+            England::parse("england.csv", "indicator,period,value,lower_95,upper_95,source\nx,2022/23,lots,,,QOF\n")
+                .expect_err("fails");
         assert!(err.to_string().starts_with("england.csv line 2:"), "{err}");
     }
 
     #[test]
     fn a_value_needs_a_source() {
-        let err = England::parse("england.csv", "indicator,period,value,lower_95,upper_95,source\nx,2022/23,1,,, \n").expect_err("fails");
+        let err = England::parse("england.csv", "indicator,period,value,lower_95,upper_95,source\nx,2022/23,1,,, \n")
+            .expect_err("fails");
         assert!(err.to_string().contains("`source` is empty"), "{err}");
     }
 }

@@ -29,7 +29,9 @@ pub fn month_end(date: NaiveDate) -> Result<NaiveDate> {
 /// # Errors
 /// A date that would fall before the earliest date chrono can represent.
 pub fn months_before(date: NaiveDate, months: u32) -> Result<NaiveDate> {
-    let earlier = date.checked_sub_months(Months::new(months)).ok_or_else(|| Error::Invalid(format!("{months} months before {date} is outside the calendar")))?;
+    let earlier = date
+        .checked_sub_months(Months::new(months))
+        .ok_or_else(|| Error::Invalid(format!("{months} months before {date} is outside the calendar")))?;
     month_end(earlier)
 }
 
@@ -43,11 +45,15 @@ pub fn months_before(date: NaiveDate, months: u32) -> Result<NaiveDate> {
 /// the calendar.
 pub fn trend_dates(index_date: NaiveDate, points: usize, every_months: u32) -> Result<Vec<NaiveDate>> {
     if points > 1 && every_months == 0 {
-        return Err(Error::Invalid("trend points must be at least one month apart (--trend-every-months 0 was given)".into()));
+        return Err(Error::Invalid(
+            "trend points must be at least one month apart (--trend-every-months 0 was given)".into(),
+        ));
     }
     let mut dates = Vec::with_capacity(points);
     for k in (1..points).rev() {
-        let months = u32::try_from(k).ok().and_then(|k| k.checked_mul(every_months)).ok_or_else(|| Error::Invalid(format!("{points} trend points {every_months} months apart reach outside the calendar")))?;
+        let months = u32::try_from(k).ok().and_then(|k| k.checked_mul(every_months)).ok_or_else(|| {
+            Error::Invalid(format!("{points} trend points {every_months} months apart reach outside the calendar"))
+        })?;
         dates.push(months_before(index_date, months)?);
     }
     if points > 0 {

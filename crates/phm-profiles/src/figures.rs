@@ -145,14 +145,21 @@ pub fn figure(ind: &Indicator, breakdown: Breakdown, bands: &Bands, cx: &Context
     }
 }
 
-fn figure_inner(ind: &Indicator, breakdown: Breakdown, (n, d): (f64, f64), bands: &Bands, cx: &Context<'_>) -> Result<Figure, Figure> {
+fn figure_inner(
+    ind: &Indicator,
+    breakdown: Breakdown,
+    (n, d): (f64, f64),
+    bands: &Bands,
+    cx: &Context<'_>,
+) -> Result<Figure, Figure> {
     let crude_rate = |n: f64, d: f64| -> Result<Figure, Figure> {
         let r = phm_stats::rate::rate(n, d, multiplier(ind)?).map_err(|e| Figure::not_reported(e.to_string()))?;
         Ok(Figure::from_estimates(LEVELS.map(|l| r.estimate(l))))
     };
     match ind.method.as_str() {
         "proportion" => {
-            let p = phm_stats::proportion::proportion(n, d, multiplier(ind)?).map_err(|e| Figure::not_reported(e.to_string()))?;
+            let p = phm_stats::proportion::proportion(n, d, multiplier(ind)?)
+                .map_err(|e| Figure::not_reported(e.to_string()))?;
             Ok(Figure::from_estimates(LEVELS.map(|l| p.estimate(l))))
         }
         "crude_rate" => crude_rate(n, d),
@@ -177,9 +184,14 @@ fn figure_inner(ind: &Indicator, breakdown: Breakdown, (n, d): (f64, f64), bands
                 .zip(cx.esp)
                 .zip(covered)
                 .filter(|(_, covered)| *covered)
-                .map(|(((events, population), b), _)| phm_stats::dsr::DsrBand { events, population, standard_population: f64::from(b.standard_population) })
+                .map(|(((events, population), b), _)| phm_stats::dsr::DsrBand {
+                    events,
+                    population,
+                    standard_population: f64::from(b.standard_population),
+                })
                 .collect();
-            let r = phm_stats::dsr::dsr(&esp_bands, multiplier(ind)?).map_err(|e| Figure::not_reported(e.to_string()))?;
+            let r =
+                phm_stats::dsr::dsr(&esp_bands, multiplier(ind)?).map_err(|e| Figure::not_reported(e.to_string()))?;
             Ok(Figure::from_estimates(LEVELS.map(|l| r.estimate(l))))
         }
         "isr" => {
@@ -189,21 +201,31 @@ fn figure_inner(ind: &Indicator, breakdown: Breakdown, (n, d): (f64, f64), bands
             let ref_bands: Vec<phm_stats::isr::ReferenceBand> = local
                 .iter()
                 .zip(&reference)
-                .map(|((_, population), (events, reference_population))| phm_stats::isr::ReferenceBand { population: *population, reference_events: *events, reference_population: *reference_population })
+                .map(|((_, population), (events, reference_population))| phm_stats::isr::ReferenceBand {
+                    population: *population,
+                    reference_events: *events,
+                    reference_population: *reference_population,
+                })
                 .collect();
             let observed: f64 = local.iter().map(|x| x.0).sum();
-            let r = phm_stats::isr::from_bands(observed, &ref_bands).map_err(|e| Figure::not_reported(e.to_string()))?;
+            let r =
+                phm_stats::isr::from_bands(observed, &ref_bands).map_err(|e| Figure::not_reported(e.to_string()))?;
             let m = multiplier(ind)?;
             Ok(Figure::from_estimates(LEVELS.map(|l| r.ratio(l, m))))
         }
-        "life_expectancy" if breakdown == Breakdown::AgeBand => Err(Figure::not_reported("life expectancy is not given by age band")),
+        "life_expectancy" if breakdown == Breakdown::AgeBand => {
+            Err(Figure::not_reported("life expectancy is not given by age band"))
+        }
         "life_expectancy" => {
             let years = ind.about.years.unwrap_or(1.0);
             life_expectancy_at_birth(bands, years)
         }
-        "healthy_life_expectancy" if breakdown == Breakdown::AgeBand => Err(Figure::not_reported("healthy life expectancy is not given by age band")),
+        "healthy_life_expectancy" if breakdown == Breakdown::AgeBand => {
+            Err(Figure::not_reported("healthy life expectancy is not given by age band"))
+        }
         "healthy_life_expectancy" => {
-            let (le_ind, le_bands) = cx.life_table.ok_or_else(|| Figure::not_reported("its life table is not in the same run"))?;
+            let (le_ind, le_bands) =
+                cx.life_table.ok_or_else(|| Figure::not_reported("its life table is not in the same run"))?;
             healthy_life_expectancy(le_bands, le_ind.about.years.unwrap_or(1.0), bands)
         }
         other => Err(Figure::not_reported(format!("unknown method `{other}`"))),
@@ -217,10 +239,14 @@ fn life_bands(bands: &Bands, years: f64) -> Vec<le::AgeBand> {
 
 /// A figure from a method that reports at each start age: its value at birth (start age 0),
 /// with limits at each of [`LEVELS`] and the standard error, or the method's reason.
-fn at_birth<R: ToString>(at_level: impl Fn(ConfidenceLevel) -> Option<Result<(f64, f64, f64, f64), R>>) -> Result<Figure, Figure> {
+fn at_birth<R: ToString>(
+    at_level: impl Fn(ConfidenceLevel) -> Option<Result<(f64, f64, f64, f64), R>>,
+) -> Result<Figure, Figure> {
     let mut figure = Figure::default();
     for (k, level) in LEVELS.iter().enumerate() {
-        let (value, lower, upper, se) = at_level(*level).ok_or_else(|| Figure::not_reported("no band starting at age 0"))?.map_err(|r| Figure::not_reported(r.to_string()))?;
+        let (value, lower, upper, se) = at_level(*level)
+            .ok_or_else(|| Figure::not_reported("no band starting at age 0"))?
+            .map_err(|r| Figure::not_reported(r.to_string()))?;
         figure.value = Some(value);
         figure.limits[k] = Some((lower, upper));
         figure.standard_error = Some(se);
@@ -245,7 +271,9 @@ fn healthy_life_expectancy(le_bands: &Bands, years: f64, healthy: &Bands) -> Res
     let input: Vec<hle::HealthBand> = life_bands(le_bands, years)
         .iter()
         .zip(healthy.iter())
-        .map(|(b, (good, counted))| hle::HealthBand::new(b.start_age, b.deaths, b.population, *good as f64, *counted as f64))
+        .map(|(b, (good, counted))| {
+            hle::HealthBand::new(b.start_age, b.deaths, b.population, *good as f64, *counted as f64)
+        })
         .collect();
     at_birth(|confidence| {
         let options = hle::HealthyLifeExpectancyOptions { confidence, age_structure: AgeStructure::standard() };

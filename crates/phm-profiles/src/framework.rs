@@ -82,7 +82,8 @@ impl Framework {
     /// A file that cannot be read, TOML that does not match the format (with the line and the
     /// key), or a repeated priority id.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
         Self::parse(&path.display().to_string(), &text)
     }
 
@@ -112,7 +113,12 @@ impl Framework {
     /// Every indicator name the framework uses, once each, in first-use order.
     pub fn indicator_names(&self) -> Vec<&str> {
         let mut seen = BTreeSet::new();
-        self.priorities.iter().flat_map(|p| &p.indicators).map(|m| m.name.as_str()).filter(|n| seen.insert(*n)).collect()
+        self.priorities
+            .iter()
+            .flat_map(|p| &p.indicators)
+            .map(|m| m.name.as_str())
+            .filter(|n| seen.insert(*n))
+            .collect()
     }
 
     /// Names the framework uses that are not among `defined`, so a typo is an error, not a
@@ -131,7 +137,14 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../definitions/framework.toml");
         let f = Framework::load(&path).expect("the shipped framework parses");
         let titles: Vec<&str> = f.priorities.iter().map(|p| p.title.as_str()).collect();
-        for want in ["Start Well", "Live Well", "Age Well", "Growth", "Reducing Inequalities", "Operational and Clinical Excellence"] {
+        for want in [
+            "Start Well",
+            "Live Well",
+            "Age Well",
+            "Growth",
+            "Reducing Inequalities",
+            "Operational and Clinical Excellence",
+        ] {
             assert!(titles.contains(&want), "{want} missing from {titles:?}");
         }
         assert!(f.indicator_names().len() >= 30);

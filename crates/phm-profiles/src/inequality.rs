@@ -72,15 +72,22 @@ fn compute<K>(ind: &Indicator, deciles: &[(u8, &ReleasedCell<K>)]) -> Result<Ine
     };
     let scale = if scaled { ind.multiplier } else { 1.0 };
     if deciles.len() < sii::MIN_QUANTILES {
-        return Err(format!("residents live in only {} IMD deciles; the SII needs at least {}", deciles.len(), sii::MIN_QUANTILES));
+        return Err(format!(
+            "residents live in only {} IMD deciles; the SII needs at least {}",
+            deciles.len(),
+            sii::MIN_QUANTILES
+        ));
     }
     let mut inputs = Vec::new();
     for (decile, cell) in deciles {
         if cell.has_suppressed_count() {
-            return Err(format!("withheld: IMD decile {decile} is suppressed, and the SII is computed only from published figures"));
+            return Err(format!(
+                "withheld: IMD decile {decile} is suppressed, and the SII is computed only from published figures"
+            ));
         }
         let (c, d) = (cell.counts(), cell.derived());
-        let population = c.get(1).and_then(|f| f.value()).ok_or_else(|| format!("IMD decile {decile} has no denominator"))? as f64;
+        let population =
+            c.get(1).and_then(|f| f.value()).ok_or_else(|| format!("IMD decile {decile} has no denominator"))? as f64;
         let value = d.first().and_then(|f| f.value()).ok_or_else(|| format!("IMD decile {decile} has no value"))?;
         let (Some(lower), Some(upper)) = (d.get(1).and_then(|f| f.value()), d.get(2).and_then(|f| f.value())) else {
             return Err(format!("IMD decile {decile} has no confidence limits"));

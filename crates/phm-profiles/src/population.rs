@@ -50,7 +50,15 @@ pub struct PopulationKey {
 
 impl fmt::Display for PopulationKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "population {} {} {} sex={} age_band={}", self.index_date, self.area_type.name(), self.area, self.sex, self.age_band)
+        write!(
+            f,
+            "population {} {} {} sex={} age_band={}",
+            self.index_date,
+            self.area_type.name(),
+            self.area,
+            self.sex,
+            self.age_band
+        )
     }
 }
 
@@ -85,11 +93,27 @@ impl Population {
     /// A batch without those columns, or a negative count.
     pub fn add(&mut self, batches: &[RecordBatch], k: usize, ics_code: &str) -> Result<()> {
         for batch in batches {
-            let column = |name: &str| batch.column_by_name(name).ok_or_else(|| Error::Internal(format!("the engine's cells have no column `{name}`")));
-            let text = |name: &str| -> Result<arrow_array::StringArray> { Ok(column(name)?.as_string_opt::<i32>().ok_or_else(|| Error::Internal(format!("`{name}` is not text")))?.clone()) };
-            let dates = column("index_date")?.as_primitive_opt::<Date32Type>().ok_or_else(|| Error::Internal("`index_date` is not a date".into()))?.clone();
-            let [place, neighbourhood, sex, band] = [text("b_place")?, text("b_neighbourhood")?, text("b_sex")?, text("b_life_table_band")?];
-            let counts = column(&format!("_cd{k}"))?.as_primitive_opt::<Int64Type>().ok_or_else(|| Error::Internal(format!("`_cd{k}` is not a whole number")))?.clone();
+            let column = |name: &str| {
+                batch
+                    .column_by_name(name)
+                    .ok_or_else(|| Error::Internal(format!("the engine's cells have no column `{name}`")))
+            };
+            let text = |name: &str| -> Result<arrow_array::StringArray> {
+                Ok(column(name)?
+                    .as_string_opt::<i32>()
+                    .ok_or_else(|| Error::Internal(format!("`{name}` is not text")))?
+                    .clone())
+            };
+            let dates = column("index_date")?
+                .as_primitive_opt::<Date32Type>()
+                .ok_or_else(|| Error::Internal("`index_date` is not a date".into()))?
+                .clone();
+            let [place, neighbourhood, sex, band] =
+                [text("b_place")?, text("b_neighbourhood")?, text("b_sex")?, text("b_life_table_band")?];
+            let counts = column(&format!("_cd{k}"))?
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| Error::Internal(format!("`_cd{k}` is not a whole number")))?
+                .clone();
             for row in 0..batch.num_rows() {
                 let Some(date) = dates.value_as_date(row) else { continue };
                 let n = counts.value(row);
@@ -97,11 +121,17 @@ impl Population {
                     continue;
                 }
                 let n = u64::try_from(n).map_err(|_| Error::Internal(format!("a negative population count ({n})")))?;
-                let v = |c: &arrow_array::StringArray| if c.is_valid(row) { c.value(row).to_owned() } else { phm_engine::NOT_RECORDED.to_owned() };
+                let v = |c: &arrow_array::StringArray| {
+                    if c.is_valid(row) { c.value(row).to_owned() } else { phm_engine::NOT_RECORDED.to_owned() }
+                };
                 let b = v(&band);
                 let age_band = if b == phm_engine::NOT_RECORDED { b } else { esp_band_of(&b) };
                 let by_area = self.counts.entry(date).or_default();
-                for area in [(AreaType::Ics, ics_code.to_owned()), (AreaType::Place, v(&place)), (AreaType::Neighbourhood, v(&neighbourhood))] {
+                for area in [
+                    (AreaType::Ics, ics_code.to_owned()),
+                    (AreaType::Place, v(&place)),
+                    (AreaType::Neighbourhood, v(&neighbourhood)),
+                ] {
                     *by_area.entry(area).or_default().entry((v(&sex), age_band.clone())).or_default() += n;
                 }
             }
@@ -120,7 +150,13 @@ impl Population {
         for (date, by_area) in &self.counts {
             let sexes: BTreeSet<&String> = by_area.values().flat_map(|c| c.keys().map(|(s, _)| s)).collect();
             for ((area_type, area), counts) in by_area {
-                let key = |sex: &str, age_band: &str| PopulationKey { index_date: *date, area_type: *area_type, area: area.clone(), sex: sex.to_owned(), age_band: age_band.to_owned() };
+                let key = |sex: &str, age_band: &str| PopulationKey {
+                    index_date: *date,
+                    area_type: *area_type,
+                    area: area.clone(),
+                    sex: sex.to_owned(),
+                    age_band: age_band.to_owned(),
+                };
                 let mut by_band: Vec<u64> = vec![0; bands.len()];
                 let mut total = 0;
                 for sex in &sexes {
@@ -154,7 +190,12 @@ pub fn esp_band_labels(reference: &ReferenceData) -> Vec<String> {
 ///
 /// # Errors
 /// A table the disclosure layer refuses (a bug in the groups, which must add up).
-pub fn release(population: &Population, reference: &ReferenceData, ics: &Ics, policy: &Policy) -> Result<Vec<Released<ReleasedTable<PopulationKey>>>> {
+pub fn release(
+    population: &Population,
+    reference: &ReferenceData,
+    ics: &Ics,
+    policy: &Policy,
+) -> Result<Vec<Released<ReleasedTable<PopulationKey>>>> {
     let cells = population.cells(&esp_band_labels(reference));
     let mut by_date: BTreeMap<NaiveDate, Vec<(PopulationKey, u64)>> = BTreeMap::new();
     for (key, n) in cells {
@@ -181,7 +222,10 @@ pub fn release(population: &Population, reference: &ReferenceData, ics: &Ics, po
 }
 
 /// The additive groups among one date's keys: (total, parts).
-fn groups<'a>(keys: impl Iterator<Item = &'a PopulationKey>, ics_code: &str) -> Vec<(PopulationKey, Vec<PopulationKey>)> {
+fn groups<'a>(
+    keys: impl Iterator<Item = &'a PopulationKey>,
+    ics_code: &str,
+) -> Vec<(PopulationKey, Vec<PopulationKey>)> {
     let keys: Vec<&PopulationKey> = keys.collect();
     let mut within_sex: BTreeMap<(AreaType, &str, &str), Vec<PopulationKey>> = BTreeMap::new();
     let mut within_band: BTreeMap<(AreaType, &str, &str), Vec<PopulationKey>> = BTreeMap::new();
@@ -198,7 +242,13 @@ fn groups<'a>(keys: impl Iterator<Item = &'a PopulationKey>, ics_code: &str) -> 
         }
     }
     let Some(date) = keys.first().map(|k| k.index_date) else { return Vec::new() };
-    let key = |area_type: AreaType, area: &str, sex: &str, age_band: &str| PopulationKey { index_date: date, area_type, area: area.to_owned(), sex: sex.to_owned(), age_band: age_band.to_owned() };
+    let key = |area_type: AreaType, area: &str, sex: &str, age_band: &str| PopulationKey {
+        index_date: date,
+        area_type,
+        area: area.to_owned(),
+        sex: sex.to_owned(),
+        age_band: age_band.to_owned(),
+    };
     let mut out = Vec::new();
     for ((area_type, area, sex), parts) in within_sex {
         out.push((key(area_type, area, sex, ALL), parts));
@@ -254,7 +304,11 @@ impl PopulationTable {
 
     /// Names the areas of released tables and orders the rows: area type, area code, date, then
     /// the pyramid's own order (sexes, bands, margins).
-    pub fn from_released(released: &[Released<ReleasedTable<PopulationKey>>], reference: &ReferenceData, ics: &Ics) -> PopulationTable {
+    pub fn from_released(
+        released: &[Released<ReleasedTable<PopulationKey>>],
+        reference: &ReferenceData,
+        ics: &Ics,
+    ) -> PopulationTable {
         let names = area_names(reference, ics);
         let mut rows = Vec::new();
         let mut policy = String::new();
@@ -262,7 +316,8 @@ impl PopulationTable {
             policy = table.get().policy().name().to_owned();
             for cell in table.get().cells() {
                 let k = cell.key();
-                let area_name = names.get(&(k.area_type, k.area.clone())).map_or_else(|| k.area.clone(), |(name, _)| name.clone());
+                let area_name =
+                    names.get(&(k.area_type, k.area.clone())).map_or_else(|| k.area.clone(), |(name, _)| name.clone());
                 rows.push((
                     (k.area_type, k.area.clone(), k.index_date),
                     PopulationRow {
@@ -290,9 +345,18 @@ mod tests {
 
     fn definition() -> Definition {
         let dir = tempfile::tempdir().expect("tmp");
-        let loaded = phm_lang::load_str("p.phm", "indicator p {\n  denominator = registered\n  numerator = registered\n  method = count\n}\n", dir.path());
+        let loaded = phm_lang::load_str(
+            "p.phm",
+            "indicator p {\n  denominator = registered\n  numerator = registered\n  method = count\n}\n",
+            dir.path(),
+        );
         let defs = loaded.definitions.expect("loads");
-        Definition { indicator: defs.indicators[0].clone(), index_date: date(), source: "p.phm".into(), content_hash: String::new() }
+        Definition {
+            indicator: defs.indicators[0].clone(),
+            index_date: date(),
+            source: "p.phm".into(),
+            content_hash: String::new(),
+        }
     }
 
     fn date() -> NaiveDate {
@@ -303,7 +367,11 @@ mod tests {
         let mut p = Population::new(definition());
         let by_area = p.counts.entry(date()).or_default();
         for (place, pcn, sex, band, n) in cells {
-            for area in [(AreaType::Ics, "ICS".to_owned()), (AreaType::Place, (*place).to_owned()), (AreaType::Neighbourhood, (*pcn).to_owned())] {
+            for area in [
+                (AreaType::Ics, "ICS".to_owned()),
+                (AreaType::Place, (*place).to_owned()),
+                (AreaType::Neighbourhood, (*pcn).to_owned()),
+            ] {
                 *by_area.entry(area).or_default().entry(((*sex).to_owned(), (*band).to_owned())).or_default() += n;
             }
         }
@@ -312,10 +380,22 @@ mod tests {
 
     #[test]
     fn every_area_gets_every_sex_and_band_with_margins_that_add_up() {
-        let p = population(&[("A", "A1", "female", "0-4", 30), ("A", "A2", "male", "90+", 3), ("B", "B1", "female", "90+", 12)]);
+        let p = population(&[
+            ("A", "A1", "female", "0-4", 30),
+            ("A", "A2", "male", "90+", 3),
+            ("B", "B1", "female", "90+", 12),
+        ]);
         let bands = vec!["0-4".to_owned(), "90+".to_owned()];
         let cells: BTreeMap<PopulationKey, u64> = p.cells(&bands).into_iter().collect();
-        let get = |area_type, area: &str, sex: &str, band: &str| cells[&PopulationKey { index_date: date(), area_type, area: area.into(), sex: sex.into(), age_band: band.into() }];
+        let get = |area_type, area: &str, sex: &str, band: &str| {
+            cells[&PopulationKey {
+                index_date: date(),
+                area_type,
+                area: area.into(),
+                sex: sex.into(),
+                age_band: band.into(),
+            }]
+        };
         // 2 sexes × (2 bands + not recorded + all) + all × (3 + all) for each of 1 + 2 + 3 areas.
         assert_eq!(cells.len(), 6 * (2 * 4 + 4));
         assert_eq!(get(AreaType::Neighbourhood, "A1", "male", "90+"), 0);
@@ -327,7 +407,12 @@ mod tests {
 
     #[test]
     fn released_counts_obey_the_policy_and_the_groups_add_up() {
-        let p = population(&[("A", "A1", "female", "0-4", 30), ("A", "A2", "male", "90+", 3), ("B", "B1", "female", "90+", 12), ("B", "B1", "male", "0-4", 41)]);
+        let p = population(&[
+            ("A", "A1", "female", "0-4", 30),
+            ("A", "A2", "male", "90+", 3),
+            ("B", "B1", "female", "90+", 12),
+            ("B", "B1", "male", "0-4", 41),
+        ]);
         let mut reference = ReferenceData::builtin().expect("reference");
         reference.esp2013.retain(|b| b.age_band == "0-4" || b.age_band == "90+");
         let ics = Ics { code: "ICS".into(), name: "The ICS".into() };
@@ -335,7 +420,8 @@ mod tests {
         let released = release(&p, &reference, &ics, &policy).expect("released");
         assert!(released.iter().all(|t| phm_disclosure::audit(t.get()).is_empty()));
         let table = PopulationTable::from_released(&released, &reference, &ics);
-        let a2_male_old = table.rows().iter().find(|r| r.area_code == "A2" && r.sex == "male" && r.age_band == "90+").expect("row");
+        let a2_male_old =
+            table.rows().iter().find(|r| r.area_code == "A2" && r.sex == "male" && r.age_band == "90+").expect("row");
         assert_eq!(a2_male_old.count, None, "3 is suppressed");
         assert!(table.rows().iter().filter_map(|r| r.count).all(|n| n % 5 == 0), "public rounds to 5");
         assert_eq!(table.rows()[0].area_type, "ics");

@@ -12,11 +12,11 @@ use phm_stats::compare::{self, Comparison};
 use phm_stats::estimate::Estimate;
 
 use crate::cells::{self, AreaType, Breakdown, Key, Sums};
-use crate::dates;
-use crate::population::Population;
 use crate::comparators::England;
+use crate::dates;
 use crate::figures::{self, Context, Figure, LEVELS};
 use crate::inequality;
+use crate::population::Population;
 use crate::{Error, Result};
 
 /// One indicator to profile, with where it came from.
@@ -182,7 +182,14 @@ struct Pass {
 /// # Errors
 /// Engine failures; a healthy life expectancy whose life table is not among `definitions`;
 /// trend settings that reach outside the calendar.
-pub async fn compute(engine: &Engine, definitions: Vec<Definition>, reference: &ReferenceData, ics: Ics, extras: &Extras, mut on_pass: impl FnMut(usize, usize)) -> Result<Profiles> {
+pub async fn compute(
+    engine: &Engine,
+    definitions: Vec<Definition>,
+    reference: &ReferenceData,
+    ics: Ics,
+    extras: &Extras,
+    mut on_pass: impl FnMut(usize, usize),
+) -> Result<Profiles> {
     let full_dims = cells::dim_columns()?;
     let trend_dims = cells::trend_dim_columns()?;
     let mut passes: BTreeMap<NaiveDate, Pass> = BTreeMap::new();
@@ -215,7 +222,8 @@ pub async fn compute(engine: &Engine, definitions: Vec<Definition>, reference: &
             _ => None,
         };
         let full = !pass.main.is_empty();
-        let (dims, breakdowns): (&[phm_model::Column], &[Breakdown]) = if full { (&full_dims, &Breakdown::ALL) } else { (&trend_dims, &[Breakdown::All]) };
+        let (dims, breakdowns): (&[phm_model::Column], &[Breakdown]) =
+            if full { (&full_dims, &Breakdown::ALL) } else { (&trend_dims, &[Breakdown::All]) };
         let dim_refs: Vec<&phm_model::Column> = dims.iter().collect();
         let batches = engine.cells_plan(&inds, Periods::One(*date), &dim_refs).await?.collect().await?;
         let sums = cells::sum_cells(&batches, inds.len(), &ics.code, breakdowns)?;
@@ -237,15 +245,28 @@ pub async fn compute(engine: &Engine, definitions: Vec<Definition>, reference: &
 /// in that order in `sums`), from exact counts and from counts rounded each of `roundings`'
 /// ways. With `only_all`, only the `all` rows (trend points).
 #[expect(clippy::too_many_arguments, reason = "one pass's inputs; the caller is the pass loop above")]
-fn figures_for(definitions: &[Definition], members: &[usize], wanted: &[usize], sums: &Sums, reference: &ReferenceData, ics: &Ics, roundings: &[Rounding], only_all: bool) -> Result<Vec<Computed>> {
-    let position: HashMap<&str, usize> = members.iter().enumerate().map(|(pos, &i)| (definitions[i].indicator.name.as_str(), pos)).collect();
+fn figures_for(
+    definitions: &[Definition],
+    members: &[usize],
+    wanted: &[usize],
+    sums: &Sums,
+    reference: &ReferenceData,
+    ics: &Ics,
+    roundings: &[Rounding],
+    only_all: bool,
+) -> Result<Vec<Computed>> {
+    let position: HashMap<&str, usize> =
+        members.iter().enumerate().map(|(pos, &i)| (definitions[i].indicator.name.as_str(), pos)).collect();
     let mut out = Vec::new();
     for &def in wanted {
         let ind = &definitions[def].indicator;
         let pos = position[ind.name.as_str()];
         let le_pos = match &ind.about.life_table {
             Some(name) => Some(*position.get(name.as_str()).ok_or_else(|| {
-                Error::Invalid(format!("`{}` takes its life table from `{name}`, which is not profiled with the same index date", ind.name))
+                Error::Invalid(format!(
+                    "`{}` takes its life table from `{name}`, which is not profiled with the same index date",
+                    ind.name
+                ))
             })?),
             None => None,
         };
@@ -258,7 +279,13 @@ fn figures_for(definitions: &[Definition], members: &[usize], wanted: &[usize], 
                 continue;
             }
             let bands = &per_indicator[pos];
-            let ics_key = Key { area_type: AreaType::Ics, area: ics.code.clone(), breakdown: Breakdown::All, category: "all".into(), ..key.clone() };
+            let ics_key = Key {
+                area_type: AreaType::Ics,
+                area: ics.code.clone(),
+                breakdown: Breakdown::All,
+                category: "all".into(),
+                ..key.clone()
+            };
             let cx = Context {
                 esp: &reference.esp2013,
                 ics: sums.get(&ics_key, pos),
@@ -284,7 +311,16 @@ pub struct RowKey {
 
 impl fmt::Display for RowKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {} {} {}={}", self.indicator, self.key.index_date, self.key.area_type.name(), self.key.area, self.key.breakdown.name(), self.key.category)
+        write!(
+            f,
+            "{} {} {} {} {}={}",
+            self.indicator,
+            self.key.index_date,
+            self.key.area_type.name(),
+            self.key.area,
+            self.key.breakdown.name(),
+            self.key.category
+        )
     }
 }
 
@@ -308,7 +344,12 @@ pub fn release(profiles: &Profiles, policy: &Policy) -> Result<Vec<Released<phm_
 ///
 /// # Errors
 /// As [`release`].
-pub(crate) fn release_rows(definitions: &[Definition], rows: &[Computed], ics: &Ics, policy: &Policy) -> Result<Vec<Released<phm_disclosure::ReleasedTable<RowKey>>>> {
+pub(crate) fn release_rows(
+    definitions: &[Definition],
+    rows: &[Computed],
+    ics: &Ics,
+    policy: &Policy,
+) -> Result<Vec<Released<phm_disclosure::ReleasedTable<RowKey>>>> {
     let mut out = Vec::new();
     let mut start = 0;
     while start < rows.len() {
@@ -360,13 +401,25 @@ fn groups<'a>(rows: &'a [Computed], ics: &Ics) -> Vec<(&'a Key, Vec<&'a Key>)> {
         }
     }
     for ((date, area_type, area, _), parts) in by_area {
-        let total = Key { index_date: date, area_type, area: area.to_owned(), breakdown: Breakdown::All, category: "all".into() };
+        let total = Key {
+            index_date: date,
+            area_type,
+            area: area.to_owned(),
+            breakdown: Breakdown::All,
+            category: "all".into(),
+        };
         if let Some((t, _)) = keys.get_key_value(&total) {
             out.push((*t, parts));
         }
     }
     for ((date, _, breakdown, category), parts) in by_category {
-        let total = Key { index_date: date, area_type: AreaType::Ics, area: ics.code.clone(), breakdown, category: category.to_owned() };
+        let total = Key {
+            index_date: date,
+            area_type: AreaType::Ics,
+            area: ics.code.clone(),
+            breakdown,
+            category: category.to_owned(),
+        };
         if let Some((t, _)) = keys.get_key_value(&total) {
             out.push((*t, parts));
         }
@@ -376,7 +429,10 @@ fn groups<'a>(rows: &'a [Computed], ics: &Ics) -> Vec<(&'a Key, Vec<&'a Key>)> {
         let Ok(q) = r.key.category.parse::<u8>() else { continue };
         let parts: Vec<&Key> = [2 * q - 1, 2 * q]
             .iter()
-            .filter_map(|d| keys.get_key_value(&Key { breakdown: Breakdown::ImdDecile, category: d.to_string(), ..r.key.clone() }).map(|(k, _)| *k))
+            .filter_map(|d| {
+                keys.get_key_value(&Key { breakdown: Breakdown::ImdDecile, category: d.to_string(), ..r.key.clone() })
+                    .map(|(k, _)| *k)
+            })
             .collect();
         if !parts.is_empty() {
             out.push((&r.key, parts));
@@ -488,14 +544,22 @@ impl ProfileTable {
     /// Builds the rows from released tables, naming areas and adding benchmarks: against the
     /// ICS (same breakdown and category) and against England (`all` rows, where the reference
     /// file has a value). Comparisons are only made for published values.
-    pub fn from_released(profiles: &Profiles, released: &[Released<phm_disclosure::ReleasedTable<RowKey>>], reference: &ReferenceData, england: &England) -> ProfileTable {
+    pub fn from_released(
+        profiles: &Profiles,
+        released: &[Released<phm_disclosure::ReleasedTable<RowKey>>],
+        reference: &ReferenceData,
+        england: &England,
+    ) -> ProfileTable {
         let names = area_names(reference, &profiles.ics);
-        let by_name: HashMap<&str, (usize, &Definition)> = profiles.definitions.iter().enumerate().map(|(i, d)| (d.indicator.name.as_str(), (i, d))).collect();
+        let by_name: HashMap<&str, (usize, &Definition)> =
+            profiles.definitions.iter().enumerate().map(|(i, d)| (d.indicator.name.as_str(), (i, d))).collect();
         let rounding = released.first().map_or(Rounding::None, |t| t.get().policy().rounding());
         let reasons: HashMap<(usize, &Key), &String> = profiles
             .rows
             .iter()
-            .filter_map(|r| r.figure_for(rounding).ok().and_then(|f| f.reason.as_ref()).map(|why| ((r.definition, &r.key), why)))
+            .filter_map(|r| {
+                r.figure_for(rounding).ok().and_then(|f| f.reason.as_ref()).map(|why| ((r.definition, &r.key), why))
+            })
             .collect();
         let mut rows = Vec::new();
         let mut policy = String::new();
@@ -508,12 +572,18 @@ impl ProfileTable {
             for cell in table.get().cells() {
                 let k = cell.key();
                 if k.key.area_type == AreaType::Ics {
-                    ics_values.insert((k.indicator.as_str(), k.key.index_date, k.key.breakdown, k.key.category.as_str()), cell.derived()[0].value());
+                    ics_values.insert(
+                        (k.indicator.as_str(), k.key.index_date, k.key.breakdown, k.key.category.as_str()),
+                        cell.derived()[0].value(),
+                    );
                 }
                 if k.key.breakdown == Breakdown::ImdDecile
                     && let Ok(decile) = k.key.category.parse::<u8>()
                 {
-                    deciles.entry((k.indicator.as_str(), k.key.index_date, k.key.area_type, k.key.area.as_str())).or_default().push((decile, cell));
+                    deciles
+                        .entry((k.indicator.as_str(), k.key.index_date, k.key.area_type, k.key.area.as_str()))
+                        .or_default()
+                        .push((decile, cell));
                 }
             }
         }
@@ -533,28 +603,38 @@ impl ProfileTable {
                 let d = cell.derived();
                 let c = cell.counts();
                 let est = |l: usize, lo: usize, hi: usize| match (d[0].value(), d[lo].value(), d[hi].value()) {
-                    (Some(value), Some(lower), Some(upper)) => Some(Estimate { value, lower, upper, confidence: LEVELS[l] }),
+                    (Some(value), Some(lower), Some(upper)) => {
+                        Some(Estimate { value, lower, upper, confidence: LEVELS[l] })
+                    }
                     _ => None,
                 };
                 let own = [est(0, 1, 2), est(1, 3, 4)];
-                let ics = ics_values.get(&(k.indicator.as_str(), k.key.index_date, k.key.breakdown, k.key.category.as_str()));
+                let ics =
+                    ics_values.get(&(k.indicator.as_str(), k.key.index_date, k.key.breakdown, k.key.category.as_str()));
                 let (ics_value, cmp_ics) = match (k.key.area_type, ics) {
                     (AreaType::Ics, _) | (_, None) => (None, [None, None]),
-                    (_, Some(v)) => (*v, [0, 1].map(|l| Some(show(compare::compare_with_interval(own[l].as_ref(), *v, polarity))))),
+                    (_, Some(v)) => {
+                        (*v, [0, 1].map(|l| Some(show(compare::compare_with_interval(own[l].as_ref(), *v, polarity)))))
+                    }
                 };
                 let eng = (k.key.breakdown == Breakdown::All).then(|| england.get(&ind.name)).flatten();
                 let cmp_eng = match eng {
-                    Some(e) => [0, 1].map(|l| Some(show(compare::compare_with_interval(own[l].as_ref(), Some(e.value), polarity)))),
+                    Some(e) => [0, 1]
+                        .map(|l| Some(show(compare::compare_with_interval(own[l].as_ref(), Some(e.value), polarity)))),
                     None => [None, None],
                 };
                 let figure_reason = reasons.get(&(def_index, &k.key)).map(|s| (*s).clone());
                 // The SII of an area's `all` row, from its published decile rows only.
                 let ineq = (k.key.breakdown == Breakdown::All).then(|| {
-                    let ds = deciles.get(&(k.indicator.as_str(), k.key.index_date, k.key.area_type, k.key.area.as_str()));
+                    let ds =
+                        deciles.get(&(k.indicator.as_str(), k.key.index_date, k.key.area_type, k.key.area.as_str()));
                     inequality::from_released(ind, ds.map_or(&[][..], Vec::as_slice))
                 });
                 let ineq = ineq.unwrap_or_default();
-                let (area_name, parent) = names.get(&(k.key.area_type, k.key.area.clone())).cloned().unwrap_or_else(|| (k.key.area.clone(), None));
+                let (area_name, parent) = names
+                    .get(&(k.key.area_type, k.key.area.clone()))
+                    .cloned()
+                    .unwrap_or_else(|| (k.key.area.clone(), None));
                 rows.push(ProfileRow {
                     indicator: ind.name.clone(),
                     title: ind.title.clone(),
@@ -608,7 +688,10 @@ fn show(c: Comparison) -> String {
 }
 
 /// (area type, code) → (name, parent code).
-pub(crate) fn area_names(reference: &ReferenceData, ics: &Ics) -> HashMap<(AreaType, String), (String, Option<String>)> {
+pub(crate) fn area_names(
+    reference: &ReferenceData,
+    ics: &Ics,
+) -> HashMap<(AreaType, String), (String, Option<String>)> {
     let mut out = HashMap::new();
     out.insert((AreaType::Ics, ics.code.clone()), (ics.name.clone(), None));
     for p in &reference.places {
@@ -618,7 +701,10 @@ pub(crate) fn area_names(reference: &ReferenceData, ics: &Ics) -> HashMap<(AreaT
         out.insert((AreaType::Neighbourhood, p.pcn_code.clone()), (p.pcn_name.clone(), Some(p.place_code.clone())));
     }
     for t in [AreaType::Place, AreaType::Neighbourhood] {
-        out.insert((t, phm_engine::NOT_RECORDED.to_owned()), (format!("{} not recorded", t.name()), Some(ics.code.clone())));
+        out.insert(
+            (t, phm_engine::NOT_RECORDED.to_owned()),
+            (format!("{} not recorded", t.name()), Some(ics.code.clone())),
+        );
     }
     out
 }

@@ -111,15 +111,24 @@ impl TrendTable {
 
     /// Builds every series from the released earlier points (`trends`) and the released profile
     /// rows (`profile`, whose `all` rows are the last points), and charts each.
-    pub fn from_released(profiles: &Profiles, profile: &[Released<ReleasedTable<RowKey>>], trends: &[Released<ReleasedTable<RowKey>>], reference: &ReferenceData) -> TrendTable {
+    pub fn from_released(
+        profiles: &Profiles,
+        profile: &[Released<ReleasedTable<RowKey>>],
+        trends: &[Released<ReleasedTable<RowKey>>],
+        reference: &ReferenceData,
+    ) -> TrendTable {
         let names = area_names(reference, &profiles.ics);
         let mut cells: HashMap<(&str, AreaType, &str, NaiveDate), Source<'_>> = HashMap::new();
         let mut areas: BTreeMap<&str, BTreeSet<(AreaType, &str)>> = BTreeMap::new();
-        let own_dates: HashMap<&str, NaiveDate> = profiles.definitions.iter().map(|d| (d.indicator.name.as_str(), d.index_date)).collect();
+        let own_dates: HashMap<&str, NaiveDate> =
+            profiles.definitions.iter().map(|d| (d.indicator.name.as_str(), d.index_date)).collect();
         for table in trends {
             for cell in table.get().cells() {
                 let k = cell.key();
-                cells.insert((k.indicator.as_str(), k.key.area_type, k.key.area.as_str(), k.key.index_date), (table.get(), cell));
+                cells.insert(
+                    (k.indicator.as_str(), k.key.area_type, k.key.area.as_str(), k.key.index_date),
+                    (table.get(), cell),
+                );
                 areas.entry(k.indicator.as_str()).or_default().insert((k.key.area_type, k.key.area.as_str()));
             }
         }
@@ -129,24 +138,41 @@ impl TrendTable {
                 if own_dates.get(k.indicator.as_str()) != Some(&k.key.index_date) {
                     continue;
                 }
-                cells.insert((k.indicator.as_str(), k.key.area_type, k.key.area.as_str(), k.key.index_date), (table.get(), cell));
+                cells.insert(
+                    (k.indicator.as_str(), k.key.area_type, k.key.area.as_str(), k.key.index_date),
+                    (table.get(), cell),
+                );
                 areas.entry(k.indicator.as_str()).or_default().insert((k.key.area_type, k.key.area.as_str()));
             }
         }
-        let rounding = profile.first().or(trends.first()).map_or(phm_disclosure::Rounding::None, |t| t.get().policy().rounding());
-        let reasons: HashMap<(usize, &Key), &String> =
-            profiles.rows.iter().chain(&profiles.trends).filter_map(|r| r.figure_for(rounding).ok().and_then(|f| f.reason.as_ref()).map(|why| ((r.definition, &r.key), why))).collect();
+        let rounding =
+            profile.first().or(trends.first()).map_or(phm_disclosure::Rounding::None, |t| t.get().policy().rounding());
+        let reasons: HashMap<(usize, &Key), &String> = profiles
+            .rows
+            .iter()
+            .chain(&profiles.trends)
+            .filter_map(|r| {
+                r.figure_for(rounding).ok().and_then(|f| f.reason.as_ref()).map(|why| ((r.definition, &r.key), why))
+            })
+            .collect();
 
         let mut rows = Vec::new();
         for (def_index, (def, dates)) in profiles.definitions.iter().zip(&profiles.trend_dates).enumerate() {
             let ind = &def.indicator;
             let Some(series_areas) = areas.get(ind.name.as_str()) else { continue };
             for &(area_type, area) in series_areas {
-                let area_name = names.get(&(area_type, area.to_owned())).map_or_else(|| area.to_owned(), |(name, _)| name.clone());
+                let area_name =
+                    names.get(&(area_type, area.to_owned())).map_or_else(|| area.to_owned(), |(name, _)| name.clone());
                 let mut series: Vec<TrendRow> = dates
                     .iter()
                     .map(|&date| {
-                        let key = Key { index_date: date, area_type, area: area.to_owned(), breakdown: Breakdown::All, category: "all".into() };
+                        let key = Key {
+                            index_date: date,
+                            area_type,
+                            area: area.to_owned(),
+                            breakdown: Breakdown::All,
+                            category: "all".into(),
+                        };
                         let base = TrendRow {
                             indicator: ind.name.clone(),
                             title: ind.title.clone(),
@@ -190,7 +216,11 @@ impl TrendTable {
                                     ..base
                                 }
                             }
-                            None => TrendRow { reason: Some("nobody in this area's denominator on this date".into()), disclosure: "no count".into(), ..base },
+                            None => TrendRow {
+                                reason: Some("nobody in this area's denominator on this date".into()),
+                                disclosure: "no count".into(),
+                                ..base
+                            },
                         }
                     })
                     .collect();
@@ -253,7 +283,9 @@ fn chart(series: &mut [TrendRow], polarity: Polarity) {
                 }
                 let gaps = match (gaps, latest_has_value) {
                     (0, _) => None,
-                    (_, true) => Some(format!("{gaps} of {n} points have no value; the limits come from the other {charted}, leaving out the moving ranges next to a gap, and no run or trend crosses a gap")),
+                    (_, true) => Some(format!(
+                        "{gaps} of {n} points have no value; the limits come from the other {charted}, leaving out the moving ranges next to a gap, and no run or trend crosses a gap"
+                    )),
                     (_, false) => Some(format!(
                         "{gaps} of {n} points have no value, the latest among them, so there is no variation icon; the limits come from the other {charted}, leaving out the moving ranges next to a gap, and no run or trend crosses a gap"
                     )),
@@ -316,12 +348,15 @@ mod tests {
         let direct = spc::xmr(&values, &SpcOptions::new(spc::Polarity::HigherIsBetter)).expect("chart");
         assert_eq!(s[0].mean, Some(direct.periods[0].mean));
         assert_eq!(s[19].upper_process_limit, direct.periods[0].upper_limit());
-        assert!(s.iter().all(|r| r.variation_icon.as_deref() == Some("common_cause") && r.assurance_icon == NO_TARGET && r.spc_reason.is_none()));
+        assert!(s.iter().all(|r| r.variation_icon.as_deref() == Some("common_cause")
+            && r.assurance_icon == NO_TARGET
+            && r.spc_reason.is_none()));
     }
 
     #[test]
     fn a_late_rise_is_improvement_when_higher_is_better_and_concern_when_lower_is() {
-        let values: Vec<Option<f64>> = (0..24).map(|i| Some(if i < 16 { 50.0 + f64::from(i % 2) } else { 70.0 })).collect();
+        let values: Vec<Option<f64>> =
+            (0..24).map(|i| Some(if i < 16 { 50.0 + f64::from(i % 2) } else { 70.0 })).collect();
         let mut s = series(&values);
         chart(&mut s, Polarity::HigherIsBetter);
         assert_eq!(s[23].variation_icon.as_deref(), Some("improvement_high"));
@@ -344,9 +379,17 @@ mod tests {
         // values pushed together (which would join 53 to 51 across point 3).
         let direct = spc::xmr(&values, &SpcOptions::new(spc::Polarity::Neither)).expect("chart");
         assert_eq!(s[0].upper_process_limit, direct.periods[0].upper_limit());
-        let joined = spc::xmr(&values.iter().flatten().copied().map(Some).collect::<Vec<_>>(), &SpcOptions::new(spc::Polarity::Neither)).expect("chart");
+        let joined = spc::xmr(
+            &values.iter().flatten().copied().map(Some).collect::<Vec<_>>(),
+            &SpcOptions::new(spc::Polarity::Neither),
+        )
+        .expect("chart");
         assert_ne!(s[0].upper_process_limit, joined.periods[0].upper_limit());
-        assert!(s[0].spc_reason.as_deref().is_some_and(|r| r.starts_with("2 of 24 points have no value")), "{:?}", s[0].spc_reason);
+        assert!(
+            s[0].spc_reason.as_deref().is_some_and(|r| r.starts_with("2 of 24 points have no value")),
+            "{:?}",
+            s[0].spc_reason
+        );
         assert!(s[0].variation_icon.is_some());
     }
 
@@ -359,7 +402,11 @@ mod tests {
         let mut s = series(&values);
         chart(&mut s, Polarity::HigherIsBetter);
         assert!(s.iter().all(|r| r.mean.is_none() && r.variation_icon.is_none()));
-        assert!(s[0].spc_reason.as_deref().is_some_and(|r| r.starts_with("14 of 24 points have a value")), "{:?}", s[0].spc_reason);
+        assert!(
+            s[0].spc_reason.as_deref().is_some_and(|r| r.starts_with("14 of 24 points have a value")),
+            "{:?}",
+            s[0].spc_reason
+        );
     }
 
     #[test]

@@ -19,16 +19,21 @@ use crate::{Error, Result};
 pub fn batch(table: &ProfileTable) -> Result<RecordBatch> {
     let rows = table.rows();
     let text = |f: fn(&ProfileRow) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(rows.iter().map(f))) };
-    let opt_text = |f: fn(&ProfileRow) -> Option<&str>| -> ArrayRef { Arc::new(StringArray::from_iter(rows.iter().map(f))) };
+    let opt_text =
+        |f: fn(&ProfileRow) -> Option<&str>| -> ArrayRef { Arc::new(StringArray::from_iter(rows.iter().map(f))) };
     let num = |f: fn(&ProfileRow) -> Option<f64>| -> ArrayRef { Arc::new(Float64Array::from_iter(rows.iter().map(f))) };
-    let count = |f: fn(&ProfileRow) -> Option<u64>| -> ArrayRef { Arc::new(UInt64Array::from_iter(rows.iter().map(f))) };
+    let count =
+        |f: fn(&ProfileRow) -> Option<u64>| -> ArrayRef { Arc::new(UInt64Array::from_iter(rows.iter().map(f))) };
     let columns: Vec<(&str, ArrayRef)> = vec![
         ("indicator", text(|r| &r.indicator)),
         ("title", text(|r| &r.title)),
         ("method", text(|r| &r.method)),
         ("multiplier", num(|r| Some(r.multiplier))),
         ("polarity", text(|r| &r.polarity)),
-        ("period", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_engine::days_since_epoch(r.period))))),
+        (
+            "period",
+            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_engine::days_since_epoch(r.period)))),
+        ),
         ("area_type", text(|r| &r.area_type)),
         ("area_code", text(|r| &r.area_code)),
         ("area_name", text(|r| &r.area_name)),
@@ -80,7 +85,8 @@ pub fn write(dir: &Path, table: &ProfileTable) -> Result<u64> {
 pub fn trend_batch(table: &TrendTable) -> Result<RecordBatch> {
     let rows = table.rows();
     let text = |f: fn(&TrendRow) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(rows.iter().map(f))) };
-    let opt_text = |f: fn(&TrendRow) -> Option<&str>| -> ArrayRef { Arc::new(StringArray::from_iter(rows.iter().map(f))) };
+    let opt_text =
+        |f: fn(&TrendRow) -> Option<&str>| -> ArrayRef { Arc::new(StringArray::from_iter(rows.iter().map(f))) };
     let num = |f: fn(&TrendRow) -> Option<f64>| -> ArrayRef { Arc::new(Float64Array::from_iter(rows.iter().map(f))) };
     let count = |f: fn(&TrendRow) -> Option<u64>| -> ArrayRef { Arc::new(UInt64Array::from_iter(rows.iter().map(f))) };
     let columns: Vec<(&str, ArrayRef)> = vec![
@@ -88,7 +94,10 @@ pub fn trend_batch(table: &TrendTable) -> Result<RecordBatch> {
         ("title", text(|r| &r.title)),
         ("method", text(|r| &r.method)),
         ("polarity", text(|r| &r.polarity)),
-        ("period", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_engine::days_since_epoch(r.period))))),
+        (
+            "period",
+            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_engine::days_since_epoch(r.period)))),
+        ),
         ("area_type", text(|r| &r.area_type)),
         ("area_code", text(|r| &r.area_code)),
         ("area_name", text(|r| &r.area_name)),
@@ -126,12 +135,16 @@ pub fn write_trends(dir: &Path, table: &TrendTable) -> Result<u64> {
 /// Arrow refusing the columns (a bug).
 pub fn population_batch(table: &PopulationTable) -> Result<RecordBatch> {
     let rows = table.rows();
-    let text = |f: fn(&PopulationRow) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(rows.iter().map(f))) };
+    let text =
+        |f: fn(&PopulationRow) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(rows.iter().map(f))) };
     let columns: Vec<(&str, ArrayRef)> = vec![
         ("area_type", text(|r| &r.area_type)),
         ("area_code", text(|r| &r.area_code)),
         ("area_name", text(|r| &r.area_name)),
-        ("period", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_engine::days_since_epoch(r.period))))),
+        (
+            "period",
+            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_engine::days_since_epoch(r.period)))),
+        ),
         ("sex", text(|r| &r.sex)),
         ("age_band", text(|r| &r.age_band)),
         ("count", Arc::new(UInt64Array::from_iter(rows.iter().map(|r| r.count)))),

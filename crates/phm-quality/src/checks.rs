@@ -128,7 +128,16 @@ impl<'a> Emitter<'a> {
     /// A rate check: `violating` of `denominator` rows (or people, or files). Nothing is
     /// reported when there was nothing to check (`denominator` 0).
     #[expect(clippy::too_many_arguments, reason = "one result's columns")]
-    pub(crate) fn rate(&mut self, check: &str, source: &SourceRef, table: &str, field: &str, violating: u64, denominator: u64, detail: Option<String>) {
+    pub(crate) fn rate(
+        &mut self,
+        check: &str,
+        source: &SourceRef,
+        table: &str,
+        field: &str,
+        violating: u64,
+        denominator: u64,
+        detail: Option<String>,
+    ) {
         if denominator == 0 {
             return;
         }
@@ -137,12 +146,30 @@ impl<'a> Emitter<'a> {
     }
 
     /// A measure in its own unit (days), with `violating` the measure rounded.
-    pub(crate) fn measure(&mut self, check: &str, source: &SourceRef, table: &str, field: &str, value: f64, detail: Option<String>) {
+    pub(crate) fn measure(
+        &mut self,
+        check: &str,
+        source: &SourceRef,
+        table: &str,
+        field: &str,
+        value: f64,
+        detail: Option<String>,
+    ) {
         self.push(check, source, table, field, value.max(0.0).round() as u64, 0, value, detail);
     }
 
     #[expect(clippy::too_many_arguments, reason = "one result's columns")]
-    fn push(&mut self, check: &str, source: &SourceRef, table: &str, field: &str, violating: u64, denominator: u64, value: f64, detail: Option<String>) {
+    fn push(
+        &mut self,
+        check: &str,
+        source: &SourceRef,
+        table: &str,
+        field: &str,
+        violating: u64,
+        denominator: u64,
+        value: f64,
+        detail: Option<String>,
+    ) {
         let applied = self.thresholds.get(check, table, field, &source.source_type);
         let def = check_def(check);
         let mut description = applied.description;

@@ -42,13 +42,62 @@ struct Spec {
 
 /// Encounters first: the others refer to them.
 static SPECS: [Spec; 7] = [
-    Spec { table: &ENCOUNTER, date: "start_date", end: Some("end_date"), coded: Coded::OptionalSnomed, encounter_ref: false, same_event: &["person_id", "setting", "start_date", "end_date", "code"] },
-    Spec { table: &REGISTRATION, date: "start_date", end: Some("end_date"), coded: Coded::No, encounter_ref: false, same_event: &["person_id", "practice_code", "start_date", "end_date"] },
-    Spec { table: &CONDITION, date: "date", end: None, coded: Coded::WithSystem, encounter_ref: true, same_event: &["person_id", "code_system", "code", "date", "encounter_id"] },
-    Spec { table: &OBSERVATION, date: "date", end: None, coded: Coded::WithSystem, encounter_ref: true, same_event: &["person_id", "code_system", "code", "date", "value", "unit", "encounter_id"] },
-    Spec { table: &PROCEDURE, date: "date", end: None, coded: Coded::WithSystem, encounter_ref: true, same_event: &["person_id", "code_system", "code", "date", "encounter_id"] },
-    Spec { table: &MEDICATION, date: "date", end: Some("end_date"), coded: Coded::WithSystem, encounter_ref: false, same_event: &["person_id", "code_system", "code", "date", "end_date"] },
-    Spec { table: &IMMUNISATION, date: "date", end: None, coded: Coded::WithSystem, encounter_ref: false, same_event: &["person_id", "code_system", "code", "date", "dose_number"] },
+    Spec {
+        table: &ENCOUNTER,
+        date: "start_date",
+        end: Some("end_date"),
+        coded: Coded::OptionalSnomed,
+        encounter_ref: false,
+        same_event: &["person_id", "setting", "start_date", "end_date", "code"],
+    },
+    Spec {
+        table: &REGISTRATION,
+        date: "start_date",
+        end: Some("end_date"),
+        coded: Coded::No,
+        encounter_ref: false,
+        same_event: &["person_id", "practice_code", "start_date", "end_date"],
+    },
+    Spec {
+        table: &CONDITION,
+        date: "date",
+        end: None,
+        coded: Coded::WithSystem,
+        encounter_ref: true,
+        same_event: &["person_id", "code_system", "code", "date", "encounter_id"],
+    },
+    Spec {
+        table: &OBSERVATION,
+        date: "date",
+        end: None,
+        coded: Coded::WithSystem,
+        encounter_ref: true,
+        same_event: &["person_id", "code_system", "code", "date", "value", "unit", "encounter_id"],
+    },
+    Spec {
+        table: &PROCEDURE,
+        date: "date",
+        end: None,
+        coded: Coded::WithSystem,
+        encounter_ref: true,
+        same_event: &["person_id", "code_system", "code", "date", "encounter_id"],
+    },
+    Spec {
+        table: &MEDICATION,
+        date: "date",
+        end: Some("end_date"),
+        coded: Coded::WithSystem,
+        encounter_ref: false,
+        same_event: &["person_id", "code_system", "code", "date", "end_date"],
+    },
+    Spec {
+        table: &IMMUNISATION,
+        date: "date",
+        end: None,
+        coded: Coded::WithSystem,
+        encounter_ref: false,
+        same_event: &["person_id", "code_system", "code", "date", "dose_number"],
+    },
 ];
 
 #[derive(Default)]
@@ -104,7 +153,8 @@ pub(crate) fn assess_source(ctx: &Ctx<'_>, source: &SourceInfo, people: &People)
                 t.required.bad += b.rows_with_a_null(&required)?;
                 t.required.of += n as u64;
                 let pid = b.text("person_id")?;
-                let persons: Vec<Option<&Person>> = (0..n).map(|i| opt_text(pid, i).and_then(|id| people.get(&person_key(id)))).collect();
+                let persons: Vec<Option<&Person>> =
+                    (0..n).map(|i| opt_text(pid, i).and_then(|id| people.get(&person_key(id)))).collect();
                 for p in &persons {
                     t.person.add(p.is_none());
                 }
@@ -137,7 +187,8 @@ pub(crate) fn assess_source(ctx: &Ctx<'_>, source: &SourceInfo, people: &People)
                 match spec.coded {
                     Coded::WithSystem => {
                         let (system, code) = (b.text("code_system")?, b.text("code")?);
-                        let values = if table == "observation" { Some((b.float("value")?, b.text("unit")?)) } else { None };
+                        let values =
+                            if table == "observation" { Some((b.float("value")?, b.text("unit")?)) } else { None };
                         for (i, person) in persons.iter().enumerate() {
                             let (Some(sys), Some(c)) = (opt_text(system, i), opt_text(code, i)) else { continue };
                             let known = CodeSystem::from_name(sys);
@@ -210,14 +261,21 @@ pub(crate) fn assess_source(ctx: &Ctx<'_>, source: &SourceInfo, people: &People)
         }
 
         let s = source.as_ref();
-        let mut rate = |check: &str, field: &str, tally: Tally, detail: Option<String>| emit.rate(check, &s, table, field, tally.bad, tally.of, detail);
+        let mut rate = |check: &str, field: &str, tally: Tally, detail: Option<String>| {
+            emit.rate(check, &s, table, field, tally.bad, tally.of, detail)
+        };
         rate("isRequired", "", t.required, None);
         if table == "encounter" {
             rate("isPrimaryKey", "encounter_id", t.encounter_pk, None);
         }
         rate("isForeignKey", "person_id", t.person, Some("Checked against the linked person table.".to_owned()));
         if spec.encounter_ref {
-            rate("isForeignKey", "encounter_id", t.encounter_fk, Some("Checked against the encounter_id of this source's encounter rows.".to_owned()));
+            rate(
+                "isForeignKey",
+                "encounter_id",
+                t.encounter_fk,
+                Some("Checked against the encounter_id of this source's encounter rows.".to_owned()),
+            );
         }
         if table == "registration" {
             rate("isForeignKey", "practice_code", t.practice, Some(format!("Checked against {}.", ctx.practices.from)));
@@ -231,22 +289,47 @@ pub(crate) fn assess_source(ctx: &Ctx<'_>, source: &SourceInfo, people: &People)
             rate("fkDomain", "code_system", t.system, Some(format!("Allowed: {}.", allowed.join(", "))));
         }
         if spec.coded != Coded::No {
-            rate("isValidCode", "code", t.code, (spec.coded == Coded::OptionalSnomed).then(|| "The encounter type is SNOMED CT.".to_owned()));
+            rate(
+                "isValidCode",
+                "code",
+                t.code,
+                (spec.coded == Coded::OptionalSnomed).then(|| "The encounter type is SNOMED CT.".to_owned()),
+            );
         }
         if spec.coded == Coded::OptionalSnomed {
             rate("measureValueCompleteness", "code", t.code_missing, Some("The encounter type.".to_owned()));
         }
         if is_acute && table == "condition" {
-            rate("measureValueCompleteness", "encounter_id", t.encounter_missing, Some("A hospital diagnosis should name the spell it was recorded in.".to_owned()));
+            rate(
+                "measureValueCompleteness",
+                "encounter_id",
+                t.encounter_missing,
+                Some("A hospital diagnosis should name the spell it was recorded in.".to_owned()),
+            );
         }
         if table == "observation" {
             let from = "Rows with a measurement code of reference/plausibility.csv";
             rate("measureValueCompleteness", "value", t.value_missing, Some(format!("{from}.")));
-            rate("plausibleValueLow", "value", t.value_low, Some(format!("{from}, compared with its range when in its unit.")));
-            rate("plausibleValueHigh", "value", t.value_high, Some(format!("{from}, compared with its range when in its unit.")));
+            rate(
+                "plausibleValueLow",
+                "value",
+                t.value_low,
+                Some(format!("{from}, compared with its range when in its unit.")),
+            );
+            rate(
+                "plausibleValueHigh",
+                "value",
+                t.value_high,
+                Some(format!("{from}, compared with its range when in its unit.")),
+            );
         }
         rate("plausibleGender", "code", t.gender, Some(ctx.sex_specific_text.clone()));
-        rate("plausibleDuringLife", spec.date, t.after_death, Some("The date of death may come from another source.".to_owned()));
+        rate(
+            "plausibleDuringLife",
+            spec.date,
+            t.after_death,
+            Some("The date of death may come from another source.".to_owned()),
+        );
         rate("plausibleAfterBirth", spec.date, t.before_birth, None);
         if let Some(x) = source.extract_date {
             rate("plausibleBeforeExtractDate", spec.date, t.future, Some(format!("Extract date {x}.")));

@@ -102,7 +102,12 @@ impl Ctx<'_> {
     /// The files of `table` that source `source` owns.
     pub(crate) fn source_files(&self, source: &str, table: &str) -> Vec<PathBuf> {
         let Some(entry) = self.snapshot.manifest().sources.get(source) else { return Vec::new() };
-        entry.files.iter().filter(|f| f.tree == Tree::Analytical && f.table == table).map(|f| self.snapshot.dir().join(&f.table).join(&f.name)).collect()
+        entry
+            .files
+            .iter()
+            .filter(|f| f.tree == Tree::Analytical && f.table == table)
+            .map(|f| self.snapshot.dir().join(&f.table).join(&f.name))
+            .collect()
     }
 }
 
@@ -114,7 +119,8 @@ pub fn assess(snapshot: &Snapshot) -> Result<QualityReport> {
         .iter()
         .map(|(name, s)| {
             let detail = |k: &str| s.details.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-            let source_type = Some(detail("source_type")).filter(|t| !t.is_empty()).unwrap_or_else(|| "other".to_owned());
+            let source_type =
+                Some(detail("source_type")).filter(|t| !t.is_empty()).unwrap_or_else(|| "other".to_owned());
             SourceInfo {
                 name: name.clone(),
                 source_type,
@@ -126,8 +132,20 @@ pub fn assess(snapshot: &Snapshot) -> Result<QualityReport> {
         })
         .collect();
     let reference = ReferenceData::builtin()?;
-    let practices = known(snapshot, "practice_pcn", "practice_code", || reference.practices.iter().map(|p| p.practice_code.clone()).collect(), "reference/practices.csv")?;
-    let areas = known(snapshot, "area_deprivation", "area_code", || reference.areas.iter().map(|a| a.area_code.clone()).collect(), "reference/areas.csv")?;
+    let practices = known(
+        snapshot,
+        "practice_pcn",
+        "practice_code",
+        || reference.practices.iter().map(|p| p.practice_code.clone()).collect(),
+        "reference/practices.csv",
+    )?;
+    let areas = known(
+        snapshot,
+        "area_deprivation",
+        "area_code",
+        || reference.areas.iter().map(|a| a.area_code.clone()).collect(),
+        "reference/areas.csv",
+    )?;
     let sex_specific = plausible::sex_specific_codes();
     let ctx = Ctx {
         snapshot,
@@ -143,7 +161,8 @@ pub fn assess(snapshot: &Snapshot) -> Result<QualityReport> {
     let mut emit = Emitter::new(&ctx.thresholds);
     let people = persons::people(&ctx, &mut emit)?;
     persons::person_source(&ctx, &mut emit)?;
-    let per_source: Vec<Result<events::SourceEvents>> = ctx.sources.par_iter().map(|s| events::assess_source(&ctx, s, &people)).collect();
+    let per_source: Vec<Result<events::SourceEvents>> =
+        ctx.sources.par_iter().map(|s| events::assess_source(&ctx, s, &people)).collect();
     let mut summaries = Vec::new();
     for (info, result) in ctx.sources.iter().zip(per_source) {
         let result = result?;
@@ -160,8 +179,21 @@ pub fn assess(snapshot: &Snapshot) -> Result<QualityReport> {
     }
 
     let mut results = emit.results;
-    let source_rank: BTreeMap<&str, usize> = ctx.sources.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
-    const TABLE_ORDER: [&str; 11] = ["", "person_source", "registration", "encounter", "condition", "observation", "procedure", "medication", "immunisation", "opt_out", "person"];
+    let source_rank: BTreeMap<&str, usize> =
+        ctx.sources.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
+    const TABLE_ORDER: [&str; 11] = [
+        "",
+        "person_source",
+        "registration",
+        "encounter",
+        "condition",
+        "observation",
+        "procedure",
+        "medication",
+        "immunisation",
+        "opt_out",
+        "person",
+    ];
     let rank = |c: &CheckResult| {
         (
             source_rank.get(c.source.as_str()).copied().unwrap_or(usize::MAX),
@@ -186,10 +218,19 @@ pub fn assess(snapshot: &Snapshot) -> Result<QualityReport> {
 
 /// The codes in `column` of reference table `table` if the snapshot holds it, else the
 /// built-in list.
-fn known(snapshot: &Snapshot, table: &str, column: &str, builtin: impl FnOnce() -> HashSet<String>, builtin_name: &str) -> Result<Known> {
+fn known(
+    snapshot: &Snapshot,
+    table: &str,
+    column: &str,
+    builtin: impl FnOnce() -> HashSet<String>,
+    builtin_name: &str,
+) -> Result<Known> {
     let files = snapshot.files(Tree::Analytical, table);
     if files.is_empty() {
-        return Ok(Known { codes: builtin(), from: format!("the built-in {builtin_name} (no {table} table is loaded)") });
+        return Ok(Known {
+            codes: builtin(),
+            from: format!("the built-in {builtin_name} (no {table} table is loaded)"),
+        });
     }
     let mut codes = HashSet::new();
     for (path, _) in &files {

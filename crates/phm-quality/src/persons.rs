@@ -82,7 +82,16 @@ pub(crate) fn people(ctx: &Ctx<'_>, emit: &mut Emitter<'_>) -> Result<People> {
     // The person table has no extract date: use the latest of the sources'.
     let extract = ctx.sources.iter().filter_map(|s| s.extract_date).max();
     let req = required(&PERSON);
-    let columns = ["person_id", "year_of_birth", "month_of_birth", "sex", "ethnic_category", "area_code", "practice_code", "date_of_death"];
+    let columns = [
+        "person_id",
+        "year_of_birth",
+        "month_of_birth",
+        "sex",
+        "ethnic_category",
+        "area_code",
+        "practice_code",
+        "date_of_death",
+    ];
     let mut all: Vec<&str> = columns.to_vec();
     all.extend(req.iter().filter(|c| !columns.contains(c)));
     for (path, _) in ctx.snapshot.files(Tree::Analytical, "person") {
@@ -90,8 +99,16 @@ pub(crate) fn people(ctx: &Ctx<'_>, emit: &mut Emitter<'_>) -> Result<People> {
             let n = b.len();
             rows += n as u64;
             required_null += b.rows_with_a_null(&req)?;
-            let (pid, yob, mob, sx, eth, ar, pr, death) =
-                (b.text("person_id")?, b.small("year_of_birth")?, b.small("month_of_birth")?, b.text("sex")?, b.text("ethnic_category")?, b.text("area_code")?, b.text("practice_code")?, b.date("date_of_death")?);
+            let (pid, yob, mob, sx, eth, ar, pr, death) = (
+                b.text("person_id")?,
+                b.small("year_of_birth")?,
+                b.small("month_of_birth")?,
+                b.text("sex")?,
+                b.text("ethnic_category")?,
+                b.text("area_code")?,
+                b.text("practice_code")?,
+                b.date("date_of_death")?,
+            );
             for i in 0..n {
                 let s = Sex::from_name(opt_text(sx, i).unwrap_or_default());
                 sex += u64::from(s == Sex::Unknown);
@@ -116,13 +133,45 @@ pub(crate) fn people(ctx: &Ctx<'_>, emit: &mut Emitter<'_>) -> Result<People> {
     let linked = SourceRef { name: LINKED.to_owned(), source_type: "linked".to_owned() };
     emit.rate("isRequired", &linked, "person", "", required_null, rows, None);
     emit.rate("isPrimaryKey", &linked, "person", "person_id", duplicate, rows, None);
-    emit.rate("measureValueCompleteness", &linked, "person", "sex", sex, rows, Some("A sex of `unknown` counts as no value.".to_owned()));
-    emit.rate("measureValueCompleteness", &linked, "person", "ethnic_category", ethnic, rows, Some("After linkage: the first stated category of any source.".to_owned()));
+    emit.rate(
+        "measureValueCompleteness",
+        &linked,
+        "person",
+        "sex",
+        sex,
+        rows,
+        Some("A sex of `unknown` counts as no value.".to_owned()),
+    );
+    emit.rate(
+        "measureValueCompleteness",
+        &linked,
+        "person",
+        "ethnic_category",
+        ethnic,
+        rows,
+        Some("After linkage: the first stated category of any source.".to_owned()),
+    );
     emit.rate("measureValueCompleteness", &linked, "person", "area_code", area, rows, None);
     emit.rate("measureValueCompleteness", &linked, "person", "practice_code", practice, rows, None);
     if let Some(x) = extract {
-        emit.rate("plausibleValueHigh", &linked, "person", "year_of_birth", old, aged, Some(format!("Older than {MAX_AGE} on {x} (the latest extract date), with no date of death.")));
-        emit.rate("plausibleValueLow", &linked, "person", "year_of_birth", unborn, aged, Some(format!("Born after {x} (the latest extract date).")));
+        emit.rate(
+            "plausibleValueHigh",
+            &linked,
+            "person",
+            "year_of_birth",
+            old,
+            aged,
+            Some(format!("Older than {MAX_AGE} on {x} (the latest extract date), with no date of death.")),
+        );
+        emit.rate(
+            "plausibleValueLow",
+            &linked,
+            "person",
+            "year_of_birth",
+            unborn,
+            aged,
+            Some(format!("Born after {x} (the latest extract date).")),
+        );
     }
     Ok(people)
 }
@@ -151,7 +200,19 @@ fn sex_bit(s: Sex) -> u8 {
 pub(crate) fn person_source(ctx: &Ctx<'_>, emit: &mut Emitter<'_>) -> Result<()> {
     let mut claims: KeyMap<u128, Claims> = KeyMap::default();
     let req = required(&PERSON_SOURCE);
-    let columns = ["person_id", "source_type", "linked", "year_of_birth", "month_of_birth", "sex", "ethnic_category", "area_code", "practice_code", "date_of_death", "extract_date"];
+    let columns = [
+        "person_id",
+        "source_type",
+        "linked",
+        "year_of_birth",
+        "month_of_birth",
+        "sex",
+        "ethnic_category",
+        "area_code",
+        "practice_code",
+        "date_of_death",
+        "extract_date",
+    ];
     let mut all: Vec<&str> = columns.to_vec();
     all.extend(req.iter().filter(|c| !columns.contains(c)));
     for source in &ctx.sources {
@@ -214,7 +275,12 @@ pub(crate) fn person_source(ctx: &Ctx<'_>, emit: &mut Emitter<'_>) -> Result<()>
                         t.unborn.add(born_after_date(y, month, at));
                     }
                     let is_gp = opt_text(st, i) == Some("gp_practice");
-                    let c = claims.entry(key).or_insert(Claims { year_min: i16::MAX, year_max: i16::MIN, sexes: 0, in_gp: false });
+                    let c = claims.entry(key).or_insert(Claims {
+                        year_min: i16::MAX,
+                        year_max: i16::MIN,
+                        sexes: 0,
+                        in_gp: false,
+                    });
                     if let Some(y) = year {
                         c.year_min = c.year_min.min(y);
                         c.year_max = c.year_max.max(y);
@@ -228,19 +294,99 @@ pub(crate) fn person_source(ctx: &Ctx<'_>, emit: &mut Emitter<'_>) -> Result<()>
         let s = source.as_ref();
         let tb = "person_source";
         emit.rate("isRequired", &s, tb, "", t.required.bad, t.required.of, None);
-        emit.rate("isPrimaryKey", &s, tb, "person_id", t.duplicate.bad, t.duplicate.of, Some("One row per person in each source.".to_owned()));
-        emit.rate("isForeignKey", &s, tb, "area_code", t.area_known.bad, t.area_known.of, Some(format!("Checked against {}.", ctx.areas.from)));
-        emit.rate("isForeignKey", &s, tb, "practice_code", t.practice_known.bad, t.practice_known.of, Some(format!("Checked against {}.", ctx.practices.from)));
-        emit.rate("fkDomain", &s, tb, "sex", t.sex_domain.bad, t.sex_domain.of, Some("Allowed: female, male, other, unknown.".to_owned()));
-        emit.rate("fkDomain", &s, tb, "ethnic_category", t.ethnic_domain.bad, t.ethnic_domain.of, Some("Allowed: the 16 NHS ethnic category codes A to S.".to_owned()));
+        emit.rate(
+            "isPrimaryKey",
+            &s,
+            tb,
+            "person_id",
+            t.duplicate.bad,
+            t.duplicate.of,
+            Some("One row per person in each source.".to_owned()),
+        );
+        emit.rate(
+            "isForeignKey",
+            &s,
+            tb,
+            "area_code",
+            t.area_known.bad,
+            t.area_known.of,
+            Some(format!("Checked against {}.", ctx.areas.from)),
+        );
+        emit.rate(
+            "isForeignKey",
+            &s,
+            tb,
+            "practice_code",
+            t.practice_known.bad,
+            t.practice_known.of,
+            Some(format!("Checked against {}.", ctx.practices.from)),
+        );
+        emit.rate(
+            "fkDomain",
+            &s,
+            tb,
+            "sex",
+            t.sex_domain.bad,
+            t.sex_domain.of,
+            Some("Allowed: female, male, other, unknown.".to_owned()),
+        );
+        emit.rate(
+            "fkDomain",
+            &s,
+            tb,
+            "ethnic_category",
+            t.ethnic_domain.bad,
+            t.ethnic_domain.of,
+            Some("Allowed: the 16 NHS ethnic category codes A to S.".to_owned()),
+        );
         emit.rate("measureValueCompleteness", &s, tb, "year_of_birth", t.year.bad, t.year.of, None);
-        emit.rate("measureValueCompleteness", &s, tb, "sex", t.sex.bad, t.sex.of, Some("A sex of `unknown` counts as no value.".to_owned()));
-        emit.rate("measureValueCompleteness", &s, tb, "ethnic_category", t.ethnic.bad, t.ethnic.of, Some("`Not stated` counts as no value.".to_owned()));
-        emit.rate("measureValueCompleteness", &s, tb, "area_code", t.area.bad, t.area.of, Some("No area: no postcode, or one the postcode lookup in the store does not hold.".to_owned()));
+        emit.rate(
+            "measureValueCompleteness",
+            &s,
+            tb,
+            "sex",
+            t.sex.bad,
+            t.sex.of,
+            Some("A sex of `unknown` counts as no value.".to_owned()),
+        );
+        emit.rate(
+            "measureValueCompleteness",
+            &s,
+            tb,
+            "ethnic_category",
+            t.ethnic.bad,
+            t.ethnic.of,
+            Some("`Not stated` counts as no value.".to_owned()),
+        );
+        emit.rate(
+            "measureValueCompleteness",
+            &s,
+            tb,
+            "area_code",
+            t.area.bad,
+            t.area.of,
+            Some("No area: no postcode, or one the postcode lookup in the store does not hold.".to_owned()),
+        );
         emit.rate("measureValueCompleteness", &s, tb, "practice_code", t.practice.bad, t.practice.of, None);
         emit.rate("measureNhsNumberCompleteness", &s, tb, "", t.unlinked.bad, t.unlinked.of, None);
-        emit.rate("plausibleValueHigh", &s, tb, "year_of_birth", t.old.bad, t.old.of, Some(format!("Older than {MAX_AGE} at the extract date, with no date of death.")));
-        emit.rate("plausibleValueLow", &s, tb, "year_of_birth", t.unborn.bad, t.unborn.of, Some("Born after the extract date.".to_owned()));
+        emit.rate(
+            "plausibleValueHigh",
+            &s,
+            tb,
+            "year_of_birth",
+            t.old.bad,
+            t.old.of,
+            Some(format!("Older than {MAX_AGE} at the extract date, with no date of death.")),
+        );
+        emit.rate(
+            "plausibleValueLow",
+            &s,
+            tb,
+            "year_of_birth",
+            t.unborn.bad,
+            t.unborn.of,
+            Some("Born after the extract date.".to_owned()),
+        );
     }
 
     // Linkage, now that every source's claims are in.
@@ -275,10 +421,26 @@ pub(crate) fn person_source(ctx: &Ctx<'_>, emit: &mut Emitter<'_>) -> Result<()>
         }
         let s = source.as_ref();
         if source.source_type != "gp_practice" {
-            emit.rate("measureGpLinkage", &s, "person_source", "", gp.bad, gp.of, Some("Found: the same person_id in the person_source rows of a gp_practice source.".to_owned()));
+            emit.rate(
+                "measureGpLinkage",
+                &s,
+                "person_source",
+                "",
+                gp.bad,
+                gp.of,
+                Some("Found: the same person_id in the person_source rows of a gp_practice source.".to_owned()),
+            );
         }
         emit.rate("plausibleLinkedDemographics", &s, "person_source", "year_of_birth", year.bad, year.of, None);
-        emit.rate("plausibleLinkedDemographics", &s, "person_source", "sex", sex.bad, sex.of, Some("`unknown` agrees with any sex.".to_owned()));
+        emit.rate(
+            "plausibleLinkedDemographics",
+            &s,
+            "person_source",
+            "sex",
+            sex.bad,
+            sex.of,
+            Some("`unknown` agrees with any sex.".to_owned()),
+        );
     }
     Ok(())
 }

@@ -55,7 +55,15 @@ pub(crate) fn sex_specific_codes() -> Vec<SexSpecific> {
 pub(crate) fn describe_sex_specific(codes: &[SexSpecific]) -> String {
     let list: Vec<String> = codes
         .iter()
-        .map(|c| format!("{} {} (codelists/{}.csv, {} only)", c.code, c.term, c.codelist, if c.sex == Sex::Female { "female" } else { "male" }))
+        .map(|c| {
+            format!(
+                "{} {} (codelists/{}.csv, {} only)",
+                c.code,
+                c.term,
+                c.codelist,
+                if c.sex == Sex::Female { "female" } else { "male" }
+            )
+        })
         .collect();
     format!("Codes: {}.", list.join("; "))
 }

@@ -32,7 +32,8 @@ impl FileReport {
     /// Read = accepted + rejected and, for a delimited file, every line a header or blank line,
     /// a record or a record's continuation (as `phm_ingest::report::FileReport::reconciles`).
     fn reconciles(&self) -> bool {
-        self.read == self.accepted + self.rejected && self.lines.is_none_or(|l| l == self.non_record_lines + self.read + self.continuation_lines)
+        self.read == self.accepted + self.rejected
+            && self.lines.is_none_or(|l| l == self.non_record_lines + self.read + self.continuation_lines)
     }
 }
 
@@ -80,7 +81,8 @@ pub(crate) fn summarise(ctx: &Ctx<'_>, source: &SourceInfo, emit: &mut Emitter<'
         ..SourceSummary::default()
     };
     let Some(report) = ingest_report(ctx, source) else { return summary };
-    let (read, accepted, rejected) = report.files.iter().fold((0, 0, 0), |(r, a, q), f| (r + f.read, a + f.accepted, q + f.rejected));
+    let (read, accepted, rejected) =
+        report.files.iter().fold((0, 0, 0), |(r, a, q), f| (r + f.read, a + f.accepted, q + f.rejected));
     let mut reasons: HashMap<&str, u64> = HashMap::new();
     for f in &report.files {
         for (k, v) in &f.reasons {
@@ -106,14 +108,17 @@ pub(crate) fn summarise(ctx: &Ctx<'_>, source: &SourceInfo, emit: &mut Emitter<'
     let conflicts: u64 = report.files.iter().map(|f| f.identity_conflicts).sum();
     emit.rate("plausibleIdentityLinkage", &s, "", "", conflicts, read, None);
     emit.rate("quarantineRate", &s, "", "", rejected, read, detail);
-    let bad: Vec<&FileReport> = report.files.iter().filter(|f| !f.reconciles() || f.declared.is_some_and(|d| d != f.read)).collect();
+    let bad: Vec<&FileReport> =
+        report.files.iter().filter(|f| !f.reconciles() || f.declared.is_some_and(|d| d != f.read)).collect();
     let detail = (!bad.is_empty()).then(|| {
         let list: Vec<String> = bad
             .iter()
             .take(3)
             .map(|f| match f.declared {
                 Some(d) if d != f.read => format!("{}: declared {d}, read {}", f.path, f.read),
-                _ if f.read != f.accepted + f.rejected => format!("{}: read {}, accepted {}, rejected {}", f.path, f.read, f.accepted, f.rejected),
+                _ if f.read != f.accepted + f.rejected => {
+                    format!("{}: read {}, accepted {}, rejected {}", f.path, f.read, f.accepted, f.rejected)
+                }
                 _ => format!(
                     "{}: {} lines, but {} header and blank, {} records and {} continuation lines",
                     f.path,

@@ -143,7 +143,17 @@ pub const CSV_HEADER: [&str; 15] = [
 ];
 
 /// Source kinds in the order reports list them.
-const KIND_ORDER: [&str; 9] = ["gp_practice", "acute_trust", "community_trust", "mental_health_trust", "local_authority", "national", "reference", "other", "linked"];
+const KIND_ORDER: [&str; 9] = [
+    "gp_practice",
+    "acute_trust",
+    "community_trust",
+    "mental_health_trust",
+    "local_authority",
+    "national",
+    "reference",
+    "other",
+    "linked",
+];
 
 fn kind_rank(kind: &str) -> (usize, String) {
     (KIND_ORDER.iter().position(|k| *k == kind).unwrap_or(KIND_ORDER.len()), kind.to_owned())
@@ -224,7 +234,8 @@ impl QualityReport {
             e.1 += 1;
             e.2 += u64::from(c.status == Status::Fail);
         }
-        let _ = writeln!(out, "\n{:<22} {:>8} {:>9} {:>9} {:>7}", "kind of source", "sources", "checks", "pass", "fail");
+        let _ =
+            writeln!(out, "\n{:<22} {:>8} {:>9} {:>9} {:>7}", "kind of source", "sources", "checks", "pass", "fail");
         for ((_, kind), (n, checks, fails)) in &kinds {
             let n = if kind == "linked" { "-".to_owned() } else { n.to_string() };
             let _ = writeln!(out, "{kind:<22} {n:>8} {checks:>9} {:>9} {fails:>7}", checks - fails);
@@ -256,7 +267,11 @@ impl QualityReport {
             return out;
         }
         failing.sort_by(|a, b| {
-            kind_rank(&a.0.0).cmp(&kind_rank(&b.0.0)).then(b.1.failed.cmp(&a.1.failed)).then(excess(b.1.worst).total_cmp(&excess(a.1.worst))).then(a.0.cmp(b.0))
+            kind_rank(&a.0.0)
+                .cmp(&kind_rank(&b.0.0))
+                .then(b.1.failed.cmp(&a.1.failed))
+                .then(excess(b.1.worst).total_cmp(&excess(a.1.worst)))
+                .then(a.0.cmp(b.0))
         });
         out.push_str("\nFailing checks, by kind of source (the most widespread first; the worst source named):\n");
         const PER_KIND: usize = 5;
@@ -279,7 +294,13 @@ impl QualityReport {
             }
             let w = g.worst;
             let (what, value) = (what(w), value(w));
-            let where_ = if w.source == "*" { "linked person table".to_owned() } else if g.ran == 1 { w.source.clone() } else { format!("{} of {} sources; worst {}", g.failed, g.ran, w.source) };
+            let where_ = if w.source == "*" {
+                "linked person table".to_owned()
+            } else if g.ran == 1 {
+                w.source.clone()
+            } else {
+                format!("{} of {} sources; worst {}", g.failed, g.ran, w.source)
+            };
             let _ = writeln!(out, "    {what:<58} {where_}: {value}");
         }
         out
@@ -299,14 +320,27 @@ impl QualityReport {
         let _ = writeln!(out, "\nEach source: records quarantined at ingest, and its worst failing check:");
         let _ = writeln!(out, "  {:<width$}  {:<26}  worst failing check", "source", "quarantined");
         for s in &self.sources {
-            let over = self.checks.iter().find(|c| c.source == s.source && c.check == "quarantineRate" && c.status == Status::Fail);
+            let over = self
+                .checks
+                .iter()
+                .find(|c| c.source == s.source && c.check == "quarantineRate" && c.status == Status::Fail);
             let quarantined = match (s.rejected, s.read, s.rejected_percent) {
-                (Some(q), Some(r), Some(p)) => format!("{}% ({q} of {r}){}", short(p), over.map_or(String::new(), |c| format!(" > {}%", short(c.threshold)))),
+                (Some(q), Some(r), Some(p)) => format!(
+                    "{}% ({q} of {r}){}",
+                    short(p),
+                    over.map_or(String::new(), |c| format!(" > {}%", short(c.threshold)))
+                ),
                 (Some(q), Some(r), None) => format!("{q} of {r}"),
                 _ => "not known".to_owned(),
             };
-            let mut fails: Vec<&CheckResult> = self.checks.iter().filter(|c| c.source == s.source && c.status == Status::Fail).collect();
-            fails.sort_by(|a, b| (a.unit != Unit::Percent).cmp(&(b.unit != Unit::Percent)).then(excess(b).total_cmp(&excess(a))).then(a.check.cmp(&b.check)));
+            let mut fails: Vec<&CheckResult> =
+                self.checks.iter().filter(|c| c.source == s.source && c.status == Status::Fail).collect();
+            fails.sort_by(|a, b| {
+                (a.unit != Unit::Percent)
+                    .cmp(&(b.unit != Unit::Percent))
+                    .then(excess(b).total_cmp(&excess(a)))
+                    .then(a.check.cmp(&b.check))
+            });
             let worst = match fails.first() {
                 None => "none: every check passes".to_owned(),
                 Some(w) => {
@@ -335,14 +369,20 @@ fn what(w: &CheckResult) -> String {
 /// A result's value against its threshold, for the summary.
 fn value(w: &CheckResult) -> String {
     match w.unit {
-        Unit::Percent => format!("{} of {} ({}% > {}%)", w.violating, w.denominator, short(w.value), short(w.threshold)),
+        Unit::Percent => {
+            format!("{} of {} ({}% > {}%)", w.violating, w.denominator, short(w.value), short(w.threshold))
+        }
         Unit::Days => format!("{} days > {}", short(w.value), short(w.threshold)),
     }
 }
 
 /// At most `n` characters of `text`, the last a `…` when it was cut.
 fn cut(text: &str, n: usize) -> String {
-    if text.chars().count() <= n { text.to_owned() } else { format!("{}…", text.chars().take(n.saturating_sub(1)).collect::<String>()) }
+    if text.chars().count() <= n {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(n.saturating_sub(1)).collect::<String>())
+    }
 }
 
 /// How far over its threshold a result is.

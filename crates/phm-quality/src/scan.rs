@@ -46,10 +46,11 @@ impl<'a> Batch<'a> {
     }
 
     fn typed<A: Array + 'static>(&self, name: &str, expected: &'static str) -> Result<&'a A> {
-        self.batch
-            .column_by_name(name)
-            .and_then(|c| c.as_any().downcast_ref::<A>())
-            .ok_or_else(|| Error::Column { path: self.path.to_owned(), column: name.to_owned(), expected })
+        self.batch.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<A>()).ok_or_else(|| Error::Column {
+            path: self.path.to_owned(),
+            column: name.to_owned(),
+            expected,
+        })
     }
 
     /// A text column.
@@ -81,7 +82,10 @@ impl<'a> Batch<'a> {
     pub(crate) fn rows_with_a_null(&self, columns: &[&str]) -> Result<u64> {
         let mut arrays = Vec::new();
         for c in columns {
-            let a = self.batch.column_by_name(c).ok_or_else(|| Error::MissingColumn { path: self.path.to_owned(), column: (*c).to_owned() })?;
+            let a = self
+                .batch
+                .column_by_name(c)
+                .ok_or_else(|| Error::MissingColumn { path: self.path.to_owned(), column: (*c).to_owned() })?;
             if a.null_count() > 0 {
                 arrays.push(a);
             }
@@ -104,7 +108,10 @@ impl<'a> Batch<'a> {
         }
         let mut cols = Vec::with_capacity(columns.len());
         for name in columns {
-            let a = self.batch.column_by_name(name).ok_or_else(|| Error::MissingColumn { path: self.path.to_owned(), column: (*name).to_owned() })?;
+            let a = self
+                .batch
+                .column_by_name(name)
+                .ok_or_else(|| Error::MissingColumn { path: self.path.to_owned(), column: (*name).to_owned() })?;
             let any = a.as_any();
             let col = if let Some(a) = any.downcast_ref::<StringArray>() {
                 Col::Text(a)
@@ -119,7 +126,11 @@ impl<'a> Batch<'a> {
             } else if let Some(a) = any.downcast_ref::<BooleanArray>() {
                 Col::Bool(a)
             } else {
-                return Err(Error::Column { path: self.path.to_owned(), column: (*name).to_owned(), expected: "a canonical column type (text, date, int16, int64, float64, bool)" });
+                return Err(Error::Column {
+                    path: self.path.to_owned(),
+                    column: (*name).to_owned(),
+                    expected: "a canonical column type (text, date, int16, int64, float64, bool)",
+                });
             };
             cols.push(col);
         }
@@ -155,7 +166,10 @@ impl<'a> Batch<'a> {
 }
 
 /// A value of a nullable primitive column.
-pub(crate) fn opt<T: arrow_array::ArrowPrimitiveType>(a: &arrow_array::PrimitiveArray<T>, i: usize) -> Option<T::Native> {
+pub(crate) fn opt<T: arrow_array::ArrowPrimitiveType>(
+    a: &arrow_array::PrimitiveArray<T>,
+    i: usize,
+) -> Option<T::Native> {
     a.is_valid(i).then(|| a.value(i))
 }
 

@@ -114,21 +114,37 @@ impl Thresholds {
             if unit == Unit::Percent && threshold > 100.0 {
                 return Err(bad(format!("threshold {threshold} is over 100 percent")));
             }
-            let rule = Rule { check, table: get(1), field: get(2), source_type: get(3), threshold, unit, description: get(6) };
+            let rule =
+                Rule { check, table: get(1), field: get(2), source_type: get(3), threshold, unit, description: get(6) };
             if rule.description.is_empty() {
                 return Err(bad("the description is empty".to_owned()));
             }
-            if rules.iter().any(|r: &Rule| (&r.check, &r.table, &r.field, &r.source_type) == (&rule.check, &rule.table, &rule.field, &rule.source_type)) {
-                return Err(bad(format!("a second row for `{}` with the same table, field and source type", rule.check)));
+            if rules.iter().any(|r: &Rule| {
+                (&r.check, &r.table, &r.field, &r.source_type)
+                    == (&rule.check, &rule.table, &rule.field, &rule.source_type)
+            }) {
+                return Err(bad(format!(
+                    "a second row for `{}` with the same table, field and source type",
+                    rule.check
+                )));
             }
-            if let Some(d) = rules.iter().find(|r: &&Rule| r.check == rule.check && r.is_default()).filter(|d| d.unit != rule.unit) {
-                return Err(bad(format!("unit `{}` differs from the default row's `{}`", rule.unit.name(), d.unit.name())));
+            if let Some(d) =
+                rules.iter().find(|r: &&Rule| r.check == rule.check && r.is_default()).filter(|d| d.unit != rule.unit)
+            {
+                return Err(bad(format!(
+                    "unit `{}` differs from the default row's `{}`",
+                    rule.unit.name(),
+                    d.unit.name()
+                )));
             }
             rules.push(rule);
         }
         for c in CHECKS {
             if !rules.iter().any(|r| r.check == c.name && r.is_default()) {
-                return Err(Error::Thresholds { line: 0, message: format!("check `{}` has no default row (empty table, field and source type)", c.name) });
+                return Err(Error::Thresholds {
+                    line: 0,
+                    message: format!("check `{}` has no default row (empty table, field and source type)", c.name),
+                });
             }
         }
         Ok(Self { rules })
@@ -156,7 +172,8 @@ impl Thresholds {
         }
         let default = self.rules.iter().find(|r| r.check == check && r.is_default());
         let template = default.map_or("", |d| d.description.as_str());
-        let description = template.replace("{table}", table).replace("{field}", if field.is_empty() { "the row" } else { field });
+        let description =
+            template.replace("{table}", table).replace("{field}", if field.is_empty() { "the row" } else { field });
         match best {
             Some(r) => Applied { threshold: r.threshold, unit: r.unit, description },
             // `parse` refused a file without a default row for every check.
@@ -184,18 +201,24 @@ mod tests {
         assert_eq!(a.threshold, 100.0);
         assert_eq!(a.description, "Rows of person_source with no value in practice_code.");
         assert_eq!(t.get("measureValueCompleteness", "person_source", "practice_code", "acute_trust").threshold, 5.0);
-        assert_eq!(t.get("measureValueCompleteness", "person_source", "ethnic_category", "gp_practice").threshold, 10.0);
+        assert_eq!(
+            t.get("measureValueCompleteness", "person_source", "ethnic_category", "gp_practice").threshold,
+            10.0
+        );
         assert_eq!(t.get("sourceTimeliness", "", "", "gp_practice").unit, Unit::Days);
     }
 
     #[test]
     fn a_malformed_file_is_refused_with_its_line() {
         let head = "check_name,table,field,source_type,threshold,unit,description\n";
-        let e = Thresholds::parse(&format!("{head}noSuchCheck,,,,0,percent,x\n")).expect_err("unknown check").to_string();
+        let e =
+            Thresholds::parse(&format!("{head}noSuchCheck,,,,0,percent,x\n")).expect_err("unknown check").to_string();
         assert!(e.contains("line 2") && e.contains("noSuchCheck"), "{e}");
-        let e = Thresholds::parse(&format!("{head}isRequired,,,,lots,percent,x\n")).expect_err("bad number").to_string();
+        let e =
+            Thresholds::parse(&format!("{head}isRequired,,,,lots,percent,x\n")).expect_err("bad number").to_string();
         assert!(e.contains("line 2") && e.contains("lots"), "{e}");
-        let e = Thresholds::parse(&format!("{head}isRequired,,,,0,percent,x\n")).expect_err("missing checks").to_string();
+        let e =
+            Thresholds::parse(&format!("{head}isRequired,,,,0,percent,x\n")).expect_err("missing checks").to_string();
         assert!(e.contains("no default row"), "{e}");
     }
 }

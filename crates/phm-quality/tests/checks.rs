@@ -14,7 +14,9 @@
 //! | p7 | yes | | male, with a cervical screening procedure |
 
 use chrono::NaiveDate;
-use phm_core::schema::{CONDITION, ENCOUNTER, IMMUNISATION, MEDICATION, OBSERVATION, PERSON, PERSON_SOURCE, PROCEDURE, REGISTRATION, Table};
+use phm_core::schema::{
+    CONDITION, ENCOUNTER, IMMUNISATION, MEDICATION, OBSERVATION, PERSON, PERSON_SOURCE, PROCEDURE, REGISTRATION, Table,
+};
 use phm_quality::{CheckResult, QualityReport, Status, assess};
 use phm_store::{BatchBuilder, FileEntry, SourceEntry, Store, Transaction, Tree};
 use serde_json::json;
@@ -38,7 +40,12 @@ fn entry(source_type: &str, org: &str) -> SourceEntry {
 }
 
 /// Writes one Parquet file of `table` for `owner` (a source, or `None` for the derived tables).
-fn write(tx: &mut Transaction, table: &'static Table, owner: Option<&str>, rows: impl FnOnce(&mut BatchBuilder)) -> FileEntry {
+fn write(
+    tx: &mut Transaction,
+    table: &'static Table,
+    owner: Option<&str>,
+    rows: impl FnOnce(&mut BatchBuilder),
+) -> FileEntry {
     let mut b = BatchBuilder::new(table);
     rows(&mut b);
     let mut w = tx.create_parquet(Tree::Analytical, table, owner.unwrap_or("derived")).expect("create");
@@ -51,7 +58,17 @@ fn write(tx: &mut Transaction, table: &'static Table, owner: Option<&str>, rows:
 }
 
 #[expect(clippy::too_many_arguments, reason = "one row")]
-fn person_source(b: &mut BatchBuilder, id: &str, source: &str, source_type: &str, org: &str, year: i16, sex: &str, ethnic: Option<&str>, practice: Option<&str>) {
+fn person_source(
+    b: &mut BatchBuilder,
+    id: &str,
+    source: &str,
+    source_type: &str,
+    org: &str,
+    year: i16,
+    sex: &str,
+    ethnic: Option<&str>,
+    practice: Option<&str>,
+) {
     b.push_text(Some(id))
         .push_text(Some(source))
         .push_text(Some(source_type))
@@ -92,65 +109,163 @@ fn build(root: &std::path::Path) -> Store {
     tx.replace_source(ACUTE, entry("acute_trust", "RC9"));
 
     write(&mut tx, &PERSON_SOURCE, Some(GP), |b| {
-        for (id, year, sex, ethnic) in [("p1", 1950, "female", Some("A")), ("p2", 1940, "male", Some("A")), ("p3", 1896, "female", Some("B")), ("p4", 1990, "male", None), ("p6", 1980, "female", Some("C")), ("p7", 1985, "male", Some("A"))] {
+        for (id, year, sex, ethnic) in [
+            ("p1", 1950, "female", Some("A")),
+            ("p2", 1940, "male", Some("A")),
+            ("p3", 1896, "female", Some("B")),
+            ("p4", 1990, "male", None),
+            ("p6", 1980, "female", Some("C")),
+            ("p7", 1985, "male", Some("A")),
+        ] {
             person_source(b, id, GP, "gp_practice", "SYNGP001", year, sex, ethnic, Some("SYNGP001"));
         }
     });
     write(&mut tx, &REGISTRATION, Some(GP), |b| {
         for id in ["p1", "p2", "p3", "p4", "p6", "p7"] {
-            b.push_text(Some(id)).push_text(Some("SYNGP001")).push_date(d("2000-01-01")).push_date(None).push_text(Some(GP)).end_row();
+            b.push_text(Some(id))
+                .push_text(Some("SYNGP001"))
+                .push_date(d("2000-01-01"))
+                .push_date(None)
+                .push_text(Some(GP))
+                .end_row();
         }
     });
     write(&mut tx, &ENCOUNTER, Some(GP), |b| {
-        for (id, person, start, end) in [("gp-A/e1", "p1", "2022-01-01", "2022-01-01"), ("gp-A/e2", "p3", "2022-02-10", "2022-02-01"), ("gp-A/e3", "p4", "2026-09-20", "2026-09-20")] {
-            b.push_text(Some(id)).push_text(Some(person)).push_text(Some("gp")).push_date(d(start)).push_date(d(end)).push_text(Some("11429006")).push_text(Some("SYNGP001")).push_text(Some(GP)).end_row();
+        for (id, person, start, end) in [
+            ("gp-A/e1", "p1", "2022-01-01", "2022-01-01"),
+            ("gp-A/e2", "p3", "2022-02-10", "2022-02-01"),
+            ("gp-A/e3", "p4", "2026-09-20", "2026-09-20"),
+        ] {
+            b.push_text(Some(id))
+                .push_text(Some(person))
+                .push_text(Some("gp"))
+                .push_date(d(start))
+                .push_date(d(end))
+                .push_text(Some("11429006"))
+                .push_text(Some("SYNGP001"))
+                .push_text(Some(GP))
+                .end_row();
         }
     });
     write(&mut tx, &CONDITION, Some(GP), |b| {
         // p1's hypertension twice under two ids; p4's code fails the Verhoeff check.
-        for (person, code, date) in [("p1", "38341003", "2020-03-01"), ("p1", "38341003", "2020-03-01"), ("p4", "38341004", "2021-01-01"), ("p6", "44054006", "2019-07-01")] {
-            b.push_text(Some(person)).push_text(Some(code)).push_text(Some("snomed")).push_date(d(date)).push_small(None).push_text(None).push_text(Some("SYNGP001")).push_text(Some(GP)).end_row();
+        for (person, code, date) in [
+            ("p1", "38341003", "2020-03-01"),
+            ("p1", "38341003", "2020-03-01"),
+            ("p4", "38341004", "2021-01-01"),
+            ("p6", "44054006", "2019-07-01"),
+        ] {
+            b.push_text(Some(person))
+                .push_text(Some(code))
+                .push_text(Some("snomed"))
+                .push_date(d(date))
+                .push_small(None)
+                .push_text(None)
+                .push_text(Some("SYNGP001"))
+                .push_text(Some(GP))
+                .end_row();
         }
     });
     write(&mut tx, &OBSERVATION, Some(GP), |b| {
         // BMI with a value, and one without.
         for (person, value) in [("p1", Some(25.0)), ("p3", None)] {
-            b.push_text(Some(person)).push_text(Some("60621009")).push_text(Some("snomed")).push_date(d("2024-05-05")).push_float(value).push_text(Some("kg/m2")).push_text(None).push_text(None).push_text(None).push_text(Some("SYNGP001")).push_text(Some(GP)).end_row();
+            b.push_text(Some(person))
+                .push_text(Some("60621009"))
+                .push_text(Some("snomed"))
+                .push_date(d("2024-05-05"))
+                .push_float(value)
+                .push_text(Some("kg/m2"))
+                .push_text(None)
+                .push_text(None)
+                .push_text(None)
+                .push_text(Some("SYNGP001"))
+                .push_text(Some(GP))
+                .end_row();
         }
     });
     write(&mut tx, &MEDICATION, Some(GP), |b| {
         // The second course starts after the extract date.
         for (date, end) in [("2024-01-01", Some("2024-06-30")), ("2027-01-01", None)] {
-            b.push_text(Some("p1")).push_text(Some("39733011000001106")).push_text(Some("dmd")).push_date(d(date)).push_date(end.and_then(d)).push_text(Some("SYNGP001")).push_text(Some(GP)).end_row();
+            b.push_text(Some("p1"))
+                .push_text(Some("39733011000001106"))
+                .push_text(Some("dmd"))
+                .push_date(d(date))
+                .push_date(end.and_then(d))
+                .push_text(Some("SYNGP001"))
+                .push_text(Some(GP))
+                .end_row();
         }
     });
     write(&mut tx, &IMMUNISATION, Some(GP), |b| {
         // The clean table.
-        for (person, code, date, dose) in [("p1", "86198006", "2025-10-01", None), ("p4", "38598009", "1992-05-01", Some(1)), ("p7", "86198006", "2025-10-03", None)] {
-            b.push_text(Some(person)).push_text(Some(code)).push_text(Some("snomed")).push_date(d(date)).push_small(dose).push_text(Some("SYNGP001")).push_text(Some(GP)).end_row();
+        for (person, code, date, dose) in [
+            ("p1", "86198006", "2025-10-01", None),
+            ("p4", "38598009", "1992-05-01", Some(1)),
+            ("p7", "86198006", "2025-10-03", None),
+        ] {
+            b.push_text(Some(person))
+                .push_text(Some(code))
+                .push_text(Some("snomed"))
+                .push_date(d(date))
+                .push_small(dose)
+                .push_text(Some("SYNGP001"))
+                .push_text(Some(GP))
+                .end_row();
         }
     });
     write(&mut tx, &PROCEDURE, Some(GP), |b| {
         // Cervical screening for a woman and for a man.
         for person in ["p1", "p7"] {
-            b.push_text(Some(person)).push_text(Some("171149006")).push_text(Some("snomed")).push_date(d("2023-01-01")).push_text(None).push_text(Some("SYNGP001")).push_text(Some(GP)).end_row();
+            b.push_text(Some(person))
+                .push_text(Some("171149006"))
+                .push_text(Some("snomed"))
+                .push_date(d("2023-01-01"))
+                .push_text(None)
+                .push_text(Some("SYNGP001"))
+                .push_text(Some(GP))
+                .end_row();
         }
     });
 
     write(&mut tx, &PERSON_SOURCE, Some(ACUTE), |b| {
-        for (id, year, sex) in [("p1", 1950, "female"), ("p2", 1940, "male"), ("p5", 1970, "female"), ("p6", 1981, "female")] {
+        for (id, year, sex) in
+            [("p1", 1950, "female"), ("p2", 1940, "male"), ("p5", 1970, "female"), ("p6", 1981, "female")]
+        {
             person_source(b, id, ACUTE, "acute_trust", "RC9", year, sex, Some("A"), Some("SYNGP001"));
         }
     });
     write(&mut tx, &ENCOUNTER, Some(ACUTE), |b| {
-        for (id, person, start, end) in [("acute-X/s1", "p2", "2019-12-01", "2019-12-05"), ("acute-X/s2", "p5", "2026-09-25", "2026-09-27")] {
-            b.push_text(Some(id)).push_text(Some(person)).push_text(Some("emergency_admission")).push_date(d(start)).push_date(d(end)).push_text(Some("4525004")).push_text(Some("RC9")).push_text(Some(ACUTE)).end_row();
+        for (id, person, start, end) in
+            [("acute-X/s1", "p2", "2019-12-01", "2019-12-05"), ("acute-X/s2", "p5", "2026-09-25", "2026-09-27")]
+        {
+            b.push_text(Some(id))
+                .push_text(Some(person))
+                .push_text(Some("emergency_admission"))
+                .push_date(d(start))
+                .push_date(d(end))
+                .push_text(Some("4525004"))
+                .push_text(Some("RC9"))
+                .push_text(Some(ACUTE))
+                .end_row();
         }
     });
     write(&mut tx, &CONDITION, Some(ACUTE), |b| {
         // p2's diagnosis after death; p1's names a spell the trust did not send; p5's names none.
-        for (person, code, date, spell) in [("p2", "I10", "2021-05-05", Some("acute-X/s1")), ("p1", "E119", "2020-06-01", Some("acute-X/s9")), ("p5", "J441", "2026-09-25", None), ("p5", "I10", "2026-09-25", Some("acute-X/s2"))] {
-            b.push_text(Some(person)).push_text(Some(code)).push_text(Some("icd10")).push_date(d(date)).push_small(Some(1)).push_text(spell).push_text(Some("RC9")).push_text(Some(ACUTE)).end_row();
+        for (person, code, date, spell) in [
+            ("p2", "I10", "2021-05-05", Some("acute-X/s1")),
+            ("p1", "E119", "2020-06-01", Some("acute-X/s9")),
+            ("p5", "J441", "2026-09-25", None),
+            ("p5", "I10", "2026-09-25", Some("acute-X/s2")),
+        ] {
+            b.push_text(Some(person))
+                .push_text(Some(code))
+                .push_text(Some("icd10"))
+                .push_date(d(date))
+                .push_small(Some(1))
+                .push_text(spell)
+                .push_text(Some("RC9"))
+                .push_text(Some(ACUTE))
+                .end_row();
         }
     });
 
@@ -184,7 +299,8 @@ fn build(root: &std::path::Path) -> Store {
 }
 
 fn find<'a>(report: &'a QualityReport, check: &str, source: &str, table: &str, field: &str) -> &'a CheckResult {
-    let mut found = report.checks.iter().filter(|c| c.check == check && c.source == source && c.table == table && c.field == field);
+    let mut found =
+        report.checks.iter().filter(|c| c.check == check && c.source == source && c.table == table && c.field == field);
     let first = found.next().unwrap_or_else(|| panic!("no result for {check} {source} {table}.{field}"));
     assert!(found.next().is_none(), "two results for {check} {source} {table}.{field}");
     first
@@ -241,7 +357,10 @@ fn each_planted_defect_is_counted_exactly_once() {
     expect(&r, "plausibleDuringLife", GP, "registration", "start_date", (0, 1, Pass));
     expect(&r, "quarantineRate", ACUTE, "", "", (0, 10, Pass));
     expect(&r, "measureGpLinkage", ACUTE, "person_source", "", (1, 4, Fail));
-    assert!(r.checks.iter().all(|c| !(c.check == "measureGpLinkage" && c.source == GP)), "a GP source is not asked whether it holds GP records");
+    assert!(
+        r.checks.iter().all(|c| !(c.check == "measureGpLinkage" && c.source == GP)),
+        "a GP source is not asked whether it holds GP records"
+    );
     // Timeliness: the acute trust's latest event is 5 days before its extract.
     let t = find(&r, "sourceTimeliness", ACUTE, "", "");
     assert_eq!((t.value, t.status), (5.0, Pass));
@@ -250,7 +369,8 @@ fn each_planted_defect_is_counted_exactly_once() {
 #[test]
 fn a_clean_table_passes_every_check() {
     let (_dir, r) = report();
-    let immunisation: Vec<&CheckResult> = r.checks.iter().filter(|c| c.source == GP && c.table == "immunisation").collect();
+    let immunisation: Vec<&CheckResult> =
+        r.checks.iter().filter(|c| c.source == GP && c.table == "immunisation").collect();
     assert!(immunisation.len() >= 7, "{immunisation:#?}");
     for c in immunisation {
         assert_eq!((c.violating, c.status), (0, Status::Pass), "{c:#?}");
@@ -292,7 +412,9 @@ fn a_source_loaded_in_an_earlier_snapshot_keeps_its_ingest_counts() {
     // manifest holds its ingest report.
     let mut tx = store.begin().expect("begin");
     tx.replace_source(ACUTE, entry("acute_trust", "RC9"));
-    write(&mut tx, &PERSON_SOURCE, Some(ACUTE), |b| person_source(b, "p1", ACUTE, "acute_trust", "RC9", 1950, "female", Some("A"), Some("SYNGP001")));
+    write(&mut tx, &PERSON_SOURCE, Some(ACUTE), |b| {
+        person_source(b, "p1", ACUTE, "acute_trust", "RC9", 1950, "female", Some("A"), Some("SYNGP001"))
+    });
     let summary = json!({ "linkage": {}, "ingest": [
         { "source": GP, "outcome": "unchanged (as loaded in snapshot 1)", "files": [] },
         { "source": ACUTE, "outcome": "loaded", "files": [{ "path": "x", "read": 1, "accepted": 1, "rejected": 0 }] }

@@ -45,7 +45,9 @@ fn report() -> QualityReport {
     let mut sources = Vec::new();
     for (i, name) in ["gp-A", "gp-B", "gp-C", "gp-D", "gp-E"].into_iter().enumerate() {
         sources.push(source(name, 1000, 5));
-        for (k, table) in ["condition", "observation", "medication", "procedure", "encounter", "immunisation"].into_iter().enumerate() {
+        for (k, table) in
+            ["condition", "observation", "medication", "procedure", "encounter", "immunisation"].into_iter().enumerate()
+        {
             checks.push(result("isValidCode", name, table, 1 + (i + k) as u64, 100, 0.0));
         }
         checks.push(result("quarantineRate", name, "", 5, 1000, 1.0));
@@ -59,7 +61,10 @@ fn report() -> QualityReport {
 #[test]
 fn each_source_is_shown_with_its_quarantine_rate_and_worst_failing_check() {
     let text = report().summary();
-    let q = text.lines().find(|l| l.trim_start().starts_with("gp-Q")).unwrap_or_else(|| panic!("gp-Q is not on the screen:\n{text}"));
+    let q = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("gp-Q"))
+        .unwrap_or_else(|| panic!("gp-Q is not on the screen:\n{text}"));
     assert!(q.contains("48.6% (486 of 1000)") && q.contains("quarantineRate: 486 of 1000 (48.6% > 1%)"), "{q}");
     // The list by kind still cuts at five, so without the per-source lines gp-Q's failure
     // would be missing from the screen.

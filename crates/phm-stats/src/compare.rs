@@ -165,13 +165,12 @@ pub fn compare_with_interval(area: Option<&Estimate>, comparator: Option<f64>, p
 }
 
 /// The [`Significance`] behind [`compare_with_interval`].
-pub fn significance_with_interval(area: Option<&Estimate>, comparator: Option<f64>) -> Result<Significance, NotCompared> {
-    let area = area
-        .filter(|a| a.value.is_finite())
-        .ok_or(NotCompared::AreaValueMissing)?;
-    let comparator = comparator
-        .filter(|c| c.is_finite())
-        .ok_or(NotCompared::ComparatorValueMissing)?;
+pub fn significance_with_interval(
+    area: Option<&Estimate>,
+    comparator: Option<f64>,
+) -> Result<Significance, NotCompared> {
+    let area = area.filter(|a| a.value.is_finite()).ok_or(NotCompared::AreaValueMissing)?;
+    let comparator = comparator.filter(|c| c.is_finite()).ok_or(NotCompared::ComparatorValueMissing)?;
     if !area.lower.is_finite() || !area.upper.is_finite() {
         return Err(NotCompared::AreaLimitsMissing);
     }
@@ -229,14 +228,14 @@ pub fn compare_rate(
 }
 
 /// Checks the inputs of the control-limit tests.
-fn area_inputs(area: Option<f64>, denominator: Option<f64>, comparator: Option<f64>) -> Result<(f64, f64, f64), NotCompared> {
+fn area_inputs(
+    area: Option<f64>,
+    denominator: Option<f64>,
+    comparator: Option<f64>,
+) -> Result<(f64, f64, f64), NotCompared> {
     let area = area.filter(|a| a.is_finite()).ok_or(NotCompared::AreaValueMissing)?;
-    let comparator = comparator
-        .filter(|c| c.is_finite())
-        .ok_or(NotCompared::ComparatorValueMissing)?;
-    let n = denominator
-        .filter(|n| n.is_finite() && *n > 0.0)
-        .ok_or(NotCompared::InvalidDenominator)?;
+    let comparator = comparator.filter(|c| c.is_finite()).ok_or(NotCompared::ComparatorValueMissing)?;
+    let n = denominator.filter(|n| n.is_finite() && *n > 0.0).ok_or(NotCompared::InvalidDenominator)?;
     Ok((area, n, comparator))
 }
 

@@ -19,11 +19,7 @@ impl ConfidenceLevel {
     /// # Errors
     /// [`Error::ConfidenceLevel`] unless `0 < level < 1`.
     pub fn new(level: f64) -> Result<Self> {
-        if level > 0.0 && level < 1.0 {
-            Ok(Self(level))
-        } else {
-            Err(Error::ConfidenceLevel { level })
-        }
+        if level > 0.0 && level < 1.0 { Ok(Self(level)) } else { Err(Error::ConfidenceLevel { level }) }
     }
 
     /// A confidence level from a percentage, e.g. `95.0`.
@@ -31,9 +27,7 @@ impl ConfidenceLevel {
     /// # Errors
     /// [`Error::ConfidenceLevel`] unless `0 < percent < 100`.
     pub fn from_percent(percent: f64) -> Result<Self> {
-        Self::new(percent / 100.0).map_err(|_| Error::ConfidenceLevel {
-            level: percent / 100.0,
-        })
+        Self::new(percent / 100.0).map_err(|_| Error::ConfidenceLevel { level: percent / 100.0 })
     }
 
     /// The level as a fraction.
@@ -68,9 +62,6 @@ mod tests {
         for bad in [0.0, 1.0, -0.1, 95.0, f64::NAN] {
             assert!(ConfidenceLevel::new(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            ConfidenceLevel::from_percent(95.0),
-            Ok(ConfidenceLevel::NINETY_FIVE)
-        );
+        assert_eq!(ConfidenceLevel::from_percent(95.0), Ok(ConfidenceLevel::NINETY_FIVE));
     }
 }

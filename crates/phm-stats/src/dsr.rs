@@ -128,10 +128,9 @@ impl fmt::Display for NotReported {
                 write!(f, "band {band} has a negative standard population")
             }
             Self::ZeroStandardPopulation => write!(f, "the standard population sums to zero"),
-            Self::TotalCountTooSmall { total_count } => write!(
-                f,
-                "the total count ({total_count}) is below the minimum of {MIN_TOTAL_COUNT} for a DSR"
-            ),
+            Self::TotalCountTooSmall { total_count } => {
+                write!(f, "the total count ({total_count}) is below the minimum of {MIN_TOTAL_COUNT} for a DSR")
+            }
         }
     }
 }
@@ -176,11 +175,7 @@ pub fn dsr_recurrent(bands: &[RecurrentEventsBand<'_>], multiplier: Multiplier) 
             population: b.population,
             standard: b.standard_population,
             events: b.persons_by_frequency.iter().map(|f| f.frequency * f.persons).sum(),
-            events_squared: b
-                .persons_by_frequency
-                .iter()
-                .map(|f| f.frequency * f.frequency * f.persons)
-                .sum(),
+            events_squared: b.persons_by_frequency.iter().map(|f| f.frequency * f.frequency * f.persons).sum(),
         })
         .collect();
     build(&rows, false, multiplier)
@@ -204,9 +199,9 @@ fn build(rows: &[Row], independent_events: bool, multiplier: Multiplier) -> Resu
     if rows.is_empty() {
         return Err(NotReported::NoBands);
     }
-    if let Some(band) = first(&|r| {
-        !r.population.is_finite() || !r.standard.is_finite() || r.counts.iter().any(|c| !c.is_finite())
-    }) {
+    if let Some(band) =
+        first(&|r| !r.population.is_finite() || !r.standard.is_finite() || r.counts.iter().any(|c| !c.is_finite()))
+    {
         return Err(NotReported::NonFiniteInput { band });
     }
     if let Some(band) = first(&|r| r.counts.iter().any(|&c| c < 0.0)) {
@@ -223,10 +218,7 @@ fn build(rows: &[Row], independent_events: bool, multiplier: Multiplier) -> Resu
     let total_population: f64 = rows.iter().map(|r| r.population).sum();
     let weights: f64 = rows.iter().map(|r| r.standard).sum();
     let weighted: f64 = rows.iter().map(|r| r.events * r.standard / r.population).sum();
-    let squared: f64 = rows
-        .iter()
-        .map(|r| r.events_squared * (r.standard / r.population).powi(2))
-        .sum();
+    let squared: f64 = rows.iter().map(|r| r.events_squared * (r.standard / r.population).powi(2)).sum();
     if weights == 0.0 {
         return Err(NotReported::ZeroStandardPopulation);
     }
@@ -279,10 +271,7 @@ impl Dsr {
         let upper_count = poisson::byar_upper(o, confidence).unwrap_or(f64::NAN);
         let spread = (self.variance / o).sqrt() * self.multiplier.value();
         let value = self.value();
-        Limits {
-            lower: value + spread * (lower_count - o),
-            upper: value + spread * (upper_count - o),
-        }
+        Limits { lower: value + spread * (lower_count - o), upper: value + spread * (upper_count - o) }
     }
 
     /// The DSR with its limits at `confidence`.

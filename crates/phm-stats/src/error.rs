@@ -30,7 +30,9 @@ pub enum Error {
         value: f64,
     },
     /// The SII's log/logit transform applies only to rates and proportions.
-    #[error("The SII transform (log for rates, logit for proportions) needs a rate or a proportion, not another value type")]
+    #[error(
+        "The SII transform (log for rates, logit for proportions) needs a rate or a proportion, not another value type"
+    )]
     SiiTransform,
     /// The SII's multiplier must be finite and not zero.
     #[error("SII multiplier {multiplier} is not a finite, non-zero number (use -1 to reverse polarity)")]

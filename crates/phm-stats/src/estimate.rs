@@ -29,11 +29,7 @@ impl Multiplier {
     /// # Errors
     /// [`Error::Multiplier`] unless `value` is finite and greater than zero.
     pub fn new(value: f64) -> Result<Self> {
-        if value.is_finite() && value > 0.0 {
-            Ok(Self(value))
-        } else {
-            Err(Error::Multiplier { value })
-        }
+        if value.is_finite() && value > 0.0 { Ok(Self(value)) } else { Err(Error::Multiplier { value }) }
     }
 
     /// The multiplier as a number.
@@ -54,10 +50,7 @@ pub struct Limits {
 impl Limits {
     /// Both limits multiplied by `factor`.
     pub(crate) fn scaled(self, factor: f64) -> Self {
-        Self {
-            lower: self.lower * factor,
-            upper: self.upper * factor,
-        }
+        Self { lower: self.lower * factor, upper: self.upper * factor }
     }
 
     /// Whether `x` lies within the limits, ends included.
@@ -82,20 +75,12 @@ pub struct Estimate {
 impl Estimate {
     /// An estimate from a value and its limits at `confidence`.
     pub fn new(value: f64, limits: Limits, confidence: ConfidenceLevel) -> Self {
-        Self {
-            value,
-            lower: limits.lower,
-            upper: limits.upper,
-            confidence,
-        }
+        Self { value, lower: limits.lower, upper: limits.upper, confidence }
     }
 
     /// The limits alone.
     pub fn limits(&self) -> Limits {
-        Limits {
-            lower: self.lower,
-            upper: self.upper,
-        }
+        Limits { lower: self.lower, upper: self.upper }
     }
 }
 
@@ -113,10 +98,7 @@ mod tests {
 
     #[test]
     fn limits_contain_their_ends() {
-        let l = Limits {
-            lower: 1.0,
-            upper: 2.0,
-        };
+        let l = Limits { lower: 1.0, upper: 2.0 };
         assert!(l.contains(1.0) && l.contains(2.0) && l.contains(1.5));
         assert!(!l.contains(0.999) && !l.contains(2.001) && !l.contains(f64::NAN));
     }

@@ -239,11 +239,7 @@ impl ProportionFunnel {
         }
         let numerators: f64 = points.iter().map(|p| p.numerator).sum();
         let denominators: f64 = points.iter().map(|p| p.denominator).sum();
-        Ok(Self {
-            points: points.to_vec(),
-            average: numerators / denominators,
-            multiplier,
-        })
+        Ok(Self { points: points.to_vec(), average: numerators / denominators, multiplier })
     }
 
     /// The pooled proportion `p̄` (a fraction).
@@ -263,10 +259,7 @@ impl ProportionFunnel {
             return None;
         }
         let (lower, upper) = self.fraction_limits(denominator, confidence);
-        let limits = Limits {
-            lower: lower.max(0.0),
-            upper: upper.min(1.0),
-        };
+        let limits = Limits { lower: lower.max(0.0), upper: upper.min(1.0) };
         Some(limits.scaled(self.multiplier.value()))
     }
 
@@ -311,10 +304,7 @@ impl ProportionFunnel {
                 })
             })
             .collect();
-        FunnelChart {
-            baseline: self.baseline(),
-            rows,
-        }
+        FunnelChart { baseline: self.baseline(), rows }
     }
 }
 
@@ -377,9 +367,7 @@ impl RatioFunnel {
                 return Err(NotReported::InvalidPoint { point, problem });
             }
         }
-        Ok(Self {
-            points: points.to_vec(),
-        })
+        Ok(Self { points: points.to_vec() })
     }
 
     /// The ratio limits at `observed` events, `O / O_U` and `O / O_L`, each with the expected
@@ -392,14 +380,8 @@ impl RatioFunnel {
         let upper_count = poisson::exact_upper(observed, confidence)?;
         let lower_count = poisson::exact_lower(observed, confidence)?;
         Some((
-            FunnelPoint {
-                limit: observed / upper_count,
-                denominator: upper_count,
-            },
-            FunnelPoint {
-                limit: observed / lower_count,
-                denominator: lower_count,
-            },
+            FunnelPoint { limit: observed / upper_count, denominator: upper_count },
+            FunnelPoint { limit: observed / lower_count, denominator: lower_count },
         ))
     }
 
@@ -426,23 +408,12 @@ impl RatioFunnel {
             .filter_map(|o| {
                 let [at_95, at_99_8] = LEVELS.map(|c| Self::limits(o, c));
                 let ((l95, u95), (l998, u998)) = (at_95?, at_99_8?);
-                let [l95, u95, l998, u998] = [l95, u95, l998, u998].map(|p| FunnelPoint {
-                    limit: scale.apply(p.limit),
-                    denominator: p.denominator,
-                });
-                Some(FunnelRow {
-                    at: o,
-                    lower_95: l95,
-                    upper_95: u95,
-                    lower_99_8: l998,
-                    upper_99_8: u998,
-                })
+                let [l95, u95, l998, u998] = [l95, u95, l998, u998]
+                    .map(|p| FunnelPoint { limit: scale.apply(p.limit), denominator: p.denominator });
+                Some(FunnelRow { at: o, lower_95: l95, upper_95: u95, lower_99_8: l998, upper_99_8: u998 })
             })
             .collect();
-        FunnelChart {
-            baseline: scale.apply(1.0),
-            rows,
-        }
+        FunnelChart { baseline: scale.apply(1.0), rows }
     }
 }
 
@@ -490,20 +461,17 @@ impl RateFunnel {
         let derived = points
             .iter()
             .enumerate()
-            .map(|(point, p)| derive_denominator(p, rate_type, multiplier).map_err(|problem| NotReported::InvalidPoint { point, problem }))
+            .map(|(point, p)| {
+                derive_denominator(p, rate_type, multiplier)
+                    .map_err(|problem| NotReported::InvalidPoint { point, problem })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let events: f64 = points.iter().map(|p| p.events).sum();
         if events == 0.0 {
             return Err(NotReported::NoEvents);
         }
         let denominators: f64 = derived.iter().flatten().sum();
-        Ok(Self {
-            points: points.to_vec(),
-            derived,
-            average: events / denominators,
-            rate_type,
-            multiplier,
-        })
+        Ok(Self { points: points.to_vec(), derived, average: events / denominators, rate_type, multiplier })
     }
 
     /// The average rate per person, `r̄ = Σ O / Σ derived denominators`.
@@ -529,10 +497,7 @@ impl RateFunnel {
         let (lower, upper) = RatioFunnel::limits(events, confidence)?;
         let at = |p: FunnelPoint| {
             let population = p.denominator / self.average;
-            FunnelPoint {
-                limit: events / population * self.multiplier.value(),
-                denominator: population,
-            }
+            FunnelPoint { limit: events / population * self.multiplier.value(), denominator: population }
         };
         Some((at(lower), at(upper)))
     }
@@ -569,23 +534,12 @@ impl RateFunnel {
             .filter_map(|events| {
                 let [at_95, at_99_8] = LEVELS.map(|c| self.limits(events, c));
                 let ((l95, u95), (l998, u998)) = (at_95?, at_99_8?);
-                let [l95, u95, l998, u998] = [l95, u95, l998, u998].map(|p| FunnelPoint {
-                    limit: p.limit,
-                    denominator: p.denominator / years,
-                });
-                Some(FunnelRow {
-                    at: events,
-                    lower_95: l95,
-                    upper_95: u95,
-                    lower_99_8: l998,
-                    upper_99_8: u998,
-                })
+                let [l95, u95, l998, u998] =
+                    [l95, u95, l998, u998].map(|p| FunnelPoint { limit: p.limit, denominator: p.denominator / years });
+                Some(FunnelRow { at: events, lower_95: l95, upper_95: u95, lower_99_8: l998, upper_99_8: u998 })
             })
             .collect();
-        FunnelChart {
-            baseline: self.baseline(),
-            rows,
-        }
+        FunnelChart { baseline: self.baseline(), rows }
     }
 }
 
@@ -669,11 +623,7 @@ fn min_max(values: impl Iterator<Item = f64>) -> (f64, f64) {
 
 /// The axis minimum and maximum for denominators from `min` to `max`, computed per `years`.
 fn axis(min: f64, max: f64, years: f64) -> (f64, f64) {
-    let axis_min = if max > 2.0 * min {
-        0.0
-    } else {
-        signif_floor(min / years) * years
-    };
+    let axis_min = if max > 2.0 * min { 0.0 } else { signif_floor(min / years) * years };
     (axis_min, signif_ceiling(max / years) * years)
 }
 

@@ -72,13 +72,7 @@ pub struct HealthBand {
 impl HealthBand {
     /// A band from its start age, deaths, population, healthy count and survey count.
     pub const fn new(start_age: u32, deaths: f64, population: f64, healthy: f64, surveyed: f64) -> Self {
-        Self {
-            start_age,
-            deaths,
-            population,
-            healthy,
-            surveyed,
-        }
+        Self { start_age, deaths, population, healthy, surveyed }
     }
 }
 
@@ -194,27 +188,16 @@ pub fn healthy_life_expectancy(
 ) -> Vec<HealthyLifeExpectancyAtAge> {
     let mut sorted = bands.to_vec();
     sorted.sort_by_key(|b| b.start_age);
-    let mortality: Vec<AgeBand> = sorted
-        .iter()
-        .map(|b| AgeBand::new(b.start_age, b.deaths, b.population))
-        .collect();
+    let mortality: Vec<AgeBand> = sorted.iter().map(|b| AgeBand::new(b.start_age, b.deaths, b.population)).collect();
     match life_table(&mortality, &options.age_structure) {
         Ok(table) => {
-            let survey: Vec<HealthSurvey> = sorted
-                .iter()
-                .map(|b| HealthSurvey {
-                    healthy: b.healthy,
-                    surveyed: b.surveyed,
-                })
-                .collect();
+            let survey: Vec<HealthSurvey> =
+                sorted.iter().map(|b| HealthSurvey { healthy: b.healthy, surveyed: b.surveyed }).collect();
             sullivan(&table, &survey, options.confidence)
         }
         Err(reason) => sorted
             .iter()
-            .map(|b| HealthyLifeExpectancyAtAge {
-                start_age: b.start_age,
-                result: Err(NotReported::LifeTable(reason)),
-            })
+            .map(|b| HealthyLifeExpectancyAtAge { start_age: b.start_age, result: Err(NotReported::LifeTable(reason)) })
             .collect(),
     }
 }
@@ -227,13 +210,7 @@ pub fn sullivan(
     confidence: ConfidenceLevel,
 ) -> Vec<HealthyLifeExpectancyAtAge> {
     let all = |reason: NotReported| {
-        table
-            .iter()
-            .map(|row| HealthyLifeExpectancyAtAge {
-                start_age: row.start_age,
-                result: Err(reason),
-            })
-            .collect()
+        table.iter().map(|row| HealthyLifeExpectancyAtAge { start_age: row.start_age, result: Err(reason) }).collect()
     };
     if survey.len() != table.len() {
         return all(NotReported::SurveyBandsDoNotMatch);
@@ -276,10 +253,7 @@ pub fn sullivan(
             } else {
                 Err(NotReported::NoSurvivors)
             };
-            HealthyLifeExpectancyAtAge {
-                start_age: row.start_age,
-                result,
-            }
+            HealthyLifeExpectancyAtAge { start_age: row.start_age, result }
         })
         .collect()
 }
@@ -287,11 +261,7 @@ pub fn sullivan(
 /// The first reason the survey cannot be used, rule by rule over all bands.
 fn survey_reason(table: &[LifeTableRow], survey: &[HealthSurvey]) -> Option<NotReported> {
     let first = |bad: &dyn Fn(&HealthSurvey) -> bool| {
-        survey
-            .iter()
-            .zip(table)
-            .find(|(s, _)| bad(s))
-            .map(|(_, row)| row.start_age)
+        survey.iter().zip(table).find(|(s, _)| bad(s)).map(|(_, row)| row.start_age)
     };
     if let Some(start_age) = first(&|s| !s.healthy.is_finite() || !s.surveyed.is_finite()) {
         return Some(NotReported::NonFiniteHealthCount { start_age });

@@ -119,11 +119,7 @@ pub fn from_expected(observed: f64, expected: f64) -> Result<IndirectlyStandardi
     if expected <= 0.0 {
         return Err(NotReported::NoExpectedEvents { expected });
     }
-    Ok(IndirectlyStandardised {
-        observed,
-        expected,
-        reference_rate: None,
-    })
+    Ok(IndirectlyStandardised { observed, expected, reference_rate: None })
 }
 
 /// Observed against the count expected from reference rates by band,
@@ -148,20 +144,13 @@ pub fn from_bands(observed: f64, bands: &[ReferenceBand]) -> Result<IndirectlySt
     if let Some(band) = first(&|b| b.reference_population <= 0.0) {
         return Err(NotReported::NonPositiveReferencePopulation { band });
     }
-    let expected: f64 = bands
-        .iter()
-        .map(|b| b.reference_events / b.reference_population * b.population)
-        .sum();
+    let expected: f64 = bands.iter().map(|b| b.reference_events / b.reference_population * b.population).sum();
     let reference_events: f64 = bands.iter().map(|b| b.reference_events).sum();
     let reference_population: f64 = bands.iter().map(|b| b.reference_population).sum();
     if expected <= 0.0 {
         return Err(NotReported::NoExpectedEvents { expected });
     }
-    Ok(IndirectlyStandardised {
-        observed,
-        expected,
-        reference_rate: Some(reference_events / reference_population),
-    })
+    Ok(IndirectlyStandardised { observed, expected, reference_rate: Some(reference_events / reference_population) })
 }
 
 fn observed_count(observed: f64) -> Result<Count, NotReported> {
@@ -204,8 +193,7 @@ impl IndirectlyStandardised {
     /// `O_{L,U} / E × r × multiplier` at `confidence`, or `None` when the expected count was given
     /// rather than computed from bands (there is then no reference rate r).
     pub fn rate(&self, confidence: ConfidenceLevel, multiplier: Multiplier) -> Option<Estimate> {
-        self.reference_rate
-            .map(|r| self.scaled(confidence, r * multiplier.value()))
+        self.reference_rate.map(|r| self.scaled(confidence, r * multiplier.value()))
     }
 
     fn scaled(&self, confidence: ConfidenceLevel, factor: f64) -> Estimate {

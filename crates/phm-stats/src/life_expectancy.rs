@@ -84,11 +84,7 @@ pub struct AgeBand {
 impl AgeBand {
     /// An age band from its start age, deaths and population.
     pub const fn new(start_age: u32, deaths: f64, population: f64) -> Self {
-        Self {
-            start_age,
-            deaths,
-            population,
-        }
+        Self { start_age, deaths, population }
     }
 }
 
@@ -219,33 +215,22 @@ impl fmt::Display for NotReported {
                 write!(f, "the age bands do not match the expected age structure")
             }
             Self::NegativeDeaths { start_age } => {
-                write!(
-                    f,
-                    "the band starting at age {start_age} has negative deaths"
-                )
+                write!(f, "the band starting at age {start_age} has negative deaths")
             }
             Self::NonPositivePopulation { start_age } => {
-                write!(
-                    f,
-                    "the band starting at age {start_age} has a population of zero or less"
-                )
+                write!(f, "the band starting at age {start_age} has a population of zero or less")
             }
             Self::DeathsExceedPopulation { start_age } => {
-                write!(
-                    f,
-                    "the band starting at age {start_age} has more deaths than population"
-                )
+                write!(f, "the band starting at age {start_age} has more deaths than population")
             }
-            Self::TotalPopulationTooSmall { total } => write!(
-                f,
-                "the total population ({total}) is not above the minimum of {MIN_TOTAL_POPULATION}"
-            ),
+            Self::TotalPopulationTooSmall { total } => {
+                write!(f, "the total population ({total}) is not above the minimum of {MIN_TOTAL_POPULATION}")
+            }
             Self::NoDeathsInFinalBand => write!(f, "the open-ended final band has no deaths"),
             Self::NoSurvivors => write!(f, "no one in the life table survives to this age"),
-            Self::ConfidenceIntervalTooWide { .. } => write!(
-                f,
-                "the 95% confidence interval is wider than {MAX_CI_WIDTH_YEARS} years"
-            ),
+            Self::ConfidenceIntervalTooWide { .. } => {
+                write!(f, "the 95% confidence interval is wider than {MAX_CI_WIDTH_YEARS} years")
+            }
         }
     }
 }
@@ -271,9 +256,7 @@ impl LifeExpectancyAtAge {
     pub fn limits(&self) -> Option<(f64, f64)> {
         match self.result {
             Ok(e) => Some((e.lower, e.upper)),
-            Err(NotReported::ConfidenceIntervalTooWide { lower, upper, .. }) => {
-                Some((lower, upper))
-            }
+            Err(NotReported::ConfidenceIntervalTooWide { lower, upper, .. }) => Some((lower, upper)),
             Err(_) => None,
         }
     }
@@ -284,21 +267,12 @@ impl LifeExpectancyAtAge {
 ///
 /// `bands` may be in any order; the result has one entry per input band, sorted by start age.
 /// Data the method cannot report on gives a [`NotReported`] reason instead of a value.
-pub fn life_expectancy(
-    bands: &[AgeBand],
-    options: &LifeExpectancyOptions,
-) -> Vec<LifeExpectancyAtAge> {
+pub fn life_expectancy(bands: &[AgeBand], options: &LifeExpectancyOptions) -> Vec<LifeExpectancyAtAge> {
     let mut sorted = bands.to_vec();
     sorted.sort_by_key(|b| b.start_age);
 
     if let Some(reason) = table_reason(&sorted, &options.age_structure) {
-        return sorted
-            .iter()
-            .map(|b| LifeExpectancyAtAge {
-                start_age: b.start_age,
-                result: Err(reason),
-            })
-            .collect();
+        return sorted.iter().map(|b| LifeExpectancyAtAge { start_age: b.start_age, result: Err(reason) }).collect();
     }
 
     let z = options.confidence.z();
@@ -332,10 +306,7 @@ pub struct LifeTableRow {
 ///
 /// # Errors
 /// Not an [`Error`]: the `Err` is the table-wide [`NotReported`] reason.
-pub fn life_table(
-    bands: &[AgeBand],
-    structure: &AgeStructure,
-) -> std::result::Result<Vec<LifeTableRow>, NotReported> {
+pub fn life_table(bands: &[AgeBand], structure: &AgeStructure) -> std::result::Result<Vec<LifeTableRow>, NotReported> {
     let mut sorted = bands.to_vec();
     sorted.sort_by_key(|b| b.start_age);
     if let Some(reason) = table_reason(&sorted, structure) {
@@ -357,33 +328,20 @@ pub fn life_table(
 /// The first table-wide reason not to report, in the order PHEindicatormethods checks.
 /// `bands` is sorted by start age.
 fn table_reason(bands: &[AgeBand], structure: &AgeStructure) -> Option<NotReported> {
-    if bands
-        .iter()
-        .any(|b| !b.deaths.is_finite() || !b.population.is_finite())
-    {
+    if bands.iter().any(|b| !b.deaths.is_finite() || !b.population.is_finite()) {
         return Some(NotReported::NonFiniteInput);
     }
-    if !bands
-        .iter()
-        .map(|b| b.start_age)
-        .eq(structure.start_ages().iter().copied())
-    {
+    if !bands.iter().map(|b| b.start_age).eq(structure.start_ages().iter().copied()) {
         return Some(NotReported::AgeBandsDoNotMatch);
     }
     if let Some(b) = bands.iter().find(|b| b.deaths < 0.0) {
-        return Some(NotReported::NegativeDeaths {
-            start_age: b.start_age,
-        });
+        return Some(NotReported::NegativeDeaths { start_age: b.start_age });
     }
     if let Some(b) = bands.iter().find(|b| b.population <= 0.0) {
-        return Some(NotReported::NonPositivePopulation {
-            start_age: b.start_age,
-        });
+        return Some(NotReported::NonPositivePopulation { start_age: b.start_age });
     }
     if let Some(b) = bands.iter().find(|b| b.deaths > b.population) {
-        return Some(NotReported::DeathsExceedPopulation {
-            start_age: b.start_age,
-        });
+        return Some(NotReported::DeathsExceedPopulation { start_age: b.start_age });
     }
     let total: f64 = bands.iter().map(|b| b.population).sum();
     if total <= MIN_TOTAL_POPULATION {
@@ -397,26 +355,13 @@ fn table_reason(bands: &[AgeBand], structure: &AgeStructure) -> Option<NotReport
 }
 
 /// Applies the 20-year width rule and builds the limits.
-fn report(
-    value: f64,
-    standard_error: f64,
-    z: f64,
-) -> std::result::Result<LifeExpectancyEstimate, NotReported> {
+fn report(value: f64, standard_error: f64, z: f64) -> std::result::Result<LifeExpectancyEstimate, NotReported> {
     let lower = value - z * standard_error;
     let upper = value + z * standard_error;
     if Z_95 * standard_error > MAX_CI_WIDTH_YEARS / 2.0 {
-        Err(NotReported::ConfidenceIntervalTooWide {
-            lower,
-            upper,
-            standard_error,
-        })
+        Err(NotReported::ConfidenceIntervalTooWide { lower, upper, standard_error })
     } else {
-        Ok(LifeExpectancyEstimate {
-            value,
-            lower,
-            upper,
-            standard_error,
-        })
+        Ok(LifeExpectancyEstimate { value, lower, upper, standard_error })
     }
 }
 
@@ -442,10 +387,7 @@ fn columns(bands: &[AgeBand]) -> Columns {
     let last = k - 1;
 
     let m: Vec<f64> = bands.iter().map(|b| b.deaths / b.population).collect();
-    let a: Vec<f64> = bands
-        .iter()
-        .map(|b| if b.start_age == 0 { 0.1 } else { 0.5 })
-        .collect();
+    let a: Vec<f64> = bands.iter().map(|b| if b.start_age == 0 { 0.1 } else { 0.5 }).collect();
     // Width of each closed band; the open band is given 2 / M so that q = 1 below.
     let n: Vec<f64> = (0..k)
         .map(|i| match bands.get(i + 1) {
@@ -477,15 +419,8 @@ fn columns(bands: &[AgeBand]) -> Columns {
     let d: Vec<f64> = (0..k).map(|i| l[i] - l[i + 1]).collect();
 
     // Person-years lived in each band.
-    let big_l: Vec<f64> = (0..k)
-        .map(|i| {
-            if i == last {
-                l[i] / m[i]
-            } else {
-                n[i] * (l[i + 1] + a[i] * d[i])
-            }
-        })
-        .collect();
+    let big_l: Vec<f64> =
+        (0..k).map(|i| if i == last { l[i] / m[i] } else { n[i] * (l[i + 1] + a[i] * d[i]) }).collect();
 
     // T_i and e_i (e_i = 0 where l_i = 0, as the variance weights need).
     let mut t = vec![0.0; k];
@@ -494,20 +429,9 @@ fn columns(bands: &[AgeBand]) -> Columns {
         running += big_l[i];
         t[i] = running;
     }
-    let e: Vec<f64> = (0..k)
-        .map(|i| if l[i] == 0.0 { 0.0 } else { t[i] / l[i] })
-        .collect();
+    let e: Vec<f64> = (0..k).map(|i| if l[i] == 0.0 { 0.0 } else { t[i] / l[i] }).collect();
 
-    Columns {
-        m,
-        a,
-        n,
-        q,
-        l,
-        d,
-        big_l,
-        e,
-    }
+    Columns { m, a, n, q, l, d, big_l, e }
 }
 
 /// Life expectancy and its standard error: `(e_i, SE_i)` per band, or
@@ -515,9 +439,7 @@ fn columns(bands: &[AgeBand]) -> Columns {
 fn chiang_ii(bands: &[AgeBand]) -> Vec<std::result::Result<(f64, f64), NotReported>> {
     let k = bands.len();
     let last = k - 1;
-    let Columns {
-        m, a, n, q, l, d, e, ..
-    } = columns(bands);
+    let Columns { m, a, n, q, l, d, e, .. } = columns(bands);
 
     // Variance weights W_j and their tail sums.
     let w: Vec<f64> = (0..k)
@@ -527,11 +449,7 @@ fn chiang_ii(bands: &[AgeBand]) -> Vec<std::result::Result<(f64, f64), NotReport
                 let s2 = 4.0 / (deaths * m[i] * m[i]);
                 (l[i] / 2.0).powi(2) * s2
             } else {
-                let s2 = if d[i] == 0.0 {
-                    0.0
-                } else {
-                    q[i] * q[i] * (1.0 - q[i]) / deaths
-                };
+                let s2 = if d[i] == 0.0 { 0.0 } else { q[i] * q[i] * (1.0 - q[i]) / deaths };
                 s2 * l[i] * l[i] * ((1.0 - a[i]) * n[i] + e[i + 1]).powi(2)
             }
         })
@@ -544,13 +462,7 @@ fn chiang_ii(bands: &[AgeBand]) -> Vec<std::result::Result<(f64, f64), NotReport
     }
 
     (0..k)
-        .map(|i| {
-            if l[i] == 0.0 {
-                Err(NotReported::NoSurvivors)
-            } else {
-                Ok((e[i], (st[i] / (l[i] * l[i])).sqrt()))
-            }
-        })
+        .map(|i| if l[i] == 0.0 { Err(NotReported::NoSurvivors) } else { Ok((e[i], (st[i] / (l[i] * l[i])).sqrt())) })
         .collect()
 }
 

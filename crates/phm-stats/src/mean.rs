@@ -93,11 +93,7 @@ pub fn mean_from_summary(sum: f64, count: f64, standard_deviation: f64) -> Resul
     if standard_deviation < 0.0 {
         return Err(NotReported::NegativeStandardDeviation { standard_deviation });
     }
-    Ok(Mean {
-        sum,
-        count,
-        standard_deviation,
-    })
+    Ok(Mean { sum, count, standard_deviation })
 }
 
 impl Mean {
@@ -124,10 +120,7 @@ impl Mean {
     /// `x̄ ∓ t_{1−α/2, n−1} s / √n` at `confidence`.
     pub fn limits(&self, confidence: ConfidenceLevel) -> Limits {
         let half_width = t_quantile(self.count - 1.0, confidence) * self.standard_deviation / self.count.sqrt();
-        Limits {
-            lower: self.value() - half_width,
-            upper: self.value() + half_width,
-        }
+        Limits { lower: self.value() - half_width, upper: self.value() + half_width }
     }
 
     /// The mean with its limits at `confidence`.

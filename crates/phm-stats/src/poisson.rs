@@ -48,11 +48,7 @@ pub enum PoissonMethod {
 impl PoissonMethod {
     /// The method PHEindicatormethods uses for `count`.
     pub fn for_count(count: f64) -> Self {
-        if count < EXACT_BELOW {
-            Self::Exact
-        } else {
-            Self::Byar
-        }
+        if count < EXACT_BELOW { Self::Exact } else { Self::Byar }
     }
 }
 
@@ -114,14 +110,12 @@ pub fn limits(count: f64, confidence: ConfidenceLevel) -> Option<Limits> {
         return None;
     }
     let limits = match PoissonMethod::for_count(count) {
-        PoissonMethod::Exact => Limits {
-            lower: exact_lower(count, confidence)?,
-            upper: exact_upper(count, confidence)?,
-        },
-        PoissonMethod::Byar => Limits {
-            lower: byar_lower(count, confidence).unwrap_or(0.0),
-            upper: byar_upper(count, confidence)?,
-        },
+        PoissonMethod::Exact => {
+            Limits { lower: exact_lower(count, confidence)?, upper: exact_upper(count, confidence)? }
+        }
+        PoissonMethod::Byar => {
+            Limits { lower: byar_lower(count, confidence).unwrap_or(0.0), upper: byar_upper(count, confidence)? }
+        }
     };
     Some(limits)
 }
@@ -175,11 +169,7 @@ pub(crate) fn gamma_quantile(shape: f64, p: f64) -> f64 {
         }
         let d = density(x);
         let newton = if d > 0.0 && d.is_finite() { x - fx / d } else { f64::NAN };
-        let next = if newton > lo && newton < hi {
-            newton
-        } else {
-            (lo + hi) / 2.0
-        };
+        let next = if newton > lo && newton < hi { newton } else { (lo + hi) / 2.0 };
         if (next - x).abs() <= 4.0 * f64::EPSILON * x.abs() || hi - lo <= 4.0 * f64::EPSILON * hi {
             return next;
         }

@@ -64,10 +64,9 @@ impl fmt::Display for NotReported {
             Self::NonPositiveDenominator { denominator } => {
                 write!(f, "the denominator ({denominator}) is not greater than zero")
             }
-            Self::NumeratorExceedsDenominator {
-                numerator,
-                denominator,
-            } => write!(f, "the numerator ({numerator}) is larger than the denominator ({denominator})"),
+            Self::NumeratorExceedsDenominator { numerator, denominator } => {
+                write!(f, "the numerator ({numerator}) is larger than the denominator ({denominator})")
+            }
         }
     }
 }
@@ -93,16 +92,9 @@ pub fn proportion(numerator: f64, denominator: f64, multiplier: Multiplier) -> R
         return Err(NotReported::NonPositiveDenominator { denominator });
     }
     if numerator > denominator {
-        return Err(NotReported::NumeratorExceedsDenominator {
-            numerator,
-            denominator,
-        });
+        return Err(NotReported::NumeratorExceedsDenominator { numerator, denominator });
     }
-    Ok(Proportion {
-        numerator,
-        denominator,
-        multiplier,
-    })
+    Ok(Proportion { numerator, denominator, multiplier })
 }
 
 impl Proportion {

@@ -81,10 +81,7 @@ impl Count {
     /// The count's limits at `confidence`.
     pub fn limits(&self, confidence: ConfidenceLevel) -> Limits {
         // Validated on construction, so the limits exist.
-        poisson::limits(self.count, confidence).unwrap_or(Limits {
-            lower: f64::NAN,
-            upper: f64::NAN,
-        })
+        poisson::limits(self.count, confidence).unwrap_or(Limits { lower: f64::NAN, upper: f64::NAN })
     }
 
     /// The count with its limits at `confidence`.
@@ -111,11 +108,7 @@ pub fn rate(count: f64, denominator: f64, multiplier: Multiplier) -> Result<Rate
     if denominator <= 0.0 {
         return Err(NotReported::NonPositiveDenominator { denominator });
     }
-    Ok(Rate {
-        count,
-        denominator,
-        multiplier,
-    })
+    Ok(Rate { count, denominator, multiplier })
 }
 
 impl Rate {
@@ -141,9 +134,7 @@ impl Rate {
 
     /// The rate's limits at `confidence`: the count's limits `/ n × multiplier`.
     pub fn limits(&self, confidence: ConfidenceLevel) -> Limits {
-        self.count
-            .limits(confidence)
-            .scaled(self.multiplier.value() / self.denominator)
+        self.count.limits(confidence).scaled(self.multiplier.value() / self.denominator)
     }
 
     /// The rate with its limits at `confidence`.

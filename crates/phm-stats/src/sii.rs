@@ -190,11 +190,7 @@ pub struct QuantileInput {
 impl QuantileInput {
     /// A quantile from its population, value and uncertainty.
     pub const fn new(population: f64, value: Value, uncertainty: Uncertainty) -> Self {
-        Self {
-            population,
-            value,
-            uncertainty,
-        }
+        Self { population, value, uncertainty }
     }
 
     /// The 95% limits, if the uncertainty is given that way.
@@ -221,11 +217,7 @@ impl QuantileInput {
     /// [`life_expectancy`](crate::life_expectancy::life_expectancy); use with
     /// [`ValueType::Other`].
     pub const fn from_life_expectancy(population: f64, estimate: &LifeExpectancyEstimate) -> Self {
-        Self::new(
-            population,
-            Value::Given(estimate.value),
-            Uncertainty::StandardError(estimate.standard_error),
-        )
+        Self::new(population, Value::Given(estimate.value), Uncertainty::StandardError(estimate.standard_error))
     }
 }
 
@@ -321,9 +313,7 @@ impl SiiOptions {
     pub fn confidence(mut self, levels: &[ConfidenceLevel]) -> Result<Self> {
         let bad = levels.is_empty() || levels.iter().any(|c| c.fraction() < MIN_CONFIDENCE);
         if bad {
-            return Err(Error::SiiConfidence {
-                levels: levels.iter().map(|c| c.fraction()).collect(),
-            });
+            return Err(Error::SiiConfidence { levels: levels.iter().map(|c| c.fraction()).collect() });
         }
         self.confidence = levels.to_vec();
         Ok(self)
@@ -460,14 +450,12 @@ impl fmt::Display for NotReported {
             Self::NonPositiveCount { quantile } => {
                 write!(f, "quantile {quantile} has a count of zero or less")
             }
-            Self::CountWithoutProportion { quantile } => write!(
-                f,
-                "quantile {quantile} gives a count, which only a proportion can be computed from"
-            ),
-            Self::StandardErrorWithTransform { quantile } => write!(
-                f,
-                "quantile {quantile} gives a standard error, but the log/logit transform needs 95% limits"
-            ),
+            Self::CountWithoutProportion { quantile } => {
+                write!(f, "quantile {quantile} gives a count, which only a proportion can be computed from")
+            }
+            Self::StandardErrorWithTransform { quantile } => {
+                write!(f, "quantile {quantile} gives a standard error, but the log/logit transform needs 95% limits")
+            }
             Self::OutsideTransformDomain { quantile } => write!(
                 f,
                 "quantile {quantile} has a value or limit with no log (rate ≤ 0) or logit (proportion 0 or 1)"
@@ -497,10 +485,7 @@ struct Prepared {
 ///
 /// # Errors
 /// Not an [`Error`]: the `Err` is the [`NotReported`] reason for the area.
-pub fn sii(
-    quantiles: &[QuantileInput],
-    options: &SiiOptions,
-) -> std::result::Result<SiiEstimate, NotReported> {
+pub fn sii(quantiles: &[QuantileInput], options: &SiiOptions) -> std::result::Result<SiiEstimate, NotReported> {
     let prepared = prepare(quantiles, options)?;
     let vt = options.value_type;
     let m = options.multiplier;
@@ -513,11 +498,7 @@ pub fn sii(
 
     // Point estimate: the response is √a_i Y_i.
     let response = |scaled: f64| if options.transform { scaled } else { vt.back(scaled) };
-    let y: Vec<f64> = prepared
-        .iter()
-        .zip(&sqrt_a)
-        .map(|(q, s)| s * response(q.scaled))
-        .collect();
+    let y: Vec<f64> = prepared.iter().zip(&sqrt_a).map(|(q, s)| s * response(q.scaled)).collect();
     let (beta0, beta1) = hat.fit(&y);
 
     let (sii, rii, intercept) = if options.transform {
@@ -589,13 +570,7 @@ pub fn sii(
         })
         .collect();
 
-    Ok(SiiEstimate {
-        sii,
-        rii,
-        intercept,
-        intervals,
-        many_quantiles: quantiles.len() > MANY_QUANTILES,
-    })
+    Ok(SiiEstimate { sii, rii, intercept, intervals, many_quantiles: quantiles.len() > MANY_QUANTILES })
 }
 
 /// `1 / x` for a negative multiplier, else `x`.
@@ -604,30 +579,22 @@ fn invert_if(multiplier: f64, x: f64) -> f64 {
 }
 
 /// Checks the quantiles in the order `phe_sii` does and puts each on the simulation scale.
-fn prepare(
-    quantiles: &[QuantileInput],
-    options: &SiiOptions,
-) -> std::result::Result<Vec<Prepared>, NotReported> {
+fn prepare(quantiles: &[QuantileInput], options: &SiiOptions) -> std::result::Result<Vec<Prepared>, NotReported> {
     let vt = options.value_type;
     if quantiles.len() != options.quantiles {
-        return Err(NotReported::WrongNumberOfQuantiles {
-            expected: options.quantiles,
-            found: quantiles.len(),
-        });
+        return Err(NotReported::WrongNumberOfQuantiles { expected: options.quantiles, found: quantiles.len() });
     }
     // Each rule over every quantile before the next rule, as phe_sii checks its columns.
     let limits = QuantileInput::limits;
     let rules: [Rule<'_>; 9] = [
         (&|q| !q.is_finite(), |quantile| NotReported::NonFiniteInput { quantile }),
         (&|q| q.population <= 0.0, |quantile| NotReported::NonPositivePopulation { quantile }),
-        (
-            &|q| matches!(q.uncertainty, Uncertainty::StandardError(se) if se < 0.0),
-            |quantile| NotReported::NegativeStandardError { quantile },
-        ),
-        (
-            &|q| vt != ValueType::Proportion && matches!(q.value, Value::Count(_)),
-            |quantile| NotReported::CountWithoutProportion { quantile },
-        ),
+        (&|q| matches!(q.uncertainty, Uncertainty::StandardError(se) if se < 0.0), |quantile| {
+            NotReported::NegativeStandardError { quantile }
+        }),
+        (&|q| vt != ValueType::Proportion && matches!(q.value, Value::Count(_)), |quantile| {
+            NotReported::CountWithoutProportion { quantile }
+        }),
         (
             &|q| {
                 let outside = |p: f64| !(0.0..=1.0).contains(&p);
@@ -637,14 +604,10 @@ fn prepare(
             },
             |quantile| NotReported::ProportionOutsideZeroToOne { quantile },
         ),
-        (
-            &|q| matches!(q.value, Value::Count(c) if c <= 0.0),
-            |quantile| NotReported::NonPositiveCount { quantile },
-        ),
-        (
-            &|q| options.transform && limits(q).is_none(),
-            |quantile| NotReported::StandardErrorWithTransform { quantile },
-        ),
+        (&|q| matches!(q.value, Value::Count(c) if c <= 0.0), |quantile| NotReported::NonPositiveCount { quantile }),
+        (&|q| options.transform && limits(q).is_none(), |quantile| NotReported::StandardErrorWithTransform {
+            quantile,
+        }),
         (
             &|q| {
                 let limits_ok = limits(q).is_none_or(|(l, u)| vt.in_domain(l) && vt.in_domain(u));
@@ -652,10 +615,7 @@ fn prepare(
             },
             |quantile| NotReported::OutsideTransformDomain { quantile },
         ),
-        (
-            &|q| limits(q).is_some_and(|(l, u)| l > u),
-            |quantile| NotReported::LimitsReversed { quantile },
-        ),
+        (&|q| limits(q).is_some_and(|(l, u)| l > u), |quantile| NotReported::LimitsReversed { quantile }),
     ];
     for (bad, reason) in rules {
         if let Some(i) = quantiles.iter().position(bad) {
@@ -669,15 +629,9 @@ fn prepare(
         .map(|q| {
             let se = match q.uncertainty {
                 Uncertainty::StandardError(se) => se,
-                Uncertainty::Limits95 { lower, upper } => {
-                    (vt.forward(upper) - vt.forward(lower)) / (2.0 * Z_95)
-                }
+                Uncertainty::Limits95 { lower, upper } => (vt.forward(upper) - vt.forward(lower)) / (2.0 * Z_95),
             };
-            Prepared {
-                share: q.population / total,
-                scaled: vt.forward(value_of(q)),
-                se,
-            }
+            Prepared { share: q.population / total, scaled: vt.forward(value_of(q)), se }
         })
         .collect())
 }
@@ -750,14 +704,8 @@ mod tests {
 
     #[test]
     fn ranks_are_midpoints_of_cumulative_shares() {
-        let prepared: Vec<Prepared> = [0.12, 0.10, 0.78]
-            .iter()
-            .map(|&share| Prepared {
-                share,
-                scaled: 0.0,
-                se: 0.0,
-            })
-            .collect();
+        let prepared: Vec<Prepared> =
+            [0.12, 0.10, 0.78].iter().map(|&share| Prepared { share, scaled: 0.0, se: 0.0 }).collect();
         let ranks = relative_ranks(&prepared);
         let expected = [0.06, 0.17, 0.61];
         for (got, want) in ranks.iter().zip(expected) {
@@ -785,10 +733,7 @@ mod tests {
 
     #[test]
     fn options_reject_what_phe_sii_rejects() {
-        assert_eq!(
-            SiiOptions::new(ValueType::Other).transformed(),
-            Err(Error::SiiTransform)
-        );
+        assert_eq!(SiiOptions::new(ValueType::Other).transformed(), Err(Error::SiiTransform));
         assert!(SiiOptions::default().repetitions(999).is_err());
         assert!(SiiOptions::default().quantiles(4).is_err());
         assert!(SiiOptions::default().quantiles(101).is_err());

@@ -184,9 +184,7 @@ impl SpcOptions {
     pub fn recalculate_at(mut self, positions: &[usize]) -> Result<Self> {
         let increasing = positions.windows(2).all(|w| w[0] < w[1]);
         if !increasing || positions.first() == Some(&0) {
-            return Err(Error::SpcRecalculation {
-                positions: positions.to_vec(),
-            });
+            return Err(Error::SpcRecalculation { positions: positions.to_vec() });
         }
         self.recalculate_at = positions.to_vec();
         Ok(self)
@@ -225,11 +223,7 @@ impl SpcOptions {
 }
 
 fn run_length(points: usize) -> Result<usize> {
-    if points < MIN_RUN {
-        Err(Error::SpcRunLength { points })
-    } else {
-        Ok(points)
-    }
+    if points < MIN_RUN { Err(Error::SpcRunLength { points }) } else { Ok(points) }
 }
 
 /// Which special-cause rules a point breaks.
@@ -250,7 +244,12 @@ impl Rules {
     /// process limit), `shift` (a run on one side of the mean), `trend` (a run rising or
     /// falling), `two_of_three` (two of three points close to a limit); empty when none.
     pub fn names(self) -> String {
-        let names = [(self.beyond_limit, "astronomical"), (self.shift, "shift"), (self.trend, "trend"), (self.two_of_three, "two_of_three")];
+        let names = [
+            (self.beyond_limit, "astronomical"),
+            (self.shift, "shift"),
+            (self.trend, "trend"),
+            (self.two_of_three, "two_of_three"),
+        ];
         names.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect::<Vec<_>>().join(";")
     }
 
@@ -547,37 +546,22 @@ pub fn xmr(values: &[Option<f64>], options: &SpcOptions) -> std::result::Result<
     for (&start, &end) in starts.iter().zip(&ends) {
         let period = limits(&values[start..end], start, options)?;
         if period.limits.is_ok() && period.baseline_points < MIN_POINTS_FOR_LIMITS {
-            notes.push(Note::FewPointsForLimits {
-                period_start: start,
-                points: period.baseline_points,
-            });
+            notes.push(Note::FewPointsForLimits { period_start: start, points: period.baseline_points });
         }
         points.extend(special_causes(&values[start..end], &period, options));
         periods.push(period);
     }
     let missing = values.iter().filter(|v| v.is_none()).count();
     if missing > 0 {
-        notes.push(Note::Gaps {
-            missing,
-            points: values.len(),
-        });
+        notes.push(Note::Gaps { missing, points: values.len() });
     }
 
     let (Some(latest), Some(current)) = (points.last(), periods.last()) else {
         // `limits` refused an empty series as a period with no value.
-        return Err(NotReported::NoValue {
-            period_start: 0,
-            points: 0,
-        });
+        return Err(NotReported::NoValue { period_start: 0, points: 0 });
     };
     let assurance = assurance(options, current);
-    Ok(XmrChart {
-        variation: latest.variation,
-        assurance,
-        points,
-        periods,
-        notes,
-    })
+    Ok(XmrChart { variation: latest.variation, assurance, points, periods, notes })
 }
 
 /// A period's mean, mean moving range and limits, from its baseline.
@@ -585,10 +569,7 @@ fn limits(values: &[Option<f64>], start: usize, options: &SpcOptions) -> std::re
     let baseline = &values[..options.baseline.map_or(values.len(), |n| n.min(values.len()))];
     let present: Vec<f64> = baseline.iter().flatten().copied().collect();
     let Some(&origin) = present.first() else {
-        return Err(NotReported::NoValue {
-            period_start: start,
-            points: baseline.len(),
-        });
+        return Err(NotReported::NoValue { period_start: start, points: baseline.len() });
     };
     let count = |n: usize| n as f64; // a count of points: exact in f64
     // Summed as differences from the first value, so that a constant series has its value as
@@ -604,10 +585,7 @@ fn limits(values: &[Option<f64>], start: usize, options: &SpcOptions) -> std::re
         })
         .collect();
     let limits = if ranges.is_empty() {
-        Err(NoLimits::NoMovingRange {
-            period_start: start,
-            points: present.len(),
-        })
+        Err(NoLimits::NoMovingRange { period_start: start, points: present.len() })
     } else {
         let mut mean_moving_range = ranges.iter().sum::<f64>() / count(ranges.len());
         let mut screened_moving_ranges = 0;
@@ -626,13 +604,7 @@ fn limits(values: &[Option<f64>], start: usize, options: &SpcOptions) -> std::re
             upper: mean + LIMIT_FACTOR * mean_moving_range,
         })
     };
-    Ok(Period {
-        start,
-        end: start + values.len(),
-        baseline_points: present.len(),
-        mean,
-        limits,
-    })
+    Ok(Period { start, end: start + values.len(), baseline_points: present.len(), mean, limits })
 }
 
 /// The rules broken by each point of one period, and what each point shows. A gap has no
@@ -722,7 +694,8 @@ fn special_causes(values: &[Option<f64>], period: &Period, options: &SpcOptions)
             } else {
                 trend[i]
             };
-            let variation = values[i].map(|_| side.map_or(Variation::CommonCause, |s| Variation::special(s, options.polarity)));
+            let variation =
+                values[i].map(|_| side.map_or(Variation::CommonCause, |s| Variation::special(s, options.polarity)));
             let moving_range = match (i.checked_sub(1).and_then(|j| values[j]), values[i]) {
                 (Some(a), Some(b)) => Some((b - a).abs()),
                 _ => None,

@@ -28,8 +28,14 @@ fn the_comparator_inside_the_interval_is_similar_whatever_the_polarity() {
 
 #[test]
 fn the_interval_ends_count_as_inside() {
-    assert_eq!(compare_with_interval(Some(&estimate(3.3, 3.0, 3.5)), Some(3.0), Polarity::NoJudgement), Comparison::Similar);
-    assert_eq!(compare_with_interval(Some(&estimate(2.5, 2.2, 3.0)), Some(3.0), Polarity::NoJudgement), Comparison::Similar);
+    assert_eq!(
+        compare_with_interval(Some(&estimate(3.3, 3.0, 3.5)), Some(3.0), Polarity::NoJudgement),
+        Comparison::Similar
+    );
+    assert_eq!(
+        compare_with_interval(Some(&estimate(2.5, 2.2, 3.0)), Some(3.0), Polarity::NoJudgement),
+        Comparison::Similar
+    );
 }
 
 #[test]
@@ -56,7 +62,10 @@ fn missing_values_or_limits_are_not_compared_with_the_reason() {
     let area = estimate(2.5, 2.2, 2.8);
     let p = Polarity::HigherIsBetter;
     assert_eq!(compare_with_interval(None, Some(3.0), p), Comparison::NotCompared(NotCompared::AreaValueMissing));
-    assert_eq!(compare_with_interval(Some(&area), None, p), Comparison::NotCompared(NotCompared::ComparatorValueMissing));
+    assert_eq!(
+        compare_with_interval(Some(&area), None, p),
+        Comparison::NotCompared(NotCompared::ComparatorValueMissing)
+    );
     assert_eq!(compare_with_interval(None, None, p), Comparison::NotCompared(NotCompared::AreaValueMissing));
     assert_eq!(
         compare_with_interval(Some(&area), Some(f64::NAN), p),
@@ -82,7 +91,10 @@ fn limits_the_wrong_way_round_are_not_compared_with_the_reason() {
         "not compared: the area's lower confidence limit is above its upper limit"
     );
     // Equal limits are an interval of one point.
-    assert_eq!(significance_with_interval(Some(&Estimate { value: 2.5, lower: 2.5, upper: 2.5, confidence: C95 }), Some(2.5)), Ok(Significance::Similar));
+    assert_eq!(
+        significance_with_interval(Some(&Estimate { value: 2.5, lower: 2.5, upper: 2.5, confidence: C95 }), Some(2.5)),
+        Ok(Significance::Similar)
+    );
 }
 
 #[test]
@@ -91,7 +103,14 @@ fn proportions_against_control_limits_around_england() {
     let england = Some(8.961_108_687_627_933);
     let check = |value: f64, denominator: f64, at_95: Comparison, at_99_8: Comparison| {
         for (level, want) in [(C95, at_95), (C998, at_99_8)] {
-            let got = compare_proportion(Some(value), Some(denominator), england, Multiplier::PERCENT, level, Polarity::LowerIsBetter);
+            let got = compare_proportion(
+                Some(value),
+                Some(denominator),
+                england,
+                Multiplier::PERCENT,
+                level,
+                Polarity::LowerIsBetter,
+            );
             assert_eq!(got, want, "{value}% of {denominator} at {level:?}");
         }
     };
@@ -101,10 +120,18 @@ fn proportions_against_control_limits_around_england() {
 
     // Indicator 514 (2010), England 12.838%: significant at 95% only.
     let england = Some(12.837_954_689_571_7);
-    for (value, denominator, at_95) in [(10.978_342_046_303_2, 1339.0, Comparison::Better), (15.906_562_847_608_5, 899.0, Comparison::Worse)] {
+    for (value, denominator, at_95) in
+        [(10.978_342_046_303_2, 1339.0, Comparison::Better), (15.906_562_847_608_5, 899.0, Comparison::Worse)]
+    {
         let pct = Multiplier::PERCENT;
-        assert_eq!(compare_proportion(Some(value), Some(denominator), england, pct, C95, Polarity::LowerIsBetter), at_95);
-        assert_eq!(compare_proportion(Some(value), Some(denominator), england, pct, C998, Polarity::LowerIsBetter), Comparison::Similar);
+        assert_eq!(
+            compare_proportion(Some(value), Some(denominator), england, pct, C95, Polarity::LowerIsBetter),
+            at_95
+        );
+        assert_eq!(
+            compare_proportion(Some(value), Some(denominator), england, pct, C998, Polarity::LowerIsBetter),
+            Comparison::Similar
+        );
     }
 }
 
@@ -135,7 +162,11 @@ fn rates_against_poisson_control_limits_around_england() {
         (4.151_515_669_529_584_5, 409_489.0, Comparison::Worse),  // 5PG Birmingham and East
     ];
     for (value, population, at_95) in cases {
-        assert_eq!(compare_rate(Some(value), Some(population), england, per, C95, Polarity::LowerIsBetter), at_95, "{value}");
+        assert_eq!(
+            compare_rate(Some(value), Some(population), england, per, C95, Polarity::LowerIsBetter),
+            at_95,
+            "{value}"
+        );
         assert_eq!(
             compare_rate(Some(value), Some(population), england, per, C998, Polarity::LowerIsBetter),
             Comparison::Similar,

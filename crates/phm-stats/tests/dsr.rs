@@ -20,10 +20,7 @@ const TOLERANCE: f64 = 1e-9;
 
 /// The expected results by area and statistic ("dsr per 100000", ...).
 fn expected_row<'a>(results: &'a Table, area: &str, statistic_prefix: &str) -> Vec<common::Row<'a>> {
-    results
-        .rows()
-        .filter(|r| r.text("area") == area && r.text("statistic").starts_with(statistic_prefix))
-        .collect()
+    results.rows().filter(|r| r.text("area") == area && r.text("statistic").starts_with(statistic_prefix)).collect()
 }
 
 /// Bands of one area of `testdata_multiarea`, with ESP 2013 in band order. A missing count
@@ -57,7 +54,9 @@ fn each_area_matches_calculate_dsr_per_10_000_and_per_100_000() {
         for (multiplier, statistic) in [(10_000.0, "dsr per 10000"), (100_000.0, "dsr per 100000")] {
             let rows = results
                 .rows()
-                .filter(|r| r.text("area") == area && r.maybe_number("value").is_some() && r.text("statistic") == statistic)
+                .filter(|r| {
+                    r.text("area") == area && r.maybe_number("value").is_some() && r.text("statistic") == statistic
+                })
                 .collect::<Vec<_>>();
             let result = dsr(&bands, Multiplier::new(multiplier).expect("positive"));
             if rows.is_empty() {
@@ -150,7 +149,11 @@ fn non_independent_events_widen_the_limits_as_calculate_dsr_does() {
         let want = &want[0];
         let result = dsr_recurrent(&bands, Multiplier::PER_100_000);
         let Some(value) = want.maybe_number("value") else {
-            assert_eq!(result, Err(NotReported::TotalCountTooSmall { total_count: want.number("total_count") }), "{area}");
+            assert_eq!(
+                result,
+                Err(NotReported::TotalCountTooSmall { total_count: want.number("total_count") }),
+                "{area}"
+            );
             continue;
         };
         let d = result.unwrap_or_else(|r| panic!("{area}: not reported: {r}"));
@@ -172,15 +175,8 @@ fn non_independent_events_widen_the_limits_as_calculate_dsr_does() {
 #[test]
 fn recurrent_events_that_are_all_single_give_the_independent_dsr() {
     let (_, bands) = multiarea_bands().into_iter().next().expect("an area");
-    let singles: Vec<[EventFrequency; 1]> = bands
-        .iter()
-        .map(|b| {
-            [EventFrequency {
-                frequency: 1.0,
-                persons: b.events,
-            }]
-        })
-        .collect();
+    let singles: Vec<[EventFrequency; 1]> =
+        bands.iter().map(|b| [EventFrequency { frequency: 1.0, persons: b.events }]).collect();
     let recurrent: Vec<RecurrentEventsBand<'_>> = bands
         .iter()
         .zip(&singles)
@@ -225,11 +221,7 @@ fn invalid_bands_are_not_reported_with_the_first_offending_band() {
         Err(NotReported::NegativeStandardPopulation { band: 5 })
     );
     assert_eq!(dsr(&[], m), Err(NotReported::NoBands));
-    let band = |events, population, standard_population| DsrBand {
-        events,
-        population,
-        standard_population,
-    };
+    let band = |events, population, standard_population| DsrBand { events, population, standard_population };
     assert_eq!(dsr(&[band(20.0, 100.0, 0.0)], m), Err(NotReported::ZeroStandardPopulation));
     assert_eq!(dsr(&[band(20.0, f64::NAN, 1.0)], m), Err(NotReported::NonFiniteInput { band: 0 }));
     // A band with no population is never silently dropped, even with no events.
@@ -241,31 +233,15 @@ fn invalid_bands_are_not_reported_with_the_first_offending_band() {
 
 #[test]
 fn the_minimum_count_is_ten_events() {
-    let bands = |events: f64| {
-        [DsrBand {
-            events,
-            population: 1_000.0,
-            standard_population: 1.0,
-        }]
-    };
-    assert_eq!(
-        dsr(&bands(9.0), Multiplier::PER_100_000),
-        Err(NotReported::TotalCountTooSmall { total_count: 9.0 })
-    );
+    let bands = |events: f64| [DsrBand { events, population: 1_000.0, standard_population: 1.0 }];
+    assert_eq!(dsr(&bands(9.0), Multiplier::PER_100_000), Err(NotReported::TotalCountTooSmall { total_count: 9.0 }));
     assert!(dsr(&bands(10.0), Multiplier::PER_100_000).is_ok());
 }
 
 #[test]
 fn a_single_band_dsr_is_the_crude_rate() {
-    let d = dsr(
-        &[DsrBand {
-            events: 50.0,
-            population: 20_000.0,
-            standard_population: 7.0,
-        }],
-        Multiplier::PER_100_000,
-    )
-    .expect("reported");
+    let d = dsr(&[DsrBand { events: 50.0, population: 20_000.0, standard_population: 7.0 }], Multiplier::PER_100_000)
+        .expect("reported");
     assert_close("value", d.value(), 250.0, 1e-12);
     // V = O / n², so √(V/O) = 1/n and the limits are Byar's limits of O divided by n.
     let rate = phm_stats::rate::rate(50.0, 20_000.0, Multiplier::PER_100_000).expect("valid").limits(C95);

@@ -16,8 +16,8 @@ use std::num::NonZeroU32;
 
 use common::{Table, assert_close};
 use phm_stats::funnel::{
-    FunnelChart, FunnelPoint, FunnelSignificance, NotReported, PointProblem, ProportionFunnel, ProportionPoint, RateFunnel,
-    RatePoint, RateType, RatioFunnel, RatioPoint, RatioScale,
+    FunnelChart, FunnelPoint, FunnelSignificance, NotReported, PointProblem, ProportionFunnel, ProportionPoint,
+    RateFunnel, RatePoint, RateType, RatioFunnel, RatioPoint, RatioScale,
 };
 use phm_stats::{ConfidenceLevel, Multiplier, proportion};
 use proptest::prelude::*;
@@ -52,10 +52,7 @@ fn bisection_error(observed: f64, lambda: f64) -> f64 {
 fn proportion_points(table: &Table) -> Vec<ProportionPoint> {
     table
         .rows()
-        .map(|r| ProportionPoint {
-            numerator: r.number("numerator"),
-            denominator: r.number("denominator"),
-        })
+        .map(|r| ProportionPoint { numerator: r.number("numerator"), denominator: r.number("denominator") })
         .collect()
 }
 
@@ -89,7 +86,8 @@ fn proportion_limits_start_above_zero_when_areas_are_of_similar_size() {
     // The same areas with denominators below 31 000: the largest is less than twice the
     // smallest, so the axis starts at the smallest × 0.95 rounded down (10 000).
     let inputs = Table::csv("testdata_funnel_prop_inputs.csv");
-    let points: Vec<ProportionPoint> = proportion_points(&inputs).into_iter().filter(|p| p.denominator < 31_000.0).collect();
+    let points: Vec<ProportionPoint> =
+        proportion_points(&inputs).into_iter().filter(|p| p.denominator < 31_000.0).collect();
     let funnel = ProportionFunnel::new(&points, Multiplier::PERCENT).expect("valid areas");
     let expected = Table::csv("testdata_funnel_prop_outputs_with_axis_variation.csv");
     assert_proportion_chart(&funnel.chart(), &expected, 8);
@@ -119,13 +117,8 @@ fn proportion_significance_matches_assign_funnel_significance() {
 #[test]
 fn ratio_limits_match_calculate_funnel_limits_as_counts_and_isrs() {
     let inputs = Table::csv("testdata_funnel_ratio_inputs.csv");
-    let points: Vec<RatioPoint> = inputs
-        .rows()
-        .map(|r| RatioPoint {
-            observed: r.number("obs"),
-            expected: r.number("expected"),
-        })
-        .collect();
+    let points: Vec<RatioPoint> =
+        inputs.rows().map(|r| RatioPoint { observed: r.number("obs"), expected: r.number("expected") }).collect();
     let funnel = RatioFunnel::new(&points).expect("valid areas");
     let expected = Table::csv("testdata_funnel_ratio_outputs.csv");
     let (counts, isrs) = (funnel.chart(RatioScale::RelativeExcess), funnel.chart(RatioScale::Percent));
@@ -155,13 +148,8 @@ fn ratio_limits_match_calculate_funnel_limits_as_counts_and_isrs() {
 #[test]
 fn ratio_significance_matches_assign_funnel_significance() {
     let inputs = Table::csv("testdata_funnel_ratio_inputs.csv");
-    let points: Vec<RatioPoint> = inputs
-        .rows()
-        .map(|r| RatioPoint {
-            observed: r.number("obs"),
-            expected: r.number("expected"),
-        })
-        .collect();
+    let points: Vec<RatioPoint> =
+        inputs.rows().map(|r| RatioPoint { observed: r.number("obs"), expected: r.number("expected") }).collect();
     let got = RatioFunnel::new(&points).expect("valid areas").significance();
     for (got, row) in got.iter().zip(inputs.rows()) {
         assert_eq!(*got, significance(&row.text("significance")), "{}", row.at("significance"));
@@ -205,11 +193,7 @@ const THREE_YEARS: NonZeroU32 = NonZeroU32::new(3).expect("3 is not zero");
 fn dsr_limits_match_calculate_funnel_limits() {
     let points: Vec<RatePoint> = rate_funnel_inputs()
         .into_iter()
-        .map(|(events, rate, _)| RatePoint {
-            events,
-            rate: Some(rate),
-            denominator: None,
-        })
+        .map(|(events, rate, _)| RatePoint { events, rate: Some(rate), denominator: None })
         .collect();
     let funnel = RateFunnel::new(&points, RateType::Dsr, Multiplier::PER_100_000).expect("valid areas");
     assert_rate_chart(&funnel.chart(THREE_YEARS), "testdata_funnel_rate_outputs.csv");
@@ -277,7 +261,8 @@ fn rate_significance_matches_assign_funnel_significance() {
                     denominator: Some(r.number("pop")),
                 })
                 .collect();
-            let funnel = RateFunnel::new(&points, rate_type, Multiplier::new(multiplier).expect("positive")).expect("valid areas");
+            let funnel = RateFunnel::new(&points, rate_type, Multiplier::new(multiplier).expect("positive"))
+                .expect("valid areas");
             let column = format!("{label}_{}", if with_zero { "with_0" } else { "without_0" });
             for (got, row) in funnel.significance().iter().zip(&rows) {
                 assert_eq!(*got, significance(&row.text(&column)), "{}", row.at(&column));
@@ -318,7 +303,9 @@ fn chart_points_match_calculate_funnel_points() {
                     // Written to 10 significant digits.
                     assert_close(&want.at(denominator_column), p.population_per_year, population, 5e-10);
                 }
-                (got, rate, population) => panic!("{}: got {got:?}, expected {rate:?} and {population:?}", want.at(rate_column)),
+                (got, rate, population) => {
+                    panic!("{}: got {got:?}, expected {rate:?} and {population:?}", want.at(rate_column))
+                }
             }
         }
     }
@@ -326,14 +313,8 @@ fn chart_points_match_calculate_funnel_points() {
 
 #[test]
 fn limits_at_a_point_are_what_a_wilson_interval_or_exact_poisson_limits_invert_to() {
-    let funnel = ProportionFunnel::new(
-        &[ProportionPoint {
-            numerator: 30.0,
-            denominator: 100.0,
-        }],
-        Multiplier::ONE,
-    )
-    .expect("valid");
+    let funnel = ProportionFunnel::new(&[ProportionPoint { numerator: 30.0, denominator: 100.0 }], Multiplier::ONE)
+        .expect("valid");
     // At n = 100 the lower limit x/n has the average 0.3 as the upper end of its Wilson interval.
     let lower = funnel.limits(100.0, C95).expect("a denominator").lower;
     assert_eq!(funnel.limits(0.0, C95), None);
@@ -352,37 +333,26 @@ fn invalid_areas_stop_the_funnel_with_the_first_one() {
     assert_eq!(ProportionFunnel::new(&[], Multiplier::ONE), Err(NotReported::NoPoints));
     assert_eq!(
         ProportionFunnel::new(&[p(1.0, 2.0), p(3.0, 2.0)], Multiplier::ONE),
-        Err(NotReported::InvalidPoint {
-            point: 1,
-            problem: PointProblem::NumeratorExceedsDenominator
-        })
+        Err(NotReported::InvalidPoint { point: 1, problem: PointProblem::NumeratorExceedsDenominator })
     );
     assert_eq!(
         RatioFunnel::new(&[RatioPoint { observed: 1.0, expected: 0.0 }]),
-        Err(NotReported::InvalidPoint {
-            point: 0,
-            problem: PointProblem::NonPositiveDenominator
-        })
+        Err(NotReported::InvalidPoint { point: 0, problem: PointProblem::NonPositiveDenominator })
     );
     let r = |events, rate, denominator| RatePoint { events, rate, denominator };
     let m = Multiplier::PER_100_000;
     assert_eq!(
         RateFunnel::new(&[r(5.0, Some(10.0), None), r(0.0, Some(0.0), None)], RateType::Crude, m),
-        Err(NotReported::InvalidPoint {
-            point: 1,
-            problem: PointProblem::MissingDenominator
-        })
+        Err(NotReported::InvalidPoint { point: 1, problem: PointProblem::MissingDenominator })
     );
     assert_eq!(
         RateFunnel::new(&[r(5.0, None, Some(100.0))], RateType::Dsr, m),
-        Err(NotReported::InvalidPoint {
-            point: 0,
-            problem: PointProblem::MissingRate
-        })
+        Err(NotReported::InvalidPoint { point: 0, problem: PointProblem::MissingRate })
     );
     assert_eq!(RateFunnel::new(&[r(0.0, None, Some(100.0))], RateType::Crude, m), Err(NotReported::NoEvents));
     // A crude rate whose population is given needs no rate: the population is what it gives.
-    let funnel = RateFunnel::new(&[r(5.0, None, Some(1_000.0)), r(10.0, Some(500.0), None)], RateType::Crude, m).expect("valid");
+    let funnel =
+        RateFunnel::new(&[r(5.0, None, Some(1_000.0)), r(10.0, Some(500.0), None)], RateType::Crude, m).expect("valid");
     assert_eq!(funnel.derived_denominators(), &[Some(1_000.0), Some(2_000.0)]);
 }
 

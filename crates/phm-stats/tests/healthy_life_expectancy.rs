@@ -7,9 +7,7 @@ use phm_stats::ConfidenceLevel;
 use phm_stats::healthy_life_expectancy::{
     HealthBand, HealthSurvey, HealthyLifeExpectancyOptions, NotReported, healthy_life_expectancy, sullivan,
 };
-use phm_stats::life_expectancy::{
-    self, AgeBand, AgeStructure, LifeExpectancyOptions, LifeTableRow, life_expectancy,
-};
+use phm_stats::life_expectancy::{self, AgeBand, AgeStructure, LifeExpectancyOptions, LifeTableRow, life_expectancy};
 use proptest::prelude::*;
 use serde::Deserialize;
 
@@ -80,14 +78,9 @@ fn worked_example_by_hand() {
 #[test]
 fn life_expectancy_alongside_is_the_life_expectancy_modules() {
     let (bands, options) = worked_example();
-    let mortality: Vec<AgeBand> = bands
-        .iter()
-        .map(|b| AgeBand::new(b.start_age, b.deaths, b.population))
-        .collect();
-    let le_options = LifeExpectancyOptions {
-        confidence: options.confidence,
-        age_structure: options.age_structure.clone(),
-    };
+    let mortality: Vec<AgeBand> = bands.iter().map(|b| AgeBand::new(b.start_age, b.deaths, b.population)).collect();
+    let le_options =
+        LifeExpectancyOptions { confidence: options.confidence, age_structure: options.age_structure.clone() };
     let le = life_expectancy(&mortality, &le_options);
     for (h, e) in healthy_life_expectancy(&bands, &options).iter().zip(&le) {
         let hle = h.result.expect("reported");
@@ -126,10 +119,7 @@ fn reves_practical_guide_example_from_age_65() {
         .iter()
         .map(|&(_, _, _, disabled, variance, ..)| {
             let surveyed = disabled * (1.0 - disabled) / variance;
-            HealthSurvey {
-                healthy: (1.0 - disabled) * surveyed,
-                surveyed,
-            }
+            HealthSurvey { healthy: (1.0 - disabled) * surveyed, surveyed }
         })
         .collect();
     let rows = sullivan(&table, &survey, ConfidenceLevel::NINETY_FIVE);
@@ -137,10 +127,7 @@ fn reves_practical_guide_example_from_age_65() {
         let got = row.result.expect("reported");
         close(&format!("HLE at {age}"), got.value, hle, 0.05);
         let var = got.standard_error.powi(2);
-        assert!(
-            (var - variance).abs() / variance < 0.01,
-            "Var(HLE) at {age}: got {var}, published {variance}"
-        );
+        assert!((var - variance).abs() / variance < 0.01, "Var(HLE) at {age}: got {var}, published {variance}");
     }
 }
 

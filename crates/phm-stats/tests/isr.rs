@@ -143,18 +143,12 @@ fn impossible_inputs_are_not_reported() {
         from_bands(3.0, &[band(10.0, 1.0, 100.0), band(-1.0, 1.0, 100.0)]),
         Err(NotReported::NegativePopulation { band: 1 })
     );
-    assert_eq!(
-        from_bands(3.0, &[band(10.0, -1.0, 100.0)]),
-        Err(NotReported::NegativeReferenceEvents { band: 0 })
-    );
+    assert_eq!(from_bands(3.0, &[band(10.0, -1.0, 100.0)]), Err(NotReported::NegativeReferenceEvents { band: 0 }));
     assert_eq!(
         from_bands(3.0, &[band(10.0, 1.0, 100.0), band(10.0, 0.0, 0.0)]),
         Err(NotReported::NonPositiveReferencePopulation { band: 1 })
     );
-    assert_eq!(
-        from_bands(3.0, &[band(0.0, 1.0, 100.0)]),
-        Err(NotReported::NoExpectedEvents { expected: 0.0 })
-    );
+    assert_eq!(from_bands(3.0, &[band(0.0, 1.0, 100.0)]), Err(NotReported::NoExpectedEvents { expected: 0.0 }));
 }
 
 proptest! {

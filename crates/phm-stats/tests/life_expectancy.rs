@@ -62,10 +62,7 @@ fn load_df1() -> (Vec<AgeBand>, Expected) {
         .zip(&inputs.deaths)
         .zip(&inputs.pops)
         .map(|((&age, &deaths), &pops)| {
-            assert!(
-                age >= 0.0 && age.fract() == 0.0,
-                "start age {age} is not a whole number"
-            );
+            assert!(age >= 0.0 && age.fract() == 0.0, "start age {age} is not a whole number");
             AgeBand::new(age as u32, deaths, pops)
         })
         .collect();
@@ -87,22 +84,10 @@ fn assert_close(what: &str, age: u32, got: f64, want: f64) {
 fn assert_matches_df1(rows: &[LifeExpectancyAtAge], expected: &Expected) {
     assert_eq!(rows.len(), expected.value.len());
     for (i, row) in rows.iter().enumerate() {
-        let est = row
-            .result
-            .unwrap_or_else(|r| panic!("age {} not reported: {r}", row.start_age));
+        let est = row.result.unwrap_or_else(|r| panic!("age {} not reported: {r}", row.start_age));
         assert_close("value", row.start_age, est.value, expected.value[i]);
-        assert_close(
-            "lower 95% limit",
-            row.start_age,
-            est.lower,
-            expected.lowercl_95[i],
-        );
-        assert_close(
-            "upper 95% limit",
-            row.start_age,
-            est.upper,
-            expected.uppercl_95[i],
-        );
+        assert_close("lower 95% limit", row.start_age, est.lower, expected.lowercl_95[i]);
+        assert_close("upper 95% limit", row.start_age, est.upper, expected.uppercl_95[i]);
     }
 }
 
@@ -140,22 +125,11 @@ fn df1_value_and_standard_error_match_to_1e7() {
         let e = row.result.expect("reported");
         let age = row.start_age;
         let close = |what, got: f64, want: f64| {
-            assert!(
-                (got - want).abs() < 1e-7,
-                "{what} at age {age}: got {got}, expected {want}"
-            );
+            assert!((got - want).abs() < 1e-7, "{what} at age {age}: got {got}, expected {want}");
         };
         close("value", e.value, expected.value[i]);
-        close(
-            "value - 1.96 SE",
-            e.value - 1.96 * e.standard_error,
-            expected.lowercl_95[i],
-        );
-        close(
-            "value + 1.96 SE",
-            e.value + 1.96 * e.standard_error,
-            expected.uppercl_95[i],
-        );
+        close("value - 1.96 SE", e.value - 1.96 * e.standard_error, expected.lowercl_95[i]);
+        close("value + 1.96 SE", e.value + 1.96 * e.standard_error, expected.uppercl_95[i]);
     }
 }
 
@@ -216,15 +190,9 @@ fn zero_population_is_not_reported() {
     // R's df_zero_pop: no population in the 20-24 band.
     let mut bands = df1_bands();
     bands[5].population = 0.0;
-    assert_all(
-        &le(&bands),
-        NotReported::NonPositivePopulation { start_age: 20 },
-    );
+    assert_all(&le(&bands), NotReported::NonPositivePopulation { start_age: 20 });
     bands[5].population = -10.0;
-    assert_all(
-        &le(&bands),
-        NotReported::NonPositivePopulation { start_age: 20 },
-    );
+    assert_all(&le(&bands), NotReported::NonPositivePopulation { start_age: 20 });
 }
 
 #[test]
@@ -232,10 +200,7 @@ fn deaths_above_population_are_not_reported() {
     // R's df_deaths_greater_pops: 119 people and 1936 deaths in the 85-89 band.
     let mut bands = df1_bands();
     bands[18].population = 119.0;
-    assert_all(
-        &le(&bands),
-        NotReported::DeathsExceedPopulation { start_age: 85 },
-    );
+    assert_all(&le(&bands), NotReported::DeathsExceedPopulation { start_age: 85 });
 }
 
 #[test]
@@ -270,37 +235,25 @@ fn missing_extra_or_repeated_bands_are_not_reported() {
 fn small_total_population_is_not_reported() {
     // R's df_low_pops: total population 2,883.
     let pops = [
-        128., 152., 120., 176., 194., 180., 145., 149., 107., 185., 165., 109., 100., 122., 133.,
-        189., 123., 121., 147., 138.,
+        128., 152., 120., 176., 194., 180., 145., 149., 107., 185., 165., 109., 100., 122., 133., 189., 123., 121.,
+        147., 138.,
     ];
-    let deaths = [
-        58., 93., 78., 94., 59., 71., 80., 73., 69., 72., 91., 69., 78., 71., 54., 91., 82., 53.,
-        50., 84.,
-    ];
+    let deaths = [58., 93., 78., 94., 59., 71., 80., 73., 69., 72., 91., 69., 78., 71., 54., 91., 82., 53., 50., 84.];
     let bands: Vec<AgeBand> = AgeStructure::standard()
         .start_ages()
         .iter()
         .zip(deaths.iter().zip(pops))
         .map(|(&age, (&d, p))| AgeBand::new(age, d, p))
         .collect();
-    assert_all(
-        &le(&bands),
-        NotReported::TotalPopulationTooSmall { total: 2883.0 },
-    );
+    assert_all(&le(&bands), NotReported::TotalPopulationTooSmall { total: 2883.0 });
 }
 
 #[test]
 fn total_population_of_exactly_5000_is_not_reported() {
     // PHEindicatormethods suppresses `total_pop <= 5000`.
-    let bands: Vec<AgeBand> = AgeStructure::standard()
-        .start_ages()
-        .iter()
-        .map(|&age| AgeBand::new(age, 10.0, 250.0))
-        .collect();
-    assert_all(
-        &le(&bands),
-        NotReported::TotalPopulationTooSmall { total: 5000.0 },
-    );
+    let bands: Vec<AgeBand> =
+        AgeStructure::standard().start_ages().iter().map(|&age| AgeBand::new(age, 10.0, 250.0)).collect();
+    assert_all(&le(&bands), NotReported::TotalPopulationTooSmall { total: 5000.0 });
 }
 
 #[test]
@@ -339,11 +292,7 @@ fn too_wide_interval_suppresses_the_value_but_keeps_limits() {
     let rows = le(&bands);
     let last = rows[19];
     match last.result {
-        Err(NotReported::ConfidenceIntervalTooWide {
-            lower,
-            upper,
-            standard_error,
-        }) => {
+        Err(NotReported::ConfidenceIntervalTooWide { lower, upper, standard_error }) => {
             assert!((standard_error - 100.0).abs() < 1e-9);
             assert!(upper - lower > 20.0);
             assert_eq!(last.limits(), Some((lower, upper)));
@@ -362,12 +311,7 @@ fn ages_no_one_reaches_are_not_reported() {
     assert!(rows[0].value().is_some());
     assert!(rows[1].value().is_some());
     for row in &rows[2..] {
-        assert_eq!(
-            row.result,
-            Err(NotReported::NoSurvivors),
-            "age {}",
-            row.start_age
-        );
+        assert_eq!(row.result, Err(NotReported::NoSurvivors), "age {}", row.start_age);
     }
 }
 
@@ -404,11 +348,8 @@ fn custom_age_structure() {
 /// A valid standard table: populations of 2,000-50,000 per band, death rates below 0.3 (so no
 /// band reaches q = 1) and 5-30% in the open band.
 fn valid_table() -> impl Strategy<Value = Vec<AgeBand>> {
-    (
-        prop::collection::vec((2_000u32..50_000, 0.0f64..0.3), 19),
-        (2_000u32..50_000, 0.05f64..0.3),
-    )
-        .prop_map(|(closed, (open_pop, open_rate))| {
+    (prop::collection::vec((2_000u32..50_000, 0.0f64..0.3), 19), (2_000u32..50_000, 0.05f64..0.3)).prop_map(
+        |(closed, (open_pop, open_rate))| {
             let starts = AgeStructure::standard();
             closed
                 .into_iter()
@@ -419,7 +360,8 @@ fn valid_table() -> impl Strategy<Value = Vec<AgeBand>> {
                     AgeBand::new(age, (pop * rate).round(), pop)
                 })
                 .collect()
-        })
+        },
+    )
 }
 
 proptest! {

@@ -26,10 +26,8 @@ fn each_area_and_all_values_match_phe_mean() {
     groups.push(("No grouping".to_string(), all));
     let mut checked = 0;
     for (area, values) in &groups {
-        let want = results
-            .rows()
-            .find(|r| r.text("area") == *area)
-            .unwrap_or_else(|| panic!("no result row for {area}"));
+        let want =
+            results.rows().find(|r| r.text("area") == *area).unwrap_or_else(|| panic!("no result row for {area}"));
         let m = mean(values).unwrap_or_else(|r| panic!("{area}: not reported: {r}"));
         assert_close(&want.at("value_sum"), m.sum(), want.number("value_sum"), TOLERANCE);
         assert_eq!(m.count(), want.number("value_count"), "{}", want.at("value_count"));

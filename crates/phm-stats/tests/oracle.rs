@@ -32,8 +32,8 @@ use std::process::{Command, Stdio};
 use common::{assert_close, esp2013};
 use phm_stats::dsr::{self, DsrBand};
 use phm_stats::funnel::{
-    FunnelChart, FunnelSignificance, ProportionFunnel, ProportionPoint, RateFunnel, RatePoint, RateType, RatioFunnel, RatioPoint,
-    RatioScale,
+    FunnelChart, FunnelSignificance, ProportionFunnel, ProportionPoint, RateFunnel, RatePoint, RateType, RatioFunnel,
+    RatioPoint, RatioScale,
 };
 use phm_stats::isr::{self, ReferenceBand};
 use phm_stats::{ConfidenceLevel, Estimate, Multiplier, mean, proportion, rate};
@@ -75,14 +75,32 @@ impl Rng {
 
 /// One case, as this crate sees it.
 enum Case {
-    Proportion { x: f64, n: f64, multiplier: f64 },
-    Rate { x: f64, n: f64, multiplier: f64 },
-    Dsr { bands: Vec<DsrBand> },
-    Isr { observed: Vec<f64>, bands: Vec<ReferenceBand> },
+    Proportion {
+        x: f64,
+        n: f64,
+        multiplier: f64,
+    },
+    Rate {
+        x: f64,
+        n: f64,
+        multiplier: f64,
+    },
+    Dsr {
+        bands: Vec<DsrBand>,
+    },
+    Isr {
+        observed: Vec<f64>,
+        bands: Vec<ReferenceBand>,
+    },
     /// Values, and the shift that makes them all positive for PHStatsMethods.
-    Mean { values: Vec<f64>, shift: f64 },
+    Mean {
+        values: Vec<f64>,
+        shift: f64,
+    },
     /// Values with a negative one, which PHStatsMethods refuses.
-    NegativeMean { values: Vec<f64> },
+    NegativeMean {
+        values: Vec<f64>,
+    },
     ProportionSignificance(Vec<ProportionPoint>),
     RatioSignificance(Vec<RatioPoint>),
     RateSignificance(Vec<RatePoint>, RateType, f64),
@@ -97,23 +115,33 @@ impl Case {
             Self::Proportion { x, n, multiplier } => {
                 json!({"kind": "proportion", "numerator": x, "denominator": n, "multiplier": multiplier})
             }
-            Self::Rate { x, n, multiplier } => json!({"kind": "rate", "count": x, "denominator": n, "multiplier": multiplier}),
+            Self::Rate { x, n, multiplier } => {
+                json!({"kind": "rate", "count": x, "denominator": n, "multiplier": multiplier})
+            }
             Self::Dsr { bands } => json!({"kind": "dsr", "multiplier": 100_000, "bands": bands.iter().map(|b| json!({
                 "events": b.events, "population": b.population, "standard": b.standard_population})).collect::<Vec<_>>()}),
             Self::Isr { observed, bands } => json!({"kind": "isr", "scale": 100, "multiplier": 100_000,
                 "bands": bands.iter().zip(observed).map(|(b, o)| json!({"observed": o, "population": b.population,
                     "reference_events": b.reference_events, "reference_population": b.reference_population})).collect::<Vec<_>>()}),
-            Self::Mean { values, shift } => json!({"kind": "mean", "values": values.iter().map(|v| v + shift).collect::<Vec<_>>()}),
+            Self::Mean { values, shift } => {
+                json!({"kind": "mean", "values": values.iter().map(|v| v + shift).collect::<Vec<_>>()})
+            }
             Self::NegativeMean { values } => json!({"kind": "mean", "values": values}),
             Self::ProportionSignificance(points) => json!({"kind": "funnel_significance", "statistic": "proportion",
                 "points": proportion_points(points)}),
             Self::RatioSignificance(points) => json!({"kind": "funnel_significance", "statistic": "ratio",
                 "points": ratio_points(points)}),
-            Self::RateSignificance(points, rate_type, multiplier) => json!({"kind": "funnel_significance", "statistic": "rate",
-                "rate_type": rate_type_name(*rate_type), "multiplier": multiplier, "points": rate_points(points)}),
-            Self::ProportionChart(points) => json!({"kind": "funnel_limits", "statistic": "proportion", "multiplier": 100,
-                "points": proportion_points(points)}),
-            Self::RatioChart(points) => json!({"kind": "funnel_limits", "statistic": "ratio", "points": ratio_points(points)}),
+            Self::RateSignificance(points, rate_type, multiplier) => {
+                json!({"kind": "funnel_significance", "statistic": "rate",
+                "rate_type": rate_type_name(*rate_type), "multiplier": multiplier, "points": rate_points(points)})
+            }
+            Self::ProportionChart(points) => {
+                json!({"kind": "funnel_limits", "statistic": "proportion", "multiplier": 100,
+                "points": proportion_points(points)})
+            }
+            Self::RatioChart(points) => {
+                json!({"kind": "funnel_limits", "statistic": "ratio", "points": ratio_points(points)})
+            }
             Self::RateChart(points, rate_type, years) => json!({"kind": "funnel_limits", "statistic": "rate",
                 "rate_type": rate_type_name(*rate_type), "multiplier": 100_000, "years": years, "points": rate_points(points)}),
         }
@@ -145,7 +173,8 @@ fn cases() -> Vec<Case> {
 
     // Proportions: edges (none, all, denominators of 1 and 2, numerator above denominator),
     // then random sizes from 1 to 10 million.
-    for (x, n) in [(0.0, 1.0), (1.0, 1.0), (0.0, 2.0), (1.0, 2.0), (2.0, 2.0), (0.0, 50_000.0), (7.0, 7.0), (3.0, 2.0)] {
+    for (x, n) in [(0.0, 1.0), (1.0, 1.0), (0.0, 2.0), (1.0, 2.0), (2.0, 2.0), (0.0, 50_000.0), (7.0, 7.0), (3.0, 2.0)]
+    {
         for multiplier in [1.0, 100.0] {
             cases.push(Case::Proportion { x, n, multiplier });
         }
@@ -163,7 +192,11 @@ fn cases() -> Vec<Case> {
     }
     for _ in 0..300 {
         let x = rng.log_int(1.0, 1e6);
-        cases.push(Case::Rate { x, n: rng.log_int(1.0, 1e7), multiplier: if rng.unit() < 0.5 { 100.0 } else { 100_000.0 } });
+        cases.push(Case::Rate {
+            x,
+            n: rng.log_int(1.0, 1e7),
+            multiplier: if rng.unit() < 0.5 { 100.0 } else { 100_000.0 },
+        });
     }
 
     // DSRs over ESP 2013: totals just below and above 10, bands with no events, a band with no
@@ -234,7 +267,9 @@ fn cases() -> Vec<Case> {
             })
             .collect();
         cases.push(Case::RatioSignificance(points));
-        for (rate_type, multiplier) in [(RateType::Crude, 100_000.0), (RateType::Dsr, 100_000.0), (RateType::Crude, 100.0)] {
+        for (rate_type, multiplier) in
+            [(RateType::Crude, 100_000.0), (RateType::Dsr, 100_000.0), (RateType::Crude, 100.0)]
+        {
             let base = rng.unit() * 0.01;
             let points = (0..40)
                 .map(|_| {
@@ -292,12 +327,11 @@ fn oracle(cases: &[Case]) -> Vec<Value> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("could not run `{python}` ({e}); install Python 3 and then `{INSTALL}`, or set PHM_PYTHON"));
+        .unwrap_or_else(|e| {
+            panic!("could not run `{python}` ({e}); install Python 3 and then `{INSTALL}`, or set PHM_PYTHON")
+        });
     let input = json!({"cases": cases.iter().map(Case::json).collect::<Vec<_>>()});
-    let written = child
-        .stdin
-        .take()
-        .map(|mut stdin| stdin.write_all(input.to_string().as_bytes()));
+    let written = child.stdin.take().map(|mut stdin| stdin.write_all(input.to_string().as_bytes()));
     let output = child.wait_with_output().expect("the oracle runs to completion");
     // A script that exits early (e.g. the package is missing) closes its input: say why it
     // exited rather than that the pipe broke.
@@ -335,7 +369,8 @@ fn assert_limits(what: &str, got: [Estimate; 2], want: &Value) {
 
 /// The oracle refused the case with the departure documented above.
 fn assert_refused_zero_count(what: &str, result: &Value) {
-    let error = result["error"].as_str().unwrap_or_else(|| panic!("{what}: PHStatsMethods now accepts a zero count: {result}"));
+    let error =
+        result["error"].as_str().unwrap_or_else(|| panic!("{what}: PHStatsMethods now accepts a zero count: {result}"));
     assert!(error.contains("must be a positive number"), "{what}: {error}");
 }
 
@@ -372,7 +407,11 @@ fn assert_chart(what: &str, chart: &FunnelChart, want: &Value, poisson: Option<(
             let what = format!("{what} row {i} limit {k}");
             if poisson.is_none() {
                 // Proportion limits near 0 are compared absolutely.
-                assert!((point.limit - limit).abs() <= TOLERANCE * limit.abs().max(1.0), "{what}: got {}, expected {limit}", point.limit);
+                assert!(
+                    (point.limit - limit).abs() <= TOLERANCE * limit.abs().max(1.0),
+                    "{what}: got {}, expected {limit}",
+                    point.limit
+                );
             } else {
                 assert_close(&what, point.limit, limit, tolerance);
             }
@@ -441,7 +480,11 @@ fn this_crate_agrees_with_phstatsmethods() {
                 let what = format!("case {i}: mean of {} values shifted by {shift}", values.len());
                 let m = mean::mean(values).unwrap_or_else(|r| panic!("{what}: not reported: {r}"));
                 let sd = number(&ok["standard_deviation"], &what).unwrap_or_else(|| panic!("{what}: {result}"));
-                assert!((m.standard_deviation() - sd).abs() <= TOLERANCE * sd.max(1.0), "{what}: sd {} vs {sd}", m.standard_deviation());
+                assert!(
+                    (m.standard_deviation() - sd).abs() <= TOLERANCE * sd.max(1.0),
+                    "{what}: sd {} vs {sd}",
+                    m.standard_deviation()
+                );
                 let shifted = [C95, C998].map(|c| {
                     let e = m.estimate(c);
                     Estimate { value: e.value + shift, lower: e.lower + shift, upper: e.upper + shift, ..e }
@@ -450,7 +493,9 @@ fn this_crate_agrees_with_phstatsmethods() {
             }
             Case::NegativeMean { values } => {
                 let what = format!("case {i}: mean of {values:?}");
-                let error = result["error"].as_str().unwrap_or_else(|| panic!("{what}: PHStatsMethods now accepts negatives: {result}"));
+                let error = result["error"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{what}: PHStatsMethods now accepts negatives: {result}"));
                 assert!(error.contains("No negative numbers"), "{what}: {error}");
                 assert!(mean::mean(values).is_ok(), "{what}: phe_mean reports a mean of negative values");
             }
@@ -463,7 +508,8 @@ fn this_crate_agrees_with_phstatsmethods() {
                 assert_significance(&format!("case {i}: ratio funnel"), &funnel.significance(), ok);
             }
             Case::RateSignificance(points, rate_type, multiplier) => {
-                let funnel = RateFunnel::new(points, *rate_type, Multiplier::new(*multiplier).expect("positive")).expect("valid");
+                let funnel = RateFunnel::new(points, *rate_type, Multiplier::new(*multiplier).expect("positive"))
+                    .expect("valid");
                 assert_significance(&format!("case {i}: rate funnel"), &funnel.significance(), ok);
             }
             Case::ProportionChart(points) => {
@@ -472,7 +518,12 @@ fn this_crate_agrees_with_phstatsmethods() {
             }
             Case::RatioChart(points) => {
                 let funnel = RatioFunnel::new(points).expect("valid areas");
-                assert_chart(&format!("case {i}: ratio chart"), &funnel.chart(RatioScale::Percent), ok, Some((1.0, 0.0)));
+                assert_chart(
+                    &format!("case {i}: ratio chart"),
+                    &funnel.chart(RatioScale::Percent),
+                    ok,
+                    Some((1.0, 0.0)),
+                );
             }
             Case::RateChart(points, rate_type, years) => {
                 let funnel = RateFunnel::new(points, *rate_type, Multiplier::PER_100_000).expect("valid areas");

@@ -88,10 +88,7 @@ fn impossible_proportions_are_not_reported() {
     assert_eq!(proportion(0.0, -5.0, pct), Err(NotReported::NonPositiveDenominator { denominator: -5.0 }));
     assert_eq!(
         proportion(11.0, 10.0, pct),
-        Err(NotReported::NumeratorExceedsDenominator {
-            numerator: 11.0,
-            denominator: 10.0
-        })
+        Err(NotReported::NumeratorExceedsDenominator { numerator: 11.0, denominator: 10.0 })
     );
     assert_eq!(proportion(f64::NAN, 10.0, pct), Err(NotReported::NonFiniteInput));
     assert_eq!(proportion(1.0, f64::INFINITY, pct), Err(NotReported::NonFiniteInput));

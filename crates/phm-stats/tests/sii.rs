@@ -20,16 +20,12 @@ use std::path::Path;
 use calamine::{Data, Reader, Xlsx, open_workbook};
 use phm_stats::ConfidenceLevel;
 use phm_stats::life_expectancy::LifeExpectancyEstimate;
-use phm_stats::sii::{
-    NotReported, QuantileInput, SiiEstimate, SiiOptions, Uncertainty, Value, ValueType, sii,
-};
+use phm_stats::sii::{NotReported, QuantileInput, SiiEstimate, SiiOptions, Uncertainty, Value, ValueType, sii};
 use proptest::prelude::*;
 use statrs::distribution::{Continuous, ContinuousCDF, Normal};
 
-const WORKBOOK: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/pheindicatormethods-testdata/testdata_SII.xlsx"
-);
+const WORKBOOK: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/pheindicatormethods-testdata/testdata_SII.xlsx");
 
 /// Point estimates are a weighted least-squares fit, computed in closed form here and by QR
 /// decomposition in R: they agree to rounding.
@@ -104,27 +100,36 @@ fn load_rows() -> Vec<Row> {
         .worksheet_range("testdata_SII")
         .unwrap_or_else(|e| panic!("{}: no sheet `testdata_SII` ({e})", path.display()));
     let mut rows = range.rows();
-    let header: Vec<String> = rows
-        .next()
-        .unwrap_or_else(|| panic!("{}: the sheet is empty", path.display()))
-        .iter()
-        .map(text)
-        .collect();
-    let column: HashMap<&str, usize> = header
-        .iter()
-        .enumerate()
-        .map(|(i, name)| (name.as_str(), i))
-        .collect();
+    let header: Vec<String> =
+        rows.next().unwrap_or_else(|| panic!("{}: the sheet is empty", path.display())).iter().map(text).collect();
+    let column: HashMap<&str, usize> = header.iter().enumerate().map(|(i, name)| (name.as_str(), i)).collect();
     let col = |name: &str| {
-        *column
-            .get(name)
-            .unwrap_or_else(|| panic!("{}: no column `{name}` in the header {header:?}", path.display()))
+        *column.get(name).unwrap_or_else(|| panic!("{}: no column `{name}` in the header {header:?}", path.display()))
     };
     let names = [
-        "RecordNo", "TestDescription", "Area", "Population", "Count", "Value", "ValueType", "LowerCL",
-        "UpperCL", "StandardError", "Confidence", "Repetitions", "sii", "rii", "sii_lowercl_1",
-        "sii_uppercl_1", "rii_lowercl_1", "rii_uppercl_1", "sii_lowercl_2", "sii_uppercl_2",
-        "rii_lowercl_2", "rii_uppercl_2", "Intercept",
+        "RecordNo",
+        "TestDescription",
+        "Area",
+        "Population",
+        "Count",
+        "Value",
+        "ValueType",
+        "LowerCL",
+        "UpperCL",
+        "StandardError",
+        "Confidence",
+        "Repetitions",
+        "sii",
+        "rii",
+        "sii_lowercl_1",
+        "sii_uppercl_1",
+        "rii_lowercl_1",
+        "rii_uppercl_1",
+        "sii_lowercl_2",
+        "sii_uppercl_2",
+        "rii_lowercl_2",
+        "rii_uppercl_2",
+        "Intercept",
     ];
     let at: HashMap<&str, usize> = names.iter().map(|&n| (n, col(n))).collect();
     rows.enumerate()
@@ -183,11 +188,7 @@ fn load_cases() -> Vec<Case> {
             Some(case) if case.description == row.description && case.area == row.area => {
                 case.rows.push(row);
             }
-            _ => cases.push(Case {
-                description: row.description.clone(),
-                area: row.area.clone(),
-                rows: vec![row],
-            }),
+            _ => cases.push(Case { description: row.description.clone(), area: row.area.clone(), rows: vec![row] }),
         }
     }
     cases
@@ -195,10 +196,7 @@ fn load_cases() -> Vec<Case> {
 
 /// The cases with expected results (not the error and warning blocks).
 fn calculation_cases() -> Vec<Case> {
-    let cases: Vec<Case> = load_cases()
-        .into_iter()
-        .filter(|c| !c.description.contains("handling"))
-        .collect();
+    let cases: Vec<Case> = load_cases().into_iter().filter(|c| !c.description.contains("handling")).collect();
     // 22 calculation tests, for two areas each.
     assert_eq!(cases.len(), 44, "the workbook's calculation cases");
     cases
@@ -312,8 +310,7 @@ impl Case {
     /// standard error when the workbook has one.
     fn run(&self) -> SiiEstimate {
         let with_se = !self.transform() && self.rows.iter().all(|r| r.se.is_some());
-        sii(&self.quantiles(with_se), &self.options())
-            .unwrap_or_else(|r| panic!("{}: not reported: {r}", self.name()))
+        sii(&self.quantiles(with_se), &self.options()).unwrap_or_else(|r| panic!("{}: not reported: {r}", self.name()))
     }
 }
 
@@ -461,10 +458,7 @@ fn se(r: &Row) -> Uncertainty {
 }
 
 fn limits(r: &Row) -> Uncertainty {
-    Uncertainty::Limits95 {
-        lower: r.lower.unwrap_or(f64::NAN),
-        upper: r.upper.unwrap_or(f64::NAN),
-    }
+    Uncertainty::Limits95 { lower: r.lower.unwrap_or(f64::NAN), upper: r.upper.unwrap_or(f64::NAN) }
 }
 
 fn population(r: &Row) -> f64 {
@@ -523,11 +517,10 @@ fn a_missing_value_limit_or_population_is_not_reported() {
     });
     assert_eq!(missing_limits, NotReported::NonFiniteInput { quantile: 1 });
     // phe_sii drops such an area with a warning; the first gap is quantile 5's population.
-    let missing_population = refused(
-        "warning handling - missing populations, counts or values",
-        ValueType::Other,
-        |r| QuantileInput::new(population(r), given(r), limits(r)),
-    );
+    let missing_population =
+        refused("warning handling - missing populations, counts or values", ValueType::Other, |r| {
+            QuantileInput::new(population(r), given(r), limits(r))
+        });
     assert_eq!(missing_population, NotReported::NonFiniteInput { quantile: 5 });
 }
 
@@ -536,20 +529,14 @@ fn an_area_without_every_quantile_is_not_reported() {
     let case = case_named("default (e.g. life expectancy) - default parameters");
     let nine: Vec<QuantileInput> = case.quantiles(true).into_iter().take(9).collect();
     let options = SiiOptions::default().repetitions(1_000).expect("valid");
-    assert_eq!(
-        sii(&nine, &options),
-        Err(NotReported::WrongNumberOfQuantiles { expected: 10, found: 9 })
-    );
+    assert_eq!(sii(&nine, &options), Err(NotReported::WrongNumberOfQuantiles { expected: 10, found: 9 }));
 }
 
 #[test]
 fn more_than_ten_quantiles_are_flagged_as_possibly_unstable() {
     let case = case_named("warning handling - large number of quantiles (>10)");
     assert_eq!(case.rows.len(), 15);
-    let options = SiiOptions::default()
-        .quantiles(15)
-        .and_then(|o| o.repetitions(1_000))
-        .expect("valid");
+    let options = SiiOptions::default().quantiles(15).and_then(|o| o.repetitions(1_000)).expect("valid");
     let got = sii(&case.quantiles(false), &options).expect("reported");
     assert!(got.many_quantiles);
     assert!(!case_named("default - testing quintiles").run().many_quantiles);
@@ -560,10 +547,7 @@ fn a_standard_error_with_the_transform_is_not_reported() {
     let case = case_named("rate (e.g. infant mortality) - log transform with intercept");
     let options = case.options();
     assert!(options.is_transformed());
-    assert_eq!(
-        sii(&case.quantiles(true), &options),
-        Err(NotReported::StandardErrorWithTransform { quantile: 1 })
-    );
+    assert_eq!(sii(&case.quantiles(true), &options), Err(NotReported::StandardErrorWithTransform { quantile: 1 }));
 }
 
 #[test]
@@ -571,10 +555,7 @@ fn a_rate_of_zero_has_no_log_and_is_not_reported() {
     let case = case_named("rate (e.g. infant mortality) - default parameters");
     let mut quantiles = case.quantiles(false);
     quantiles[6].value = Value::Given(0.0);
-    assert_eq!(
-        sii(&quantiles, &case.options()),
-        Err(NotReported::OutsideTransformDomain { quantile: 7 })
-    );
+    assert_eq!(sii(&quantiles, &case.options()), Err(NotReported::OutsideTransformDomain { quantile: 7 }));
 }
 
 // ---- properties ----

@@ -3,7 +3,8 @@
 //! moving ranges (NHSRplotthedots' published example), and properties of any series.
 
 use phm_stats::spc::{
-    Assurance, Limits, MIN_POINTS_FOR_LIMITS, NoLimits, Note, NotReported, Period, Polarity, Rules, SpcOptions, Variation, XmrChart, xmr,
+    Assurance, Limits, MIN_POINTS_FOR_LIMITS, NoLimits, NotReported, Note, Period, Polarity, Rules, SpcOptions,
+    Variation, XmrChart, xmr,
 };
 use proptest::prelude::*;
 
@@ -37,13 +38,7 @@ fn after_baseline(tail: &[f64], polarity: Polarity) -> XmrChart {
 }
 
 fn flagged(chart: &XmrChart, rule: fn(&Rules) -> bool) -> Vec<usize> {
-    chart
-        .points
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| rule(&p.rules))
-        .map(|(i, _)| i)
-        .collect()
+    chart.points.iter().enumerate().filter(|(_, p)| rule(&p.rules)).map(|(i, _)| i).collect()
 }
 
 fn special(chart: &XmrChart) -> Vec<usize> {
@@ -116,10 +111,7 @@ fn a_point_on_the_mean_breaks_a_run() {
 
 #[test]
 fn the_run_length_is_a_parameter() {
-    let options = SpcOptions::new(Polarity::HigherIsBetter)
-        .baseline(20)
-        .and_then(|o| o.shift_run(6))
-        .expect("valid");
+    let options = SpcOptions::new(Polarity::HigherIsBetter).baseline(20).and_then(|o| o.shift_run(6)).expect("valid");
     let mut values = baseline();
     values.extend_from_slice(&[11.5; 6]);
     let chart = xmr_of(&values, &options).expect("a chart");
@@ -284,10 +276,8 @@ fn runs_do_not_cross_into_the_next_period() {
     second.extend(baseline().iter().map(|v| v + 20.0));
     let start = first.len();
     let values: Vec<f64> = first.into_iter().chain(second).collect();
-    let options = SpcOptions::new(Polarity::HigherIsBetter)
-        .baseline(20)
-        .and_then(|o| o.recalculate_at(&[start]))
-        .expect("valid");
+    let options =
+        SpcOptions::new(Polarity::HigherIsBetter).baseline(20).and_then(|o| o.recalculate_at(&[start])).expect("valid");
     // The second period's baseline is its first 20 points: four at 31.5 and sixteen alternating.
     let chart = xmr_of(&values, &options).expect("a chart");
     assert!(flagged(&chart, |r| r.shift).is_empty());
@@ -300,7 +290,10 @@ fn screening_leaves_large_moving_ranges_out_as_nhsrplotthedots_does() {
     let values = [1.0, 2.0, 1.0, 2.0, 10.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0];
     let excel = xmr_of(&values, &SpcOptions::new(Polarity::HigherIsBetter)).expect("a chart");
     let p = excel.periods[0];
-    assert_eq!(((p.mean * 100.0).round(), (lim(&p).lower * 100.0).round(), (lim(&p).upper * 100.0).round()), (194.0, -306.0, 695.0));
+    assert_eq!(
+        ((p.mean * 100.0).round(), (lim(&p).lower * 100.0).round(), (lim(&p).upper * 100.0).round()),
+        (194.0, -306.0, 695.0)
+    );
     assert_eq!(lim(&p).screened_moving_ranges, 0);
 
     let screened = xmr_of(&values, &SpcOptions::new(Polarity::HigherIsBetter).screen_outliers(true)).expect("a chart");
@@ -317,7 +310,10 @@ fn screening_leaves_large_moving_ranges_out_as_nhsrplotthedots_does() {
 #[test]
 fn a_non_finite_value_or_a_period_with_no_value_gives_no_chart() {
     let options = SpcOptions::new(Polarity::HigherIsBetter);
-    assert_eq!(xmr(&[Some(1.0), Some(f64::NAN), Some(2.0)], &options), Err(NotReported::NonFiniteValue { position: 1 }));
+    assert_eq!(
+        xmr(&[Some(1.0), Some(f64::NAN), Some(2.0)], &options),
+        Err(NotReported::NonFiniteValue { position: 1 })
+    );
     assert_eq!(xmr(&[], &options), Err(NotReported::NoValue { period_start: 0, points: 0 }));
     assert_eq!(xmr(&[None, None], &options), Err(NotReported::NoValue { period_start: 0, points: 2 }));
     let mut values: Vec<Option<f64>> = baseline().into_iter().map(Some).collect();
@@ -350,7 +346,10 @@ fn a_gap_leaves_out_the_moving_ranges_either_side_of_it() {
     assert_eq!(lim(&p).moving_ranges, 17, "19 ranges less the two next to the gap");
     close("mean moving range", lim(&p).mean_moving_range, 2.0);
     assert_eq!(p.baseline_points, 19);
-    assert_eq!((chart.points[10].value, chart.points[10].moving_range, chart.points[11].moving_range), (None, None, None));
+    assert_eq!(
+        (chart.points[10].value, chart.points[10].moving_range, chart.points[11].moving_range),
+        (None, None, None)
+    );
     assert_eq!(chart.points[10].variation, None);
     assert_eq!(chart.points[10].rules, Rules::default());
     assert_eq!(chart.points[12].moving_range, Some(2.0));
@@ -379,27 +378,37 @@ fn a_gap_breaks_a_trend() {
     let rising = [10.1, 10.3, 10.5, 10.7, 10.9, 11.1, 11.3, 11.5];
     let mut tail: Vec<Option<f64>> = rising.iter().copied().map(Some).collect();
     tail.insert(4, None);
-    let chart = xmr(&with_gaps(&[], &tail), &SpcOptions::new(Polarity::HigherIsBetter).baseline(20).expect("valid")).expect("a chart");
+    let chart = xmr(&with_gaps(&[], &tail), &SpcOptions::new(Polarity::HigherIsBetter).baseline(20).expect("valid"))
+        .expect("a chart");
     assert!(flagged(&chart, |r| r.trend).is_empty(), "{:?}", flagged(&chart, |r| r.trend));
 }
 
 #[test]
 fn a_gap_breaks_two_of_three() {
     // 15 and 15 close to the upper limit with a gap between: not three consecutive points.
-    let chart = xmr(&with_gaps(&[], &[Some(15.0), None, Some(15.0), Some(10.0)]), &SpcOptions::new(Polarity::HigherIsBetter).baseline(20).expect("valid")).expect("a chart");
+    let chart = xmr(
+        &with_gaps(&[], &[Some(15.0), None, Some(15.0), Some(10.0)]),
+        &SpcOptions::new(Polarity::HigherIsBetter).baseline(20).expect("valid"),
+    )
+    .expect("a chart");
     assert!(special(&chart).is_empty(), "{:?}", special(&chart));
 }
 
 #[test]
 fn a_missing_latest_point_leaves_no_variation_icon() {
-    let chart = xmr(&with_gaps(&[], &[Some(17.0), None]), &SpcOptions::new(Polarity::HigherIsBetter).baseline(20).expect("valid")).expect("a chart");
+    let chart = xmr(
+        &with_gaps(&[], &[Some(17.0), None]),
+        &SpcOptions::new(Polarity::HigherIsBetter).baseline(20).expect("valid"),
+    )
+    .expect("a chart");
     assert_eq!(chart.points[20].variation, Some(Variation::ImprovementHigh));
     assert_eq!(chart.variation, None);
 }
 
 #[test]
 fn a_one_point_series_reports_its_mean_and_why_there_are_no_limits() {
-    let chart = xmr(&[Some(42.0)], &SpcOptions::new(Polarity::HigherIsBetter).target(40.0).expect("finite")).expect("a chart");
+    let chart =
+        xmr(&[Some(42.0)], &SpcOptions::new(Polarity::HigherIsBetter).target(40.0).expect("finite")).expect("a chart");
     let p = chart.periods[0];
     assert_eq!(p.mean, 42.0);
     assert_eq!(p.limits, Err(NoLimits::NoMovingRange { period_start: 0, points: 1 }));
@@ -408,7 +417,8 @@ fn a_one_point_series_reports_its_mean_and_why_there_are_no_limits() {
     assert_eq!(chart.assurance, Assurance::NotAssessed);
     assert!(!chart.notes.iter().any(|n| matches!(n, Note::FewPointsForLimits { .. })));
     // Points that are never next to each other have no moving range either.
-    let apart = xmr(&[Some(1.0), None, Some(3.0), None, Some(5.0)], &SpcOptions::new(Polarity::Neither)).expect("a chart");
+    let apart =
+        xmr(&[Some(1.0), None, Some(3.0), None, Some(5.0)], &SpcOptions::new(Polarity::Neither)).expect("a chart");
     assert_eq!(apart.periods[0].mean, 3.0);
     assert_eq!(apart.periods[0].limits, Err(NoLimits::NoMovingRange { period_start: 0, points: 3 }));
 }

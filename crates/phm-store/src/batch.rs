@@ -83,11 +83,14 @@ impl BatchBuilder {
         self.next += 1;
         match self.table.columns.get(i) {
             None => {
-                self.error.get_or_insert_with(|| format!("row {} has more values than the {} columns", self.rows, self.table.columns.len()));
+                self.error.get_or_insert_with(|| {
+                    format!("row {} has more values than the {} columns", self.rows, self.table.columns.len())
+                });
                 None
             }
             Some(c) if is_null && !c.nullable => {
-                self.error.get_or_insert_with(|| format!("row {}: null pushed into non-null column `{}`", self.rows, c.name));
+                self.error
+                    .get_or_insert_with(|| format!("row {}: null pushed into non-null column `{}`", self.rows, c.name));
                 Some(i)
             }
             Some(_) => {
@@ -172,7 +175,8 @@ impl BatchBuilder {
     pub fn end_row(&mut self) {
         if self.next != self.table.columns.len() {
             let (n, rows) = (self.next, self.rows);
-            self.error.get_or_insert_with(|| format!("row {rows} has {n} values for {} columns", self.table.columns.len()));
+            self.error
+                .get_or_insert_with(|| format!("row {rows} has {n} values for {} columns", self.table.columns.len()));
         }
         self.next = 0;
         self.rows += 1;
@@ -212,7 +216,12 @@ mod tests {
     fn rows_become_a_batch_with_the_table_schema() {
         let mut b = BatchBuilder::new(&REGISTRATION);
         let d = NaiveDate::from_ymd_opt(2020, 1, 2);
-        b.push_text(Some("p1")).push_text(Some("SYNGP001")).push_date(d).push_date(None).push_text(Some("gp")).end_row();
+        b.push_text(Some("p1"))
+            .push_text(Some("SYNGP001"))
+            .push_date(d)
+            .push_date(None)
+            .push_text(Some("gp"))
+            .end_row();
         let batch = b.finish().expect("batch");
         assert_eq!(batch.num_rows(), 1);
         assert_eq!(batch.schema(), REGISTRATION.arrow_schema());

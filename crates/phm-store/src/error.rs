@@ -67,7 +67,9 @@ pub enum Error {
         latest: u64,
     },
     /// The store was made with another pseudonymisation key.
-    #[error("{path}: this store's pseudonyms were made with key {expected}, but the key given is {found}; loading would break linkage (use the store's own key file)")]
+    #[error(
+        "{path}: this store's pseudonyms were made with key {expected}, but the key given is {found}; loading would break linkage (use the store's own key file)"
+    )]
     WrongKey {
         /// The store.
         path: PathBuf,

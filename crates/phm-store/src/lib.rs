@@ -77,7 +77,11 @@ impl Store {
             let store = Self::open(root)?;
             let file = store.description()?;
             if file.key_fingerprint != key_fingerprint {
-                return Err(Error::WrongKey { path: root.to_owned(), expected: file.key_fingerprint, found: key_fingerprint.to_owned() });
+                return Err(Error::WrongKey {
+                    path: root.to_owned(),
+                    expected: file.key_fingerprint,
+                    found: key_fingerprint.to_owned(),
+                });
             }
             return Ok(store);
         }
@@ -117,7 +121,11 @@ impl Store {
     fn description(&self) -> Result<StoreFile> {
         let path = self.root.join("store.json");
         let text = fs::read(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound { Error::NotAStore { path: self.root.clone() } } else { Error::Io { path: path.clone(), source: e } }
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::NotAStore { path: self.root.clone() }
+            } else {
+                Error::Io { path: path.clone(), source: e }
+            }
         })?;
         serde_json::from_slice(&text).map_err(|source| Error::Json { path, source })
     }
@@ -229,9 +237,7 @@ pub fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.with_batch_size(65_536).build())
         .map_err(|source| Error::Parquet { path: path.to_owned(), source })?;
-    reader
-        .map(|b| b.map_err(|e| Error::Parquet { path: path.to_owned(), source: e.into() }))
-        .collect()
+    reader.map(|b| b.map_err(|e| Error::Parquet { path: path.to_owned(), source: e.into() })).collect()
 }
 
 /// Where a file of committed snapshot `id` lives: `<root>/<tree folder>/<id>/<table>/<name>`.

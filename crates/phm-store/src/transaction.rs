@@ -34,7 +34,8 @@ impl Transaction {
     pub(crate) fn begin(store: &Store) -> Result<Self> {
         let root = store.root().to_owned();
         let lock_path = root.join("LOCK");
-        let lock = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path))?;
+        let lock =
+            fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => return Err(Error::Busy { path: lock_path }),
@@ -70,7 +71,18 @@ impl Transaction {
             fs::create_dir_all(staging.join(tree)).map_err(io(staging.join(tree)))?;
         }
         let sources = parent.as_ref().map(|p| p.sources.clone()).unwrap_or_default();
-        Ok(Self { root, _lock: lock, id, parent, staging, sources, replaced: BTreeSet::new(), derived: None, seq: 0, committed: false })
+        Ok(Self {
+            root,
+            _lock: lock,
+            id,
+            parent,
+            staging,
+            sources,
+            replaced: BTreeSet::new(),
+            derived: None,
+            seq: 0,
+            committed: false,
+        })
     }
 
     /// The number this snapshot will have.
@@ -156,7 +168,11 @@ impl Transaction {
         let mut out = Vec::new();
         for (name, source) in &self.sources {
             for f in source.files.iter().filter(|f| f.tree == tree && f.table == table) {
-                out.push(if self.replaced.contains(name) { self.tree_dir(tree).join(&f.table).join(&f.name) } else { committed_path(&self.root, parent_id, f) });
+                out.push(if self.replaced.contains(name) {
+                    self.tree_dir(tree).join(&f.table).join(&f.name)
+                } else {
+                    committed_path(&self.root, parent_id, f)
+                });
             }
         }
         out
@@ -201,7 +217,8 @@ impl Transaction {
         };
         let snap = self.tree_dir(Tree::Analytical);
         let restricted = self.tree_dir(Tree::Restricted);
-        let text = serde_json::to_vec_pretty(&manifest).map_err(|source| Error::Json { path: snap.join("manifest.json"), source })?;
+        let text = serde_json::to_vec_pretty(&manifest)
+            .map_err(|source| Error::Json { path: snap.join("manifest.json"), source })?;
         write_synced(&snap.join("manifest.json"), &text)?;
         sync_tree(&snap)?;
         sync_tree(&restricted)?;
@@ -281,7 +298,8 @@ impl ParquetFileWriter {
         let file = File::create(&path).map_err(io(&path))?;
         let level = ZstdLevel::try_new(1).map_err(|source| Error::Parquet { path: path.clone(), source })?;
         let props = WriterProperties::builder().set_compression(Compression::ZSTD(level)).build();
-        let writer = ArrowWriter::try_new(file, table.arrow_schema(), Some(props)).map_err(|source| Error::Parquet { path: path.clone(), source })?;
+        let writer = ArrowWriter::try_new(file, table.arrow_schema(), Some(props))
+            .map_err(|source| Error::Parquet { path: path.clone(), source })?;
         Ok(Self { path, name, tree, table, writer, rows: 0 })
     }
 
@@ -298,7 +316,10 @@ impl ParquetFileWriter {
     /// Appends a batch (which must have the table's schema).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         if batch.schema() != self.table.arrow_schema() {
-            return Err(Error::Schema { table: self.table.name.to_owned(), reason: "batch schema differs from the table's".to_owned() });
+            return Err(Error::Schema {
+                table: self.table.name.to_owned(),
+                reason: "batch schema differs from the table's".to_owned(),
+            });
         }
         self.rows += batch.num_rows() as u64;
         self.writer.write(batch).map_err(|source| Error::Parquet { path: self.path.clone(), source })

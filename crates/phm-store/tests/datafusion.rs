@@ -8,11 +8,26 @@ use phm_store::{BatchBuilder, SourceEntry, Store, Tree};
 
 fn load(store: &Store, source: &str, practices: &[&str]) {
     let mut tx = store.begin().expect("begin");
-    tx.replace_source(source, SourceEntry { loaded_in: 0, loaded_at: String::new(), extract_date: None, fingerprint: source.into(), details: serde_json::Value::Null, files: Vec::new() });
+    tx.replace_source(
+        source,
+        SourceEntry {
+            loaded_in: 0,
+            loaded_at: String::new(),
+            extract_date: None,
+            fingerprint: source.into(),
+            details: serde_json::Value::Null,
+            files: Vec::new(),
+        },
+    );
     let mut w = tx.create_parquet(Tree::Analytical, &REGISTRATION, source).expect("file");
     let mut b = BatchBuilder::new(&REGISTRATION);
     for (i, p) in practices.iter().enumerate() {
-        b.push_text(Some(&format!("{source}-{i}"))).push_text(Some(p)).push_date(NaiveDate::from_ymd_opt(2020, 1, 1)).push_date(None).push_text(Some(source)).end_row();
+        b.push_text(Some(&format!("{source}-{i}")))
+            .push_text(Some(p))
+            .push_date(NaiveDate::from_ymd_opt(2020, 1, 1))
+            .push_date(None)
+            .push_text(Some(source))
+            .end_row();
     }
     w.write(&b.finish().expect("batch")).expect("write");
     let e = w.finish().expect("finish");

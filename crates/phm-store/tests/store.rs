@@ -8,7 +8,14 @@ use phm_core::schema::REGISTRATION;
 use phm_store::{BatchBuilder, Error, SourceEntry, Store, Tree};
 
 fn entry() -> SourceEntry {
-    SourceEntry { loaded_in: 0, loaded_at: String::new(), extract_date: Some("2026-09-30".into()), fingerprint: "f".into(), details: serde_json::Value::Null, files: Vec::new() }
+    SourceEntry {
+        loaded_in: 0,
+        loaded_at: String::new(),
+        extract_date: Some("2026-09-30".into()),
+        fingerprint: "f".into(),
+        details: serde_json::Value::Null,
+        files: Vec::new(),
+    }
 }
 
 fn write_source(store: &Store, source: &str, rows: usize) -> u64 {
@@ -17,7 +24,12 @@ fn write_source(store: &Store, source: &str, rows: usize) -> u64 {
     let mut w = tx.create_parquet(Tree::Analytical, &REGISTRATION, source).expect("file");
     let mut b = BatchBuilder::new(&REGISTRATION);
     for i in 0..rows {
-        b.push_text(Some(&format!("p{i}"))).push_text(Some("SYNGP001")).push_date(NaiveDate::from_ymd_opt(2020, 1, 1)).push_date(None).push_text(Some(source)).end_row();
+        b.push_text(Some(&format!("p{i}")))
+            .push_text(Some("SYNGP001"))
+            .push_date(NaiveDate::from_ymd_opt(2020, 1, 1))
+            .push_date(None)
+            .push_text(Some(source))
+            .end_row();
     }
     w.write(&b.finish().expect("batch")).expect("write");
     let e = w.finish().expect("finish");
@@ -42,8 +54,20 @@ fn each_commit_makes_a_complete_snapshot_and_old_ones_stay_readable() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt as _;
-        let b2 = store.snapshot(2).expect("2").files(Tree::Analytical, "registration").into_iter().find(|(_, f)| f.name.starts_with("b.")).expect("b in 2").0;
-        let b3 = s3.files(Tree::Analytical, "registration").into_iter().find(|(_, f)| f.name.starts_with("b.")).expect("b in 3").0;
+        let b2 = store
+            .snapshot(2)
+            .expect("2")
+            .files(Tree::Analytical, "registration")
+            .into_iter()
+            .find(|(_, f)| f.name.starts_with("b."))
+            .expect("b in 2")
+            .0;
+        let b3 = s3
+            .files(Tree::Analytical, "registration")
+            .into_iter()
+            .find(|(_, f)| f.name.starts_with("b."))
+            .expect("b in 3")
+            .0;
         assert_eq!(fs::metadata(b2).expect("m").ino(), fs::metadata(b3).expect("m").ino());
     }
     let e = store.snapshot(9).expect_err("no snapshot 9").to_string();

@@ -14,7 +14,9 @@ use chrono::{Datelike, NaiveDate};
 use phm_core::age::esp_band_index;
 use phm_core::ethnicity::{EthnicCategory, EthnicGroup5};
 use phm_core::reference::ReferenceData;
-use phm_formats::fhir::{Condition as FhirCondition, Encounter, EpisodeOfCare, Immunization, NdjsonLines, Observation, Patient, Resource};
+use phm_formats::fhir::{
+    Condition as FhirCondition, Encounter, EpisodeOfCare, Immunization, NdjsonLines, Observation, Patient, Resource,
+};
 use phm_formats::manifest::Manifest;
 use phm_stats::life_expectancy::{AgeBand, LifeExpectancyOptions, NotReported, life_expectancy};
 
@@ -93,9 +95,11 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
     let reference = ReferenceData::builtin()?;
     let targets = Targets::builtin()?;
     let codes = Codes::builtin()?;
-    let area_index: HashMap<&str, usize> = reference.areas.iter().enumerate().map(|(i, a)| (a.area_code.as_str(), i)).collect();
+    let area_index: HashMap<&str, usize> =
+        reference.areas.iter().enumerate().map(|(i, a)| (a.area_code.as_str(), i)).collect();
     let mut postcode_area: HashMap<String, usize> = HashMap::new();
-    let mut lookup = csv::Reader::from_path(drop.join("reference/postcode_lookup.csv")).map_err(phm_formats::Error::Csv)?;
+    let mut lookup =
+        csv::Reader::from_path(drop.join("reference/postcode_lookup.csv")).map_err(phm_formats::Error::Csv)?;
     for row in lookup.records() {
         let row = row.map_err(phm_formats::Error::Csv)?;
         if let (Some(pc), Some(area)) = (row.get(0), row.get(1).and_then(|a| area_index.get(a))) {
@@ -117,7 +121,11 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             }
         }
     }
-    let smoking_codes = [codes.get("smoking_never").code.clone(), codes.get("smoking_ex").code.clone(), codes.get("smoking_current").code.clone()];
+    let smoking_codes = [
+        codes.get("smoking_never").code.clone(),
+        codes.get("smoking_ex").code.clone(),
+        codes.get("smoking_current").code.clone(),
+    ];
     let mmr_code = codes.get("mmr_vaccination").code.clone();
 
     // People by NHS number, built from every GP extract.
@@ -136,9 +144,12 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             info.female = p.gender.as_deref() == Some("female");
             info.ethnicity = p.ethnic_category().and_then(EthnicCategory::from_code);
             info.death = parse_date(p.deceased_date_time.as_deref());
-            info.area = p.address.first().and_then(|a| a.postal_code.as_ref()).and_then(|pc| postcode_area.get(pc)).copied();
+            info.area =
+                p.address.first().and_then(|a| a.postal_code.as_ref()).and_then(|pc| postcode_area.get(pc)).copied();
         })?;
-        let person = |reference: Option<&phm_formats::fhir::Reference>| reference.and_then(|r| r.id_of("Patient")).and_then(|id| local.get(id)).cloned();
+        let person = |reference: Option<&phm_formats::fhir::Reference>| {
+            reference.and_then(|r| r.id_of("Patient")).and_then(|id| local.get(id)).cloned()
+        };
         bad += each::<EpisodeOfCare>(&dir.join("EpisodeOfCare.ndjson"), |e| {
             if let (Some(nhs), Some(period)) = (person(e.patient.as_ref()), &e.period) {
                 if let (Some(info), Some(start)) = (people.get_mut(&nhs), parse_date(period.start.as_deref())) {
@@ -159,7 +170,9 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
         })?;
         bad += each::<Immunization>(&dir.join("Immunization.ndjson"), |i| {
             if i.vaccination_procedure().and_then(|c| c.code.as_deref()) == Some(mmr_code.as_str()) {
-                if let (Some(nhs), Some(date)) = (person(i.patient.as_ref()), parse_date(i.occurrence_date_time.as_deref())) {
+                if let (Some(nhs), Some(date)) =
+                    (person(i.patient.as_ref()), parse_date(i.occurrence_date_time.as_deref()))
+                {
                     let dose = i.protocol_applied.first().and_then(|p| p.dose_number_positive_int).unwrap_or(1);
                     if let Some(info) = people.get_mut(&nhs) {
                         info.mmr.push((dose, date));
@@ -170,7 +183,9 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
         bad += each::<Observation>(&dir.join("Observation.ndjson"), |o| {
             let code = o.code.as_ref().and_then(|k| k.coding.first()).and_then(|k| k.code.as_deref());
             if let Some(status) = code.and_then(|k| smoking_codes.iter().position(|s| s == k)) {
-                if let (Some(nhs), Some(date)) = (person(o.subject.as_ref()), parse_date(o.effective_date_time.as_deref())) {
+                if let (Some(nhs), Some(date)) =
+                    (person(o.subject.as_ref()), parse_date(o.effective_date_time.as_deref()))
+                {
                     if let Some(info) = people.get_mut(&nhs) {
                         if info.smoking.is_none_or(|(d, _)| date >= d) {
                             info.smoking = Some((date, status as u8));
@@ -187,7 +202,11 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
     };
     let age_on = |p: &PersonInfo, on: NaiveDate| p.birth.map_or(0, |b| phm_core::age::age_on(b, on));
     let living: Vec<&PersonInfo> = people.values().filter(|p| alive(p, extract) && p.area.is_some()).collect();
-    let place_of = |p: &PersonInfo| p.area.map_or(0, |a| reference.places.iter().position(|pl| pl.place_code == reference.areas[a].place_code).unwrap_or(0));
+    let place_of = |p: &PersonInfo| {
+        p.area.map_or(0, |a| {
+            reference.places.iter().position(|pl| pl.place_code == reference.areas[a].place_code).unwrap_or(0)
+        })
+    };
     let quintile_of = |p: &PersonInfo| p.area.map_or(3, |a| reference.areas[a].imd_quintile());
     let total_registered: u32 = reference.places.iter().map(|p| p.registered_population).sum();
 
@@ -207,8 +226,15 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
         let mut worst: f64 = 0.0;
         for sex in ["female", "male"] {
             for (band, label) in phm_core::age::ESP_BANDS.iter().enumerate() {
-                let target = targets.age_sex.iter().find(|r| r.place_code == place.place_code && r.sex == sex && r.age_band == *label).map_or(0.0, |r| r.percent);
-                let count = members.iter().filter(|p| p.female == (sex == "female") && esp_band_index(age_on(p, extract)) == band).count();
+                let target = targets
+                    .age_sex
+                    .iter()
+                    .find(|r| r.place_code == place.place_code && r.sex == sex && r.age_band == *label)
+                    .map_or(0.0, |r| r.percent);
+                let count = members
+                    .iter()
+                    .filter(|p| p.female == (sex == "female") && esp_band_index(age_on(p, extract)) == band)
+                    .count();
                 worst = worst.max((100.0 * count as f64 / n - target).abs());
             }
         }
@@ -225,11 +251,16 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             let target: f64 = targets
                 .ethnicity
                 .iter()
-                .filter(|r| r.place_code == place.place_code && EthnicCategory::from_code(&r.ethnic_category).is_some_and(|c| c.group5() == group))
+                .filter(|r| {
+                    r.place_code == place.place_code
+                        && EthnicCategory::from_code(&r.ethnic_category).is_some_and(|c| c.group5() == group)
+                })
                 .map(|r| r.percent)
                 .sum();
             let known: Vec<_> = members.iter().filter(|p| p.ethnicity.is_some()).collect();
-            let achieved = 100.0 * known.iter().filter(|p| p.ethnicity.is_some_and(|c| c.group5() == group)).count() as f64 / known.len().max(1) as f64;
+            let achieved = 100.0
+                * known.iter().filter(|p| p.ethnicity.is_some_and(|c| c.group5() == group)).count() as f64
+                / known.len().max(1) as f64;
             rows.push(Row {
                 measure: format!("Ethnic group {}, % of those with ethnicity recorded", group.name()),
                 group: place.place_name.clone(),
@@ -241,7 +272,15 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             });
         }
         let q1 = 100.0 * members.iter().filter(|p| quintile_of(p) == 1).count() as f64 / n;
-        rows.push(Row { measure: "Residents in England's most deprived quintile (Core20), %".into(), group: place.place_name.clone(), target: None, achieved: q1, tolerance: None, standard_error: None, source: "areas.csv deciles".into() });
+        rows.push(Row {
+            measure: "Residents in England's most deprived quintile (Core20), %".into(),
+            group: place.place_name.clone(),
+            target: None,
+            achieved: q1,
+            tolerance: None,
+            standard_error: None,
+            source: "areas.csv deciles".into(),
+        });
     }
 
     // Conditions: crude prevalence and age-standardised gradients.
@@ -287,7 +326,9 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             target: Some(target.blmk_percent),
             achieved,
             tolerance: Some((0.20 * target.blmk_percent).max(0.15)),
-            standard_error: Some(100.0 * (achieved / 100.0 * (1.0 - achieved / 100.0) / eligible.len().max(1) as f64).sqrt()),
+            standard_error: Some(
+                100.0 * (achieved / 100.0 * (1.0 - achieved / 100.0) / eligible.len().max(1) as f64).sqrt(),
+            ),
             source: target.source.clone(),
         });
         let q1 = dsr(&|p| quintile_of(p) == 1, ci, min_age);
@@ -321,11 +362,16 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
     }
 
     // MMR: first dose by the second birthday, for children who turned two in the last year.
-    let cohort = |p: &PersonInfo| p.birth.is_some_and(|b| {
-        let second = b.with_year(b.year() + 2).unwrap_or(b);
-        second <= extract && second > extract - chrono::Duration::days(365)
-    });
-    let covered = |p: &PersonInfo| p.birth.is_some_and(|b| p.mmr.iter().any(|(dose, d)| *dose == 1 && *d <= b.with_year(b.year() + 2).unwrap_or(b)));
+    let cohort = |p: &PersonInfo| {
+        p.birth.is_some_and(|b| {
+            let second = b.with_year(b.year() + 2).unwrap_or(b);
+            second <= extract && second > extract - chrono::Duration::days(365)
+        })
+    };
+    let covered = |p: &PersonInfo| {
+        p.birth
+            .is_some_and(|b| p.mmr.iter().any(|(dose, d)| *dose == 1 && *d <= b.with_year(b.year() + 2).unwrap_or(b)))
+    };
     for (pi, place) in reference.places.iter().enumerate() {
         let kids: Vec<_> = living.iter().filter(|p| place_of(p) == pi && cohort(p)).collect();
         let achieved = 100.0 * kids.iter().filter(|p| covered(p)).count() as f64 / kids.len().max(1) as f64;
@@ -336,7 +382,12 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             achieved,
             tolerance: Some(if kids.len() > 2000 { 2.5 } else { 6.0 }),
             standard_error: None,
-            source: targets.immunisations.iter().find(|r| r.vaccine == "mmr" && r.place_code == place.place_code).map(|r| r.source.clone()).unwrap_or_default(),
+            source: targets
+                .immunisations
+                .iter()
+                .find(|r| r.vaccine == "mmr" && r.place_code == place.place_code)
+                .map(|r| r.source.clone())
+                .unwrap_or_default(),
         });
     }
     for q in [1u8, 5] {
@@ -358,7 +409,8 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
         measure: "Current smokers among adults with a recorded status, %".into(),
         group: "BLMK".into(),
         target: targets.activity.get("adult_smoking_percent_blmk").map(|r| r.value),
-        achieved: 100.0 * adults.iter().filter(|p| p.smoking.is_some_and(|(_, s)| s == 2)).count() as f64 / adults.len().max(1) as f64,
+        achieved: 100.0 * adults.iter().filter(|p| p.smoking.is_some_and(|(_, s)| s == 2)).count() as f64
+            / adults.len().max(1) as f64,
         tolerance: Some(3.0),
         standard_error: None,
         source: targets.activity.get("adult_smoking_percent_blmk").map(|r| r.source.clone()).unwrap_or_default(),
@@ -403,10 +455,18 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
                 achieved,
                 tolerance: Some(1.0),
                 standard_error: Some(se),
-                source: targets.life_expectancy.iter().find(|r| r.place_code == place.place_code).map(|r| r.source.clone()).unwrap_or_default(),
+                source: targets
+                    .life_expectancy
+                    .iter()
+                    .find(|r| r.place_code == place.place_code)
+                    .map(|r| r.source.clone())
+                    .unwrap_or_default(),
             });
         }
-        let gap_target = targets.activity.get(&format!("target_le_gap_deciles_years_{sex}")).or_else(|| targets.activity.get("target_le_gap_deciles_years"));
+        let gap_target = targets
+            .activity
+            .get(&format!("target_le_gap_deciles_years_{sex}"))
+            .or_else(|| targets.activity.get("target_le_gap_deciles_years"));
         let d1 = le(&|p| p.area.is_some_and(|a| reference.areas[a].imd_decile <= 1), female);
         let d10 = le(&|p| p.area.is_some_and(|a| reference.areas[a].imd_decile >= 10), female);
         rows.push(Row {
@@ -448,9 +508,20 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
         })?;
     }
     let per_1000 = |n: u64| 1000.0 * n as f64 / living.len().max(1) as f64;
-    for (measure, key, value) in [("A&E attendances per 1,000 per year", "ae_attendances_per_1000", per_1000(ae)), ("Emergency admissions per 1,000 per year", "emergency_admissions_per_1000", per_1000(emergency))] {
+    for (measure, key, value) in [
+        ("A&E attendances per 1,000 per year", "ae_attendances_per_1000", per_1000(ae)),
+        ("Emergency admissions per 1,000 per year", "emergency_admissions_per_1000", per_1000(emergency)),
+    ] {
         let target = targets.activity.get(key);
-        rows.push(Row { measure: measure.into(), group: "BLMK".into(), target: target.map(|r| r.value), achieved: value, tolerance: target.map(|r| 0.25 * r.value), standard_error: None, source: target.map(|r| r.source.clone()).unwrap_or_default() });
+        rows.push(Row {
+            measure: measure.into(),
+            group: "BLMK".into(),
+            target: target.map(|r| r.value),
+            achieved: value,
+            tolerance: target.map(|r| 0.25 * r.value),
+            standard_error: None,
+            source: target.map(|r| r.source.clone()).unwrap_or_default(),
+        });
     }
     Ok((rows, bad))
 }
@@ -470,11 +541,18 @@ fn life_table_band(age: i32) -> usize {
 /// accepts.
 pub fn life_expectancy_at_birth(deaths: &[f64; 20], years: &[f64; 20]) -> (f64, f64) {
     let structure = LifeExpectancyOptions::default();
-    let bands: Vec<AgeBand> =
-        structure.age_structure.start_ages().iter().zip(deaths.iter().zip(years)).map(|(&start, (&d, &y))| AgeBand::new(start, d, y)).collect();
+    let bands: Vec<AgeBand> = structure
+        .age_structure
+        .start_ages()
+        .iter()
+        .zip(deaths.iter().zip(years))
+        .map(|(&start, (&d, &y))| AgeBand::new(start, d, y))
+        .collect();
     match life_expectancy(&bands, &structure).first().map(|at_birth| at_birth.result) {
         Some(Ok(estimate)) => (estimate.value, estimate.standard_error),
-        Some(Err(NotReported::ConfidenceIntervalTooWide { lower, upper, standard_error })) => ((lower + upper) / 2.0, standard_error),
+        Some(Err(NotReported::ConfidenceIntervalTooWide { lower, upper, standard_error })) => {
+            ((lower + upper) / 2.0, standard_error)
+        }
         _ => (f64::NAN, f64::NAN),
     }
 }
@@ -484,10 +562,14 @@ pub fn markdown(rows: &[Row], drop_note: &str) -> String {
     let mut out = String::from("# Synthetic population: calibration\n\n");
     out.push_str("<!-- Generated by `phm calibration --markdown docs/calibration.md`; do not edit by hand. -->\n\n");
     out.push_str("Each figure is measured from the partner files of a generated drop (read back through the FHIR and CSV readers), ");
-    out.push_str("not from the generator's internals. Targets and their sources are in `reference/calibration/`; a ✓ means the ");
+    out.push_str(
+        "not from the generator's internals. Targets and their sources are in `reference/calibration/`; a ✓ means the ",
+    );
     out.push_str("achieved figure is within the tolerance the tests use.\n\n");
     out.push_str(drop_note);
-    out.push_str("\n\n| measure | group | target | achieved | within tolerance | target source |\n|---|---|---|---|---|---|\n");
+    out.push_str(
+        "\n\n| measure | group | target | achieved | within tolerance | target source |\n|---|---|---|---|---|---|\n",
+    );
     for row in rows {
         let target = row.target.map_or_else(|| "—".to_owned(), |t| format!("{t:.2}"));
         let status = match (row.target, row.tolerance) {
@@ -500,8 +582,20 @@ pub fn markdown(rows: &[Row], drop_note: &str) -> String {
             }
             _ => "reported".to_owned(),
         };
-        let achieved = if row.achieved.is_finite() { format!("{:.2}", row.achieved) } else { "not reported (too few people or deaths)".to_owned() };
-        out.push_str(&format!("| {} | {} | {} | {} | {} | {} |\n", row.measure, row.group, target, achieved, status, row.source.replace('|', "/")));
+        let achieved = if row.achieved.is_finite() {
+            format!("{:.2}", row.achieved)
+        } else {
+            "not reported (too few people or deaths)".to_owned()
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            row.measure,
+            row.group,
+            target,
+            achieved,
+            status,
+            row.source.replace('|', "/")
+        ));
     }
     out
 }

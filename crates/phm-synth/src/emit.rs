@@ -5,9 +5,9 @@
 use chrono::{Datelike, Duration, NaiveDate};
 use phm_core::codes::uri;
 use phm_formats::fhir::{
-    Address, CodeableConcept, Coding, Condition as FhirCondition, Encounter, EpisodeOfCare, Extension,
-    HumanName, Identifier, Immunization, MedicationStatement, Meta, Observation, ObservationComponent,
-    Patient, Period, Procedure, ProtocolApplied, Quantity, Reference, Hospitalization,
+    Address, CodeableConcept, Coding, Condition as FhirCondition, Encounter, EpisodeOfCare, Extension, Hospitalization,
+    HumanName, Identifier, Immunization, MedicationStatement, Meta, Observation, ObservationComponent, Patient, Period,
+    Procedure, ProtocolApplied, Quantity, Reference,
 };
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
@@ -104,12 +104,24 @@ enum Stream {
 /// Rates per person-year by ESP band (0-4 … 90+), England-like (NHS Digital HES 2022-23,
 /// GP appointments data 2023), before the person-level multipliers.
 fn base_rate(stream: Stream, band: usize) -> f64 {
-    const GP: [f64; 19] = [5.0, 2.6, 2.4, 3.0, 3.6, 4.0, 4.2, 4.3, 4.4, 4.7, 5.2, 5.8, 6.4, 7.4, 8.5, 10.0, 11.5, 12.5, 13.0];
-    const AE: [f64; 19] = [0.55, 0.25, 0.25, 0.42, 0.45, 0.38, 0.33, 0.30, 0.28, 0.28, 0.28, 0.29, 0.30, 0.32, 0.36, 0.45, 0.58, 0.75, 0.95];
-    const EMERGENCY: [f64; 19] = [0.12, 0.035, 0.035, 0.06, 0.06, 0.06, 0.065, 0.065, 0.065, 0.07, 0.08, 0.09, 0.11, 0.13, 0.17, 0.23, 0.31, 0.42, 0.55];
-    const ELECTIVE: [f64; 19] = [0.03, 0.02, 0.025, 0.04, 0.05, 0.06, 0.07, 0.08, 0.10, 0.12, 0.15, 0.19, 0.24, 0.30, 0.34, 0.36, 0.33, 0.26, 0.18];
-    const OUTPATIENT: [f64; 19] = [0.9, 0.6, 0.6, 0.8, 0.9, 1.1, 1.2, 1.2, 1.3, 1.5, 1.7, 2.0, 2.3, 2.8, 3.2, 3.6, 3.7, 3.4, 2.9];
-    const COMMUNITY: [f64; 19] = [1.0, 0.15, 0.15, 0.15, 0.15, 0.15, 0.2, 0.2, 0.2, 0.2, 0.25, 0.3, 0.4, 0.6, 0.9, 1.6, 3.0, 5.0, 7.0];
+    const GP: [f64; 19] =
+        [5.0, 2.6, 2.4, 3.0, 3.6, 4.0, 4.2, 4.3, 4.4, 4.7, 5.2, 5.8, 6.4, 7.4, 8.5, 10.0, 11.5, 12.5, 13.0];
+    const AE: [f64; 19] = [
+        0.55, 0.25, 0.25, 0.42, 0.45, 0.38, 0.33, 0.30, 0.28, 0.28, 0.28, 0.29, 0.30, 0.32, 0.36, 0.45, 0.58, 0.75,
+        0.95,
+    ];
+    const EMERGENCY: [f64; 19] = [
+        0.12, 0.035, 0.035, 0.06, 0.06, 0.06, 0.065, 0.065, 0.065, 0.07, 0.08, 0.09, 0.11, 0.13, 0.17, 0.23, 0.31,
+        0.42, 0.55,
+    ];
+    const ELECTIVE: [f64; 19] = [
+        0.03, 0.02, 0.025, 0.04, 0.05, 0.06, 0.07, 0.08, 0.10, 0.12, 0.15, 0.19, 0.24, 0.30, 0.34, 0.36, 0.33, 0.26,
+        0.18,
+    ];
+    const OUTPATIENT: [f64; 19] =
+        [0.9, 0.6, 0.6, 0.8, 0.9, 1.1, 1.2, 1.2, 1.3, 1.5, 1.7, 2.0, 2.3, 2.8, 3.2, 3.6, 3.7, 3.4, 2.9];
+    const COMMUNITY: [f64; 19] =
+        [1.0, 0.15, 0.15, 0.15, 0.15, 0.15, 0.2, 0.2, 0.2, 0.2, 0.25, 0.3, 0.4, 0.6, 0.9, 1.6, 3.0, 5.0, 7.0];
     let table = match stream {
         Stream::Gp => &GP,
         Stream::AE => &AE,
@@ -315,7 +327,9 @@ impl GpRecords {
             };
             sink.fhir(layout.gp(reg.practice, GpFile::EpisodeOfCare), &episode)?;
         }
-        let subject = |practice: usize| Reference::to("Patient", &local_patient_id(ctx.seed, person.index, layout.gp(practice, GpFile::Patient)));
+        let subject = |practice: usize| {
+            Reference::to("Patient", &local_patient_id(ctx.seed, person.index, layout.gp(practice, GpFile::Patient)))
+        };
 
         // Diagnoses.
         for (condition, date) in &person.conditions {
@@ -410,18 +424,35 @@ impl GpRecords {
         if adult_from > end {
             return Ok(());
         }
-        let quit_date = (person.demo.smoking == Smoking::Ex && rng.random::<f64>() < 0.3).then(|| date_between(rng, start, end));
+        let quit_date =
+            (person.demo.smoking == Smoking::Ex && rng.random::<f64>() < 0.3).then(|| date_between(rng, start, end));
         let prediabetic = rng.random::<f64>() < 0.12;
         let mut year_start = adult_from;
         while year_start <= end {
             let year_end = (year_start + Duration::days(364)).min(end);
             let age = person.age_on(year_start);
             let has_by = |c: Condition| person.diagnosed(c).is_some_and(|d| d <= year_start);
-            let cardio = [Condition::Hypertension, Condition::Diabetes, Condition::Ckd, Condition::Chd, Condition::StrokeTia, Condition::HeartFailure, Condition::AtrialFibrillation]
-                .into_iter()
-                .any(has_by);
+            let cardio = [
+                Condition::Hypertension,
+                Condition::Diabetes,
+                Condition::Ckd,
+                Condition::Chd,
+                Condition::StrokeTia,
+                Condition::HeartFailure,
+                Condition::AtrialFibrillation,
+            ]
+            .into_iter()
+            .any(has_by);
             let diabetic = has_by(Condition::Diabetes);
-            let bp_n = if cardio { poisson(rng, 1.3) } else if person.undiagnosed_hypertension && age >= 40.0 { poisson(rng, 0.45) } else if age >= 40.0 { poisson(rng, 0.3) } else { poisson(rng, 0.1) };
+            let bp_n = if cardio {
+                poisson(rng, 1.3)
+            } else if person.undiagnosed_hypertension && age >= 40.0 {
+                poisson(rng, 0.45)
+            } else if age >= 40.0 {
+                poisson(rng, 0.3)
+            } else {
+                poisson(rng, 0.1)
+            };
             for _ in 0..bp_n {
                 let date = date_between(rng, year_start, year_end);
                 let hypertensive = person.diagnosed(Condition::Hypertension).is_some_and(|d| d <= date);
@@ -432,7 +463,10 @@ impl GpRecords {
                 } else if person.undiagnosed_hypertension {
                     (normal(rng, 149.0, 9.0), normal(rng, 91.0, 6.0))
                 } else {
-                    (normal(rng, 112.0 + 0.35 * (age - 20.0), 10.0).min(normal(rng, 136.0, 3.0)), normal(rng, 72.0 + 0.12 * (age - 20.0), 7.0).min(88.0))
+                    (
+                        normal(rng, 112.0 + 0.35 * (age - 20.0), 10.0).min(normal(rng, 136.0, 3.0)),
+                        normal(rng, 72.0 + 0.12 * (age - 20.0), 7.0).min(88.0),
+                    )
                 };
                 let practice = self.practice_at(person, date);
                 let bp = Observation {
@@ -444,8 +478,16 @@ impl GpRecords {
                     subject: Some(subject(practice)),
                     effective_date_time: Some(iso(date)),
                     component: vec![
-                        ObservationComponent { code: concept(codes.get("systolic_bp")), value_quantity: Some(Quantity::ucum(s.clamp(80.0, 230.0).round(), "mmHg", "mm[Hg]")), ..ObservationComponent::default() },
-                        ObservationComponent { code: concept(codes.get("diastolic_bp")), value_quantity: Some(Quantity::ucum(d.clamp(40.0, 140.0).round(), "mmHg", "mm[Hg]")), ..ObservationComponent::default() },
+                        ObservationComponent {
+                            code: concept(codes.get("systolic_bp")),
+                            value_quantity: Some(Quantity::ucum(s.clamp(80.0, 230.0).round(), "mmHg", "mm[Hg]")),
+                            ..ObservationComponent::default()
+                        },
+                        ObservationComponent {
+                            code: concept(codes.get("diastolic_bp")),
+                            value_quantity: Some(Quantity::ucum(d.clamp(40.0, 140.0).round(), "mmHg", "mm[Hg]")),
+                            ..ObservationComponent::default()
+                        },
                     ],
                     ..Observation::default()
                 };
@@ -455,12 +497,35 @@ impl GpRecords {
             for _ in 0..bmi_n {
                 let date = date_between(rng, year_start, year_end);
                 let value = (person.bmi + normal(rng, 0.0, 0.7)).clamp(14.0, 70.0);
-                self.quantity(ctx, person, rng, sink, subject, date, "bmi", (value * 10.0).round() / 10.0, "kg/m2", "kg/m2")?;
+                self.quantity(
+                    ctx,
+                    person,
+                    rng,
+                    sink,
+                    subject,
+                    date,
+                    "bmi",
+                    (value * 10.0).round() / 10.0,
+                    "kg/m2",
+                    "kg/m2",
+                )?;
             }
-            let hba1c_n = if diabetic { poisson(rng, 1.6) } else if age >= 40.0 { poisson(rng, 0.15) } else { 0 };
+            let hba1c_n = if diabetic {
+                poisson(rng, 1.6)
+            } else if age >= 40.0 {
+                poisson(rng, 0.15)
+            } else {
+                0
+            };
             for _ in 0..hba1c_n {
                 let date = date_between(rng, year_start, year_end);
-                let value = if diabetic { normal(rng, 58.0, 13.0).clamp(30.0, 150.0) } else if prediabetic { normal(rng, 43.5, 2.0).clamp(36.0, 47.0) } else { normal(rng, 36.0, 3.0).clamp(20.0, 41.0) };
+                let value = if diabetic {
+                    normal(rng, 58.0, 13.0).clamp(30.0, 150.0)
+                } else if prediabetic {
+                    normal(rng, 43.5, 2.0).clamp(36.0, 47.0)
+                } else {
+                    normal(rng, 36.0, 3.0).clamp(20.0, 41.0)
+                };
                 self.quantity(ctx, person, rng, sink, subject, date, "hba1c", value.round(), "mmol/mol", "mmol/mol")?;
             }
             let smoking_n = poisson(rng, if cardio || person.demo.smoking == Smoking::Current { 0.7 } else { 0.2 });
@@ -520,7 +585,15 @@ impl GpRecords {
         sink.fhir(ctx.layout.gp(practice, GpFile::Observation), &obs)
     }
 
-    fn medications(&self, ctx: &Context<'_>, person: &Person, rng: &mut impl Rng, sink: &mut Sink, end: NaiveDate, subject: &dyn Fn(usize) -> Reference) -> Result<()> {
+    fn medications(
+        &self,
+        ctx: &Context<'_>,
+        person: &Person,
+        rng: &mut impl Rng,
+        sink: &mut Sink,
+        end: NaiveDate,
+        subject: &dyn Fn(usize) -> Reference,
+    ) -> Result<()> {
         let mut drugs: Vec<(&str, NaiveDate, Option<NaiveDate>)> = Vec::new();
         for (condition, date) in &person.conditions {
             let treatments: &[(&str, f64)] = match condition {
@@ -572,7 +645,16 @@ impl GpRecords {
     }
 
     #[expect(clippy::too_many_arguments, reason = "internal helper")]
-    fn immunisations(&self, ctx: &Context<'_>, person: &Person, rng: &mut impl Rng, sink: &mut Sink, start: NaiveDate, end: NaiveDate, subject: &dyn Fn(usize) -> Reference) -> Result<()> {
+    fn immunisations(
+        &self,
+        ctx: &Context<'_>,
+        person: &Person,
+        rng: &mut impl Rng,
+        sink: &mut Sink,
+        start: NaiveDate,
+        end: NaiveDate,
+        subject: &dyn Fn(usize) -> Reference,
+    ) -> Result<()> {
         let model = ctx.model;
         let place = &model.reference.places[person.demo.place].place_code;
         let birth = person.demo.birth;
@@ -595,12 +677,20 @@ impl GpRecords {
             // rest catch up later.
             let on_time = rng.random::<f64>() < uptake(mmr1, due, -0.04);
             if on_time || rng.random::<f64>() < 0.33 {
-                let date = if on_time { due + Duration::days(rng.random_range(0..300)) } else { add_years(birth, 2.05) + Duration::days(rng.random_range(0..1200)) };
+                let date = if on_time {
+                    due + Duration::days(rng.random_range(0..300))
+                } else {
+                    add_years(birth, 2.05) + Duration::days(rng.random_range(0..1200))
+                };
                 given.push(("mmr_vaccination", "vaccine_mmr", date, 1));
                 let mmr2 = model.targets.coverage("mmr", "2", place).unwrap_or(0.85);
                 let due2 = add_years(birth, 3.35);
                 if rng.random::<f64>() < (uptake(mmr2, due2, -0.04) / uptake(mmr1, due, -0.04)).min(1.0) {
-                    let date2 = if rng.random::<f64>() < 0.9 { due2 + Duration::days(rng.random_range(0..120)) } else { due2 + Duration::days(rng.random_range(200..2500)) };
+                    let date2 = if rng.random::<f64>() < 0.9 {
+                        due2 + Duration::days(rng.random_range(0..120))
+                    } else {
+                        due2 + Duration::days(rng.random_range(200..2500))
+                    };
                     given.push(("mmr_vaccination", "vaccine_mmr", date2.max(date + Duration::days(28)), 2));
                 }
             }
@@ -617,13 +707,25 @@ impl GpRecords {
                 given.push(("hpv_vaccination", "vaccine_hpv", date, 1));
                 // Two doses until the one-dose schedule of September 2023.
                 if date < NaiveDate::from_ymd_opt(2023, 9, 1).unwrap_or(date) && rng.random::<f64>() < 0.9 {
-                    given.push(("hpv_vaccination", "vaccine_hpv", date + Duration::days(rng.random_range(180..400)), 2));
+                    given.push((
+                        "hpv_vaccination",
+                        "vaccine_hpv",
+                        date + Duration::days(rng.random_range(180..400)),
+                        2,
+                    ));
                 }
             }
             let men_due = add_years(birth, 13.8);
             let men = model.targets.coverage("menacwy", "1", place).unwrap_or(0.75);
-            if men_due >= NaiveDate::from_ymd_opt(2015, 9, 1).unwrap_or(men_due) && rng.random::<f64>() < uptake(men, men_due, 0.0) {
-                given.push(("menacwy_vaccination", "vaccine_menacwy", men_due + Duration::days(rng.random_range(0..240)), 1));
+            if men_due >= NaiveDate::from_ymd_opt(2015, 9, 1).unwrap_or(men_due)
+                && rng.random::<f64>() < uptake(men, men_due, 0.0)
+            {
+                given.push((
+                    "menacwy_vaccination",
+                    "vaccine_menacwy",
+                    men_due + Duration::days(rng.random_range(0..240)),
+                    1,
+                ));
             }
         }
         // Seasonal flu for people 65 and over and younger adults with long-term conditions.
@@ -634,7 +736,13 @@ impl GpRecords {
             if from >= start && from <= end {
                 let age = person.age_on(from);
                 let at_risk = person.conditions_by(from) > 0 && age >= 18.0;
-                let base: f64 = if age >= 65.0 { 0.76 } else if at_risk { 0.45 } else { 0.0 };
+                let base: f64 = if age >= 65.0 {
+                    0.76
+                } else if at_risk {
+                    0.45
+                } else {
+                    0.0
+                };
                 if base > 0.0 && rng.random::<f64>() < uptake(base, from, 0.0) {
                     given.push(("flu_vaccination", "vaccine_flu", date_between(rng, from, to.min(end)), 1));
                 }
@@ -670,7 +778,16 @@ impl GpRecords {
     }
 
     #[expect(clippy::too_many_arguments, reason = "internal helper")]
-    fn screening(&self, ctx: &Context<'_>, person: &Person, rng: &mut impl Rng, sink: &mut Sink, start: NaiveDate, end: NaiveDate, subject: &dyn Fn(usize) -> Reference) -> Result<()> {
+    fn screening(
+        &self,
+        ctx: &Context<'_>,
+        person: &Person,
+        rng: &mut impl Rng,
+        sink: &mut Sink,
+        start: NaiveDate,
+        end: NaiveDate,
+        subject: &dyn Fn(usize) -> Reference,
+    ) -> Result<()> {
         let decile = f64::from(person.demo.decile);
         let south_asian = if person.demo.ethnicity.is_south_asian() { -0.4 } else { 0.0 };
         let programmes: [(&str, bool, f64, f64, f64, f64); 3] = [
@@ -723,7 +840,10 @@ fn acute_trust(ctx: &Context<'_>, person: &Person) -> usize {
     let place = &ctx.model.reference.places[person.demo.place];
     let trusts = &ctx.layout.acute_trusts;
     let serves = |code: &str| {
-        ctx.model.reference.organisation(code).is_some_and(|o| o.serves_places.split(';').any(|p| p == place.place_code))
+        ctx.model
+            .reference
+            .organisation(code)
+            .is_some_and(|o| o.serves_places.split(';').any(|p| p == place.place_code))
     };
     let candidates: Vec<usize> = (0..trusts.len()).filter(|&t| serves(&trusts[t])).collect();
     match candidates.len() {
@@ -747,18 +867,26 @@ fn hospital(ctx: &Context<'_>, person: &Person, rng: &mut impl Rng, sink: &mut S
     let subject = Reference::to("Patient", &pid);
     let mut wrote_any = false;
 
-    let encounter = |rng: &mut dyn FnMut() -> String, class: (&str, &str), kind: &str, from: NaiveDate, to: NaiveDate, method: Option<(&str, &str)>, died: bool| {
+    let encounter = |rng: &mut dyn FnMut() -> String,
+                     class: (&str, &str),
+                     kind: &str,
+                     from: NaiveDate,
+                     to: NaiveDate,
+                     method: Option<(&str, &str)>,
+                     died: bool| {
         let hospitalization = method.map(|(code, display)| Hospitalization {
             extension: vec![Extension {
                 url: uri::ADMISSION_METHOD_EXTENSION.to_owned(),
                 value_codeable_concept: Some(CodeableConcept::one(uri::ADMISSION_METHOD_SYSTEM, code, display)),
                 ..Extension::default()
             }],
-            discharge_disposition: died.then(|| CodeableConcept::one(
-                "https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeDestinationEngland",
-                "79",
-                "Not applicable - PATIENT died or still birth",
-            )),
+            discharge_disposition: died.then(|| {
+                CodeableConcept::one(
+                    "https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeDestinationEngland",
+                    "79",
+                    "Not applicable - PATIENT died or still birth",
+                )
+            }),
         });
         Encounter {
             resource_type: "Encounter".into(),
@@ -792,22 +920,45 @@ fn hospital(ctx: &Context<'_>, person: &Person, rng: &mut impl Rng, sink: &mut S
         wrote_any = true;
     }
     // Emergency admissions, and the final admission of those who die in hospital.
-    let mut admissions: Vec<(NaiveDate, bool)> = event_dates(rng, Stream::Emergency, person, start, end).into_iter().map(|d| (d, false)).collect();
+    let mut admissions: Vec<(NaiveDate, bool)> =
+        event_dates(rng, Stream::Emergency, person, start, end).into_iter().map(|d| (d, false)).collect();
     if let (Some(death), true) = (person.death, person.died_in_hospital) {
         admissions.retain(|(d, _)| *d < death - Duration::days(20));
-        admissions.push((death - Duration::days(rng.random_range(0..15)).min(death - start.max(person.demo.birth)), true));
+        admissions
+            .push((death - Duration::days(rng.random_range(0..15)).min(death - start.max(person.demo.birth)), true));
     }
     for (date, died) in admissions {
         let age = person.age_on(date);
-        let stay = if died { 0 } else if rng.random::<f64>() < 0.3 { 0 } else { (1.0 + (-(1.0 - rng.random::<f64>()).ln()) * (2.0 + age / 20.0)) as i64 };
+        let stay = if died {
+            0
+        } else if rng.random::<f64>() < 0.3 {
+            0
+        } else {
+            (1.0 + (-(1.0 - rng.random::<f64>()).ln()) * (2.0 + age / 20.0)) as i64
+        };
         let to = if died { person.death.unwrap_or(date) } else { (date + Duration::days(stay)).min(end) };
         let via_ae = rng.random::<f64>() < 0.7;
-        let method = if via_ae { ("21", "Emergency Admission: Emergency Care Department or dental casualty department of the Health Care Provider") } else { ("22", "Emergency Admission: GENERAL PRACTITIONER") };
+        let method = if via_ae {
+            (
+                "21",
+                "Emergency Admission: Emergency Care Department or dental casualty department of the Health Care Provider",
+            )
+        } else {
+            ("22", "Emergency Admission: GENERAL PRACTITIONER")
+        };
         if via_ae {
             let enc = encounter(&mut id_source, ("EMER", "emergency"), "ae_attendance", date, date, None, false);
             sink.fhir(ctx.layout.acute(trust, 1), &enc)?;
         }
-        let enc = encounter(&mut id_source, ("IMP", "inpatient encounter"), "emergency_admission", date, to, Some(method), died);
+        let enc = encounter(
+            &mut id_source,
+            ("IMP", "inpatient encounter"),
+            "emergency_admission",
+            date,
+            to,
+            Some(method),
+            died,
+        );
         let encounter_id = enc.id.clone().unwrap_or_default();
         sink.fhir(ctx.layout.acute(trust, 1), &enc)?;
         wrote_any = true;
@@ -823,7 +974,10 @@ fn hospital(ctx: &Context<'_>, person: &Person, rng: &mut impl Rng, sink: &mut S
             (Condition::HeartFailure, "icd10_heart_failure"),
             (Condition::Asthma, "icd10_asthma"),
         ] {
-            if person.diagnosed(condition).is_some_and(|d| d <= date) && !diagnoses.contains(&key) && rng.random::<f64>() < 0.85 {
+            if person.diagnosed(condition).is_some_and(|d| d <= date)
+                && !diagnoses.contains(&key)
+                && rng.random::<f64>() < 0.85
+            {
                 diagnoses.push(key);
             }
         }
@@ -843,7 +997,15 @@ fn hospital(ctx: &Context<'_>, person: &Person, rng: &mut impl Rng, sink: &mut S
         let (procedure, diagnosis, _) = options[crate::model::pick_weighted(rng, &weights)];
         let day_case = procedure == "opcs4_cataract" || procedure == "opcs4_colonoscopy" || rng.random::<f64>() < 0.5;
         let to = if day_case { date } else { (date + Duration::days(rng.random_range(1..6))).min(end) };
-        let enc = encounter(&mut id_source, ("IMP", "inpatient encounter"), "elective_admission", date, to, Some(("11", "Elective Admission: Waiting list")), false);
+        let enc = encounter(
+            &mut id_source,
+            ("IMP", "inpatient encounter"),
+            "elective_admission",
+            date,
+            to,
+            Some(("11", "Elective Admission: Waiting list")),
+            false,
+        );
         let encounter_id = enc.id.clone().unwrap_or_default();
         sink.fhir(ctx.layout.acute(trust, 1), &enc)?;
         wrote_any = true;
@@ -878,7 +1040,16 @@ fn hospital(ctx: &Context<'_>, person: &Person, rng: &mut impl Rng, sink: &mut S
 }
 
 #[expect(clippy::too_many_arguments, reason = "internal helper")]
-fn write_diagnoses(ctx: &Context<'_>, rng: &mut impl Rng, sink: &mut Sink, trust: usize, subject: &Reference, encounter_id: &str, date: NaiveDate, keys: &[&str]) -> Result<()> {
+fn write_diagnoses(
+    ctx: &Context<'_>,
+    rng: &mut impl Rng,
+    sink: &mut Sink,
+    trust: usize,
+    subject: &Reference,
+    encounter_id: &str,
+    date: NaiveDate,
+    keys: &[&str],
+) -> Result<()> {
     for key in keys {
         let resource = FhirCondition {
             resource_type: "Condition".into(),
@@ -906,7 +1077,10 @@ fn emergency_primary_diagnosis(person: &Person, date: NaiveDate, rng: &mut impl 
         ("icd10_atrial_fibrillation", if has(Condition::AtrialFibrillation) { 1.0 } else { 0.0 }),
         ("icd10_chd", if has(Condition::Chd) { 1.5 } else { 0.0 }),
         ("icd10_stroke", if has(Condition::StrokeTia) { 0.8 } else { 0.05 * (age / 60.0) }),
-        ("icd10_hip_fracture", if age >= 65.0 { 0.6 + 1.5 * f64::from(u8::from(person.frailty.is_some())) } else { 0.02 }),
+        (
+            "icd10_hip_fracture",
+            if age >= 65.0 { 0.6 + 1.5 * f64::from(u8::from(person.frailty.is_some())) } else { 0.02 },
+        ),
         ("icd10_pneumonia", if !(5.0..65.0).contains(&age) { 2.0 } else { 0.6 }),
         ("icd10_uti", if age >= 65.0 { 1.5 } else { 0.5 }),
         ("icd10_cellulitis", 0.8),
@@ -923,7 +1097,10 @@ fn community(ctx: &Context<'_>, person: &Person, rng: &mut impl Rng, sink: &mut 
     let trusts = &ctx.layout.community_trusts;
     let find = |kinds: &[&str]| {
         trusts.iter().position(|t| {
-            model.reference.organisation(t).is_some_and(|o| kinds.contains(&o.org_type.as_str()) && o.serves_places.split(';').any(|p| p == place))
+            model
+                .reference
+                .organisation(t)
+                .is_some_and(|o| kinds.contains(&o.org_type.as_str()) && o.serves_places.split(';').any(|p| p == place))
         })
     };
     // Luton's community services come from a community-only trust; mental health from ELFT.
@@ -939,10 +1116,19 @@ fn community(ctx: &Context<'_>, person: &Person, rng: &mut impl Rng, sink: &mut 
         per_trust.push((t, dates.into_iter().map(|d| (d, "community_contact")).collect()));
     }
     if let Some(t) = mental_health_trust {
-        let rate = if person.has[Condition::Smi as usize] { 5.0 } else if person.has[Condition::Dementia as usize] { 1.0 } else if person.has[Condition::Depression as usize] { 0.35 } else { 0.01 };
+        let rate = if person.has[Condition::Smi as usize] {
+            5.0
+        } else if person.has[Condition::Dementia as usize] {
+            1.0
+        } else if person.has[Condition::Depression as usize] {
+            0.35
+        } else {
+            0.01
+        };
         let years = years_between(from, end).max(0.0);
         let n = poisson(rng, rate * years);
-        let dates: Vec<(NaiveDate, &str)> = (0..n).map(|_| (date_between(rng, from, end), "mental_health_contact")).collect();
+        let dates: Vec<(NaiveDate, &str)> =
+            (0..n).map(|_| (date_between(rng, from, end), "mental_health_contact")).collect();
         match per_trust.iter_mut().find(|(x, _)| *x == t) {
             Some((_, existing)) => existing.extend(dates),
             None => per_trust.push((t, dates)),
@@ -961,7 +1147,8 @@ fn community(ctx: &Context<'_>, person: &Person, rng: &mut impl Rng, sink: &mut 
         sink.fhir(patient_file, &patient)?;
         for (date, kind) in events {
             let class = if kind == "community_contact" { ("HH", "home health") } else { ("AMB", "ambulatory") };
-            let service = if kind == "community_contact" { "Community health services" } else { "Mental health services" };
+            let service =
+                if kind == "community_contact" { "Community health services" } else { "Mental health services" };
             let enc = Encounter {
                 resource_type: "Encounter".into(),
                 id: Some(uuid(rng)),
@@ -1005,7 +1192,11 @@ fn social_care(ctx: &Context<'_>, person: &Person, rng: &mut impl Rng, sink: &mu
             None => 0.6,
         };
         let dementia = if has(Condition::Dementia) { 3.0 } else { 1.0 };
-        let reason = if has(Condition::Dementia) { "Support with Memory and Cognition" } else { "Physical Support: Personal Care Support" };
+        let reason = if has(Condition::Dementia) {
+            "Support with Memory and Cognition"
+        } else {
+            "Physical Support: Personal Care Support"
+        };
         ((0.025 * frailty * dementia).min(0.9), reason)
     };
     if rng.random::<f64>() >= p {
@@ -1028,15 +1219,33 @@ fn social_care(ctx: &Context<'_>, person: &Person, rng: &mut impl Rng, sink: &mu
     let file = ctx.layout.social_care(person.demo.place);
     let nhs = person.nhs_number.to_string();
     let dob = iso(person.demo.birth);
-    let mut row = |event_type: &str, service: &str, from: NaiveDate, to: Option<NaiveDate>, rng: &mut dyn FnMut() -> String| -> Result<()> {
+    let mut row = |event_type: &str,
+                   service: &str,
+                   from: NaiveDate,
+                   to: Option<NaiveDate>,
+                   rng: &mut dyn FnMut() -> String|
+     -> Result<()> {
         if from < start || from > end {
             return Ok(());
         }
         let to_text = to.map(iso).unwrap_or_default();
-        sink.csv_row(file, &[
-            &rng(), &nhs, &person.given_name, &person.family_name, &dob, person.demo.sex.fhir(), &person.postcode,
-            event_type, service, reason, &iso(from), &to_text,
-        ])
+        sink.csv_row(
+            file,
+            &[
+                &rng(),
+                &nhs,
+                &person.given_name,
+                &person.family_name,
+                &dob,
+                person.demo.sex.fhir(),
+                &person.postcode,
+                event_type,
+                service,
+                reason,
+                &iso(from),
+                &to_text,
+            ],
+        )
     };
     let mut ids = {
         let mut inner = rand_chacha::ChaCha8Rng::from_rng(&mut *rng);

@@ -84,7 +84,9 @@ impl NhsNumbers {
         let mut prefix = 999u64;
         while capacity < count {
             if prefix < 900 {
-                return Err(Error::Config(format!("{count} people need more NHS numbers than the 900-999 test ranges hold")));
+                return Err(Error::Config(format!(
+                    "{count} people need more NHS numbers than the 900-999 test ranges hold"
+                )));
             }
             let valid: Vec<u32> = (0..1_000_000u32)
                 .filter(|offset| NhsNumber::from_first_nine(prefix * 1_000_000 + u64::from(*offset)).is_some())
@@ -206,7 +208,12 @@ pub fn generate(config: &SynthConfig, progress: &(dyn Fn(u64, u64) + Sync)) -> R
             parameters.insert("history_years".into(), model::HISTORY_YEARS.into());
             parameters.insert("gp_appointment_months".into(), emit::GP_APPOINTMENT_MONTHS.into());
             parameters.insert("outpatient_community_months".into(), emit::OUTPATIENT_COMMUNITY_MONTHS.into());
-            writer.finish(layout, format!("phm-synth {}", env!("CARGO_PKG_VERSION")), emit::iso(config.extract_date), parameters)
+            writer.finish(
+                layout,
+                format!("phm-synth {}", env!("CARGO_PKG_VERSION")),
+                emit::iso(config.extract_date),
+                parameters,
+            )
         });
         let mut first = 0;
         let mut result = Ok(());

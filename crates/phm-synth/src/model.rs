@@ -164,22 +164,12 @@ impl Condition {
             Self::Hypertension => &[(C(Condition::Obesity), 2.0)],
             Self::Diabetes => &[(C(Condition::Obesity), 3.5), (C(Condition::Hypertension), 1.6)],
             Self::Ckd => &[(C(Condition::Diabetes), 2.5), (C(Condition::Hypertension), 2.0)],
-            Self::Chd => &[
-                (C(Condition::Hypertension), 1.8),
-                (C(Condition::Diabetes), 1.8),
-                (EverSmoked, 1.6),
-            ],
-            Self::StrokeTia => &[
-                (C(Condition::Hypertension), 1.8),
-                (C(Condition::Diabetes), 1.5),
-                (EverSmoked, 1.4),
-            ],
+            Self::Chd => &[(C(Condition::Hypertension), 1.8), (C(Condition::Diabetes), 1.8), (EverSmoked, 1.6)],
+            Self::StrokeTia => &[(C(Condition::Hypertension), 1.8), (C(Condition::Diabetes), 1.5), (EverSmoked, 1.4)],
             Self::AtrialFibrillation => &[(C(Condition::Hypertension), 1.5), (C(Condition::Obesity), 1.4)],
-            Self::HeartFailure => &[
-                (C(Condition::Chd), 3.0),
-                (C(Condition::AtrialFibrillation), 2.5),
-                (C(Condition::Hypertension), 1.5),
-            ],
+            Self::HeartFailure => {
+                &[(C(Condition::Chd), 3.0), (C(Condition::AtrialFibrillation), 2.5), (C(Condition::Hypertension), 1.5)]
+            }
             Self::Copd => &[(EverSmoked, 5.0)],
             Self::Cancer => &[(EverSmoked, 1.5)],
             Self::Smi => &[(C(Condition::Depression), 1.5)],
@@ -388,7 +378,10 @@ impl Model {
             }
             let total: f64 = shares.iter().sum();
             if total <= 0.0 {
-                return Err(Error::Calibration(format!("calibration/ethnicity.csv has no rows for {}", place.place_code)));
+                return Err(Error::Calibration(format!(
+                    "calibration/ethnicity.csv has no rows for {}",
+                    place.place_code
+                )));
             }
             shares.iter_mut().for_each(|s| *s /= total);
             ethnic_shares.push(shares);
@@ -412,10 +405,7 @@ impl Model {
             });
         }
 
-        let le_gap = targets
-            .activity
-            .get("target_le_gap_deciles_years")
-            .map_or(8.5, |r| r.value);
+        let le_gap = targets.activity.get("target_le_gap_deciles_years").map_or(8.5, |r| r.value);
         let n_places = places.len();
         let place_mean_decile: Vec<f64> = areas_by_place
             .iter()
@@ -490,7 +480,8 @@ impl Model {
         //    conditions not yet drawn in this pass take their onsets from the previous pass,
         //    and the first pass, with no mortality model yet, weights everyone equally.
         let esp: Vec<f64> = self.reference.esp2013.iter().map(|b| f64::from(b.standard_population)).collect();
-        let draws: Vec<Vec<f64>> = (0..SAMPLE).map(|_| (0..2 * N_CONDITIONS).map(|_| rng.random::<f64>()).collect()).collect();
+        let draws: Vec<Vec<f64>> =
+            (0..SAMPLE).map(|_| (0..2 * N_CONDITIONS).map(|_| rng.random::<f64>()).collect()).collect();
         let mut onset: Vec<[f64; N_CONDITIONS]> = vec![[f64::INFINITY; N_CONDITIONS]; SAMPLE];
         for pass in 0..3 {
             let mut has: Vec<[bool; N_CONDITIONS]> = vec![[false; N_CONDITIONS]; SAMPLE];
@@ -510,7 +501,11 @@ impl Model {
                             let mut without = onset[i];
                             without[ci] = f64::INFINITY;
                             let w1 = this.relative_survival(&sample[i], &with);
-                            let w0 = if Condition::ALL[ci].death_hazard_ratio() == 1.0 { w1 } else { this.relative_survival(&sample[i], &without) };
+                            let w0 = if Condition::ALL[ci].death_hazard_ratio() == 1.0 {
+                                w1
+                            } else {
+                                this.relative_survival(&sample[i], &without)
+                            };
                             (w1, w0)
                         })
                         .collect()
@@ -523,7 +518,9 @@ impl Model {
                     let current = self.condition_params[ci].offset;
                     let predictors: Vec<Option<f64>> = eligible
                         .iter()
-                        .map(|&i| self.condition_logit(ci, &sample[i], &has[i], sample[i].age_at_extract).map(|x| x - current))
+                        .map(|&i| {
+                            self.condition_logit(ci, &sample[i], &has[i], sample[i].age_at_extract).map(|x| x - current)
+                        })
                         .collect();
                     let survivor_share = |offset: f64, member: &dyn Fn(usize) -> bool| {
                         let (mut cases, mut survivors) = ([0.0; 19], [0.0; 19]);
@@ -564,7 +561,11 @@ impl Model {
                         if (value - target).abs() <= 1e-10 * target.max(1e-6) {
                             break;
                         }
-                        if value < target { lo = offset } else { hi = offset }
+                        if value < target {
+                            lo = offset
+                        } else {
+                            hi = offset
+                        }
                         let step = offset - (value - target) / slope;
                         offset = if slope > 0.0 && step > lo && step < hi { step } else { (lo + hi) / 2.0 };
                     }
@@ -589,7 +590,10 @@ impl Model {
                     let achieved = [
                         ratio(standardised(&|i| sample[i].decile <= 2), standardised(&|i| sample[i].decile >= 9)),
                         ratio(standardised(&|i| sample[i].ethnicity.is_south_asian()), standardised(&white)),
-                        ratio(standardised(&|i| sample[i].ethnicity.group5() == EthnicGroup5::Black), standardised(&white)),
+                        ratio(
+                            standardised(&|i| sample[i].ethnicity.group5() == EthnicGroup5::Black),
+                            standardised(&white),
+                        ),
                     ];
                     let params = &mut self.condition_params[ci];
                     let step = |target: f64, achieved: Option<f64>| match achieved {
@@ -597,9 +601,13 @@ impl Model {
                         _ => 0.0,
                     };
                     // Quintile 1 against 5 is four steps of the per-quintile coefficient.
-                    params.log_rr_dep_per_quintile = (params.log_rr_dep_per_quintile + step(params.target_ratios[0], achieved[0]) / 4.0).clamp(-1.0, 1.0);
-                    params.log_rr_south_asian = (params.log_rr_south_asian + step(params.target_ratios[1], achieved[1])).clamp(-3.0, 3.0);
-                    params.log_rr_black = (params.log_rr_black + step(params.target_ratios[2], achieved[2])).clamp(-3.0, 3.0);
+                    params.log_rr_dep_per_quintile = (params.log_rr_dep_per_quintile
+                        + step(params.target_ratios[0], achieved[0]) / 4.0)
+                        .clamp(-1.0, 1.0);
+                    params.log_rr_south_asian =
+                        (params.log_rr_south_asian + step(params.target_ratios[1], achieved[1])).clamp(-3.0, 3.0);
+                    params.log_rr_black =
+                        (params.log_rr_black + step(params.target_ratios[2], achieved[2])).clamp(-3.0, 3.0);
                 }
                 for i in 0..SAMPLE {
                     let p = self.condition_probability(ci, &sample[i], &has[i], sample[i].age_at_extract);
@@ -649,9 +657,11 @@ impl Model {
     fn calibrate_place_mortality(&mut self, sample: &[Demographics], onset: &[[f64; N_CONDITIONS]]) {
         for place in 0..self.reference.places.len() {
             for sex in SEXES {
-                let Some(target) =
-                    self.targets.life_expectancy(&self.reference.places[place].place_code, sex.fhir(), "life_expectancy_at_birth")
-                else {
+                let Some(target) = self.targets.life_expectancy(
+                    &self.reference.places[place].place_code,
+                    sex.fhir(),
+                    "life_expectancy_at_birth",
+                ) else {
                     continue;
                 };
                 let (mut sums, mut counts) = ([0.0; 19], [0.0; 19]);
@@ -667,12 +677,15 @@ impl Model {
                     sums[band] += at_risk * self.raw_hazard_multiplier(d, &active) / self.hazard_norm[band];
                     counts[band] += at_risk;
                 }
-                let multiplier: [f64; 19] = std::array::from_fn(|b| if counts[b] > 0.0 { sums[b] / counts[b] } else { 1.0 });
+                let multiplier: [f64; 19] =
+                    std::array::from_fn(|b| if counts[b] > 0.0 { sums[b] / counts[b] } else { 1.0 });
                 let (mut lo, mut hi) = (-2.0f64, 2.0f64);
                 for _ in 0..50 {
                     let mid = (lo + hi) / 2.0;
                     let k = mid.exp();
-                    let e0 = period_life_expectancy(|age| k * baseline_hazard(age, sex) * multiplier[phm_core::age::esp_band_index(age as i32)]);
+                    let e0 = period_life_expectancy(|age| {
+                        k * baseline_hazard(age, sex) * multiplier[phm_core::age::esp_band_index(age as i32)]
+                    });
                     // More hazard, shorter lives.
                     if e0 > target { lo = mid } else { hi = mid }
                 }
@@ -697,7 +710,9 @@ impl Model {
                 let u: f64 = rng.random();
                 let cells = &self.age_sex_cdf[place];
                 let cell = cells.iter().find(|c| u <= c.0).unwrap_or(&cells[cells.len() - 1]);
-                if rng.random::<f64>() < window_survival(band_mid_age(cell.2), cell.1).powf(self.place_hazard[place][cell.1 as usize]) {
+                if rng.random::<f64>()
+                    < window_survival(band_mid_age(cell.2), cell.1).powf(self.place_hazard[place][cell.1 as usize])
+                {
                     break (cell.1, cell.2);
                 }
             }
@@ -811,12 +826,8 @@ impl Model {
     /// without a cap, the hazard ratios of a very multimorbid 90-year-old reach the hundreds and
     /// the age-band normalisation then starves everyone else of deaths.
     pub fn condition_hazard_product(&self, has: &[bool; N_CONDITIONS]) -> f64 {
-        let product: f64 = Condition::ALL
-            .iter()
-            .zip(has)
-            .filter(|(_, h)| **h)
-            .map(|(c, _)| c.death_hazard_ratio())
-            .product();
+        let product: f64 =
+            Condition::ALL.iter().zip(has).filter(|(_, h)| **h).map(|(c, _)| c.death_hazard_ratio()).product();
         product.min(5.0)
     }
 
@@ -830,7 +841,8 @@ impl Model {
     /// Yearly death hazard for a person at `age` with these conditions active.
     pub fn death_hazard(&self, d: &Demographics, age: f64, has: &[bool; N_CONDITIONS]) -> f64 {
         let band = phm_core::age::esp_band_index(age as i32);
-        self.place_hazard[d.place][d.sex as usize] * baseline_hazard(age, d.sex) * self.raw_hazard_multiplier(d, has) / self.hazard_norm[band]
+        self.place_hazard[d.place][d.sex as usize] * baseline_hazard(age, d.sex) * self.raw_hazard_multiplier(d, has)
+            / self.hazard_norm[band]
     }
 
     /// Number of reference places.
@@ -906,7 +918,11 @@ fn period_life_expectancy(hazard: impl Fn(f64) -> f64) -> f64 {
 /// target shares of the living, each oversampled by the inverse of surviving the history window
 /// at the place's mortality level (`place_hazard`, female and male), so that the living
 /// population at the extract date keeps the target structure.
-fn age_sex_cdf(reference: &ReferenceData, targets: &Targets, place_hazard: &[[f64; 2]]) -> Result<Vec<Vec<(f64, Sex, usize)>>> {
+fn age_sex_cdf(
+    reference: &ReferenceData,
+    targets: &Targets,
+    place_hazard: &[[f64; 2]],
+) -> Result<Vec<Vec<(f64, Sex, usize)>>> {
     let mut cdf = Vec::new();
     for (place, hazard) in reference.places.iter().zip(place_hazard) {
         let mut cells = Vec::new();
@@ -917,7 +933,13 @@ fn age_sex_cdf(reference: &ReferenceData, targets: &Targets, place_hazard: &[[f6
                     .age_sex
                     .iter()
                     .find(|r| r.place_code == place.place_code && r.sex == sex.fhir() && r.age_band == *label)
-                    .ok_or_else(|| Error::Calibration(format!("calibration/age_sex.csv has no row for {} {} {label}", place.place_code, sex.fhir())))?;
+                    .ok_or_else(|| {
+                        Error::Calibration(format!(
+                            "calibration/age_sex.csv has no row for {} {} {label}",
+                            place.place_code,
+                            sex.fhir()
+                        ))
+                    })?;
                 total += row.percent / window_survival(band_mid_age(band), sex).powf(hazard[sex as usize]);
                 cells.push((total, sex, band));
             }
@@ -973,4 +995,3 @@ impl Model {
         if total > 0.0 { weighted / total } else { 1.0 }
     }
 }
-

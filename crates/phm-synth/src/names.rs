@@ -7,39 +7,72 @@ use rand::Rng;
 use crate::model::Sex;
 
 const FAMILY_WHITE: &[&str] = &[
-    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Robinson", "Wright",
-    "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Wood", "Jackson", "Clarke",
-    "Murphy", "Kowalski", "Nowak", "Popescu", "Harris", "Lewis", "Turner", "Cooper", "Hill", "Ward",
+    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Robinson", "Wright", "Thompson",
+    "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Wood", "Jackson", "Clarke", "Murphy", "Kowalski", "Nowak",
+    "Popescu", "Harris", "Lewis", "Turner", "Cooper", "Hill", "Ward",
 ];
 const FAMILY_SOUTH_ASIAN: &[&str] = &[
-    "Khan", "Hussain", "Ahmed", "Ali", "Patel", "Begum", "Iqbal", "Akhtar", "Rahman", "Miah",
-    "Shah", "Singh", "Kaur", "Mahmood", "Butt", "Chaudhry", "Islam", "Uddin", "Sharma", "Malik",
+    "Khan", "Hussain", "Ahmed", "Ali", "Patel", "Begum", "Iqbal", "Akhtar", "Rahman", "Miah", "Shah", "Singh", "Kaur",
+    "Mahmood", "Butt", "Chaudhry", "Islam", "Uddin", "Sharma", "Malik",
 ];
 const FAMILY_BLACK: &[&str] = &[
-    "Okafor", "Mensah", "Adeyemi", "Campbell", "Williams", "Brown", "Osei", "Asante", "Mohamed", "Nwosu",
-    "Thomas", "Francis", "Boateng", "Yusuf", "Clarke", "Bello", "Grant", "Reid", "Abdi", "Owusu",
+    "Okafor", "Mensah", "Adeyemi", "Campbell", "Williams", "Brown", "Osei", "Asante", "Mohamed", "Nwosu", "Thomas",
+    "Francis", "Boateng", "Yusuf", "Clarke", "Bello", "Grant", "Reid", "Abdi", "Owusu",
 ];
 const FAMILY_OTHER: &[&str] = &[
-    "Chen", "Wang", "Li", "Nguyen", "Kim", "Silva", "Santos", "Haddad", "Rossi", "Costa",
-    "Ahmadi", "Hassan", "Yilmaz", "Fernandes", "Zhang",
+    "Chen",
+    "Wang",
+    "Li",
+    "Nguyen",
+    "Kim",
+    "Silva",
+    "Santos",
+    "Haddad",
+    "Rossi",
+    "Costa",
+    "Ahmadi",
+    "Hassan",
+    "Yilmaz",
+    "Fernandes",
+    "Zhang",
 ];
 const GIVEN_FEMALE: &[&str] = &[
-    "Olivia", "Amelia", "Isla", "Ava", "Mia", "Sophia", "Grace", "Lily", "Emily", "Ella",
-    "Sarah", "Emma", "Claire", "Helen", "Susan", "Margaret", "Patricia", "Joan", "Jean", "Karen",
-    "Fatima", "Aisha", "Maryam", "Zara", "Amira", "Priya", "Noor", "Khadija", "Ayesha", "Sana",
-    "Grace", "Blessing", "Abena", "Chloe", "Ruth", "Mei", "Ana", "Maria", "Zofia", "Elena",
+    "Olivia", "Amelia", "Isla", "Ava", "Mia", "Sophia", "Grace", "Lily", "Emily", "Ella", "Sarah", "Emma", "Claire",
+    "Helen", "Susan", "Margaret", "Patricia", "Joan", "Jean", "Karen", "Fatima", "Aisha", "Maryam", "Zara", "Amira",
+    "Priya", "Noor", "Khadija", "Ayesha", "Sana", "Grace", "Blessing", "Abena", "Chloe", "Ruth", "Mei", "Ana", "Maria",
+    "Zofia", "Elena",
 ];
 const GIVEN_MALE: &[&str] = &[
-    "Oliver", "George", "Noah", "Arthur", "Harry", "Leo", "Jack", "Charlie", "Oscar", "Thomas",
-    "James", "John", "David", "Michael", "Peter", "Robert", "Paul", "Mark", "Andrew", "Richard",
-    "Muhammad", "Ibrahim", "Yusuf", "Adam", "Omar", "Ali", "Hamza", "Zain", "Arjun", "Imran",
-    "Daniel", "Samuel", "Kwame", "Emmanuel", "Joseph", "Wei", "Lucas", "Mateo", "Piotr", "Andrei",
+    "Oliver", "George", "Noah", "Arthur", "Harry", "Leo", "Jack", "Charlie", "Oscar", "Thomas", "James", "John",
+    "David", "Michael", "Peter", "Robert", "Paul", "Mark", "Andrew", "Richard", "Muhammad", "Ibrahim", "Yusuf", "Adam",
+    "Omar", "Ali", "Hamza", "Zain", "Arjun", "Imran", "Daniel", "Samuel", "Kwame", "Emmanuel", "Joseph", "Wei",
+    "Lucas", "Mateo", "Piotr", "Andrei",
 ];
 const STREETS: &[&str] = &[
-    "Park Road", "Church Street", "Station Road", "High Street", "Victoria Road", "Mill Lane",
-    "London Road", "The Green", "Castle Street", "Queens Road", "Manor Road", "Kings Road",
-    "Bridge Street", "Grove Road", "Orchard Way", "Meadow Lane", "Abbey Road", "Elm Avenue",
-    "Priory Walk", "Chapel Lane", "School Lane", "Windmill Hill", "Beech Close", "Oak Drive",
+    "Park Road",
+    "Church Street",
+    "Station Road",
+    "High Street",
+    "Victoria Road",
+    "Mill Lane",
+    "London Road",
+    "The Green",
+    "Castle Street",
+    "Queens Road",
+    "Manor Road",
+    "Kings Road",
+    "Bridge Street",
+    "Grove Road",
+    "Orchard Way",
+    "Meadow Lane",
+    "Abbey Road",
+    "Elm Avenue",
+    "Priory Walk",
+    "Chapel Lane",
+    "School Lane",
+    "Windmill Hill",
+    "Beech Close",
+    "Oak Drive",
 ];
 const LETTERS: &[u8] = b"ABDEFGHJLNPQRSTUWXY";
 

@@ -12,8 +12,14 @@ use crate::{Error, Result};
 
 /// Resource files in every GP practice extract, in slot order.
 pub const GP_FILES: [&str; 8] = [
-    "Patient", "EpisodeOfCare", "Condition", "Observation", "MedicationStatement", "Immunization",
-    "Encounter", "Procedure",
+    "Patient",
+    "EpisodeOfCare",
+    "Condition",
+    "Observation",
+    "MedicationStatement",
+    "Immunization",
+    "Encounter",
+    "Procedure",
 ];
 /// Resource files in every acute trust extract.
 pub const ACUTE_FILES: [&str; 4] = ["Patient", "Encounter", "Condition", "Procedure"];
@@ -143,7 +149,13 @@ impl Layout {
             resource_type: "OptOut".to_owned(),
             header: Some(phm_formats::social_care::OPT_OUT_COLUMNS.join(",")),
         });
-        Self { files, practices: reference.practices.len(), acute_trusts, community_trusts, places: reference.places.len() }
+        Self {
+            files,
+            practices: reference.practices.len(),
+            acute_trusts,
+            community_trusts,
+            places: reference.places.len(),
+        }
     }
 
     /// File index of a GP practice's resource file.
@@ -158,7 +170,10 @@ impl Layout {
 
     /// File index of a community trust's resource file (slot in [`COMMUNITY_FILES`]).
     pub fn community(&self, trust: usize, slot: usize) -> usize {
-        self.practices * GP_FILES.len() + self.acute_trusts.len() * ACUTE_FILES.len() + trust * COMMUNITY_FILES.len() + slot
+        self.practices * GP_FILES.len()
+            + self.acute_trusts.len() * ACUTE_FILES.len()
+            + trust * COMMUNITY_FILES.len()
+            + slot
     }
 
     /// File index of a council's social care extract.
@@ -234,7 +249,10 @@ impl DropWriter {
             let mut writer = BufWriter::with_capacity(128 * 1024, file);
             let mut written = 0;
             if let Some(header) = &spec.header {
-                writer.write_all(header.as_bytes()).and_then(|()| writer.write_all(b"\n")).map_err(|source| Error::Write { path: path.clone(), source })?;
+                writer
+                    .write_all(header.as_bytes())
+                    .and_then(|()| writer.write_all(b"\n"))
+                    .map_err(|source| Error::Write { path: path.clone(), source })?;
                 written = header.len() as u64 + 1;
             }
             writers.push(writer);
@@ -258,7 +276,13 @@ impl DropWriter {
     }
 
     /// Flushes every file and writes `manifest.json`; returns the manifest.
-    pub fn finish(mut self, layout: &Layout, generator: String, extract_date: String, parameters: serde_json::Map<String, serde_json::Value>) -> Result<Manifest> {
+    pub fn finish(
+        mut self,
+        layout: &Layout,
+        generator: String,
+        extract_date: String,
+        parameters: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Manifest> {
         for (i, writer) in self.writers.iter_mut().enumerate() {
             writer.flush().map_err(|source| Error::Write { path: self.root.join(&layout.files[i].path), source })?;
         }

@@ -92,7 +92,8 @@ pub fn years_between(from: NaiveDate, to: NaiveDate) -> f64 {
 
 /// The first day of the history window.
 pub fn window_start(model: &Model) -> NaiveDate {
-    model.extract_date.with_year(model.extract_date.year() - HISTORY_YEARS).unwrap_or(model.extract_date) + Duration::days(1)
+    model.extract_date.with_year(model.extract_date.year() - HISTORY_YEARS).unwrap_or(model.extract_date)
+        + Duration::days(1)
 }
 
 impl Person {
@@ -150,10 +151,17 @@ impl Person {
         let hypertension = has[Condition::Hypertension as usize];
         let undiagnosed_hypertension = !hypertension
             && age_end >= 30.0
-            && rng.random::<f64>() < 0.45 * model.condition_probability(Condition::Hypertension as usize, &demo, &has, age_end);
+            && rng.random::<f64>()
+                < 0.45 * model.condition_probability(Condition::Hypertension as usize, &demo, &has, age_end);
         let bp_controlled = rng.random::<f64>() < 0.66;
         let cancer_site = {
-            let lung = if demo.smoking == Smoking::Current { 0.30 } else if demo.smoking == Smoking::Ex { 0.18 } else { 0.05 };
+            let lung = if demo.smoking == Smoking::Current {
+                0.30
+            } else if demo.smoking == Smoking::Ex {
+                0.18
+            } else {
+                0.05
+            };
             let u: f64 = rng.random();
             if u < lung {
                 "cancer_lung"
@@ -165,10 +173,9 @@ impl Person {
                 "cancer_prostate"
             }
         };
-        let type_1_diabetes = conditions
-            .iter()
-            .any(|(c, d)| *c == Condition::Diabetes && years_between(demo.birth, *d) < 30.0)
-            && rng.random::<f64>() < 0.7;
+        let type_1_diabetes =
+            conditions.iter().any(|(c, d)| *c == Condition::Diabetes && years_between(demo.birth, *d) < 30.0)
+                && rng.random::<f64>() < 0.7;
 
         // Frailty: coded for people 65+ from the GP's annual frailty identification.
         let frailty = if age_end >= 65.0 {
@@ -207,9 +214,8 @@ impl Person {
             .collect();
         let current = pick_weighted(rng, &home_weights);
         let years_registered = -20.0 * (1.0 - rng.random::<f64>()).ln();
-        let first_start = (demo.birth + Duration::days(rng.random_range(10..60)))
-            .max(add_years(extract, -years_registered))
-            .min(end);
+        let first_start =
+            (demo.birth + Duration::days(rng.random_range(10..60))).max(add_years(extract, -years_registered)).min(end);
         let mut registrations = Vec::new();
         if rng.random::<f64>() < 0.08 && first_start < start {
             let switch = date_between(rng, start, end);
@@ -217,7 +223,11 @@ impl Person {
             if previous == current {
                 previous = (current + 1) % practices.len();
             }
-            registrations.push(Registration { practice: previous, start: first_start, end: Some(switch - Duration::days(1)) });
+            registrations.push(Registration {
+                practice: previous,
+                start: first_start,
+                end: Some(switch - Duration::days(1)),
+            });
             registrations.push(Registration { practice: current, start: switch, end: death });
         } else {
             registrations.push(Registration { practice: current, start: first_start, end: death });
@@ -280,10 +290,7 @@ impl Person {
 
     /// The practice registered with on a date, if any.
     pub fn practice_on(&self, date: NaiveDate) -> Option<usize> {
-        self.registrations
-            .iter()
-            .find(|r| r.start <= date && r.end.is_none_or(|e| date <= e))
-            .map(|r| r.practice)
+        self.registrations.iter().find(|r| r.start <= date && r.end.is_none_or(|e| date <= e)).map(|r| r.practice)
     }
 }
 

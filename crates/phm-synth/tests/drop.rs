@@ -42,7 +42,11 @@ fn same_seed_gives_identical_files_for_any_thread_count() {
     }
     let other = tempfile::tempdir().expect("tempdir");
     run(3_000, 8, other.path(), 2);
-    assert_ne!(contents(other.path())["gp/SYNGP001/Patient.ndjson"], a["gp/SYNGP001/Patient.ndjson"], "a different seed gives different people");
+    assert_ne!(
+        contents(other.path())["gp/SYNGP001/Patient.ndjson"],
+        a["gp/SYNGP001/Patient.ndjson"],
+        "a different seed gives different people"
+    );
 }
 
 #[test]
@@ -78,10 +82,12 @@ fn nhs_numbers_are_valid_unique_and_in_the_test_range() {
     for practice in std::fs::read_dir(dir.path().join("gp")).expect("gp dir") {
         let path = practice.expect("entry").path().join("Patient.ndjson");
         let read: phm_formats::fhir::NdjsonRead<phm_formats::fhir::Patient> =
-            phm_formats::fhir::read_ndjson(std::io::BufReader::new(std::fs::File::open(path).expect("open"))).expect("read");
+            phm_formats::fhir::read_ndjson(std::io::BufReader::new(std::fs::File::open(path).expect("open")))
+                .expect("read");
         assert!(read.bad.is_empty());
         for (_, patient) in read.resources {
-            let n = phm_core::nhs_number::NhsNumber::parse(patient.nhs_number().expect("has NHS number")).expect("Modulus 11 valid");
+            let n = phm_core::nhs_number::NhsNumber::parse(patient.nhs_number().expect("has NHS number"))
+                .expect("Modulus 11 valid");
             assert!(n.is_test_range());
             seen.insert(n);
         }
@@ -99,7 +105,10 @@ fn calibration_holds_in_the_generated_files() {
     let (rows, bad) = phm_synth::check::check(dir.path()).expect("check runs");
     assert_eq!(bad, 0);
     let find = |measure: &str, group: &str| {
-        rows.iter().find(|r| r.measure == measure && r.group == group).unwrap_or_else(|| panic!("no row {measure} / {group}")).achieved
+        rows.iter()
+            .find(|r| r.measure == measure && r.group == group)
+            .unwrap_or_else(|| panic!("no row {measure} / {group}"))
+            .achieved
     };
     // Pyramid, ethnic mix, place sizes, prevalences, life expectancy by place. The decile
     // life-expectancy gap is left to the full-size run: deciles 1 and 10 hold too few people at
@@ -120,10 +129,14 @@ fn calibration_holds_in_the_generated_files() {
     assert!(find("Prevalence copd: most / least deprived quintile, age-standardised ratio", "BLMK") > 1.6);
     assert!(find("Prevalence diabetes: South Asian / White, age-standardised ratio", "BLMK") > 1.5);
     // Immunisation lower in the most deprived quintile.
-    assert!(find("MMR dose 1 by 24 months, deprivation quintile 1, %", "BLMK") + 4.0 < find("MMR dose 1 by 24 months, deprivation quintile 5, %", "BLMK"));
+    assert!(
+        find("MMR dose 1 by 24 months, deprivation quintile 1, %", "BLMK") + 4.0
+            < find("MMR dose 1 by 24 months, deprivation quintile 5, %", "BLMK")
+    );
     // Life expectancy gap by deprivation, from the generated deaths.
     for sex in ["male", "female"] {
-        let quintile_gap = find(&format!("Life expectancy gap, least minus most deprived quintile, {sex}, years"), "BLMK");
+        let quintile_gap =
+            find(&format!("Life expectancy gap, least minus most deprived quintile, {sex}, years"), "BLMK");
         assert!((4.0..11.0).contains(&quintile_gap), "{sex} quintile gap {quintile_gap}");
     }
 }

@@ -26,9 +26,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type};
+use datafusion::arrow::datatypes::{
+    DataType, Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
+};
 use phm_engine::{Engine, IndicatorRow, NOT_RECORDED};
-use phm_model::{AggKind, Aggregate, BinOp, Cohort, EExpr, EventTable, Indicator, Lookups, PExpr, PersonAttr, PracticeField, Type, Unit, Value};
+use phm_model::{
+    AggKind, Aggregate, BinOp, Cohort, EExpr, EventTable, Indicator, Lookups, PExpr, PersonAttr, PracticeField, Type,
+    Unit, Value,
+};
 
 /// Rows of a person, by person id, for one event table.
 type EventRows = BTreeMap<String, Vec<Vec<Value>>>;
@@ -60,7 +66,9 @@ pub fn arrow_value(array: &dyn Array, row: usize) -> Value {
         DataType::UInt64 => Value::Int(array.as_primitive::<UInt64Type>().value(row) as i64),
         DataType::Float32 => Value::Float(f64::from(array.as_primitive::<Float32Type>().value(row))),
         DataType::Float64 => Value::Float(array.as_primitive::<Float64Type>().value(row)),
-        DataType::Date32 => array.as_primitive::<Date32Type>().value_as_date(row).map(Value::Date).unwrap_or(Value::Null),
+        DataType::Date32 => {
+            array.as_primitive::<Date32Type>().value_as_date(row).map(Value::Date).unwrap_or(Value::Null)
+        }
         DataType::Utf8 => Value::Text(array.as_string::<i32>().value(row).to_owned()),
         DataType::LargeUtf8 => Value::Text(array.as_string::<i64>().value(row).to_owned()),
         DataType::Utf8View => Value::Text(array.as_string_view().value(row).to_owned()),
@@ -74,7 +82,14 @@ fn rows_of(tables: &BTreeMap<String, Vec<RecordBatch>>, table: &str) -> Vec<BTre
     for batch in tables.get(table).map(Vec::as_slice).unwrap_or_default() {
         let schema = batch.schema();
         for i in 0..batch.num_rows() {
-            out.push(schema.fields().iter().zip(batch.columns()).map(|(f, c)| (f.name().clone(), arrow_value(c.as_ref(), i))).collect());
+            out.push(
+                schema
+                    .fields()
+                    .iter()
+                    .zip(batch.columns())
+                    .map(|(f, c)| (f.name().clone(), arrow_value(c.as_ref(), i)))
+                    .collect(),
+            );
         }
     }
     out
@@ -89,7 +104,10 @@ fn text(v: &Value) -> Option<&str> {
 
 impl Store {
     fn new(tables: &BTreeMap<String, Vec<RecordBatch>>) -> Store {
-        let mut persons: Vec<(String, BTreeMap<String, Value>)> = rows_of(tables, "person").into_iter().map(|r| (crate::tables::readable_person(r.get("person_id").and_then(text).unwrap_or_default()), r)).collect();
+        let mut persons: Vec<(String, BTreeMap<String, Value>)> = rows_of(tables, "person")
+            .into_iter()
+            .map(|r| (crate::tables::readable_person(r.get("person_id").and_then(text).unwrap_or_default()), r))
+            .collect();
         persons.sort_by(|a, b| a.0.cmp(&b.0));
         let mut events = BTreeMap::new();
         for table in EventTable::ALL {
@@ -305,7 +323,9 @@ impl Ctx<'_> {
             PExpr::IndexDate => Value::Date(self.index),
             PExpr::Attr { attr } => self.attr(*attr),
             PExpr::AgeAt { date } => {
-                let (Value::Date(d), Value::Int(year)) = (self.eval(date), self.stored("year_of_birth")) else { return Value::Null };
+                let (Value::Date(d), Value::Int(year)) = (self.eval(date), self.stored("year_of_birth")) else {
+                    return Value::Null;
+                };
                 let month = match self.stored("month_of_birth") {
                     Value::Int(m) => m,
                     _ => 7,
@@ -339,7 +359,9 @@ impl Ctx<'_> {
             PExpr::ToFloat { arg } => to_float(&self.eval(arg)),
             PExpr::PracticeLookup { practice, field } => {
                 let p = self.eval(practice);
-                let Some((pcn, place)) = text(&p).and_then(|p| self.lookups.practices.get(p)) else { return Value::Null };
+                let Some((pcn, place)) = text(&p).and_then(|p| self.lookups.practices.get(p)) else {
+                    return Value::Null;
+                };
                 let v = if *field == PracticeField::Pcn { pcn } else { place };
                 v.clone().map(Value::Text).unwrap_or(Value::Null)
             }
@@ -350,7 +372,9 @@ impl Ctx<'_> {
     fn eval_event(&self, e: &EExpr, table: EventTable, row: &[Value]) -> Value {
         match e {
             EExpr::Column { name, .. } => {
-                let Some(i) = table.columns().iter().position(|c| c.name == name) else { panic!("table `{}` has no column `{name}`", table.name()) };
+                let Some(i) = table.columns().iter().position(|c| c.name == name) else {
+                    panic!("table `{}` has no column `{name}`", table.name())
+                };
                 row[i].clone()
             }
             EExpr::Person { expr } => self.eval(expr),
@@ -361,7 +385,9 @@ impl Ctx<'_> {
             EExpr::InList { arg, values } => in_list(&self.eval_event(arg, table, row), values),
             EExpr::Not { arg } => not(&self.eval_event(arg, table, row)),
             EExpr::Neg { arg } => neg(&self.eval_event(arg, table, row)),
-            EExpr::Binary { op, left, right } => binary(*op, &self.eval_event(left, table, row), &self.eval_event(right, table, row)),
+            EExpr::Binary { op, left, right } => {
+                binary(*op, &self.eval_event(left, table, row), &self.eval_event(right, table, row))
+            }
             EExpr::IsMissing { arg } => Value::Bool(matches!(self.eval_event(arg, table, row), Value::Null)),
             EExpr::Otherwise { arg, fallback } => match self.eval_event(arg, table, row) {
                 Value::Null => self.eval_event(fallback, table, row),
@@ -376,9 +402,20 @@ impl Ctx<'_> {
         let table = a.frame.table;
         let all = self.store.events.get(&table).and_then(|t| t.get(self.person)).map(Vec::as_slice).unwrap_or_default();
         // Rows where every filter is exactly true.
-        let rows: Vec<&Vec<Value>> = all.iter().filter(|row| a.frame.filters.iter().all(|f| self.eval_event(f, table, row) == Value::Bool(true))).collect();
-        let values = |of: &EExpr| -> Vec<Value> { rows.iter().map(|row| self.eval_event(of, table, row)).filter(|v| !matches!(v, Value::Null)).collect() };
-        let column = |name: &str| -> usize { table.columns().iter().position(|c| c.name == name).unwrap_or_else(|| panic!("table `{}` has no column `{name}`", table.name())) };
+        let rows: Vec<&Vec<Value>> = all
+            .iter()
+            .filter(|row| a.frame.filters.iter().all(|f| self.eval_event(f, table, row) == Value::Bool(true)))
+            .collect();
+        let values = |of: &EExpr| -> Vec<Value> {
+            rows.iter().map(|row| self.eval_event(of, table, row)).filter(|v| !matches!(v, Value::Null)).collect()
+        };
+        let column = |name: &str| -> usize {
+            table
+                .columns()
+                .iter()
+                .position(|c| c.name == name)
+                .unwrap_or_else(|| panic!("table `{}` has no column `{name}`", table.name()))
+        };
         let result = match &a.kind {
             AggKind::Exists => Value::Bool(!rows.is_empty()),
             AggKind::Count => Value::Int(rows.len() as i64),
@@ -391,14 +428,22 @@ impl Ctx<'_> {
                 }
                 Value::Int(distinct.len() as i64)
             }
-            AggKind::Min { of } => values(of).into_iter().reduce(|m, v| if compare(&v, &m) == Some(Ordering::Less) { v } else { m }).unwrap_or(Value::Null),
-            AggKind::Max { of } => values(of).into_iter().reduce(|m, v| if compare(&v, &m) == Some(Ordering::Greater) { v } else { m }).unwrap_or(Value::Null),
+            AggKind::Min { of } => values(of)
+                .into_iter()
+                .reduce(|m, v| if compare(&v, &m) == Some(Ordering::Less) { v } else { m })
+                .unwrap_or(Value::Null),
+            AggKind::Max { of } => values(of)
+                .into_iter()
+                .reduce(|m, v| if compare(&v, &m) == Some(Ordering::Greater) { v } else { m })
+                .unwrap_or(Value::Null),
             AggKind::Sum { of } => {
                 let vs = values(of);
                 if vs.is_empty() {
                     Value::Null
                 } else if a.ty == Type::Int {
-                    Value::Int(vs.iter().map(|v| if let Value::Int(i) = v { *i } else { 0 }).fold(0i64, i64::wrapping_add))
+                    Value::Int(
+                        vs.iter().map(|v| if let Value::Int(i) = v { *i } else { 0 }).fold(0i64, i64::wrapping_add),
+                    )
                 } else {
                     Value::Float(vs.iter().filter_map(as_f64).sum())
                 }
@@ -410,7 +455,9 @@ impl Ctx<'_> {
             AggKind::First { column: name } | AggKind::Last { column: name } => {
                 let keys: Vec<usize> = table.sort_columns().iter().map(|c| column(c.name)).collect();
                 let mut sorted = rows.clone();
-                sorted.sort_by(|x, y| keys.iter().map(|&k| sort_order(&x[k], &y[k])).find(|o| o.is_ne()).unwrap_or(Ordering::Equal));
+                sorted.sort_by(|x, y| {
+                    keys.iter().map(|&k| sort_order(&x[k], &y[k])).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
+                });
                 let pick = if matches!(a.kind, AggKind::First { .. }) { sorted.first() } else { sorted.last() };
                 pick.map(|row| row[column(name)].clone()).unwrap_or(Value::Null)
             }
@@ -426,7 +473,12 @@ fn contexts<'a>(store: &'a Store, lookups: &'a Lookups, index: NaiveDate) -> imp
 
 /// A cohort at an index date: the persons (in person id order) for whom the population is
 /// `true`, each with the values of the cohort's columns.
-pub fn cohort(tables: &BTreeMap<String, Vec<RecordBatch>>, lookups: &Lookups, cohort: &Cohort, index: NaiveDate) -> Vec<(String, Vec<Value>)> {
+pub fn cohort(
+    tables: &BTreeMap<String, Vec<RecordBatch>>,
+    lookups: &Lookups,
+    cohort: &Cohort,
+    index: NaiveDate,
+) -> Vec<(String, Vec<Value>)> {
     let store = Store::new(tables);
     contexts(&store, lookups, index)
         .filter(|c| c.eval(&cohort.population) == Value::Bool(true))
@@ -438,18 +490,37 @@ pub fn cohort(tables: &BTreeMap<String, Vec<RecordBatch>>, lookups: &Lookups, co
 /// person id order), their rows of the extract's table where every filter is `true`, in the
 /// table's sort order ([`EventTable::sort_columns`], missing values last), each as (person
 /// id, the listed columns).
-pub fn cohort_events(tables: &BTreeMap<String, Vec<RecordBatch>>, lookups: &Lookups, cohort: &Cohort, index: NaiveDate) -> Vec<(String, Vec<Value>)> {
+pub fn cohort_events(
+    tables: &BTreeMap<String, Vec<RecordBatch>>,
+    lookups: &Lookups,
+    cohort: &Cohort,
+    index: NaiveDate,
+) -> Vec<(String, Vec<Value>)> {
     let Some(extract) = &cohort.events else { return Vec::new() };
     let table = extract.frame.table;
-    let column = |name: &str| -> usize { table.columns().iter().position(|c| c.name == name).unwrap_or_else(|| panic!("table `{}` has no column `{name}`", table.name())) };
+    let column = |name: &str| -> usize {
+        table
+            .columns()
+            .iter()
+            .position(|c| c.name == name)
+            .unwrap_or_else(|| panic!("table `{}` has no column `{name}`", table.name()))
+    };
     let keys: Vec<usize> = table.sort_columns().iter().map(|c| column(c.name)).collect();
     let store = Store::new(tables);
     let mut out = Vec::new();
     for c in contexts(&store, lookups, index).filter(|c| c.eval(&cohort.population) == Value::Bool(true)) {
         let all = store.events.get(&table).and_then(|t| t.get(c.person)).map(Vec::as_slice).unwrap_or_default();
-        let mut rows: Vec<&Vec<Value>> = all.iter().filter(|row| extract.frame.filters.iter().all(|f| c.eval_event(f, table, row) == Value::Bool(true))).collect();
-        rows.sort_by(|x, y| keys.iter().map(|&k| sort_order(&x[k], &y[k])).find(|o| o.is_ne()).unwrap_or(Ordering::Equal));
-        out.extend(rows.into_iter().map(|row| (c.person.to_owned(), extract.columns.iter().map(|n| row[column(n)].clone()).collect())));
+        let mut rows: Vec<&Vec<Value>> = all
+            .iter()
+            .filter(|row| extract.frame.filters.iter().all(|f| c.eval_event(f, table, row) == Value::Bool(true)))
+            .collect();
+        rows.sort_by(|x, y| {
+            keys.iter().map(|&k| sort_order(&x[k], &y[k])).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
+        });
+        out.extend(
+            rows.into_iter()
+                .map(|row| (c.person.to_owned(), extract.columns.iter().map(|n| row[column(n)].clone()).collect())),
+        );
     }
     out
 }
@@ -485,7 +556,12 @@ fn category(v: &Value) -> String {
 /// everyone for `life_expectancy`), counts a true/false series where `true` and sums a
 /// whole-number series with missing as 0. With no
 /// persons at all there are no rows (the engine groups the persons, and there are none).
-pub fn indicators(tables: &BTreeMap<String, Vec<RecordBatch>>, lookups: &Lookups, indicators: &[&Indicator], dates: &[NaiveDate]) -> Vec<IndicatorRow> {
+pub fn indicators(
+    tables: &BTreeMap<String, Vec<RecordBatch>>,
+    lookups: &Lookups,
+    indicators: &[&Indicator],
+    dates: &[NaiveDate],
+) -> Vec<IndicatorRow> {
     let store = Store::new(tables);
     let mut out = Vec::new();
     for &date in dates {
@@ -511,7 +587,11 @@ pub fn indicators(tables: &BTreeMap<String, Vec<RecordBatch>>, lookups: &Lookups
                 let here: Vec<&Counted> = per_person.iter().filter(|p| keep(p)).collect();
                 let d = here.iter().filter(|p| p.in_denominator).count() as i64;
                 // Life expectancy counts deaths among everyone, not only the denominator.
-                let n = here.iter().filter(|p| p.in_denominator || ind.method == "life_expectancy").map(|p| p.numerator).sum();
+                let n = here
+                    .iter()
+                    .filter(|p| p.in_denominator || ind.method == "life_expectancy")
+                    .map(|p| p.numerator)
+                    .sum();
                 IndicatorRow {
                     indicator: ind.name.clone(),
                     index_date: date,
@@ -532,7 +612,14 @@ pub fn indicators(tables: &BTreeMap<String, Vec<RecordBatch>>, lookups: &Lookups
             }
         }
     }
-    out.sort_by(|a, b| (&a.indicator, a.index_date, &a.breakdown, &a.category).cmp(&(&b.indicator, b.index_date, &b.breakdown, &b.category)));
+    out.sort_by(|a, b| {
+        (&a.indicator, a.index_date, &a.breakdown, &a.category).cmp(&(
+            &b.indicator,
+            b.index_date,
+            &b.breakdown,
+            &b.category,
+        ))
+    });
     out
 }
 
@@ -541,7 +628,11 @@ pub fn indicators(tables: &BTreeMap<String, Vec<RecordBatch>>, lookups: &Lookups
 
 /// Run a cohort on the DataFusion engine and read its rows back as values:
 /// (person id, column values), in the engine's order.
-pub async fn engine_cohort(engine: &Engine, cohort: &Cohort, index: NaiveDate) -> phm_engine::Result<Vec<(String, Vec<Value>)>> {
+pub async fn engine_cohort(
+    engine: &Engine,
+    cohort: &Cohort,
+    index: NaiveDate,
+) -> phm_engine::Result<Vec<(String, Vec<Value>)>> {
     Ok(person_rows(&engine.cohort(cohort, index).await?.collect().await?))
 }
 
@@ -562,7 +653,11 @@ fn person_rows(batches: &[RecordBatch]) -> Vec<(String, Vec<Value>)> {
 
 /// Run a cohort's event-level extract on the DataFusion engine and read its rows back as
 /// (person id, column values), in the engine's order (none without `events`).
-pub async fn engine_cohort_events(engine: &Engine, cohort: &Cohort, index: NaiveDate) -> phm_engine::Result<Vec<(String, Vec<Value>)>> {
+pub async fn engine_cohort_events(
+    engine: &Engine,
+    cohort: &Cohort,
+    index: NaiveDate,
+) -> phm_engine::Result<Vec<(String, Vec<Value>)>> {
     let Some(df) = engine.cohort_events(cohort, index).await? else { return Ok(Vec::new()) };
     Ok(person_rows(&df.collect().await?))
 }
@@ -582,7 +677,10 @@ fn floats_match(x: f64, y: f64) -> bool {
 
 /// Two cohort results are the same (same persons in the same order, values matching).
 pub fn cohorts_match(a: &[(String, Vec<Value>)], b: &[(String, Vec<Value>)]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.0 == y.0 && x.1.len() == y.1.len() && x.1.iter().zip(&y.1).all(|(u, v)| values_match(u, v)))
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.0 == y.0 && x.1.len() == y.1.len() && x.1.iter().zip(&y.1).all(|(u, v)| values_match(u, v)))
 }
 
 /// Two indicator results are the same (values within a relative 1e-9).

@@ -102,7 +102,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 use phm_engine::{IndicatorRow, Periods};
-use phm_model::{Cohort, CodelistRef, Column, EventTable, Indicator, Lookups, Measure, PExpr, Type, Value};
+use phm_model::{CodelistRef, Cohort, Column, EventTable, Indicator, Lookups, Measure, PExpr, Type, Value};
 
 use crate::reference;
 use crate::tables::table_from_text;
@@ -284,7 +284,8 @@ pub struct Chapter {
 
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_indented(line: &str) -> bool {
@@ -389,12 +390,17 @@ fn setup_line(lines: &mut Lines<'_>, line: usize, text: &str, setup: &mut Setup)
         }
         let rows: Vec<String> = lines.indented().into_iter().map(|(_, l)| l.to_owned()).collect();
         if rows.is_empty() {
-            return Err(lines.err(line, format!("table `{name}` needs indented lines: a header naming the columns, then one line per row")));
+            return Err(lines.err(
+                line,
+                format!("table `{name}` needs indented lines: a header naming the columns, then one line per row"),
+            ));
         }
         setup.tables.push(TableDecl { name: name.to_owned(), rows, line });
         return Ok(true);
     }
-    if let Some((name, expr)) = text.strip_prefix("let ").and_then(|r| r.split_once('=')).filter(|(n, _)| is_ident(n.trim())) {
+    if let Some((name, expr)) =
+        text.strip_prefix("let ").and_then(|r| r.split_once('=')).filter(|(n, _)| is_ident(n.trim()))
+    {
         let s = snippet(lines, line, name.trim(), expr)?;
         setup.lets.push(s);
         return Ok(true);
@@ -446,7 +452,9 @@ pub fn parse(path: &str, text: &str) -> Result<SpecFile, String> {
             continue;
         }
         if let Some(d) = l.strip_prefix("index_date:") {
-            index_date = Some(parse_date(d).ok_or_else(|| lines.err(line, format!("`{}` is not a date (YYYY-MM-DD)", d.trim())))?);
+            index_date = Some(
+                parse_date(d).ok_or_else(|| lines.err(line, format!("`{}` is not a date (YYYY-MM-DD)", d.trim())))?,
+            );
             continue;
         }
         if setup_line(&mut lines, line, l, &mut setup)? {
@@ -503,7 +511,9 @@ fn parse_case(lines: &mut Lines<'_>) -> Result<Case, String> {
         }
         if l.trim() == "----" {
             if defines.is_empty() && block.is_none() {
-                return Err(lines.err(at, "`----` must follow a `define` (or an `indicator`, `measure` or `cohort` block)"));
+                return Err(
+                    lines.err(at, "`----` must follow a `define` (or an `indicator`, `measure` or `cohort` block)")
+                );
             }
             expected = Some(parse_expected(lines, at)?);
             continue;
@@ -511,14 +521,21 @@ fn parse_case(lines: &mut Lines<'_>) -> Result<Case, String> {
         if block.is_some() {
             return Err(lines.err(at, "after an `indicator`, `measure` or `cohort` block only `----` may follow"));
         }
-        if let Some(kind) = [BlockKind::Indicator, BlockKind::Measure, BlockKind::Cohort].into_iter().find(|k| l.trim_end() == k.keyword()) {
+        if let Some(kind) = [BlockKind::Indicator, BlockKind::Measure, BlockKind::Cohort]
+            .into_iter()
+            .find(|k| l.trim_end() == k.keyword())
+        {
             if !defines.is_empty() {
-                return Err(lines.err(at, format!("a case has either `define`s or an `{}` block, not both", kind.keyword())));
+                return Err(
+                    lines.err(at, format!("a case has either `define`s or an `{}` block, not both", kind.keyword()))
+                );
             }
             block = Some(parse_block(lines, at, kind)?);
             continue;
         }
-        if let Some(rest) = l.strip_prefix("define").filter(|r| r.trim().is_empty() || (r.starts_with(' ') && is_ident(r.trim()))) {
+        if let Some(rest) =
+            l.strip_prefix("define").filter(|r| r.trim().is_empty() || (r.starts_with(' ') && is_ident(r.trim())))
+        {
             let name = rest.trim();
             let name = if name.is_empty() { "value" } else { name };
             if name == "person" {
@@ -539,7 +556,8 @@ fn parse_case(lines: &mut Lines<'_>) -> Result<Case, String> {
             return Err(lines.err(at, "after `define` only another `define` or `----` may follow"));
         }
         if let Some(d) = l.strip_prefix("index_date:") {
-            index_date = Some(parse_date(d).ok_or_else(|| lines.err(at, format!("`{}` is not a date (YYYY-MM-DD)", d.trim())))?);
+            index_date =
+                Some(parse_date(d).ok_or_else(|| lines.err(at, format!("`{}` is not a date (YYYY-MM-DD)", d.trim())))?);
             continue;
         }
         if setup_line(lines, at, l, &mut setup)? {
@@ -559,9 +577,19 @@ fn parse_case(lines: &mut Lines<'_>) -> Result<Case, String> {
         match b.kind {
             BlockKind::Indicator | BlockKind::Measure => {
                 if let Some(bad) = header.iter().find(|h| !INDICATOR_COLUMNS.contains(&h.as_str())) {
-                    return Err(lines.err(*at + 1, format!("`{bad}` is not a column of an indicator's result (they are {})", INDICATOR_COLUMNS.join(", "))));
+                    return Err(lines.err(
+                        *at + 1,
+                        format!(
+                            "`{bad}` is not a column of an indicator's result (they are {})",
+                            INDICATOR_COLUMNS.join(", ")
+                        ),
+                    ));
                 }
-                let need: &[&str] = if b.kind == BlockKind::Measure { &["index_date", "breakdown", "category"] } else { &["breakdown", "category"] };
+                let need: &[&str] = if b.kind == BlockKind::Measure {
+                    &["index_date", "breakdown", "category"]
+                } else {
+                    &["breakdown", "category"]
+                };
                 if let Some(n) = need.iter().find(|n| !header.iter().any(|h| h == *n)) {
                     return Err(lines.err(*at + 1, format!("the expected table needs the column `{n}`")));
                 }
@@ -585,17 +613,27 @@ fn parse_case(lines: &mut Lines<'_>) -> Result<Case, String> {
 fn parse_block(lines: &mut Lines<'_>, line: usize, kind: BlockKind) -> Result<Block, String> {
     let body = lines.indented();
     if body.is_empty() {
-        return Err(lines.err(line, format!("`{}` needs its fields on the indented lines below it, e.g. `denominator = age >= 18`", kind.keyword())));
+        return Err(lines.err(
+            line,
+            format!(
+                "`{}` needs its fields on the indented lines below it, e.g. `denominator = age >= 18`",
+                kind.keyword()
+            ),
+        ));
     }
     let mut fields: Vec<Snippet> = Vec::new();
     for (at, l) in body {
         if is_indented(l) {
-            let Some(f) = fields.last_mut() else { return Err(lines.err(at, "a continuation line must follow a field")) };
+            let Some(f) = fields.last_mut() else {
+                return Err(lines.err(at, "a continuation line must follow a field"));
+            };
             f.expr.push('\n');
             f.expr.push_str(l.trim());
             continue;
         }
-        let Some((name, value)) = l.split_once('=') else { return Err(lines.err(at, "write each field as `NAME = …`")) };
+        let Some((name, value)) = l.split_once('=') else {
+            return Err(lines.err(at, "write each field as `NAME = …`"));
+        };
         let name = name.trim();
         let ok = is_ident(name) || name.strip_prefix("column ").is_some_and(|n| is_ident(n.trim()));
         if !ok {
@@ -607,7 +645,10 @@ fn parse_block(lines: &mut Lines<'_>, line: usize, kind: BlockKind) -> Result<Bl
         fields.push(Snippet { name: name.to_owned(), expr: value.trim().to_owned(), line: at });
     }
     if kind == BlockKind::Cohort && !fields.iter().any(|f| f.name == "events") {
-        return Err(lines.err(line, "a `cohort` block in a spec file extracts events: give `events = …` (use `define` for person columns)"));
+        return Err(lines.err(
+            line,
+            "a `cohort` block in a spec file extracts events: give `events = …` (use `define` for person columns)",
+        ));
     }
     if kind == BlockKind::Measure && !fields.iter().any(|f| f.name == "intervals") {
         return Err(lines.err(line, "a `measure` needs `intervals = monthly from YYYY-MM-DD to YYYY-MM-DD`"));
@@ -639,7 +680,8 @@ fn parse_expected(lines: &mut Lines<'_>, line: usize) -> Result<Expected, String
         }
         let cells = split_cells(l, bordered);
         if cells.len() != header.len() {
-            return Err(lines.err(at, format!("{} cells, but the header on line {first_line} has {}", cells.len(), header.len())));
+            return Err(lines
+                .err(at, format!("{} cells, but the header on line {first_line} has {}", cells.len(), header.len())));
         }
         rows.push((at, cells));
     }
@@ -665,7 +707,12 @@ pub fn load_dir(root: &Path) -> Result<Vec<Chapter>, Vec<String>> {
         }
         if let Some(rest) = l.strip_prefix("chapter ") {
             match rest.split_once(':') {
-                Some((folder, title)) if is_ident(folder.trim()) => chapters.push(Chapter { folder: folder.trim().to_owned(), title: title.trim().to_owned(), prose: String::new(), files: Vec::new() }),
+                Some((folder, title)) if is_ident(folder.trim()) => chapters.push(Chapter {
+                    folder: folder.trim().to_owned(),
+                    title: title.trim().to_owned(),
+                    prose: String::new(),
+                    files: Vec::new(),
+                }),
                 _ => errors.push(format!("{}:{at}: write `chapter FOLDER: Title`", shown(&toc_path))),
             }
             continue;
@@ -734,7 +781,13 @@ fn inputs<'a>(file: &'a SpecFile, case: &'a Case) -> Inputs<'a> {
         tables.insert(t.name.as_str(), t);
     }
     Inputs {
-        codelists: file.setup.codelists.iter().chain(&case.setup.codelists).map(|c| (c.name.clone(), codelist_ref(c))).collect(),
+        codelists: file
+            .setup
+            .codelists
+            .iter()
+            .chain(&case.setup.codelists)
+            .map(|c| (c.name.clone(), codelist_ref(c)))
+            .collect(),
         lets: file.setup.lets.iter().chain(&case.setup.lets).map(|l| (l.name.clone(), l.expr.clone())).collect(),
         population: case.setup.population.as_ref().or(file.setup.population.as_ref()),
         tables,
@@ -749,7 +802,9 @@ fn bind_case(inputs: &Inputs<'_>, case: &Case) -> Result<Cohort, String> {
         None => Some(PExpr::Value { value: Value::Bool(true), ty: Type::Bool }),
         Some(p) => match phm_lang::bind_expression(&p.expr, &inputs.codelists, &inputs.lets) {
             Ok((e, Type::Bool)) => Some(e),
-            Ok((PExpr::Value { value: Value::Null, .. }, _)) => Some(PExpr::Value { value: Value::Null, ty: Type::Bool }),
+            Ok((PExpr::Value { value: Value::Null, .. }, _)) => {
+                Some(PExpr::Value { value: Value::Null, ty: Type::Bool })
+            }
             Ok((_, t)) => {
                 let _ = writeln!(errors, "error: the population must be true/false, but this is a {}", t.name());
                 None
@@ -768,7 +823,9 @@ fn bind_case(inputs: &Inputs<'_>, case: &Case) -> Result<Cohort, String> {
         }
     }
     match population {
-        Some(population) if errors.is_empty() => Ok(Cohort { name: "spec".into(), title: case.title.clone(), population, columns, events: None }),
+        Some(population) if errors.is_empty() => {
+            Ok(Cohort { name: "spec".into(), title: case.title.clone(), population, columns, events: None })
+        }
         _ => Err(errors),
     }
 }
@@ -832,7 +889,9 @@ fn bind_block(inputs: &Inputs<'_>, block: &Block) -> Result<BoundBlock, String> 
     let loaded = phm_lang::load_str("spec.phm", &text, dir.path());
     // Diagnostics name the file as `spec.phm`, not its temporary folder, so the rendered
     // reference does not change from run to run.
-    let render = |l: &phm_lang::Loaded| l.render().replace(&format!("{}{}", dir.path().display(), std::path::MAIN_SEPARATOR), "");
+    let render = |l: &phm_lang::Loaded| {
+        l.render().replace(&format!("{}{}", dir.path().display(), std::path::MAIN_SEPARATOR), "")
+    };
     if loaded.has_errors() {
         return Err(render(&loaded));
     }
@@ -856,21 +915,37 @@ fn binds(inputs: &Inputs<'_>, case: &Case) -> Result<(), String> {
 /// The values of a table's cells (by column type), each `Err` naming the line and column.
 fn expected_cells(rows: &[(usize, Vec<String>)], header: &[String], types: &[Type]) -> Result<Vec<Vec<Value>>, String> {
     rows.iter()
-        .map(|(line, cells)| cells.iter().zip(header).zip(types).map(|((cell, h), ty)| expected_value(cell, *ty).map_err(|e| format!("line {line}: column `{h}`: {e}"))).collect())
+        .map(|(line, cells)| {
+            cells
+                .iter()
+                .zip(header)
+                .zip(types)
+                .map(|((cell, h), ty)| expected_value(cell, *ty).map_err(|e| format!("line {line}: column `{h}`: {e}")))
+                .collect()
+        })
         .collect()
 }
 
 fn show_table(header: &[String], rows: &[Vec<Value>]) -> String {
-    let rows: Vec<(String, Vec<Value>)> = rows.iter().map(|r| (r.first().map(show).unwrap_or_default(), r[1..].to_vec())).collect();
+    let rows: Vec<(String, Vec<Value>)> =
+        rows.iter().map(|r| (r.first().map(show).unwrap_or_default(), r[1..].to_vec())).collect();
     show_rows(header, &rows)
 }
 
 fn tables_equal(a: &[Vec<Value>], b: &[Vec<Value>]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(u, v)| reference::values_match(u, v)))
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(u, v)| reference::values_match(u, v)))
 }
 
 /// Compare the engine's and the reference's tables with the expected one.
-fn verdict(header: &[String], from_engine: &[Vec<Value>], from_reference: &[Vec<Value>], expected: &[Vec<Value>]) -> Result<(), String> {
+fn verdict(
+    header: &[String],
+    from_engine: &[Vec<Value>],
+    from_reference: &[Vec<Value>],
+    expected: &[Vec<Value>],
+) -> Result<(), String> {
     let engine_ok = tables_equal(from_engine, expected);
     let reference_ok = tables_equal(from_reference, expected);
     if engine_ok && reference_ok {
@@ -897,7 +972,14 @@ fn verdict(header: &[String], from_engine: &[Vec<Value>], from_reference: &[Vec<
 /// order, with `all` first.
 fn indicator_table(header: &[String], rows: &[IndicatorRow]) -> Vec<Vec<Value>> {
     let mut rows: Vec<&IndicatorRow> = rows.iter().collect();
-    rows.sort_by(|a, b| (a.index_date, a.breakdown != "all", &a.breakdown, &a.category).cmp(&(b.index_date, b.breakdown != "all", &b.breakdown, &b.category)));
+    rows.sort_by(|a, b| {
+        (a.index_date, a.breakdown != "all", &a.breakdown, &a.category).cmp(&(
+            b.index_date,
+            b.breakdown != "all",
+            &b.breakdown,
+            &b.category,
+        ))
+    });
     rows.iter()
         .map(|r| {
             header
@@ -916,7 +998,13 @@ fn indicator_table(header: &[String], rows: &[IndicatorRow]) -> Vec<Vec<Value>> 
 }
 
 /// Run a case with an `indicator`, `measure` or `cohort` block.
-fn run_block_case(file: &SpecFile, case: &Case, block: &Block, lookups: &Lookups, runtime: &tokio::runtime::Runtime) -> Result<(), String> {
+fn run_block_case(
+    file: &SpecFile,
+    case: &Case,
+    block: &Block,
+    lookups: &Lookups,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(), String> {
     let inputs = inputs(file, case);
     if block.kind != BlockKind::Cohort && inputs.population.is_some() {
         return Err("an indicator or measure has no `population`: put who is counted in its `denominator`".into());
@@ -924,14 +1012,19 @@ fn run_block_case(file: &SpecFile, case: &Case, block: &Block, lookups: &Lookups
     let (header, rows, bound) = match (&case.expected, bind_block(&inputs, block)) {
         (Expected::Error { lines, .. }, Err(rendered)) => {
             let missing: Vec<&String> = lines.iter().filter(|l| !rendered.contains(l.as_str())).collect();
-            return if missing.is_empty() { Ok(()) } else { Err(format!("the diagnostics do not contain {missing:?}; they are:\n{rendered}")) };
+            return if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("the diagnostics do not contain {missing:?}; they are:\n{rendered}"))
+            };
         }
         (Expected::Error { .. }, Ok(_)) => return Err("expected the definition to be rejected, but it binds".into()),
         (Expected::Rows { .. }, Err(rendered)) => return Err(format!("the definition does not bind:\n{rendered}")),
         (Expected::Rows { header, rows, .. }, Ok(bound)) => (header, rows, bound),
     };
     let tables = batches(file, &inputs)?;
-    let engine = phm_engine::Engine::from_batches(tables.clone(), lookups.clone()).map_err(|e| format!("engine: {e}"))?;
+    let engine =
+        phm_engine::Engine::from_batches(tables.clone(), lookups.clone()).map_err(|e| format!("engine: {e}"))?;
     match bound {
         BoundBlock::Indicator(_) | BoundBlock::Measure(_) => {
             let (indicator, dates) = match bound {
@@ -965,9 +1058,16 @@ fn run_block_case(file: &SpecFile, case: &Case, block: &Block, lookups: &Lookups
             };
             expected.sort_by_key(key);
             let periods = if dates.len() == 1 { Periods::One(dates[0]) } else { Periods::Many(dates.clone()) };
-            let from_engine = runtime.block_on(engine.indicators(&[&indicator], periods)).map_err(|e| format!("the engine fails: {e}"))?;
+            let from_engine = runtime
+                .block_on(engine.indicators(&[&indicator], periods))
+                .map_err(|e| format!("the engine fails: {e}"))?;
             let from_reference = reference::indicators(&tables, lookups, &[&indicator], &dates);
-            verdict(header, &indicator_table(header, &from_engine), &indicator_table(header, &from_reference), &expected)
+            verdict(
+                header,
+                &indicator_table(header, &from_engine),
+                &indicator_table(header, &from_reference),
+                &expected,
+            )
         }
         BoundBlock::Cohort(cohort) => {
             let Some(extract) = &cohort.events else { return Err("the cohort has no `events`".into()) };
@@ -979,9 +1079,13 @@ fn run_block_case(file: &SpecFile, case: &Case, block: &Block, lookups: &Lookups
                 .chain(extract.columns.iter().map(|c| extract.frame.table.column(c).map_or(Type::Text, |col| col.ty)))
                 .collect();
             let expected = expected_cells(rows, header, &types)?;
-            let from_engine = runtime.block_on(reference::engine_cohort_events(&engine, &cohort, inputs.index_date)).map_err(|e| format!("the engine fails: {e}"))?;
+            let from_engine = runtime
+                .block_on(reference::engine_cohort_events(&engine, &cohort, inputs.index_date))
+                .map_err(|e| format!("the engine fails: {e}"))?;
             let from_reference = reference::cohort_events(&tables, lookups, &cohort, inputs.index_date);
-            let flat = |rows: Vec<(String, Vec<Value>)>| -> Vec<Vec<Value>> { rows.into_iter().map(|(id, vs)| std::iter::once(Value::Text(id)).chain(vs).collect()).collect() };
+            let flat = |rows: Vec<(String, Vec<Value>)>| -> Vec<Vec<Value>> {
+                rows.into_iter().map(|(id, vs)| std::iter::once(Value::Text(id)).chain(vs).collect()).collect()
+            };
             verdict(header, &flat(from_engine), &flat(from_reference), &expected)
         }
     }
@@ -994,7 +1098,17 @@ fn batches(file: &SpecFile, inputs: &Inputs<'_>) -> Result<BTreeMap<String, Vec<
         // Blank lines in front keep `table_from_text`'s line numbers the file's; rows are
         // given borders so that an empty last cell is read as a cell.
         let bordered = t.rows.first().is_some_and(|h| h.trim().starts_with('|'));
-        let rows: Vec<String> = t.rows.iter().map(|r| if is_separator(r.trim()) { String::new() } else { format!("| {} |", split_cells(r, bordered).join(" | ")) }).collect();
+        let rows: Vec<String> = t
+            .rows
+            .iter()
+            .map(|r| {
+                if is_separator(r.trim()) {
+                    String::new()
+                } else {
+                    format!("| {} |", split_cells(r, bordered).join(" | "))
+                }
+            })
+            .collect();
         let text = format!("{}{}", "\n".repeat(t.line), rows.join("\n"));
         let batch = table_from_text(name, &text).map_err(|e| format!("{}: {e}", file.path))?;
         out.insert((*name).to_owned(), vec![batch]);
@@ -1038,7 +1152,9 @@ fn show(v: &Value) -> String {
 fn show_rows(columns: &[String], rows: &[(String, Vec<Value>)]) -> String {
     let mut table: Vec<Vec<String>> = vec![columns.to_vec()];
     table.extend(rows.iter().map(|(id, vs)| std::iter::once(id.clone()).chain(vs.iter().map(show)).collect()));
-    let widths: Vec<usize> = (0..columns.len()).map(|j| table.iter().map(|r| r.get(j).map_or(0, |c| c.chars().count())).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..columns.len())
+        .map(|j| table.iter().map(|r| r.get(j).map_or(0, |c| c.chars().count())).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for r in &table {
         let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
@@ -1051,11 +1167,19 @@ fn show_rows(columns: &[String], rows: &[(String, Vec<Value>)]) -> String {
 }
 
 fn rows_equal(a: &[(String, Vec<Value>)], b: &[(String, Vec<Value>)]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.0 == y.0 && x.1.len() == y.1.len() && x.1.iter().zip(&y.1).all(|(u, v)| reference::values_match(u, v)))
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.0 == y.0 && x.1.len() == y.1.len() && x.1.iter().zip(&y.1).all(|(u, v)| reference::values_match(u, v))
+        })
 }
 
 /// Run one case: `Ok` when it passes, else what went wrong (without the location).
-pub fn run_case(file: &SpecFile, case: &Case, lookups: &Lookups, runtime: &tokio::runtime::Runtime) -> Result<(), String> {
+pub fn run_case(
+    file: &SpecFile,
+    case: &Case,
+    lookups: &Lookups,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(), String> {
     if let Some(block) = &case.block {
         return run_block_case(file, case, block, lookups, runtime);
     }
@@ -1064,7 +1188,11 @@ pub fn run_case(file: &SpecFile, case: &Case, lookups: &Lookups, runtime: &tokio
     let (header, rows, cohort) = match (&case.expected, bound) {
         (Expected::Error { lines, .. }, Err(rendered)) => {
             let missing: Vec<&String> = lines.iter().filter(|l| !rendered.contains(l.as_str())).collect();
-            return if missing.is_empty() { Ok(()) } else { Err(format!("the diagnostics do not contain {missing:?}; they are:\n{rendered}")) };
+            return if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("the diagnostics do not contain {missing:?}; they are:\n{rendered}"))
+            };
         }
         (Expected::Error { .. }, Ok(_)) => return Err("expected the definition to be rejected, but it binds".into()),
         (Expected::Rows { .. }, Err(rendered)) => return Err(format!("the definition does not bind:\n{rendered}")),
@@ -1080,8 +1208,11 @@ pub fn run_case(file: &SpecFile, case: &Case, lookups: &Lookups, runtime: &tokio
     }
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     let tables = batches(file, &inputs)?;
-    let engine = phm_engine::Engine::from_batches(tables.clone(), lookups.clone()).map_err(|e| format!("engine: {e}"))?;
-    let mut from_engine = runtime.block_on(reference::engine_cohort(&engine, &cohort, inputs.index_date)).map_err(|e| format!("the engine fails: {e}"))?;
+    let engine =
+        phm_engine::Engine::from_batches(tables.clone(), lookups.clone()).map_err(|e| format!("engine: {e}"))?;
+    let mut from_engine = runtime
+        .block_on(reference::engine_cohort(&engine, &cohort, inputs.index_date))
+        .map_err(|e| format!("the engine fails: {e}"))?;
     from_engine.sort_by(|a, b| a.0.cmp(&b.0));
     let mut from_reference = reference::cohort(&tables, lookups, &cohort, inputs.index_date);
     from_reference.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1111,7 +1242,11 @@ pub fn run_case(file: &SpecFile, case: &Case, lookups: &Lookups, runtime: &tokio
 pub fn run_file(file: &SpecFile, lookups: &Lookups, runtime: &tokio::runtime::Runtime) -> Vec<String> {
     file.cases
         .iter()
-        .filter_map(|case| run_case(file, case, lookups, runtime).err().map(|e| format!("{}:{}: \"{}\": {e}", file.path, case.line, case.title)))
+        .filter_map(|case| {
+            run_case(file, case, lookups, runtime)
+                .err()
+                .map(|e| format!("{}:{}: \"{}\": {e}", file.path, case.line, case.title))
+        })
         .collect()
 }
 
@@ -1258,20 +1393,27 @@ fn reference_tables(out: &mut String) {
     }
     out.push_str("\n`missing` is a missing value of any type. Lengths of time, used with dates, are written `7 days`, `3 months`, `1 year` (singular or plural).\n\n");
     out.push_str("### Person values\n\nThese names give one value per person on the index date.\n\n");
-    let rows: Vec<Vec<String>> = phm_lang::BUILTINS.iter().map(|(n, t, d)| vec![format!("`{n}`"), (*t).to_owned(), (*d).to_owned()]).collect();
+    let rows: Vec<Vec<String>> =
+        phm_lang::BUILTINS.iter().map(|(n, t, d)| vec![format!("`{n}`"), (*t).to_owned(), (*d).to_owned()]).collect();
     out.push_str(&md_table(&["Name".into(), "Type".into(), "Meaning".into()], &rows));
     out.push_str("\n### Functions\n\n");
-    let rows: Vec<Vec<String>> = phm_lang::FUNCTIONS.iter().map(|(_, sig, d)| vec![format!("`{sig}`"), (*d).to_owned()]).collect();
+    let rows: Vec<Vec<String>> =
+        phm_lang::FUNCTIONS.iter().map(|(_, sig, d)| vec![format!("`{sig}`"), (*d).to_owned()]).collect();
     out.push_str(&md_table(&["Function".into(), "Meaning".into()], &rows));
     out.push_str("\n### Event tables\n\nEach event table has many rows per person. Naming a table gives all its rows; `where` filters them. Every table has a `date`, which orders its rows for `first` and `last`.\n\n");
     for t in EventTable::ALL {
         let _ = writeln!(out, "#### `{}`\n\n{}\n", t.name(), t.doc());
-        let rows: Vec<Vec<String>> = t.columns().iter().map(|c| vec![format!("`{}`", c.name), c.ty.name().to_owned(), c.doc.to_owned()]).collect();
+        let rows: Vec<Vec<String>> = t
+            .columns()
+            .iter()
+            .map(|c| vec![format!("`{}`", c.name), c.ty.name().to_owned(), c.doc.to_owned()])
+            .collect();
         out.push_str(&md_table(&["Column".into(), "Type".into(), "Meaning".into()], &rows));
         out.push('\n');
     }
     out.push_str("### Indicator methods\n\n");
-    let rows: Vec<Vec<String>> = phm_lang::METHODS.iter().map(|(n, d)| vec![format!("`{n}`"), (*d).to_owned()]).collect();
+    let rows: Vec<Vec<String>> =
+        phm_lang::METHODS.iter().map(|(n, d)| vec![format!("`{n}`"), (*d).to_owned()]).collect();
     out.push_str(&md_table(&["Method".into(), "Meaning".into()], &rows));
     out.push('\n');
 }
@@ -1286,7 +1428,12 @@ fn input_table(t: &TableDecl) -> String {
 fn render_setup(out: &mut String, setup: &Setup, shadowed: &Setup) {
     for c in &setup.codelists {
         let system = if c.system == "snomed" { String::new() } else { format!(" ({})", c.system) };
-        let _ = writeln!(out, "Codelist `{}`{system}: {}.\n", c.name, c.codes.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            out,
+            "Codelist `{}`{system}: {}.\n",
+            c.name,
+            c.codes.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ")
+        );
     }
     for t in &setup.tables {
         let mut table = input_table(t);
@@ -1429,7 +1576,8 @@ mod tests {
         assert_eq!(f.setup.codelists[0].codes, ["A1", "B2"]);
         assert_eq!(f.cases[0].defines.len(), 2);
         assert!(matches!(&f.cases[1].expected, Expected::Error { lines, .. } if lines == &["error: unknown name"]));
-        let err = parse("t.phmt", "title: T\nindex_date: 2024-03-31\n## C\ndefine\n  age\n----\nperson | x\n").expect_err("bad header");
+        let err = parse("t.phmt", "title: T\nindex_date: 2024-03-31\n## C\ndefine\n  age\n----\nperson | x\n")
+            .expect_err("bad header");
         assert!(err.starts_with("t.phmt:7:"), "{err}");
         let err = parse("t.phmt", "title: T\nindex_date: 2024-13-31\n").expect_err("bad date");
         assert!(err.starts_with("t.phmt:2:"), "{err}");
@@ -1441,13 +1589,26 @@ mod tests {
         let f = parse("t.phmt", text).expect("parses");
         let b = f.cases[0].block.as_ref().expect("a block");
         assert_eq!(b.kind, BlockKind::Indicator);
-        assert_eq!(b.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["denominator", "numerator", "breakdowns"]);
+        assert_eq!(
+            b.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+            ["denominator", "numerator", "breakdowns"]
+        );
         assert_eq!(b.fields[1].expr, "count(condition)\n+ 1");
-        let err = parse("t.phmt", "title: T\nindex_date: 2024-03-31\n## I\nindicator\n  denominator = true\n----\nperson | value\n").expect_err("bad header");
+        let err = parse(
+            "t.phmt",
+            "title: T\nindex_date: 2024-03-31\n## I\nindicator\n  denominator = true\n----\nperson | value\n",
+        )
+        .expect_err("bad header");
         assert!(err.starts_with("t.phmt:7:"), "{err}");
-        let err = parse("t.phmt", "title: T\nindex_date: 2024-03-31\n## M\nmeasure\n  denominator = true\n----\nbreakdown | category\n").expect_err("no intervals");
+        let err = parse(
+            "t.phmt",
+            "title: T\nindex_date: 2024-03-31\n## M\nmeasure\n  denominator = true\n----\nbreakdown | category\n",
+        )
+        .expect_err("no intervals");
         assert!(err.contains("intervals"), "{err}");
-        let err = parse("t.phmt", "title: T\nindex_date: 2024-03-31\n## C\ncohort\n  population = true\n----\nperson\n").expect_err("no events");
+        let err =
+            parse("t.phmt", "title: T\nindex_date: 2024-03-31\n## C\ncohort\n  population = true\n----\nperson\n")
+                .expect_err("no events");
         assert!(err.contains("events"), "{err}");
     }
 }

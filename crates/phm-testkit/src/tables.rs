@@ -25,7 +25,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Date32Array, Float64Array, Int16Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Date32Array, Float64Array, Int16Array, Int64Array, RecordBatch, StringArray,
+};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use phm_model::{EventTable, Value};
 
@@ -51,7 +53,9 @@ pub fn pseudonym(cell: &str) -> Option<String> {
 
 /// The person cell a [`pseudonym`] was made from (a real pseudonym is returned as it is).
 pub fn readable_person(id: &str) -> String {
-    let bytes: Option<Vec<u8>> = (id.len() == 32).then(|| (0..16).map(|i| u8::from_str_radix(&id[2 * i..2 * i + 2], 16).ok()).collect()).flatten();
+    let bytes: Option<Vec<u8>> = (id.len() == 32)
+        .then(|| (0..16).map(|i| u8::from_str_radix(&id[2 * i..2 * i + 2], 16).ok()).collect())
+        .flatten();
     if let Some(mut bytes) = bytes {
         while bytes.last() == Some(&0) {
             bytes.pop();
@@ -125,7 +129,10 @@ pub fn table_from_text(table: &str, text: &str) -> Result<RecordBatch, String> {
     for name in &header {
         let Some(store) = store_column(table, &schema, name) else {
             let known: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-            return Err(format!("line {header_line}: table `{table}` has no column `{name}` (its columns: {})", known.join(", ")));
+            return Err(format!(
+                "line {header_line}: table `{table}` has no column `{name}` (its columns: {})",
+                known.join(", ")
+            ));
         };
         let Ok(idx) = schema.index_of(&store) else {
             return Err(format!("line {header_line}: table `{table}` has no column `{name}`"));
@@ -154,7 +161,9 @@ pub fn table_from_text(table: &str, text: &str) -> Result<RecordBatch, String> {
                 Some(k) => Some(row[k].to_owned()),
                 None => match default_cell(table, field.name(), field.data_type(), field.is_nullable()) {
                     Some(d) => d,
-                    None => return Err(format!("line {header_line}: table `{table}` needs the column `{}`", field.name())),
+                    None => {
+                        return Err(format!("line {header_line}: table `{table}` needs the column `{}`", field.name()));
+                    }
                 },
             };
             columns[j].push(cell);
@@ -165,29 +174,62 @@ pub fn table_from_text(table: &str, text: &str) -> Result<RecordBatch, String> {
         let header_name = positions.iter().position(|p| *p == j).map(|k| header[k]).unwrap_or(field.name().as_str());
         let col = &columns[j];
         // Parse each cell; errors name the line and the column.
-        fn parse<T>(col: &[Option<String>], lines: &[usize], name: &str, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<Vec<Option<T>>, String> {
+        fn parse<T>(
+            col: &[Option<String>],
+            lines: &[usize],
+            name: &str,
+            what: &str,
+            f: impl Fn(&str) -> Option<T>,
+        ) -> Result<Vec<Option<T>>, String> {
             col.iter()
                 .zip(lines)
                 .map(|(c, line)| match c {
                     None => Ok(None),
-                    Some(s) => f(s).map(Some).ok_or_else(|| format!("line {line}: column `{name}`: cannot read `{s}` as {what}")),
+                    Some(s) => f(s)
+                        .map(Some)
+                        .ok_or_else(|| format!("line {line}: column `{name}`: cannot read `{s}` as {what}")),
                 })
                 .collect()
         }
         let lines = &line_of_row;
         let array: ArrayRef = match field.data_type() {
-            DataType::Utf8 if field.name() == "person_id" => Arc::new(StringArray::from(parse(col, lines, header_name, "a person id of at most 16 characters", pseudonym)?)),
+            DataType::Utf8 if field.name() == "person_id" => Arc::new(StringArray::from(parse(
+                col,
+                lines,
+                header_name,
+                "a person id of at most 16 characters",
+                pseudonym,
+            )?)),
             DataType::Utf8 => Arc::new(StringArray::from(col.clone())),
-            DataType::Int16 => Arc::new(Int16Array::from(parse(col, lines, header_name, "a whole number (-32768 to 32767)", |s| s.parse::<i16>().ok())?)),
-            DataType::Int64 => Arc::new(Int64Array::from(parse(col, lines, header_name, "a whole number", |s| s.parse::<i64>().ok())?)),
-            DataType::Float64 => Arc::new(Float64Array::from(parse(col, lines, header_name, "a number", |s| s.parse::<f64>().ok())?)),
-            DataType::Boolean => Arc::new(BooleanArray::from(parse(col, lines, header_name, "true or false", |s| match s {
-                "true" => Some(true),
-                "false" => Some(false),
-                _ => None,
-            })?)),
-            DataType::Date32 => Arc::new(Date32Array::from(parse(col, lines, header_name, "a date (YYYY-MM-DD)", |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(phm_engine::days_since_epoch))?)),
-            other => return Err(format!("table `{table}`: column `{}` has type {other}, which text tables cannot hold", field.name())),
+            DataType::Int16 => {
+                Arc::new(Int16Array::from(parse(col, lines, header_name, "a whole number (-32768 to 32767)", |s| {
+                    s.parse::<i16>().ok()
+                })?))
+            }
+            DataType::Int64 => {
+                Arc::new(Int64Array::from(parse(col, lines, header_name, "a whole number", |s| s.parse::<i64>().ok())?))
+            }
+            DataType::Float64 => {
+                Arc::new(Float64Array::from(parse(col, lines, header_name, "a number", |s| s.parse::<f64>().ok())?))
+            }
+            DataType::Boolean => {
+                Arc::new(BooleanArray::from(parse(col, lines, header_name, "true or false", |s| match s {
+                    "true" => Some(true),
+                    "false" => Some(false),
+                    _ => None,
+                })?))
+            }
+            DataType::Date32 => {
+                Arc::new(Date32Array::from(parse(col, lines, header_name, "a date (YYYY-MM-DD)", |s| {
+                    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(phm_engine::days_since_epoch)
+                })?))
+            }
+            other => {
+                return Err(format!(
+                    "table `{table}`: column `{}` has type {other}, which text tables cannot hold",
+                    field.name()
+                ));
+            }
         };
         arrays.push(array);
     }
@@ -209,7 +251,11 @@ pub fn store_from_text(tables: &[(&str, &str)]) -> Result<BTreeMap<String, Vec<R
 pub fn table_to_text(batches: &[RecordBatch]) -> String {
     let Some(first) = batches.first() else { return String::new() };
     let schema = first.schema();
-    let header: Vec<String> = schema.fields().iter().map(|f| if f.name() == "person_id" { "person".to_owned() } else { f.name().clone() }).collect();
+    let header: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| if f.name() == "person_id" { "person".to_owned() } else { f.name().clone() })
+        .collect();
     let mut rows = vec![header];
     for batch in batches {
         for i in 0..batch.num_rows() {
@@ -228,7 +274,8 @@ pub fn table_to_text(batches: &[RecordBatch]) -> String {
             );
         }
     }
-    let widths: Vec<usize> = (0..rows[0].len()).map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for r in &rows {
         let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
@@ -260,13 +307,21 @@ mod tests {
         assert_eq!(b.num_rows(), 2);
         assert_eq!(arrow_value(b.column_by_name("sex").expect("sex").as_ref(), 0), Value::Text("unknown".into()));
         assert_eq!(arrow_value(b.column_by_name("year_of_birth").expect("yob").as_ref(), 1), Value::Null);
-        assert_eq!(arrow_value(b.column_by_name("national_data_opt_out").expect("opt").as_ref(), 0), Value::Bool(false));
+        assert_eq!(
+            arrow_value(b.column_by_name("national_data_opt_out").expect("opt").as_ref(), 0),
+            Value::Bool(false)
+        );
     }
 
     #[test]
     fn event_language_names_and_errors() {
-        let b = table_from_text("encounter", "| person | date       | setting |\n|---|---|---|\n| 1 | 2024-02-29 | gp |\n").expect("valid");
-        assert_eq!(arrow_value(b.column_by_name("start_date").expect("start").as_ref(), 0), Value::Date(NaiveDate::from_ymd_opt(2024, 2, 29).expect("date")));
+        let b =
+            table_from_text("encounter", "| person | date       | setting |\n|---|---|---|\n| 1 | 2024-02-29 | gp |\n")
+                .expect("valid");
+        assert_eq!(
+            arrow_value(b.column_by_name("start_date").expect("start").as_ref(), 0),
+            Value::Date(NaiveDate::from_ymd_opt(2024, 2, 29).expect("date"))
+        );
         assert_eq!(arrow_value(b.column_by_name("source_org").expect("org").as_ref(), 0), Value::Text("TEST".into()));
         let err = table_from_text("condition", "person | code | date\n\n1 | C1 | 2024-02-30\n").expect_err("bad date");
         assert!(err.contains("line 3") && err.contains("`date`") && err.contains("2024-02-30"), "{err}");
@@ -274,7 +329,8 @@ mod tests {
         assert!(err.contains("line 1") && err.contains("`date`"), "{err}");
         let err = table_from_text("condition", "person | colour | date\n").expect_err("no such column");
         assert!(err.contains("line 1") && err.contains("`colour`"), "{err}");
-        let err = table_from_text("observation", "person | code | date | value\n1 | C1 | 2024-01-01 | high\n").expect_err("bad number");
+        let err = table_from_text("observation", "person | code | date | value\n1 | C1 | 2024-01-01 | high\n")
+            .expect_err("bad number");
         assert!(err.contains("line 2") && err.contains("`value`"), "{err}");
         let err = table_from_text("observation", "person | code | date\n1 | C1\n").expect_err("short row");
         assert!(err.contains("line 2"), "{err}");
@@ -282,7 +338,11 @@ mod tests {
 
     #[test]
     fn text_round_trip() {
-        let b = table_from_text("observation", "person | code | date | value | unit\n1 | C1 | 2024-01-01 | 1.5 | mmHg\n2 | C2 | 2020-02-29 | |\n").expect("valid");
+        let b = table_from_text(
+            "observation",
+            "person | code | date | value | unit\n1 | C1 | 2024-01-01 | 1.5 | mmHg\n2 | C2 | 2020-02-29 | |\n",
+        )
+        .expect("valid");
         let text = table_to_text(std::slice::from_ref(&b));
         let again = table_from_text("observation", &text).expect("reads back");
         assert_eq!(b, again, "{text}");

@@ -46,7 +46,9 @@ fn lookups() -> Lookups {
 /// printed on failure so the same cases can be run again.
 fn config() -> (Config, u64) {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    let seed = env("PROPTEST_RNG_SEED").unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0));
+    let seed = env("PROPTEST_RNG_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    });
     let config = Config {
         cases: env("PROPTEST_CASES").map_or(128, |n| n as u32),
         failure_persistence: None,
@@ -65,7 +67,9 @@ fn run<T: std::fmt::Debug>(strategy: impl Strategy<Value = T>, test: impl Fn(T) 
         Ok(()) => {}
         // The reason holds the definition, the store and both results; the input's Debug
         // form would repeat them less readably.
-        Err(proptest::test_runner::TestError::Fail(reason, _)) => panic!("{reason}\n(run again with PROPTEST_RNG_SEED={seed})"),
+        Err(proptest::test_runner::TestError::Fail(reason, _)) => {
+            panic!("{reason}\n(run again with PROPTEST_RNG_SEED={seed})")
+        }
         Err(e) => panic!("{e}\n(run again with PROPTEST_RNG_SEED={seed})"),
     }
 }
@@ -75,7 +79,20 @@ fn run<T: std::fmt::Debug>(strategy: impl Strategy<Value = T>, test: impl Fn(T) 
 
 /// Dates that catch off-by-one and month-end mistakes, plus index dates, so rows tie.
 fn special_dates() -> Vec<NaiveDate> {
-    vec![d(2024, 2, 29), d(2024, 2, 28), d(2024, 3, 1), d(2023, 2, 28), d(2023, 3, 1), d(2024, 3, 31), d(2024, 1, 31), d(2025, 2, 28), d(2023, 12, 31), d(2022, 6, 30), d(2025, 3, 31), d(2021, 1, 1)]
+    vec![
+        d(2024, 2, 29),
+        d(2024, 2, 28),
+        d(2024, 3, 1),
+        d(2023, 2, 28),
+        d(2023, 3, 1),
+        d(2024, 3, 31),
+        d(2024, 1, 31),
+        d(2025, 2, 28),
+        d(2023, 12, 31),
+        d(2022, 6, 30),
+        d(2025, 3, 31),
+        d(2021, 1, 1),
+    ]
 }
 
 fn date() -> S<NaiveDate> {
@@ -127,7 +144,13 @@ fn org() -> S<String> {
 }
 
 fn obs_value() -> S<Option<f64>> {
-    opt(0.8, prop_oneof![select(vec![0.0, -0.0, 1.5, -2.0, 120.0, 7.25, 3.0]), (-400i32..=1200).prop_map(|x| f64::from(x) / 4.0)])
+    opt(
+        0.8,
+        prop_oneof![
+            select(vec![0.0, -0.0, 1.5, -2.0, 120.0, 7.25, 3.0]),
+            (-400i32..=1200).prop_map(|x| f64::from(x) / 4.0)
+        ],
+    )
 }
 
 /// One person: their `person` cells and rows of each event table (cells after `person`).
@@ -150,13 +173,25 @@ const EVENT_HEADERS: [(&str, &str); 5] = [
 
 fn event_row(table: &str, practices: Vec<String>) -> S<Vec<String>> {
     match table {
-        "condition" => (code(), date(), opt(0.6, 1i16..=3), org()).prop_map(|(c, dt, r, o)| vec![c, dt.to_string(), cell(&r), o]).boxed(),
-        "observation" => (code(), date(), obs_value(), opt(0.5, select(vec!["mmHg", "kg"])), org()).prop_map(|(c, dt, v, u, o)| vec![c, dt.to_string(), cell(&v), cell(&u), o]).boxed(),
-        "immunisation" => (code(), date(), opt(0.6, 1i16..=3), org()).prop_map(|(c, dt, n, o)| vec![c, dt.to_string(), cell(&n), o]).boxed(),
-        "encounter" => (date(), opt(0.7, code()), select(vec!["gp", "ae", "emergency_admission"]), opt(0.5, 0i64..=10), org())
-            .prop_map(|(dt, c, s, len, o)| vec![dt.to_string(), cell(&c), s.to_owned(), cell(&len.map(|n| dt + chrono::Duration::days(n))), o])
+        "condition" => (code(), date(), opt(0.6, 1i16..=3), org())
+            .prop_map(|(c, dt, r, o)| vec![c, dt.to_string(), cell(&r), o])
             .boxed(),
-        _ => (date(), opt(0.5, 0i64..=900), select(practices)).prop_map(|(dt, len, p)| vec![dt.to_string(), cell(&len.map(|n| dt + chrono::Duration::days(n))), p]).boxed(),
+        "observation" => (code(), date(), obs_value(), opt(0.5, select(vec!["mmHg", "kg"])), org())
+            .prop_map(|(c, dt, v, u, o)| vec![c, dt.to_string(), cell(&v), cell(&u), o])
+            .boxed(),
+        "immunisation" => (code(), date(), opt(0.6, 1i16..=3), org())
+            .prop_map(|(c, dt, n, o)| vec![c, dt.to_string(), cell(&n), o])
+            .boxed(),
+        "encounter" => {
+            (date(), opt(0.7, code()), select(vec!["gp", "ae", "emergency_admission"]), opt(0.5, 0i64..=10), org())
+                .prop_map(|(dt, c, s, len, o)| {
+                    vec![dt.to_string(), cell(&c), s.to_owned(), cell(&len.map(|n| dt + chrono::Duration::days(n))), o]
+                })
+                .boxed()
+        }
+        _ => (date(), opt(0.5, 0i64..=900), select(practices))
+            .prop_map(|(dt, len, p)| vec![dt.to_string(), cell(&len.map(|n| dt + chrono::Duration::days(n))), p])
+            .boxed(),
     }
 }
 
@@ -171,8 +206,20 @@ fn person_spec(lookups: &Lookups) -> S<PersonSpec> {
         opt(0.6, select(vec!["A", "B", "M", "S"])),
         opt(0.6, select(vec!["white", "asian", "black"])),
     )
-        .prop_map(|(sex, yob, mob, dod, area, opted, eth, eth5)| vec![sex.to_owned(), cell(&yob), cell(&mob), cell(&dod), cell(&area), opted.to_string(), cell(&eth), cell(&eth5)]);
-    let events: Vec<S<Vec<Vec<String>>>> = EVENT_HEADERS.iter().map(|(t, _)| vec(event_row(t, practice_codes(lookups)), 0..=6).boxed()).collect();
+        .prop_map(|(sex, yob, mob, dod, area, opted, eth, eth5)| {
+            vec![
+                sex.to_owned(),
+                cell(&yob),
+                cell(&mob),
+                cell(&dod),
+                cell(&area),
+                opted.to_string(),
+                cell(&eth),
+                cell(&eth5),
+            ]
+        });
+    let events: Vec<S<Vec<Vec<String>>>> =
+        EVENT_HEADERS.iter().map(|(t, _)| vec(event_row(t, practice_codes(lookups)), 0..=6).boxed()).collect();
     (person, events).prop_map(|(person, events)| PersonSpec { person, events }).boxed()
 }
 
@@ -275,7 +322,12 @@ fn literal(ty: Type, lookups: &Lookups) -> S<PExpr> {
 }
 
 fn shift() -> S<(i64, Unit)> {
-    prop_oneof![(-400i64..=400).prop_map(|n| (n, Unit::Days)), (-24i64..=24).prop_map(|n| (n, Unit::Months)), (-5i64..=5).prop_map(|n| (n, Unit::Years)),].boxed()
+    prop_oneof![
+        (-400i64..=400).prop_map(|n| (n, Unit::Days)),
+        (-24i64..=24).prop_map(|n| (n, Unit::Months)),
+        (-5i64..=5).prop_map(|n| (n, Unit::Years)),
+    ]
+    .boxed()
 }
 
 /// Person series that are the same for everyone: what an event filter may use.
@@ -314,7 +366,12 @@ fn codelist() -> S<CodelistRef> {
     subsequence(CODES.to_vec(), 0..=3)
         .prop_map(|codes| {
             let codes: Vec<String> = codes.into_iter().map(str::to_owned).collect();
-            CodelistRef { name: format!("codes[{}]", codes.join(",")), system: "snomed".into(), sha256: String::new(), codes }
+            CodelistRef {
+                name: format!("codes[{}]", codes.join(",")),
+                system: "snomed".into(),
+                sha256: String::new(),
+                codes,
+            }
         })
         .boxed()
 }
@@ -333,14 +390,21 @@ const E_DEPTH: usize = 2;
 const P_DEPTH: usize = 3;
 
 /// Tables with rows in the random stores; the others are always empty.
-const FILLED: [EventTable; 5] = [EventTable::Condition, EventTable::Observation, EventTable::Immunisation, EventTable::Encounter, EventTable::Registration];
+const FILLED: [EventTable; 5] = [
+    EventTable::Condition,
+    EventTable::Observation,
+    EventTable::Immunisation,
+    EventTable::Encounter,
+    EventTable::Registration,
+];
 
 fn columns_of(table: EventTable, ty: Type) -> Vec<&'static str> {
     table.columns().iter().filter(|c| c.ty == ty).map(|c| c.name).collect()
 }
 
 fn event_level0(table: EventTable, ty: Type, lookups: &Lookups) -> S<EExpr> {
-    let mut arms: Vec<(u32, S<EExpr>)> = vec![(1, period_const(ty, lookups).prop_map(|expr| EExpr::Person { expr }).boxed())];
+    let mut arms: Vec<(u32, S<EExpr>)> =
+        vec![(1, period_const(ty, lookups).prop_map(|expr| EExpr::Person { expr }).boxed())];
     let cols = columns_of(table, ty);
     if !cols.is_empty() {
         arms.push((3, select(cols).prop_map(move |c| ecol(table, c)).boxed()));
@@ -357,46 +421,123 @@ fn event_level(table: EventTable, ty: Type, prev: &[S<EExpr>], lookups: &Lookups
                 let w = if t == Type::Date { 3 } else { 1 };
                 arms.push((w, (comparison(), p(t), p(t)).prop_map(|(op, l, r)| ebin(op, l, r)).boxed()));
             }
-            arms.push((1, (select(vec![BinOp::Eq, BinOp::Ne]), p(Type::Bool), p(Type::Bool)).prop_map(|(op, l, r)| ebin(op, l, r)).boxed()));
-            arms.push((2, (select(vec![BinOp::And, BinOp::Or]), p(Type::Bool), p(Type::Bool)).prop_map(|(op, l, r)| ebin(op, l, r)).boxed()));
+            arms.push((
+                1,
+                (select(vec![BinOp::Eq, BinOp::Ne]), p(Type::Bool), p(Type::Bool))
+                    .prop_map(|(op, l, r)| ebin(op, l, r))
+                    .boxed(),
+            ));
+            arms.push((
+                2,
+                (select(vec![BinOp::And, BinOp::Or]), p(Type::Bool), p(Type::Bool))
+                    .prop_map(|(op, l, r)| ebin(op, l, r))
+                    .boxed(),
+            ));
             arms.push((1, p(Type::Bool).prop_map(|a| EExpr::Not { arg: bx(a) }).boxed()));
-            arms.push((2, union(TYPES.iter().map(|t| (1, p(*t))).collect()).prop_map(|a| EExpr::IsMissing { arg: bx(a) }).boxed()));
-            arms.push((1, (p(Type::Int), int_list()).prop_map(|(a, values)| EExpr::InList { arg: bx(a), values }).boxed()));
-            arms.push((1, (p(Type::Text), text_list(lookups)).prop_map(|(a, values)| EExpr::InList { arg: bx(a), values }).boxed()));
+            arms.push((
+                2,
+                union(TYPES.iter().map(|t| (1, p(*t))).collect()).prop_map(|a| EExpr::IsMissing { arg: bx(a) }).boxed(),
+            ));
+            arms.push((
+                1,
+                (p(Type::Int), int_list()).prop_map(|(a, values)| EExpr::InList { arg: bx(a), values }).boxed(),
+            ));
+            arms.push((
+                1,
+                (p(Type::Text), text_list(lookups))
+                    .prop_map(|(a, values)| EExpr::InList { arg: bx(a), values })
+                    .boxed(),
+            ));
             if table.column("code").is_some() {
-                arms.push((3, (prop_oneof![3 => Just(ecol(table, "code")), 1 => p(Type::Text)], codelist()).prop_map(|(a, codelist)| EExpr::InCodelist { arg: bx(a), codelist }).boxed()));
+                arms.push((
+                    3,
+                    (prop_oneof![3 => Just(ecol(table, "code")), 1 => p(Type::Text)], codelist())
+                        .prop_map(|(a, codelist)| EExpr::InCodelist { arg: bx(a), codelist })
+                        .boxed(),
+                ));
             }
-            arms.push((1, (p(Type::Bool), p(Type::Bool)).prop_map(|(a, b)| EExpr::Otherwise { arg: bx(a), fallback: bx(b) }).boxed()));
+            arms.push((
+                1,
+                (p(Type::Bool), p(Type::Bool))
+                    .prop_map(|(a, b)| EExpr::Otherwise { arg: bx(a), fallback: bx(b) })
+                    .boxed(),
+            ));
             // `date within N units before index_date`, as phm-lang lowers it.
             arms.push((
                 3,
                 shift()
                     .prop_map(move |(n, unit)| {
                         let anchor = || EExpr::Person { expr: PExpr::IndexDate };
-                        let start = EExpr::Person { expr: PExpr::DateAdd { date: bx(PExpr::IndexDate), amount: -n.abs(), unit } };
-                        ebin(BinOp::And, ebin(BinOp::Gt, ecol(table, "date"), start), ebin(BinOp::Le, ecol(table, "date"), anchor()))
+                        let start = EExpr::Person {
+                            expr: PExpr::DateAdd { date: bx(PExpr::IndexDate), amount: -n.abs(), unit },
+                        };
+                        ebin(
+                            BinOp::And,
+                            ebin(BinOp::Gt, ecol(table, "date"), start),
+                            ebin(BinOp::Le, ecol(table, "date"), anchor()),
+                        )
                     })
                     .boxed(),
             ));
         }
         Type::Int => {
-            arms.push((2, (select(vec![BinOp::Add, BinOp::Sub]), p(Type::Int), p(Type::Int)).prop_map(|(op, l, r)| ebin(op, l, r)).boxed()));
-            arms.push((1, (p(Type::Int), -3i64..=3).prop_map(|(l, k)| ebin(BinOp::Mul, l, EExpr::Person { expr: lit(Value::Int(k), Type::Int) })).boxed()));
+            arms.push((
+                2,
+                (select(vec![BinOp::Add, BinOp::Sub]), p(Type::Int), p(Type::Int))
+                    .prop_map(|(op, l, r)| ebin(op, l, r))
+                    .boxed(),
+            ));
+            arms.push((
+                1,
+                (p(Type::Int), -3i64..=3)
+                    .prop_map(|(l, k)| ebin(BinOp::Mul, l, EExpr::Person { expr: lit(Value::Int(k), Type::Int) }))
+                    .boxed(),
+            ));
             arms.push((1, p(Type::Int).prop_map(|a| EExpr::Neg { arg: bx(a) }).boxed()));
-            arms.push((1, (p(Type::Int), p(Type::Int)).prop_map(|(a, b)| EExpr::Otherwise { arg: bx(a), fallback: bx(b) }).boxed()));
+            arms.push((
+                1,
+                (p(Type::Int), p(Type::Int))
+                    .prop_map(|(a, b)| EExpr::Otherwise { arg: bx(a), fallback: bx(b) })
+                    .boxed(),
+            ));
         }
         Type::Float => {
             arms.push((2, p(Type::Int).prop_map(|a| EExpr::ToFloat { arg: bx(a) }).boxed()));
-            arms.push((2, (select(vec![BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div]), p(Type::Float), p(Type::Float)).prop_map(|(op, l, r)| ebin(op, l, r)).boxed()));
+            arms.push((
+                2,
+                (select(vec![BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div]), p(Type::Float), p(Type::Float))
+                    .prop_map(|(op, l, r)| ebin(op, l, r))
+                    .boxed(),
+            ));
             arms.push((1, p(Type::Float).prop_map(|a| EExpr::Neg { arg: bx(a) }).boxed()));
-            arms.push((1, (p(Type::Float), p(Type::Float)).prop_map(|(a, b)| EExpr::Otherwise { arg: bx(a), fallback: bx(b) }).boxed()));
+            arms.push((
+                1,
+                (p(Type::Float), p(Type::Float))
+                    .prop_map(|(a, b)| EExpr::Otherwise { arg: bx(a), fallback: bx(b) })
+                    .boxed(),
+            ));
         }
         Type::Date => {
-            arms.push((2, (p(Type::Date), shift()).prop_map(|(a, (amount, unit))| EExpr::DateAdd { date: bx(a), amount, unit }).boxed()));
-            arms.push((1, (p(Type::Date), p(Type::Date)).prop_map(|(a, b)| EExpr::Otherwise { arg: bx(a), fallback: bx(b) }).boxed()));
+            arms.push((
+                2,
+                (p(Type::Date), shift())
+                    .prop_map(|(a, (amount, unit))| EExpr::DateAdd { date: bx(a), amount, unit })
+                    .boxed(),
+            ));
+            arms.push((
+                1,
+                (p(Type::Date), p(Type::Date))
+                    .prop_map(|(a, b)| EExpr::Otherwise { arg: bx(a), fallback: bx(b) })
+                    .boxed(),
+            ));
         }
         Type::Text => {
-            arms.push((1, (p(Type::Text), p(Type::Text)).prop_map(|(a, b)| EExpr::Otherwise { arg: bx(a), fallback: bx(b) }).boxed()));
+            arms.push((
+                1,
+                (p(Type::Text), p(Type::Text))
+                    .prop_map(|(a, b)| EExpr::Otherwise { arg: bx(a), fallback: bx(b) })
+                    .boxed(),
+            ));
         }
     }
     union(arms)
@@ -410,13 +551,21 @@ fn active_registrations(on: PExpr) -> Frame {
         table: t,
         filters: vec![
             ebin(BinOp::Le, ecol(t, "date"), on_e()),
-            ebin(BinOp::Or, EExpr::IsMissing { arg: bx(ecol(t, "end_date")) }, ebin(BinOp::Ge, ecol(t, "end_date"), on_e())),
+            ebin(
+                BinOp::Or,
+                EExpr::IsMissing { arg: bx(ecol(t, "end_date")) },
+                ebin(BinOp::Ge, ecol(t, "end_date"), on_e()),
+            ),
         ],
     }
 }
 
 fn practice_on(on: PExpr) -> PExpr {
-    PExpr::Aggregate(bx(Aggregate { frame: active_registrations(on), kind: AggKind::Last { column: "practice".into() }, ty: Type::Text }))
+    PExpr::Aggregate(bx(Aggregate {
+        frame: active_registrations(on),
+        kind: AggKind::Last { column: "practice".into() },
+        ty: Type::Text,
+    }))
 }
 
 fn alive_on(on: PExpr) -> PExpr {
@@ -468,10 +617,24 @@ impl Gen {
         for table in EventTable::ALL {
             let weight = if FILLED.contains(&table) { 3 } else { 1 };
             let frame = self.frames[&table].clone();
-            let agg = move |kind: S<AggKind>| -> S<PExpr> { (frame.clone(), kind).prop_map(move |(frame, kind)| PExpr::Aggregate(bx(Aggregate { frame, kind, ty }))).boxed() };
+            let agg = move |kind: S<AggKind>| -> S<PExpr> {
+                (frame.clone(), kind)
+                    .prop_map(move |(frame, kind)| PExpr::Aggregate(bx(Aggregate { frame, kind, ty })))
+                    .boxed()
+            };
             let mut kinds: Vec<(u32, S<AggKind>)> = Vec::new();
             let first_last = |cols: Vec<&'static str>| -> Option<S<AggKind>> {
-                (!cols.is_empty()).then(|| (select(cols), any::<bool>()).prop_map(|(c, first)| if first { AggKind::First { column: c.to_owned() } } else { AggKind::Last { column: c.to_owned() } }).boxed())
+                (!cols.is_empty()).then(|| {
+                    (select(cols), any::<bool>())
+                        .prop_map(|(c, first)| {
+                            if first {
+                                AggKind::First { column: c.to_owned() }
+                            } else {
+                                AggKind::Last { column: c.to_owned() }
+                            }
+                        })
+                        .boxed()
+                })
             };
             match ty {
                 Type::Bool => kinds.push((1, Just(AggKind::Exists).boxed())),
@@ -480,7 +643,19 @@ impl Gen {
                     let any_col = union(TYPES[1..].iter().map(|t| (1, self.of(table, *t))).collect());
                     kinds.push((2, any_col.prop_map(|of| AggKind::CountDistinct { of }).boxed()));
                     if !columns_of(table, Type::Int).is_empty() {
-                        kinds.push((3, (0..3usize, self.of(table, Type::Int)).prop_map(|(k, of)| [AggKind::Min { of: of.clone() }, AggKind::Max { of: of.clone() }, AggKind::Sum { of }][k].clone()).boxed()));
+                        kinds.push((
+                            3,
+                            (0..3usize, self.of(table, Type::Int))
+                                .prop_map(|(k, of)| {
+                                    [
+                                        AggKind::Min { of: of.clone() },
+                                        AggKind::Max { of: of.clone() },
+                                        AggKind::Sum { of },
+                                    ][k]
+                                        .clone()
+                                })
+                                .boxed(),
+                        ));
                     }
                     if let Some(s) = first_last(columns_of(table, Type::Int)) {
                         kinds.push((2, s));
@@ -490,14 +665,31 @@ impl Gen {
                     let numeric = prop_oneof![self.of(table, Type::Float), self.of(table, Type::Int)];
                     kinds.push((2, numeric.prop_map(|of| AggKind::Mean { of }).boxed()));
                     if !columns_of(table, Type::Float).is_empty() {
-                        kinds.push((3, (0..3usize, self.of(table, Type::Float)).prop_map(|(k, of)| [AggKind::Min { of: of.clone() }, AggKind::Max { of: of.clone() }, AggKind::Sum { of }][k].clone()).boxed()));
+                        kinds.push((
+                            3,
+                            (0..3usize, self.of(table, Type::Float))
+                                .prop_map(|(k, of)| {
+                                    [
+                                        AggKind::Min { of: of.clone() },
+                                        AggKind::Max { of: of.clone() },
+                                        AggKind::Sum { of },
+                                    ][k]
+                                        .clone()
+                                })
+                                .boxed(),
+                        ));
                     }
                     if let Some(s) = first_last(columns_of(table, Type::Float)) {
                         kinds.push((2, s));
                     }
                 }
                 Type::Date | Type::Text => {
-                    kinds.push((2, (any::<bool>(), self.of(table, ty)).prop_map(|(min, of)| if min { AggKind::Min { of } } else { AggKind::Max { of } }).boxed()));
+                    kinds.push((
+                        2,
+                        (any::<bool>(), self.of(table, ty))
+                            .prop_map(|(min, of)| if min { AggKind::Min { of } } else { AggKind::Max { of } })
+                            .boxed(),
+                    ));
                     if let Some(s) = first_last(columns_of(table, ty)) {
                         kinds.push((3, s));
                     }
@@ -527,10 +719,26 @@ impl Gen {
             Type::Bool => {
                 arms.push((1, attr(vec![PersonAttr::OptedOut])));
                 arms.push((1, Just(alive_on(PExpr::IndexDate)).boxed()));
-                arms.push((1, Just(PExpr::Aggregate(bx(Aggregate { frame: active_registrations(PExpr::IndexDate), kind: AggKind::Exists, ty: Type::Bool }))).boxed()));
+                arms.push((
+                    1,
+                    Just(PExpr::Aggregate(bx(Aggregate {
+                        frame: active_registrations(PExpr::IndexDate),
+                        kind: AggKind::Exists,
+                        ty: Type::Bool,
+                    })))
+                    .boxed(),
+                ));
             }
             Type::Int => {
-                arms.push((3, attr(vec![PersonAttr::YearOfBirth, PersonAttr::MonthOfBirth, PersonAttr::ImdDecile, PersonAttr::ImdQuintile])));
+                arms.push((
+                    3,
+                    attr(vec![
+                        PersonAttr::YearOfBirth,
+                        PersonAttr::MonthOfBirth,
+                        PersonAttr::ImdDecile,
+                        PersonAttr::ImdQuintile,
+                    ]),
+                ));
                 arms.push((2, Just(age()).boxed()));
             }
             Type::Float => {}
@@ -539,7 +747,16 @@ impl Gen {
                 arms.push((2, attr(vec![PersonAttr::DateOfDeath])));
             }
             Type::Text => {
-                arms.push((3, attr(vec![PersonAttr::Sex, PersonAttr::EthnicCategory, PersonAttr::EthnicGroup5, PersonAttr::AreaCode, PersonAttr::Place])));
+                arms.push((
+                    3,
+                    attr(vec![
+                        PersonAttr::Sex,
+                        PersonAttr::EthnicCategory,
+                        PersonAttr::EthnicGroup5,
+                        PersonAttr::AreaCode,
+                        PersonAttr::Place,
+                    ]),
+                ));
                 arms.push((1, Just(practice_on(PExpr::IndexDate)).boxed()));
             }
         }
@@ -551,7 +768,9 @@ impl Gen {
         let mut arms: Vec<(u32, S<PExpr>)> = vec![(6, p(ty))];
         let case = {
             let branch = (p(Type::Bool), p(ty));
-            (vec(branch, 1..=3), proptest::option::of(p(ty))).prop_map(move |(branches, otherwise)| PExpr::Case { branches, otherwise: otherwise.map(bx), ty }).boxed()
+            (vec(branch, 1..=3), proptest::option::of(p(ty)))
+                .prop_map(move |(branches, otherwise)| PExpr::Case { branches, otherwise: otherwise.map(bx), ty })
+                .boxed()
         };
         arms.push((1, case));
         arms.push((1, (p(ty), p(ty)).prop_map(|(a, b)| PExpr::Otherwise { arg: bx(a), fallback: bx(b) }).boxed()));
@@ -560,33 +779,84 @@ impl Gen {
                 for t in [Type::Int, Type::Float, Type::Date, Type::Text] {
                     arms.push((2, (comparison(), p(t), p(t)).prop_map(|(op, l, r)| pbin(op, l, r)).boxed()));
                 }
-                arms.push((1, (select(vec![BinOp::Eq, BinOp::Ne]), p(Type::Bool), p(Type::Bool)).prop_map(|(op, l, r)| pbin(op, l, r)).boxed()));
-                arms.push((3, (select(vec![BinOp::And, BinOp::Or]), p(Type::Bool), p(Type::Bool)).prop_map(|(op, l, r)| pbin(op, l, r)).boxed()));
+                arms.push((
+                    1,
+                    (select(vec![BinOp::Eq, BinOp::Ne]), p(Type::Bool), p(Type::Bool))
+                        .prop_map(|(op, l, r)| pbin(op, l, r))
+                        .boxed(),
+                ));
+                arms.push((
+                    3,
+                    (select(vec![BinOp::And, BinOp::Or]), p(Type::Bool), p(Type::Bool))
+                        .prop_map(|(op, l, r)| pbin(op, l, r))
+                        .boxed(),
+                ));
                 arms.push((1, p(Type::Bool).prop_map(|a| PExpr::Not { arg: bx(a) }).boxed()));
-                arms.push((2, union(TYPES.iter().map(|t| (1, p(*t))).collect()).prop_map(|a| PExpr::IsMissing { arg: bx(a) }).boxed()));
-                arms.push((1, (p(Type::Int), int_list()).prop_map(|(a, values)| PExpr::InList { arg: bx(a), values }).boxed()));
-                arms.push((1, (p(Type::Text), text_list(lookups)).prop_map(|(a, values)| PExpr::InList { arg: bx(a), values }).boxed()));
+                arms.push((
+                    2,
+                    union(TYPES.iter().map(|t| (1, p(*t))).collect())
+                        .prop_map(|a| PExpr::IsMissing { arg: bx(a) })
+                        .boxed(),
+                ));
+                arms.push((
+                    1,
+                    (p(Type::Int), int_list()).prop_map(|(a, values)| PExpr::InList { arg: bx(a), values }).boxed(),
+                ));
+                arms.push((
+                    1,
+                    (p(Type::Text), text_list(lookups))
+                        .prop_map(|(a, values)| PExpr::InList { arg: bx(a), values })
+                        .boxed(),
+                ));
                 arms.push((1, p(Type::Date).prop_map(alive_on).boxed()));
             }
             Type::Int => {
-                arms.push((2, (select(vec![BinOp::Add, BinOp::Sub]), p(Type::Int), p(Type::Int)).prop_map(|(op, l, r)| pbin(op, l, r)).boxed()));
-                arms.push((1, (p(Type::Int), -3i64..=3).prop_map(|(l, k)| pbin(BinOp::Mul, l, lit(Value::Int(k), Type::Int))).boxed()));
+                arms.push((
+                    2,
+                    (select(vec![BinOp::Add, BinOp::Sub]), p(Type::Int), p(Type::Int))
+                        .prop_map(|(op, l, r)| pbin(op, l, r))
+                        .boxed(),
+                ));
+                arms.push((
+                    1,
+                    (p(Type::Int), -3i64..=3)
+                        .prop_map(|(l, k)| pbin(BinOp::Mul, l, lit(Value::Int(k), Type::Int)))
+                        .boxed(),
+                ));
                 arms.push((1, p(Type::Int).prop_map(|a| PExpr::Neg { arg: bx(a) }).boxed()));
                 arms.push((2, p(Type::Date).prop_map(|date| PExpr::AgeAt { date: bx(date) }).boxed()));
             }
             Type::Float => {
                 arms.push((2, p(Type::Int).prop_map(|a| PExpr::ToFloat { arg: bx(a) }).boxed()));
-                arms.push((2, (select(vec![BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div]), p(Type::Float), p(Type::Float)).prop_map(|(op, l, r)| pbin(op, l, r)).boxed()));
+                arms.push((
+                    2,
+                    (select(vec![BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div]), p(Type::Float), p(Type::Float))
+                        .prop_map(|(op, l, r)| pbin(op, l, r))
+                        .boxed(),
+                ));
                 arms.push((1, p(Type::Float).prop_map(|a| PExpr::Neg { arg: bx(a) }).boxed()));
             }
             Type::Date => {
-                arms.push((3, (p(Type::Date), shift()).prop_map(|(a, (amount, unit))| PExpr::DateAdd { date: bx(a), amount, unit }).boxed()));
+                arms.push((
+                    3,
+                    (p(Type::Date), shift())
+                        .prop_map(|(a, (amount, unit))| PExpr::DateAdd { date: bx(a), amount, unit })
+                        .boxed(),
+                ));
             }
             Type::Text => {
                 let bands = select(vec![AgeBands::Esp2013, AgeBands::FiveYear, AgeBands::TenYear, AgeBands::LifeTable]);
-                arms.push((2, (bands, p(Type::Int)).prop_map(|(bands, a)| PExpr::AgeBand { bands, age: bx(a) }).boxed()));
+                arms.push((
+                    2,
+                    (bands, p(Type::Int)).prop_map(|(bands, a)| PExpr::AgeBand { bands, age: bx(a) }).boxed(),
+                ));
                 let field = select(vec![PracticeField::Pcn, PracticeField::Place]);
-                arms.push((2, (self.practice(lookups), field).prop_map(|(p, field)| PExpr::PracticeLookup { practice: bx(p), field }).boxed()));
+                arms.push((
+                    2,
+                    (self.practice(lookups), field)
+                        .prop_map(|(p, field)| PExpr::PracticeLookup { practice: bx(p), field })
+                        .boxed(),
+                ));
             }
         }
         union(arms)
@@ -607,7 +877,11 @@ impl Gen {
                 name: "random".into(),
                 title: "A random cohort".into(),
                 population,
-                columns: cols.into_iter().enumerate().map(|(i, (expr, ty))| Column { name: format!("c{i}"), expr, ty }).collect(),
+                columns: cols
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (expr, ty))| Column { name: format!("c{i}"), expr, ty })
+                    .collect(),
                 events: None,
             })
             .boxed()
@@ -616,28 +890,65 @@ impl Gen {
     fn indicator(&self, i: usize) -> S<Indicator> {
         let standard = vec![
             Column { name: "sex".into(), expr: PExpr::Attr { attr: PersonAttr::Sex }, ty: Type::Text },
-            Column { name: "age_band".into(), expr: PExpr::AgeBand { bands: AgeBands::Esp2013, age: bx(age()) }, ty: Type::Text },
+            Column {
+                name: "age_band".into(),
+                expr: PExpr::AgeBand { bands: AgeBands::Esp2013, age: bx(age()) },
+                ty: Type::Text,
+            },
             Column { name: "imd_quintile".into(), expr: PExpr::Attr { attr: PersonAttr::ImdQuintile }, ty: Type::Int },
         ];
         let own = prop_oneof![
-            self.person[1][ti(Type::Text)].clone().prop_map(move |expr| Column { name: format!("x{i}"), expr, ty: Type::Text }),
-            self.person[1][ti(Type::Int)].clone().prop_map(move |expr| Column { name: format!("x{i}"), expr, ty: Type::Int }),
+            self.person[1][ti(Type::Text)].clone().prop_map(move |expr| Column {
+                name: format!("x{i}"),
+                expr,
+                ty: Type::Text
+            }),
+            self.person[1][ti(Type::Int)].clone().prop_map(move |expr| Column {
+                name: format!("x{i}"),
+                expr,
+                ty: Type::Int
+            }),
         ];
-        let denominator = prop_oneof![1 => Just(lit(Value::Bool(true), Type::Bool)), 3 => self.person[2][ti(Type::Bool)].clone()];
-        let numerator = prop_oneof![self.person[2][ti(Type::Bool)].clone().prop_map(|e| (e, Type::Bool)), self.person[2][ti(Type::Int)].clone().prop_map(|e| (e, Type::Int))];
+        let denominator =
+            prop_oneof![1 => Just(lit(Value::Bool(true), Type::Bool)), 3 => self.person[2][ti(Type::Bool)].clone()];
+        let numerator = prop_oneof![
+            self.person[2][ti(Type::Bool)].clone().prop_map(|e| (e, Type::Bool)),
+            self.person[2][ti(Type::Int)].clone().prop_map(|e| (e, Type::Int))
+        ];
         // `life_expectancy` counts its (true/false) numerator outside the denominator too.
         let method = select(vec!["proportion", "life_expectancy"]);
-        (denominator, numerator, subsequence(standard, 0..=3), proptest::option::weighted(0.3, own), select(vec![1.0, 100.0, 1000.0]), method)
+        (
+            denominator,
+            numerator,
+            subsequence(standard, 0..=3),
+            proptest::option::weighted(0.3, own),
+            select(vec![1.0, 100.0, 1000.0]),
+            method,
+        )
             .prop_map(move |(denominator, (numerator, numerator_ty), mut breakdowns, own, multiplier, method)| {
                 breakdowns.extend(own);
                 let method = if numerator_ty == Type::Bool { method } else { "proportion" };
-                Indicator { name: format!("ind{i}"), title: String::new(), denominator, numerator, numerator_ty, method: method.into(), multiplier, breakdowns, about: Default::default() }
+                Indicator {
+                    name: format!("ind{i}"),
+                    title: String::new(),
+                    denominator,
+                    numerator,
+                    numerator_ty,
+                    method: method.into(),
+                    multiplier,
+                    breakdowns,
+                    about: Default::default(),
+                }
             })
             .boxed()
     }
 
     fn indicators(&self) -> S<Vec<Indicator>> {
-        prop_oneof![self.indicator(0).prop_map(|a| vec![a]), (self.indicator(0), self.indicator(1)).prop_map(|(a, b)| vec![a, b])].boxed()
+        prop_oneof![
+            self.indicator(0).prop_map(|a| vec![a]),
+            (self.indicator(0), self.indicator(1)).prop_map(|(a, b)| vec![a, b])
+        ]
+        .boxed()
     }
 }
 
@@ -669,7 +980,11 @@ fn show_rows(rows: &[(String, Vec<Value>)]) -> String {
 fn show_indicator_rows(rows: &[IndicatorRow]) -> String {
     let mut out = String::new();
     for r in rows {
-        let _ = writeln!(out, "  {} {} {}={}: {}/{} value {:?}", r.indicator, r.index_date, r.breakdown, r.category, r.numerator, r.denominator, r.value);
+        let _ = writeln!(
+            out,
+            "  {} {} {}={}: {}/{} value {:?}",
+            r.indicator, r.index_date, r.breakdown, r.category, r.numerator, r.denominator, r.value
+        );
     }
     if rows.is_empty() {
         out.push_str("  (no rows)\n");
@@ -687,15 +1002,26 @@ fn show_store(tables: &Tables) -> String {
     out
 }
 
-
 /// Cohort rows from both engines.
-fn both_cohort(rt: &tokio::runtime::Runtime, tables: &Tables, lookups: &Lookups, cohort: &Cohort, index: NaiveDate) -> (Result<Rows, String>, Rows) {
+fn both_cohort(
+    rt: &tokio::runtime::Runtime,
+    tables: &Tables,
+    lookups: &Lookups,
+    cohort: &Cohort,
+    index: NaiveDate,
+) -> (Result<Rows, String>, Rows) {
     let engine = Engine::from_batches(tables.clone(), lookups.clone()).expect("engine over in-memory tables");
     let got = rt.block_on(engine_cohort(&engine, cohort, index)).map_err(|e| e.to_string());
     (got, reference::cohort(tables, lookups, cohort, index))
 }
 
-fn both_indicators(rt: &tokio::runtime::Runtime, tables: &Tables, lookups: &Lookups, indicators: &[&Indicator], periods: Periods) -> (Result<Vec<IndicatorRow>, String>, Vec<IndicatorRow>) {
+fn both_indicators(
+    rt: &tokio::runtime::Runtime,
+    tables: &Tables,
+    lookups: &Lookups,
+    indicators: &[&Indicator],
+    periods: Periods,
+) -> (Result<Vec<IndicatorRow>, String>, Vec<IndicatorRow>) {
     let engine = Engine::from_batches(tables.clone(), lookups.clone()).expect("engine over in-memory tables");
     let dates = match &periods {
         Periods::One(d) => vec![*d],
@@ -772,7 +1098,10 @@ fn tables(parts: &[(&str, &str)]) -> Tables {
 }
 
 fn bind(text: &str) -> (PExpr, Type) {
-    let codelists = BTreeMap::from([("c1".to_owned(), CodelistRef { name: "c1".into(), system: "snomed".into(), sha256: String::new(), codes: vec!["C1".into()] })]);
+    let codelists = BTreeMap::from([(
+        "c1".to_owned(),
+        CodelistRef { name: "c1".into(), system: "snomed".into(), sha256: String::new(), codes: vec!["C1".into()] },
+    )]);
     phm_lang::bind_expression(text, &codelists, &[]).unwrap_or_else(|e| panic!("`{text}` does not bind:\n{e}"))
 }
 
@@ -781,10 +1110,14 @@ fn cohort_of(population: &str, columns: &[&str]) -> Cohort {
         name: "c".into(),
         title: String::new(),
         population: bind(population).0,
-        columns: columns.iter().enumerate().map(|(i, c)| {
-            let (expr, ty) = bind(c);
-            Column { name: format!("c{i}"), expr, ty }
-        }).collect(),
+        columns: columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let (expr, ty) = bind(c);
+                Column { name: format!("c{i}"), expr, ty }
+            })
+            .collect(),
         events: None,
     }
 }
@@ -797,8 +1130,18 @@ fn expect_cohort(t: &Tables, population: &str, columns: &[&str], index: NaiveDat
     let (got, want) = both_cohort(&rt, t, &lookups, &cohort, index);
     let got = got.unwrap_or_else(|e| panic!("engine failed: {e}"));
     let expected: Rows = expected.iter().map(|(id, v)| ((*id).to_owned(), v.clone())).collect();
-    assert!(cohorts_match(&want, &expected), "reference for {columns:?} at {index}:\n{}expected:\n{}", show_rows(&want), show_rows(&expected));
-    assert!(cohorts_match(&got, &expected), "engine for {columns:?} at {index}:\n{}expected:\n{}", show_rows(&got), show_rows(&expected));
+    assert!(
+        cohorts_match(&want, &expected),
+        "reference for {columns:?} at {index}:\n{}expected:\n{}",
+        show_rows(&want),
+        show_rows(&expected)
+    );
+    assert!(
+        cohorts_match(&got, &expected),
+        "engine for {columns:?} at {index}:\n{}expected:\n{}",
+        show_rows(&got),
+        show_rows(&expected)
+    );
 }
 
 fn text(s: &str) -> Value {
@@ -878,7 +1221,19 @@ fn month_arithmetic_clamps_at_month_end_and_leap_days() {
             "count(observation where date within 1 year before index_date)",
         ],
         d(2024, 2, 29),
-        &[("1", vec![date_v(2023, 2, 28), date_v(2025, 2, 28), date_v(2024, 2, 29), date_v(2024, 2, 29), date_v(2023, 2, 28), date_v(2024, 3, 1), Value::Float(6.0), Value::Int(2)])],
+        &[(
+            "1",
+            vec![
+                date_v(2023, 2, 28),
+                date_v(2025, 2, 28),
+                date_v(2024, 2, 29),
+                date_v(2024, 2, 29),
+                date_v(2023, 2, 28),
+                date_v(2024, 3, 1),
+                Value::Float(6.0),
+                Value::Int(2),
+            ],
+        )],
     );
 }
 
@@ -892,7 +1247,8 @@ fn age_takes_missing_birth_month_as_july() {
          3      | 2000          | 6
          4      |               | 3",
     )]);
-    for (index, ages) in [(d(2024, 6, 30), [23, 23, 24]), (d(2024, 7, 1), [24, 24, 24]), (d(2024, 2, 29), [23, 23, 23])] {
+    for (index, ages) in [(d(2024, 6, 30), [23, 23, 24]), (d(2024, 7, 1), [24, 24, 24]), (d(2024, 2, 29), [23, 23, 23])]
+    {
         let expected: Vec<(&str, Vec<Value>)> = vec![
             ("1", vec![Value::Int(ages[0])]),
             ("2", vec![Value::Int(ages[1])]),
@@ -930,8 +1286,14 @@ fn a_death_inside_a_window() {
         d(2024, 2, 29),
         &[
             ("1", vec![Value::Bool(false), Value::Bool(true), Value::Bool(false), Value::Bool(true), Value::Null]),
-            ("2", vec![Value::Bool(false), Value::Bool(true), Value::Bool(true), Value::Bool(true), text("SYNPCNBE01")]),
-            ("3", vec![Value::Bool(true), Value::Bool(true), Value::Bool(true), Value::Bool(false), text("SYNPCNBE02")]),
+            (
+                "2",
+                vec![Value::Bool(false), Value::Bool(true), Value::Bool(true), Value::Bool(true), text("SYNPCNBE01")],
+            ),
+            (
+                "3",
+                vec![Value::Bool(true), Value::Bool(true), Value::Bool(true), Value::Bool(false), text("SYNPCNBE02")],
+            ),
             ("4", vec![Value::Bool(true), Value::Bool(true), Value::Bool(false), Value::Bool(false), Value::Null]),
         ],
     );
@@ -951,7 +1313,12 @@ fn a_death_inside_a_window() {
     };
     let (got, want) = both_indicators(&rt, &t, &lookups, &[&ind], Periods::Many(vec![d(2024, 1, 14), d(2024, 2, 29)]));
     let got = got.expect("engine runs");
-    assert!(indicator_rows_match(&got, &want), "engine:\n{}reference:\n{}", show_indicator_rows(&got), show_indicator_rows(&want));
+    assert!(
+        indicator_rows_match(&got, &want),
+        "engine:\n{}reference:\n{}",
+        show_indicator_rows(&got),
+        show_indicator_rows(&want)
+    );
     let dens: Vec<(i64, i64)> = want.iter().map(|r| (r.numerator, r.denominator)).collect();
     assert_eq!(dens, vec![(2, 4), (1, 2)]);
 }
@@ -978,8 +1345,34 @@ fn null_comparisons_and_division() {
         ],
         d(2024, 2, 29),
         &[
-            ("1", vec![Value::Bool(true), Value::Bool(false), Value::Bool(true), Value::Null, Value::Null, Value::Float(2.5), Value::Float(0.0), Value::Int(2), Value::Float(0.0)]),
-            ("2", vec![Value::Null, Value::Bool(false), Value::Bool(true), Value::Null, Value::Null, Value::Float(2.5), Value::Null, Value::Int(0), Value::Float(-1.0)]),
+            (
+                "1",
+                vec![
+                    Value::Bool(true),
+                    Value::Bool(false),
+                    Value::Bool(true),
+                    Value::Null,
+                    Value::Null,
+                    Value::Float(2.5),
+                    Value::Float(0.0),
+                    Value::Int(2),
+                    Value::Float(0.0),
+                ],
+            ),
+            (
+                "2",
+                vec![
+                    Value::Null,
+                    Value::Bool(false),
+                    Value::Bool(true),
+                    Value::Null,
+                    Value::Null,
+                    Value::Float(2.5),
+                    Value::Null,
+                    Value::Int(0),
+                    Value::Float(-1.0),
+                ],
+            ),
         ],
     );
 }
@@ -988,16 +1381,27 @@ fn null_comparisons_and_division() {
 fn negative_zero_is_zero() {
     let t = tables(&[
         ("person", "person\n1\n2\n"),
-        ("observation", "person | code | date | value\n1 | C1 | 2024-01-01 | -0\n1 | C2 | 2024-01-02 | 0\n2 | C1 | 2024-01-01 | 0\n"),
+        (
+            "observation",
+            "person | code | date | value\n1 | C1 | 2024-01-01 | -0\n1 | C2 | 2024-01-02 | 0\n2 | C1 | 2024-01-01 | 0\n",
+        ),
     ]);
     // `=` says -0.0 and 0.0 are equal, so they are one distinct value, and dividing by
     // either is dividing by zero.
     expect_cohort(
         &t,
         "true",
-        &["count_distinct((observation).value)", "count(observation where value = 0)", "1 / last(observation where code = \"C1\").value", "exists(observation where value < 0)"],
+        &[
+            "count_distinct((observation).value)",
+            "count(observation where value = 0)",
+            "1 / last(observation where code = \"C1\").value",
+            "exists(observation where value < 0)",
+        ],
         d(2024, 2, 29),
-        &[("1", vec![Value::Int(1), Value::Int(2), Value::Null, Value::Bool(false)]), ("2", vec![Value::Int(1), Value::Int(1), Value::Null, Value::Bool(false)])],
+        &[
+            ("1", vec![Value::Int(1), Value::Int(2), Value::Null, Value::Bool(false)]),
+            ("2", vec![Value::Int(1), Value::Int(1), Value::Null, Value::Bool(false)]),
+        ],
     );
 }
 
@@ -1005,12 +1409,18 @@ fn negative_zero_is_zero() {
 fn an_empty_list_is_missing_for_a_missing_value() {
     // phm-lang never writes `x in ()`, but the model allows it: missing when x is missing
     // (DataFusion alone would simplify it to false).
-    let t = tables(&[("person", "person | year_of_birth\n1 | 1950\n2 |\n"), ("encounter", "person | date | code\n1 | 2024-01-01 |\n1 | 2024-01-02 | C1\n")]);
+    let t = tables(&[
+        ("person", "person | year_of_birth\n1 | 1950\n2 |\n"),
+        ("encounter", "person | date | code\n1 | 2024-01-01 |\n1 | 2024-01-02 | C1\n"),
+    ]);
     let in_empty = |arg: PExpr| PExpr::InList { arg: bx(arg), values: vec![] };
     let yob = PExpr::Attr { attr: PersonAttr::YearOfBirth };
     let code = EExpr::Column { name: "code".into(), ty: Type::Text };
     let no_code = PExpr::Aggregate(bx(Aggregate {
-        frame: Frame { table: EventTable::Encounter, filters: vec![EExpr::IsMissing { arg: bx(EExpr::InList { arg: bx(code), values: vec![] }) }] },
+        frame: Frame {
+            table: EventTable::Encounter,
+            filters: vec![EExpr::IsMissing { arg: bx(EExpr::InList { arg: bx(code), values: vec![] }) }],
+        },
         kind: AggKind::Count,
         ty: Type::Int,
     }));
@@ -1018,11 +1428,17 @@ fn an_empty_list_is_missing_for_a_missing_value() {
         name: "c".into(),
         title: String::new(),
         population: lit(Value::Bool(true), Type::Bool),
-        columns: vec![Column { name: "a".into(), expr: in_empty(yob), ty: Type::Bool }, Column { name: "b".into(), expr: no_code, ty: Type::Int }],
+        columns: vec![
+            Column { name: "a".into(), expr: in_empty(yob), ty: Type::Bool },
+            Column { name: "b".into(), expr: no_code, ty: Type::Int },
+        ],
         events: None,
     };
     let (got, want) = both_cohort(&runtime(), &t, &lookups(), &cohort, d(2024, 2, 29));
-    let expected = vec![("1".to_owned(), vec![Value::Bool(false), Value::Int(1)]), ("2".to_owned(), vec![Value::Null, Value::Int(0)])];
+    let expected = vec![
+        ("1".to_owned(), vec![Value::Bool(false), Value::Int(1)]),
+        ("2".to_owned(), vec![Value::Null, Value::Int(0)]),
+    ];
     assert!(cohorts_match(&want, &expected), "reference:\n{}", show_rows(&want));
     let got = got.expect("engine runs");
     assert!(cohorts_match(&got, &expected), "engine:\n{}", show_rows(&got));
@@ -1052,9 +1468,15 @@ fn empty_population_gives_no_rows_and_zero_denominators() {
     };
     let (got, want) = both_indicators(&rt, &t, &lookups, &[&ind], Periods::One(d(2024, 2, 29)));
     let got = got.expect("engine runs");
-    assert!(indicator_rows_match(&got, &want), "engine:\n{}reference:\n{}", show_indicator_rows(&got), show_indicator_rows(&want));
+    assert!(
+        indicator_rows_match(&got, &want),
+        "engine:\n{}reference:\n{}",
+        show_indicator_rows(&got),
+        show_indicator_rows(&want)
+    );
     let q = lookups.areas.get("SYNBE001").and_then(|a| a.1).map(|d| (d + 1) / 2).expect("SYNBE001 has a decile");
-    let cats: Vec<(String, String, i64, Option<f64>)> = want.iter().map(|r| (r.breakdown.clone(), r.category.clone(), r.denominator, r.value)).collect();
+    let cats: Vec<(String, String, i64, Option<f64>)> =
+        want.iter().map(|r| (r.breakdown.clone(), r.category.clone(), r.denominator, r.value)).collect();
     let expected = vec![
         ("all".to_owned(), "all".to_owned(), 0, None),
         ("imd_quintile".to_owned(), q.to_string(), 0, None),

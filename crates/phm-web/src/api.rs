@@ -45,7 +45,14 @@ fn filters(query: &HashMap<String, String>) -> String {
 }
 
 /// Records a data answer to signed-in staff (see the module documentation).
-fn audit(app: &App, visitor: &Visitor, endpoint: &str, rows: usize, release: &Release, query: &HashMap<String, String>) -> Result<()> {
+fn audit(
+    app: &App,
+    visitor: &Visitor,
+    endpoint: &str,
+    rows: usize,
+    release: &Release,
+    query: &HashMap<String, String>,
+) -> Result<()> {
     if visitor.signed_in() {
         app.auth.record_export(visitor, endpoint, "json", rows, release.policy.name(), &filters(query))?;
     }
@@ -60,10 +67,14 @@ pub async fn openapi() -> impl IntoResponse {
 /// `GET /api/area-types`.
 pub async fn area_types(State(app): State<Arc<App>>, Query(query): Query<HashMap<String, String>>) -> ApiResult {
     only(&query, &[])?;
-    let types: Vec<Value> = [("ics", "Integrated care system"), ("place", "Place (local authority)"), ("neighbourhood", "Neighbourhood (primary care network)")]
-        .iter()
-        .map(|(id, label)| json!({"id": id, "label": label, "areas": app.catalogue.areas_of(id).count()}))
-        .collect();
+    let types: Vec<Value> = [
+        ("ics", "Integrated care system"),
+        ("place", "Place (local authority)"),
+        ("neighbourhood", "Neighbourhood (primary care network)"),
+    ]
+    .iter()
+    .map(|(id, label)| json!({"id": id, "label": label, "areas": app.catalogue.areas_of(id).count()}))
+    .collect();
     Ok(Json(json!({"area_types": types})))
 }
 
@@ -73,7 +84,12 @@ pub async fn areas(State(app): State<Arc<App>>, Query(query): Query<HashMap<Stri
     let areas: Vec<&crate::data::Area> = match query.get("type").map(String::as_str) {
         None => app.catalogue.areas.iter().collect(),
         Some(t @ ("ics" | "place" | "neighbourhood")) => app.catalogue.areas_of(t).collect(),
-        Some(other) => return Err(Error::BadRequest(format!("`type`: expected `ics`, `place` or `neighbourhood`, found `{other}`")).into()),
+        Some(other) => {
+            return Err(Error::BadRequest(format!(
+                "`type`: expected `ics`, `place` or `neighbourhood`, found `{other}`"
+            ))
+            .into());
+        }
     };
     Ok(Json(json!({"areas": areas})))
 }
@@ -102,14 +118,19 @@ pub async fn indicators(State(app): State<Arc<App>>, Query(query): Query<HashMap
 
 /// `GET /api/indicators/{name}`.
 pub async fn indicator(State(app): State<Arc<App>>, Path(name): Path<String>) -> ApiResult {
-    let ind = app.catalogue.indicator(&name).ok_or_else(|| Error::NotFound(format!("no indicator is called `{name}`")))?;
+    let ind =
+        app.catalogue.indicator(&name).ok_or_else(|| Error::NotFound(format!("no indicator is called `{name}`")))?;
     let mut v = indicator_json(ind);
     v["definition_text"] = json!(ind.source);
     Ok(Json(json!({"indicator": v})))
 }
 
 /// The profile rows a query selects (shared by the API and the downloads).
-pub(crate) fn select_rows<'a>(app: &'a App, release: &'a Release, query: &HashMap<String, String>) -> Result<Vec<&'a ProfileRow>> {
+pub(crate) fn select_rows<'a>(
+    app: &'a App,
+    release: &'a Release,
+    query: &HashMap<String, String>,
+) -> Result<Vec<&'a ProfileRow>> {
     let ind = query.get("indicator").map(|n| indicator_param(app, n)).transpose()?;
     let area = if query.contains_key("area") { Some(area_param(app, query)?) } else { None };
     let breakdown = query.get("breakdown").map(String::as_str);
@@ -139,7 +160,11 @@ pub(crate) fn select_rows<'a>(app: &'a App, release: &'a Release, query: &HashMa
 }
 
 /// `GET /api/profiles?indicator=&area=&area_type=&breakdown=&limit=&offset=`.
-pub async fn profiles(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> ApiResult {
+pub async fn profiles(
+    State(app): State<Arc<App>>,
+    visitor: Visitor,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult {
     only(&query, &["indicator", "area", "area_type", "breakdown", "limit", "offset"])?;
     let release = release(&app, &visitor);
     let limit = whole(&query, "limit", 1000, 10_000)?;
@@ -152,9 +177,15 @@ pub async fn profiles(State(app): State<Arc<App>>, visitor: Visitor, Query(query
 }
 
 /// `GET /api/trends?indicator=&area=`.
-pub async fn trends(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> ApiResult {
+pub async fn trends(
+    State(app): State<Arc<App>>,
+    visitor: Visitor,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult {
     only(&query, &["indicator", "area"])?;
-    let name = query.get("indicator").ok_or_else(|| Error::BadRequest("`indicator` is required: name an indicator from /api/indicators".into()))?;
+    let name = query
+        .get("indicator")
+        .ok_or_else(|| Error::BadRequest("`indicator` is required: name an indicator from /api/indicators".into()))?;
     let ind = indicator_param(&app, name)?;
     let area = area_param(&app, &query)?;
     let release = release(&app, &visitor);
@@ -164,7 +195,11 @@ pub async fn trends(State(app): State<Arc<App>>, visitor: Visitor, Query(query):
 }
 
 /// `GET /api/population?area=`.
-pub async fn population(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> ApiResult {
+pub async fn population(
+    State(app): State<Arc<App>>,
+    visitor: Visitor,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult {
     only(&query, &["area"])?;
     let area = area_param(&app, &query)?;
     let release = release(&app, &visitor);

@@ -68,25 +68,35 @@ impl Assets {
         let read = |rel: &str| -> Result<Vec<u8>> {
             let path = node_modules.join(rel);
             std::fs::read(&path).map_err(|e| {
-                Error::Load(format!("cannot read `{}` ({e}): install the web packages with `npm ci --prefix web`", path.display()))
+                Error::Load(format!(
+                    "cannot read `{}` ({e}): install the web packages with `npm ci --prefix web`",
+                    path.display()
+                ))
             })
         };
         let text = |rel: &str| -> Result<String> {
-            String::from_utf8(read(rel)?).map_err(|_| Error::Load(format!("`{}` is not UTF-8", node_modules.join(rel).display())))
+            String::from_utf8(read(rel)?)
+                .map_err(|_| Error::Load(format!("`{}` is not UTF-8", node_modules.join(rel).display())))
         };
         let mut add = |name: &str, bytes: Vec<u8>| {
             let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..16]);
             files.insert(name.to_owned(), Asset { content_type: content_type(name), bytes, etag });
         };
         let css = text("nhsuk-frontend/dist/nhsuk/nhsuk-frontend.min.css")?;
-        add("nhsuk/nhsuk-frontend.min.css", without_remote_fonts(&css).replace("url(/assets/", "url(/static/nhsuk/assets/").into_bytes());
+        add(
+            "nhsuk/nhsuk-frontend.min.css",
+            without_remote_fonts(&css).replace("url(/assets/", "url(/static/nhsuk/assets/").into_bytes(),
+        );
         add("nhsuk/nhsuk-frontend.min.js", read("nhsuk-frontend/dist/nhsuk/nhsuk-frontend.min.js")?);
         let images = node_modules.join("nhsuk-frontend/dist/nhsuk/assets/images");
         let entries = std::fs::read_dir(&images).map_err(|e| Error::io(&images, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| Error::io(&images, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            add(&format!("nhsuk/assets/images/{name}"), std::fs::read(entry.path()).map_err(|e| Error::io(&entry.path(), e))?);
+            add(
+                &format!("nhsuk/assets/images/{name}"),
+                std::fs::read(entry.path()).map_err(|e| Error::io(&entry.path(), e))?,
+            );
         }
         add("vega/vega.min.js", read("vega/build/vega.min.js")?);
         add("vega/vega-lite.min.js", read("vega-lite/build/vega-lite.min.js")?);
@@ -146,7 +156,11 @@ pub fn without_remote_fonts(css: &str) -> String {
 }
 
 /// `GET /static/{*path}`.
-pub async fn serve(State(app): State<std::sync::Arc<crate::App>>, UrlPath(path): UrlPath<String>, headers: HeaderMap) -> Response {
+pub async fn serve(
+    State(app): State<std::sync::Arc<crate::App>>,
+    UrlPath(path): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
     let Some(asset) = app.assets.files.get(&path) else {
         return (StatusCode::NOT_FOUND, "no such file").into_response();
     };

@@ -37,7 +37,8 @@ impl Auth {
     /// # Errors
     /// The folder cannot be made, or the audit trail fails verification.
     pub fn open(folder: &Path, secure_cookies: bool) -> Result<Self> {
-        let accounts = Accounts::open(folder).map_err(|e| Error::Load(format!("accounts `{}`: {e}", folder.display())))?;
+        let accounts =
+            Accounts::open(folder).map_err(|e| Error::Load(format!("accounts `{}`: {e}", folder.display())))?;
         Ok(Auth { accounts, secure: secure_cookies })
     }
 
@@ -70,7 +71,15 @@ impl Auth {
     ///
     /// # Errors
     /// The trail cannot be written: the data is then refused (fail closed).
-    pub fn record_export(&self, visitor: &Visitor, table: &str, format: &str, rows: usize, policy: &str, filters: &str) -> Result<()> {
+    pub fn record_export(
+        &self,
+        visitor: &Visitor,
+        table: &str,
+        format: &str,
+        rows: usize,
+        policy: &str,
+        filters: &str,
+    ) -> Result<()> {
         let table = if filters.is_empty() { table.to_owned() } else { format!("{table}?{filters}") };
         let actor = match &visitor.session {
             Some(s) => Actor::user(&s.user, visitor.ip),
@@ -78,9 +87,14 @@ impl Auth {
         };
         self.accounts
             .audit
-            .record(&actor, Event::Export { table, format: format.to_owned(), rows: rows as u64, policy: policy.to_owned() })
+            .record(
+                &actor,
+                Event::Export { table, format: format.to_owned(), rows: rows as u64, policy: policy.to_owned() },
+            )
             .map(|_| ())
-            .map_err(|e| Error::Internal(format!("the data was refused because the audit trail could not be written: {e}")))
+            .map_err(|e| {
+                Error::Internal(format!("the data was refused because the audit trail could not be written: {e}"))
+            })
     }
 }
 
@@ -102,7 +116,9 @@ impl Visitor {
     /// Whether they may see the `analyst` release and data-quality detail (analysts and
     /// admins; a clinician's scope is their practice, which the aggregate pages do not cover).
     pub fn analyst(&self) -> bool {
-        self.session.as_ref().is_some_and(|s| matches!(s.user.role, phm_accounts::Role::Analyst | phm_accounts::Role::Admin))
+        self.session
+            .as_ref()
+            .is_some_and(|s| matches!(s.user.role, phm_accounts::Role::Analyst | phm_accounts::Role::Admin))
     }
 
     /// What the layout shows about them.
@@ -135,7 +151,8 @@ impl FromRequestParts<Arc<App>> for Visitor {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> std::result::Result<Self, Self::Rejection> {
         let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        let session = cookie_value(&parts.headers, SESSION_COOKIE).and_then(|t| app.auth.accounts.session(t).ok().flatten());
+        let session =
+            cookie_value(&parts.headers, SESSION_COOKIE).and_then(|t| app.auth.accounts.session(t).ok().flatten());
         Ok(Visitor { session, ip })
     }
 }
@@ -186,7 +203,14 @@ fn redirect(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
-fn sign_in_form(app: &App, visitor: &Visitor, status: StatusCode, next: &str, username: &str, error: Option<String>) -> Response {
+fn sign_in_form(
+    app: &App,
+    visitor: &Visitor,
+    status: StatusCode,
+    next: &str,
+    username: &str,
+    error: Option<String>,
+) -> Response {
     let token = match app.auth.accounts.forms.issue() {
         Ok(t) => t,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
@@ -206,7 +230,11 @@ fn sign_in_form(app: &App, visitor: &Visitor, status: StatusCode, next: &str, us
 }
 
 /// `GET /sign-in?next=`.
-pub async fn sign_in_page(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> Response {
+pub async fn sign_in_page(
+    State(app): State<Arc<App>>,
+    visitor: Visitor,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     if visitor.signed_in() {
         return redirect(&safe_next(query.get("next").map(String::as_str)));
     }
@@ -224,7 +252,12 @@ pub struct SignInForm {
 }
 
 /// `POST /sign-in`.
-pub async fn sign_in(State(app): State<Arc<App>>, visitor: Visitor, headers: HeaderMap, Form(form): Form<SignInForm>) -> Response {
+pub async fn sign_in(
+    State(app): State<Arc<App>>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
     let next = safe_next(form.next.as_deref());
     let username = form.username.trim().to_owned();
     if let Err(e) = app.auth.accounts.forms.verify(cookie_value(&headers, FORM_COOKIE).unwrap_or(""), &form.csrf) {
@@ -243,20 +276,33 @@ pub async fn sign_in(State(app): State<Arc<App>>, visitor: Visitor, headers: Hea
             }
             response
         }
-        Ok(Err(AuthError::InvalidCredentials)) => {
-            sign_in_form(&app, &visitor, StatusCode::UNAUTHORIZED, &next, &username, Some("Enter a username and password that are right.".into()))
-        }
+        Ok(Err(AuthError::InvalidCredentials)) => sign_in_form(
+            &app,
+            &visitor,
+            StatusCode::UNAUTHORIZED,
+            &next,
+            &username,
+            Some("Enter a username and password that are right.".into()),
+        ),
         Ok(Err(e @ AuthError::Throttled { retry_after, .. })) => {
             let message = e.to_string();
             let message = format!("{}{}.", message[..1].to_uppercase(), &message[1..]);
-            let mut response = sign_in_form(&app, &visitor, StatusCode::TOO_MANY_REQUESTS, &next, &username, Some(message));
+            let mut response =
+                sign_in_form(&app, &visitor, StatusCode::TOO_MANY_REQUESTS, &next, &username, Some(message));
             let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
             response
         }
         Ok(Err(e)) => {
             eprintln!("error: sign-in failed: {e}");
-            sign_in_form(&app, &visitor, StatusCode::SERVICE_UNAVAILABLE, &next, &username, Some("Sign-in is not working at the moment. Try again later.".into()))
+            sign_in_form(
+                &app,
+                &visitor,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &next,
+                &username,
+                Some("Sign-in is not working at the moment. Try again later.".into()),
+            )
         }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
@@ -274,7 +320,11 @@ pub async fn sign_out(State(app): State<Arc<App>>, visitor: Visitor, Form(form):
         return redirect("/");
     };
     if !session.csrf_matches(&form.csrf) {
-        return (StatusCode::BAD_REQUEST, Html("The form's security token does not match: reload the page and try again.")).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Html("The form's security token does not match: reload the page and try again."),
+        )
+            .into_response();
     }
     if let Err(e) = app.auth.accounts.sign_out(session.token(), visitor.ip) {
         eprintln!("error: the audit trail could not be written: {e}");
@@ -305,7 +355,10 @@ mod tests {
         assert_eq!(safe_next(Some("/%09/evil.test")), "/");
         assert_eq!(safe_next(Some("/%5Cevil.test")), "/");
         assert_eq!(safe_next(Some("/caf\u{e9}")), "/");
-        assert_eq!(safe_next(Some("/areas/E54000024?indicator=mmr&breakdown=sex")), "/areas/E54000024?indicator=mmr&breakdown=sex");
+        assert_eq!(
+            safe_next(Some("/areas/E54000024?indicator=mmr&breakdown=sex")),
+            "/areas/E54000024?indicator=mmr&breakdown=sex"
+        );
         assert_eq!(safe_next(Some("/search?q=50%25")), "/search?q=50%25");
     }
 

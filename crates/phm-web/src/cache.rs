@@ -47,7 +47,11 @@ impl Cache {
 fn cacheable(request: &Request) -> bool {
     let path = request.uri().path();
     request.method() == Method::GET
-        && !request.headers().get_all(header::COOKIE).iter().any(|c| c.to_str().is_ok_and(|c| c.contains("phm_session=")))
+        && !request
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .any(|c| c.to_str().is_ok_and(|c| c.contains("phm_session=")))
         && !["/static/", "/download/", "/sign-in", "/sign-out", "/health"].iter().any(|p| path.starts_with(p))
 }
 

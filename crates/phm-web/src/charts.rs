@@ -100,7 +100,8 @@ pub fn quantile(sorted: &[f64], p: f64) -> f64 {
 pub fn spine(rows: &[SpineRow], benchmark: &str) -> Value {
     let (colour, shape) = comparison_scales();
     let height = 26 * rows.len().max(1);
-    let mut spec = base(&format!("Spine chart: each indicator's value against {benchmark} (centre line) and the range of peers"));
+    let mut spec =
+        base(&format!("Spine chart: each indicator's value against {benchmark} (centre line) and the range of peers"));
     let order: Vec<&str> = rows.iter().map(|r| r.title.as_str()).collect();
     let y = json!({"field": "title", "type": "nominal", "sort": order, "title": null, "axis": {"labelLimit": 320}});
     spec["width"] = json!(360);
@@ -213,7 +214,8 @@ pub fn bars(bars: &[Bar], unit: &str, benchmark: Option<(&str, f64)>, title: &st
                 "tooltip": [{"field": "category"}, {"field": "value", "format": ",.1f"}, {"field": "lower", "format": ",.1f"}, {"field": "upper", "format": ",.1f"}]
             }});
             if judged {
-                bar["encoding"]["color"] = json!({"field": "compared", "type": "nominal", "scale": colour, "title": "Compared with the ICS"});
+                bar["encoding"]["color"] =
+                    json!({"field": "compared", "type": "nominal", "scale": colour, "title": "Compared with the ICS"});
             }
             bar
         },
@@ -240,7 +242,8 @@ pub fn pyramid(rows: &[&PopulationRow], bands: &[String]) -> Value {
         .collect();
     let mut order = bands.to_vec();
     order.reverse();
-    let mut spec = base("Population pyramid: registered people by age band, males to the left and females to the right");
+    let mut spec =
+        base("Population pyramid: registered people by age band, males to the left and females to the right");
     spec["width"] = json!(420);
     spec["height"] = json!(16 * bands.len().max(1));
     spec["data"] = json!({"values": values});
@@ -258,11 +261,33 @@ pub fn pyramid(rows: &[&PopulationRow], bands: &[String]) -> Value {
 /// cluster's centre, the clusters laid out roughly as the places lie (north to south:
 /// Bedford, Milton Keynes to the west, Central Bedfordshire in the middle, Luton to the south).
 pub fn hex_layout(catalogue: &Catalogue) -> HashMap<String, (f64, f64)> {
-    const CENTRES: [(&str, (f64, f64)); 4] = [("Bedford", (6.0, 0.0)), ("Milton Keynes", (0.0, 3.0)), ("Central Bedfordshire", (6.0, 5.0)), ("Luton", (3.0, 9.0))];
+    const CENTRES: [(&str, (f64, f64)); 4] = [
+        ("Bedford", (6.0, 0.0)),
+        ("Milton Keynes", (0.0, 3.0)),
+        ("Central Bedfordshire", (6.0, 5.0)),
+        ("Luton", (3.0, 9.0)),
+    ];
     // Axial hex offsets: the centre, then ring 1, then ring 2.
     const RING: [(i32, i32); 19] = [
-        (0, 0), (1, 0), (1, -1), (0, -1), (-1, 0), (-1, 1), (0, 1),
-        (2, 0), (2, -1), (2, -2), (1, -2), (0, -2), (-1, -1), (-2, 0), (-2, 1), (-2, 2), (-1, 2), (0, 2), (1, 1),
+        (0, 0),
+        (1, 0),
+        (1, -1),
+        (0, -1),
+        (-1, 0),
+        (-1, 1),
+        (0, 1),
+        (2, 0),
+        (2, -1),
+        (2, -2),
+        (1, -2),
+        (0, -2),
+        (-1, -1),
+        (-2, 0),
+        (-2, 1),
+        (-2, 2),
+        (-1, 2),
+        (0, 2),
+        (1, 1),
     ];
     let mut out = HashMap::new();
     for (i, place) in catalogue.areas_of("place").enumerate() {
@@ -329,7 +354,8 @@ pub fn map(areas: &[MapArea], catalogue: &Catalogue, boundaries: Option<&Value>,
         .iter()
         .filter_map(|a| {
             let (x, y) = layout.get(&a.code)?;
-            let short: String = a.name.replace(" (synthetic)", "").split_whitespace().last().unwrap_or("").chars().take(4).collect();
+            let short: String =
+                a.name.replace(" (synthetic)", "").split_whitespace().last().unwrap_or("").chars().take(4).collect();
             Some(json!({"x": x, "y": y, "name": a.name, "short": short, "value": a.value, "compared": a.compared}))
         })
         .collect();
@@ -344,15 +370,23 @@ pub fn map(areas: &[MapArea], catalogue: &Catalogue, boundaries: Option<&Value>,
         let y = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min) - 1.1;
         labels.push(json!({"x": x, "y": y, "place": place.name}));
     }
-    let mut spec = base(&format!("Hex map of {title} by neighbourhood, each hexagon one neighbourhood, coloured by comparison with the ICS"));
+    let mut spec = base(&format!(
+        "Hex map of {title} by neighbourhood, each hexagon one neighbourhood, coloured by comparison with the ICS"
+    ));
     spec["width"] = json!(400);
     spec["height"] = json!(400);
     spec["data"] = json!({"values": values});
     // Zoom to the hexagons shown (a place's cluster, or all of them), keeping hexagons regular.
     let xs: Vec<f64> = values.iter().filter_map(|v| v["x"].as_f64()).collect();
     let ys: Vec<f64> = values.iter().filter_map(|v| v["y"].as_f64()).collect();
-    let (x0, x1) = (xs.iter().copied().fold(f64::INFINITY, f64::min) - 1.5, xs.iter().copied().fold(f64::NEG_INFINITY, f64::max) + 1.5);
-    let (y0, y1) = (ys.iter().copied().fold(f64::INFINITY, f64::min) - 2.2, ys.iter().copied().fold(f64::NEG_INFINITY, f64::max) + 1.2);
+    let (x0, x1) = (
+        xs.iter().copied().fold(f64::INFINITY, f64::min) - 1.5,
+        xs.iter().copied().fold(f64::NEG_INFINITY, f64::max) + 1.5,
+    );
+    let (y0, y1) = (
+        ys.iter().copied().fold(f64::INFINITY, f64::min) - 2.2,
+        ys.iter().copied().fold(f64::NEG_INFINITY, f64::max) + 1.2,
+    );
     let span = (x1 - x0).max(y1 - y0).max(4.0);
     let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
     let hex_size = (1500.0 * (12.5 / span).powi(2)).min(6000.0);
@@ -373,7 +407,8 @@ pub fn le_gap(points: &[(String, u8, Option<f64>)]) -> Option<Value> {
         return None;
     }
     let values: Vec<Value> = points.iter().map(|(s, d, v)| json!({"series": s, "decile": d, "value": v})).collect();
-    let mut spec = base("Life expectancy at birth by IMD decile, from the most deprived (1) to the least deprived (10)");
+    let mut spec =
+        base("Life expectancy at birth by IMD decile, from the most deprived (1) to the least deprived (10)");
     spec["width"] = json!(420);
     spec["height"] = json!(240);
     spec["data"] = json!({"values": values});
@@ -396,12 +431,22 @@ pub fn le_gap(points: &[(String, u8, Option<f64>)]) -> Option<Value> {
 /// neighbourhood the profiles know.
 pub fn read_boundaries(path: &Path, catalogue: &Catalogue) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let geo: Value = serde_json::from_str(&text).map_err(|e| Error::Load(format!("`{}` line {}: not JSON: {e}", path.display(), e.line())))?;
+    let geo: Value = serde_json::from_str(&text)
+        .map_err(|e| Error::Load(format!("`{}` line {}: not JSON: {e}", path.display(), e.line())))?;
     if geo["type"] != "FeatureCollection" {
-        return Err(Error::Load(format!("`{}`: expected a GeoJSON FeatureCollection, found type {}", path.display(), geo["type"])));
+        return Err(Error::Load(format!(
+            "`{}`: expected a GeoJSON FeatureCollection, found type {}",
+            path.display(),
+            geo["type"]
+        )));
     }
     let features = geo["features"].as_array().map_or(0, Vec::len);
-    let known = geo["features"].as_array().into_iter().flatten().filter(|f| f["properties"]["code"].as_str().is_some_and(|c| catalogue.area(c).is_some())).count();
+    let known = geo["features"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["properties"]["code"].as_str().is_some_and(|c| catalogue.area(c).is_some()))
+        .count();
     if known == 0 {
         return Err(Error::Load(format!(
             "`{}`: none of its {features} features has a `code` property naming a neighbourhood of the profiles (e.g. `{}`)",

@@ -40,7 +40,11 @@ pub struct Release {
 impl Release {
     /// The rows of `indicator` for area `code`, every breakdown.
     pub fn rows_for(&self, indicator: &str, code: &str) -> impl Iterator<Item = &ProfileRow> {
-        self.by_indicator_area.get(&(indicator.to_owned(), code.to_owned())).into_iter().flatten().map(|&i| &self.rows[i])
+        self.by_indicator_area
+            .get(&(indicator.to_owned(), code.to_owned()))
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.rows[i])
     }
 
     /// The headline (breakdown `all`) row of `indicator` for area `code`.
@@ -50,8 +54,13 @@ impl Release {
 
     /// The trend of `indicator` for area `code`, oldest first.
     pub fn trend(&self, indicator: &str, code: &str) -> Vec<&TrendRow> {
-        let mut out: Vec<&TrendRow> =
-            self.trends_by.get(&(indicator.to_owned(), code.to_owned())).into_iter().flatten().map(|&i| &self.trends[i]).collect();
+        let mut out: Vec<&TrendRow> = self
+            .trends_by
+            .get(&(indicator.to_owned(), code.to_owned()))
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.trends[i])
+            .collect();
         out.sort_by_key(|t| t.period);
         out
     }
@@ -65,13 +74,18 @@ impl Release {
     /// `all` totals).
     pub fn population_of(&self, code: &str) -> impl Iterator<Item = &PopulationRow> {
         let period = self.population_period(code);
-        self.population.iter().filter(move |p| p.area_code == code && Some(p.period) == period && p.sex != "all" && p.age_band != "all")
+        self.population
+            .iter()
+            .filter(move |p| p.area_code == code && Some(p.period) == period && p.sex != "all" && p.age_band != "all")
     }
 
     /// The registered population of area `code` on the latest period, as released.
     pub fn population_total(&self, code: &str) -> Option<u64> {
         let period = self.population_period(code);
-        self.population.iter().find(|p| p.area_code == code && Some(p.period) == period && p.sex == "all" && p.age_band == "all").and_then(|p| p.count)
+        self.population
+            .iter()
+            .find(|p| p.area_code == code && Some(p.period) == period && p.sex == "all" && p.age_band == "all")
+            .and_then(|p| p.count)
     }
 }
 
@@ -238,17 +252,42 @@ impl Catalogue {
         for dir in &dirs {
             let provenance: serde_json::Value = read_json(&dir.join("provenance.json"))?;
             let name = provenance.get("policy").and_then(|p| p.as_str()).ok_or_else(|| {
-                Error::Load(format!("`{}` names no disclosure policy (field `policy`)", dir.join("provenance.json").display()))
+                Error::Load(format!(
+                    "`{}` names no disclosure policy (field `policy`)",
+                    dir.join("provenance.json").display()
+                ))
             })?;
-            let policy = policies.get(name).map_err(|e| Error::Load(format!("`{}`: {e}", dir.join("provenance.json").display())))?.clone();
+            let policy = policies
+                .get(name)
+                .map_err(|e| Error::Load(format!("`{}`: {e}", dir.join("provenance.json").display())))?
+                .clone();
             let rows: Vec<ProfileRow> = read_csv(&dir.join("profiles.csv"))?;
-            let trends: Vec<TrendRow> = if dir.join("trends.csv").exists() { read_csv(&dir.join("trends.csv"))? } else { Vec::new() };
+            let trends: Vec<TrendRow> =
+                if dir.join("trends.csv").exists() { read_csv(&dir.join("trends.csv"))? } else { Vec::new() };
             let population: Vec<PopulationRow> =
                 if dir.join("population.csv").exists() { read_csv(&dir.join("population.csv"))? } else { Vec::new() };
             let shares = ["numerator", "denominator"];
-            check_release(&dir.join("profiles.csv"), &policy, &shares, &["value"], rows.iter().map(|r| (vec![r.numerator, r.denominator], vec![r.value])))?;
-            check_release(&dir.join("trends.csv"), &policy, &shares, &["value"], trends.iter().map(|r| (vec![r.numerator, r.denominator], vec![r.value])))?;
-            check_release(&dir.join("population.csv"), &policy, &["count"], &[], population.iter().map(|r| (vec![r.count], vec![])))?;
+            check_release(
+                &dir.join("profiles.csv"),
+                &policy,
+                &shares,
+                &["value"],
+                rows.iter().map(|r| (vec![r.numerator, r.denominator], vec![r.value])),
+            )?;
+            check_release(
+                &dir.join("trends.csv"),
+                &policy,
+                &shares,
+                &["value"],
+                trends.iter().map(|r| (vec![r.numerator, r.denominator], vec![r.value])),
+            )?;
+            check_release(
+                &dir.join("population.csv"),
+                &policy,
+                &["count"],
+                &[],
+                population.iter().map(|r| (vec![r.count], vec![])),
+            )?;
             if framework.is_none() {
                 framework = Some(read_json::<Framework>(&dir.join("framework.json"))?);
             }
@@ -260,7 +299,10 @@ impl Catalogue {
             for (i, t) in trends.iter().enumerate() {
                 trends_by.entry((t.indicator.clone(), t.area_code.clone())).or_default().push(i);
             }
-            releases.insert(name.to_owned(), Release { policy, rows, trends, population, provenance, by_indicator_area, trends_by });
+            releases.insert(
+                name.to_owned(),
+                Release { policy, rows, trends, population, provenance, by_indicator_area, trends_by },
+            );
         }
         let analyst = releases.remove("analyst");
         let Some(public) = releases.remove("public") else {
@@ -278,7 +320,17 @@ impl Catalogue {
             Some(path) if path.exists() => Some(read_json(path)?),
             _ => None,
         };
-        Ok(Catalogue { framework, indicators, by_name, areas, by_code, public, analyst, quality, folder: folder.to_path_buf() })
+        Ok(Catalogue {
+            framework,
+            indicators,
+            by_name,
+            areas,
+            by_code,
+            public,
+            analyst,
+            quality,
+            folder: folder.to_path_buf(),
+        })
     }
 }
 
@@ -314,7 +366,8 @@ pub fn check_release<'a>(
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| Error::Load(format!("`{}` line {}, column {}: {e}", path.display(), e.line(), e.column())))
+    serde_json::from_str(&text)
+        .map_err(|e| Error::Load(format!("`{}` line {}, column {}: {e}", path.display(), e.line(), e.column())))
 }
 
 fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
@@ -367,7 +420,10 @@ fn indicators(framework: &Framework, public: &Release) -> Vec<IndicatorInfo> {
     let mut loaded: HashMap<String, (phm_lang::Loaded, Option<String>)> = HashMap::new();
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let members = framework.priorities.iter().flat_map(|p| p.indicators.iter().map(move |m| (Some(p), m.name.clone(), m.headline)));
+    let members = framework
+        .priorities
+        .iter()
+        .flat_map(|p| p.indicators.iter().map(move |m| (Some(p), m.name.clone(), m.headline)));
     let extra = public.rows.iter().map(|r| r.indicator.clone()).collect::<std::collections::BTreeSet<_>>();
     let all: Vec<_> = members.chain(extra.into_iter().map(|n| (None, n, false))).collect();
     for (priority, name, headline) in all {
@@ -379,7 +435,9 @@ fn indicators(framework: &Framework, public: &Release) -> Vec<IndicatorInfo> {
         let definition = prov.and_then(|p| p.get("definition")?.as_str()).unwrap_or(&row.definition).to_owned();
         let sha = prov.and_then(|p| p.get("definition_sha256")?.as_str()).unwrap_or(&row.definition_sha256).to_owned();
         let index_date = prov.and_then(|p| p.get("index_date")?.as_str()).and_then(|d| d.parse().ok());
-        let (l, text) = loaded.entry(definition.clone()).or_insert_with(|| (phm_lang::load(Path::new(&definition)), std::fs::read_to_string(&definition).ok()));
+        let (l, text) = loaded
+            .entry(definition.clone())
+            .or_insert_with(|| (phm_lang::load(Path::new(&definition)), std::fs::read_to_string(&definition).ok()));
         let parsed = l.definitions.as_ref().and_then(|d| d.indicators.iter().find(|i| i.name == name).map(|i| (d, i)));
         let source = text.as_deref().and_then(|text| indicator_block(text, &name));
         out.push(IndicatorInfo {
@@ -440,7 +498,10 @@ mod tests {
     #[test]
     fn an_indicator_block_is_cut_from_its_file_with_its_comments() {
         let text = "index_date = 2026-03-31\n\n# About MMR\nindicator mmr \"MMR {first}\" {\n  numerator = x\n}\n\nindicator other \"O\" {\n}\n";
-        assert_eq!(indicator_block(text, "mmr").as_deref(), Some("# About MMR\nindicator mmr \"MMR {first}\" {\n  numerator = x\n}"));
+        assert_eq!(
+            indicator_block(text, "mmr").as_deref(),
+            Some("# About MMR\nindicator mmr \"MMR {first}\" {\n  numerator = x\n}")
+        );
         assert_eq!(indicator_block(text, "missing"), None);
     }
 

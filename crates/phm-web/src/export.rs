@@ -110,7 +110,8 @@ impl TextTable {
     /// Writing to memory fails (a bug).
     pub fn csv(&self) -> Result<Vec<u8>> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(self.header.iter().map(|c| csv_cell(c).into_owned())).map_err(|e| Error::Internal(e.to_string()))?;
+        w.write_record(self.header.iter().map(|c| csv_cell(c).into_owned()))
+            .map_err(|e| Error::Internal(e.to_string()))?;
         for r in &self.rows {
             w.write_record(r.iter().map(|c| csv_cell(c).into_owned())).map_err(|e| Error::Internal(e.to_string()))?;
         }
@@ -124,22 +125,31 @@ impl TextTable {
     pub fn parquet(&self, metadata: &[(&str, String)]) -> Result<Vec<u8>> {
         let types: Vec<DataType> = (0..self.header.len()).map(|c| self.column_type(c)).collect();
         let fields: Vec<Field> = self.header.iter().zip(&types).map(|(h, t)| Field::new(h, t.clone(), true)).collect();
-        let schema = Arc::new(Schema::new(fields).with_metadata(metadata.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()));
+        let schema = Arc::new(
+            Schema::new(fields).with_metadata(metadata.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()),
+        );
         let columns: Vec<ArrayRef> = types
             .iter()
             .enumerate()
             .map(|(c, t)| {
                 let cells = self.rows.iter().map(|r| Some(r[c].as_str()).filter(|v| !v.is_empty()));
                 match t {
-                    DataType::Int64 => Arc::new(cells.map(|v| v.and_then(|v| v.parse::<i64>().ok())).collect::<Int64Array>()) as ArrayRef,
-                    DataType::Float64 => Arc::new(cells.map(|v| v.and_then(|v| v.parse::<f64>().ok())).collect::<Float64Array>()) as ArrayRef,
+                    DataType::Int64 => {
+                        Arc::new(cells.map(|v| v.and_then(|v| v.parse::<i64>().ok())).collect::<Int64Array>())
+                            as ArrayRef
+                    }
+                    DataType::Float64 => {
+                        Arc::new(cells.map(|v| v.and_then(|v| v.parse::<f64>().ok())).collect::<Float64Array>())
+                            as ArrayRef
+                    }
                     _ => Arc::new(cells.collect::<StringArray>()) as ArrayRef,
                 }
             })
             .collect();
         let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::Internal(e.to_string()))?;
         let mut out = Vec::new();
-        let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, schema, None).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(&mut out, schema, None).map_err(|e| Error::Internal(e.to_string()))?;
         writer.write(&batch).map_err(|e| Error::Internal(e.to_string()))?;
         writer.close().map_err(|e| Error::Internal(e.to_string()))?;
         Ok(out)
@@ -167,7 +177,9 @@ impl TextTable {
                     continue;
                 }
                 match (&types[c], v.parse::<f64>()) {
-                    (DataType::Int64 | DataType::Float64, Ok(n)) if n.is_finite() => ws.write_number(r, c as u16, n).map_err(x)?,
+                    (DataType::Int64 | DataType::Float64, Ok(n)) if n.is_finite() => {
+                        ws.write_number(r, c as u16, n).map_err(x)?
+                    }
                     _ => ws.write_string(r, c as u16, v).map_err(x)?,
                 };
             }
@@ -230,7 +242,10 @@ pub struct Exports {
 
 impl std::fmt::Debug for Exports {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Exports").field("bytes", &self.bytes.load(Ordering::Relaxed)).field("limit", &self.limit).finish_non_exhaustive()
+        f.debug_struct("Exports")
+            .field("bytes", &self.bytes.load(Ordering::Relaxed))
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
     }
 }
 
@@ -283,7 +298,11 @@ impl Exports {
     ///
     /// # Errors
     /// [`BuildError::Busy`] when the build slots and the queue are full, or the build's error.
-    pub async fn get(&self, key: ExportKey, build: impl FnOnce() -> Result<Built> + Send + 'static) -> std::result::Result<Arc<Built>, BuildError> {
+    pub async fn get(
+        &self,
+        key: ExportKey,
+        build: impl FnOnce() -> Result<Built> + Send + 'static,
+    ) -> std::result::Result<Arc<Built>, BuildError> {
         let cell: Cell = {
             let mut map = self.built.lock().unwrap_or_else(PoisonError::into_inner);
             map.entry(key.clone()).or_default().clone()
@@ -301,7 +320,11 @@ impl Exports {
                             return Err(BuildError::Busy);
                         }
                         let _waiting = Waiting(&self.waiting);
-                        self.builds.clone().acquire_owned().await.map_err(|e| BuildError::Failed(Error::Internal(e.to_string())))?
+                        self.builds
+                            .clone()
+                            .acquire_owned()
+                            .await
+                            .map_err(|e| BuildError::Failed(Error::Internal(e.to_string())))?
                     }
                 };
                 let hook = self.hook.get().cloned();
@@ -319,7 +342,9 @@ impl Exports {
                 // Keep it while there is room; otherwise let the requests waiting now have it
                 // and build it again for later ones.
                 let size = built.bytes.len();
-                let room = self.bytes.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| (b + size <= self.limit).then_some(b + size));
+                let room = self
+                    .bytes
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| (b + size <= self.limit).then_some(b + size));
                 if room.is_err() {
                     self.built.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
                 }
@@ -351,10 +376,13 @@ fn build(app: &App, analyst: bool, key: &ExportKey, query: &HashMap<String, Stri
         }
         "population" => {
             let area = if query.contains_key("area") { Some(crate::pages::area_param(app, query)?) } else { None };
-            let rows: Vec<_> = release.population.iter().filter(|p| area.is_none_or(|a| p.area_code == a.code)).collect();
+            let rows: Vec<_> =
+                release.population.iter().filter(|p| area.is_none_or(|a| p.area_code == a.code)).collect();
             TextTable::from_rows(&rows, &["area_type"])?
         }
-        other => return Err(Error::NotFound(format!("no table `{other}`: the tables are profiles, trends and population"))),
+        other => {
+            return Err(Error::NotFound(format!("no table `{other}`: the tables are profiles, trends and population")));
+        }
     };
     let metadata = [
         ("source", "OpenPHM (synthetic BLMK population)".to_owned()),
@@ -369,7 +397,9 @@ fn build(app: &App, analyst: bool, key: &ExportKey, query: &HashMap<String, Stri
         "csv" => text.csv()?,
         "xlsx" => text.xlsx(&key.table, &metadata)?,
         "parquet" => text.parquet(&metadata)?,
-        other => return Err(Error::BadRequest(format!("`{other}` is not a download format: use csv, xlsx or parquet"))),
+        other => {
+            return Err(Error::BadRequest(format!("`{other}` is not a download format: use csv, xlsx or parquet")));
+        }
     };
     Ok(Built { bytes: bytes.into(), rows: text.rows.len() })
 }
@@ -391,13 +421,21 @@ pub async fn download(
         }
         "trends" => crate::pages::only(&query, &["indicator", "area"])?,
         "population" => crate::pages::only(&query, &["area"])?,
-        other => return Err(Error::NotFound(format!("no table `{other}`: the tables are profiles, trends and population")).into()),
+        other => {
+            return Err(
+                Error::NotFound(format!("no table `{other}`: the tables are profiles, trends and population")).into()
+            );
+        }
     }
     let content_type = match format {
         "csv" => "text/csv; charset=utf-8",
         "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "parquet" => "application/vnd.apache.parquet",
-        other => return Err(Error::BadRequest(format!("`{other}` is not a download format: use csv, xlsx or parquet")).into()),
+        other => {
+            return Err(
+                Error::BadRequest(format!("`{other}` is not a download format: use csv, xlsx or parquet")).into()
+            );
+        }
     };
     let analyst = visitor.analyst();
     let release = crate::pages::release(&app, &visitor);
@@ -416,7 +454,12 @@ pub async fn download(
         f.sort();
         f.join("&")
     };
-    let key = ExportKey { policy: release.policy.name().to_owned(), table: table.to_owned(), filters, format: format.to_owned() };
+    let key = ExportKey {
+        policy: release.policy.name().to_owned(),
+        table: table.to_owned(),
+        filters,
+        format: format.to_owned(),
+    };
     let built = {
         let (app2, key2) = (app.clone(), key.clone());
         match app.exports.get(key.clone(), move || build(&app2, analyst, &key2, &query)).await {
@@ -451,7 +494,9 @@ mod tests {
 
     #[test]
     fn text_that_a_spreadsheet_would_run_gets_a_quote_and_numbers_stay_numbers() {
-        for risky in ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "\n=1", "-", "+", "-inf", "-NaN", "=-2"] {
+        for risky in
+            ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "\n=1", "-", "+", "-inf", "-NaN", "=-2"]
+        {
             assert_eq!(csv_cell(risky), format!("'{risky}"), "{risky:?}");
         }
         for number in ["-2.5", "-12", "+3", "-1e-3", "0", "12.25"] {
@@ -465,6 +510,13 @@ mod tests {
     #[test]
     fn only_finite_plain_numbers_are_numbers() {
         assert!(is_number("-2.5") && is_number("1e5") && is_number("+7"));
-        assert!(!is_number("inf") && !is_number("-inf") && !is_number("NaN") && !is_number("") && !is_number("1 000") && !is_number("0x10"));
+        assert!(
+            !is_number("inf")
+                && !is_number("-inf")
+                && !is_number("NaN")
+                && !is_number("")
+                && !is_number("1 000")
+                && !is_number("0x10")
+        );
     }
 }

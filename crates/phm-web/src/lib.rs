@@ -15,6 +15,7 @@
 //! the Content-Security-Policy allows `'self'` only). A malformed request gets a 400 that names
 //! the parameter and what was expected, never a 500.
 
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod cache;
@@ -23,7 +24,6 @@ pub mod data;
 pub mod error;
 pub mod export;
 pub mod pages;
-pub mod api;
 mod render;
 
 use std::net::SocketAddr;
@@ -95,7 +95,12 @@ impl App {
     ///
     /// # Errors
     /// A template that does not compile (a bug).
-    pub fn new(catalogue: Catalogue, assets: assets::Assets, auth: auth::Auth, boundaries: Option<serde_json::Value>) -> Result<Arc<App>> {
+    pub fn new(
+        catalogue: Catalogue,
+        assets: assets::Assets,
+        auth: auth::Auth,
+        boundaries: Option<serde_json::Value>,
+    ) -> Result<Arc<App>> {
         Ok(Arc::new(App {
             catalogue,
             assets,

@@ -58,12 +58,20 @@ const NAV: [(&str, &str, &str); 5] = [
 ];
 
 /// Renders `template` inside the layout.
-pub(crate) fn render(app: &App, visitor: &Visitor, template: &str, title: &str, current: &str, mut ctx: Value) -> Result<Html<String>> {
+pub(crate) fn render(
+    app: &App,
+    visitor: &Visitor,
+    template: &str,
+    title: &str,
+    current: &str,
+    mut ctx: Value,
+) -> Result<Html<String>> {
     let release = release(app, visitor);
     let nav: Vec<Value> = NAV
         .iter()
         .map(|(id, href, label)| {
-            let href = if *id == "places" { format!("/areas/{}", app.catalogue.ics().code) } else { (*href).to_owned() };
+            let href =
+                if *id == "places" { format!("/areas/{}", app.catalogue.ics().code) } else { (*href).to_owned() };
             json!({"href": href, "label": label, "current": *id == current})
         })
         .collect();
@@ -94,7 +102,11 @@ pub(crate) fn only(query: &HashMap<String, String>, known: &[&str]) -> Result<()
         "unknown query parameter{} {}: this address takes {}",
         if unknown.len() == 1 { "" } else { "s" },
         unknown.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
-        if known.is_empty() { "none".to_owned() } else { known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ") }
+        if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        }
     )))
 }
 
@@ -103,7 +115,10 @@ pub(crate) fn area_param<'a>(app: &'a App, query: &HashMap<String, String>) -> R
     match query.get("area") {
         None => Ok(app.catalogue.ics()),
         Some(code) => app.catalogue.area(code).ok_or_else(|| {
-            Error::BadRequest(format!("`area`: no area has the code `{code}`; the codes are listed at /api/areas (for example `{}`)", app.catalogue.ics().code))
+            Error::BadRequest(format!(
+                "`area`: no area has the code `{code}`; the codes are listed at /api/areas (for example `{}`)",
+                app.catalogue.ics().code
+            ))
         }),
     }
 }
@@ -112,8 +127,12 @@ pub(crate) fn area_param<'a>(app: &'a App, query: &HashMap<String, String>) -> R
 pub(crate) fn indicator_param<'a>(app: &'a App, name: &str) -> Result<&'a IndicatorInfo> {
     app.catalogue.indicator(name).ok_or_else(|| {
         let names: Vec<&str> = app.catalogue.indicators.iter().map(|i| i.name.as_str()).collect();
-        let hint = phm_lang::suggest(name, names.iter().copied()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-        Error::BadRequest(format!("`indicator`: no indicator is called `{name}`{hint}; the names are listed at /api/indicators"))
+        let hint = phm_lang::suggest(name, names.iter().copied())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        Error::BadRequest(format!(
+            "`indicator`: no indicator is called `{name}`{hint}; the names are listed at /api/indicators"
+        ))
     })
 }
 
@@ -185,7 +204,11 @@ pub(crate) fn variation_text(icon: Option<&str>) -> Option<String> {
 }
 
 /// `GET /`: the ICS overview.
-pub async fn overview(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> PageResult {
+pub async fn overview(
+    State(app): State<Arc<App>>,
+    visitor: Visitor,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
     let go = || -> Result<Html<String>> {
         only(&query, &[])?;
         let release = release(&app, &visitor);
@@ -240,10 +263,16 @@ fn peers<'a>(app: &'a App, area: &Area) -> (Vec<&'a Area>, &'static str) {
 }
 
 /// `GET /areas/{code}`: a place-based profile.
-pub async fn area(State(app): State<Arc<App>>, visitor: Visitor, Path(code): Path<String>, Query(query): Query<HashMap<String, String>>) -> PageResult {
+pub async fn area(
+    State(app): State<Arc<App>>,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
     let go = || -> Result<Html<String>> {
         only(&query, &["map"])?;
-        let area = app.catalogue.area(&code).ok_or_else(|| Error::NotFound(format!("No area has the code `{code}`.")))?;
+        let area =
+            app.catalogue.area(&code).ok_or_else(|| Error::NotFound(format!("No area has the code `{code}`.")))?;
         let release = release(&app, &visitor);
         let is_ics = area.area_type == "ics";
         let benchmark_name = if is_ics { "England" } else { "the ICS" };
@@ -253,8 +282,16 @@ pub async fn area(State(app): State<Arc<App>>, visitor: Visitor, Path(code): Pat
         for ind in &app.catalogue.indicators {
             let Some(row) = release.headline(&ind.name, &area.code) else { continue };
             let benchmark = if is_ics { row.england_value } else { row.ics_value };
-            let compared = comparison_word(if is_ics { row.compared_to_england_95.as_deref() } else { row.compared_to_ics_95.as_deref() });
-            let mut peer_values: Vec<f64> = peer_areas.iter().filter_map(|p| release.headline(&ind.name, &p.code)?.value).filter(|v| v.is_finite()).collect();
+            let compared = comparison_word(if is_ics {
+                row.compared_to_england_95.as_deref()
+            } else {
+                row.compared_to_ics_95.as_deref()
+            });
+            let mut peer_values: Vec<f64> = peer_areas
+                .iter()
+                .filter_map(|p| release.headline(&ind.name, &p.code)?.value)
+                .filter(|v| v.is_finite())
+                .collect();
             peer_values.sort_by(f64::total_cmp);
             let lower_better = ind.polarity == "lower_is_better";
             let (worst, best) = match (peer_values.first(), peer_values.last()) {
@@ -295,11 +332,16 @@ pub async fn area(State(app): State<Arc<App>>, visitor: Visitor, Path(code): Pat
             "place" => area.children.iter().filter_map(|c| app.catalogue.area(c)).collect(),
             _ => Vec::new(),
         };
-        let map_choices: Vec<&IndicatorInfo> =
-            app.catalogue.indicators.iter().filter(|i| child_areas.first().is_some_and(|c| release.headline(&i.name, &c.code).is_some())).collect();
+        let map_choices: Vec<&IndicatorInfo> = app
+            .catalogue
+            .indicators
+            .iter()
+            .filter(|i| child_areas.first().is_some_and(|c| release.headline(&i.name, &c.code).is_some()))
+            .collect();
         let map_indicator = match query.get("map") {
             Some(name) => {
-                let ind = indicator_param(&app, name).map_err(|e| Error::BadRequest(e.to_string().replacen("`indicator`", "`map`", 1)))?;
+                let ind = indicator_param(&app, name)
+                    .map_err(|e| Error::BadRequest(e.to_string().replacen("`indicator`", "`map`", 1)))?;
                 if !map_choices.iter().any(|c| c.name == ind.name) {
                     return Err(Error::BadRequest(format!("`map`: `{name}` is not reported for neighbourhoods")));
                 }
@@ -318,7 +360,12 @@ pub async fn area(State(app): State<Arc<App>>, visitor: Visitor, Path(code): Pat
                     "code": c.code, "name": c.name, "value": row.and_then(|r| r.value), "lower_95": row.and_then(|r| r.lower_95),
                     "upper_95": row.and_then(|r| r.upper_95), "compared": compared,
                 }));
-                map_areas.push(MapArea { code: c.code.clone(), name: c.name.clone(), value: row.and_then(|r| r.value), compared: compared.to_owned() });
+                map_areas.push(MapArea {
+                    code: c.code.clone(),
+                    name: c.name.clone(),
+                    value: row.and_then(|r| r.value),
+                    compared: compared.to_owned(),
+                });
             }
             map_spec = charts::map(&map_areas, &app.catalogue, app.boundaries.as_ref(), &mi.title);
         }
@@ -334,18 +381,31 @@ pub async fn area(State(app): State<Arc<App>>, visitor: Visitor, Path(code): Pat
             b.sort_by_key(|s| s.split(['-', '+']).next().and_then(|n| n.parse::<u32>().ok()).unwrap_or(999));
             b
         };
-        let sexes: Vec<String> = ["female", "male"].iter().filter(|s| pop.iter().any(|p| p.sex == **s)).map(|s| (*s).to_owned()).collect();
+        let sexes: Vec<String> =
+            ["female", "male"].iter().filter(|s| pop.iter().any(|p| p.sex == **s)).map(|s| (*s).to_owned()).collect();
         let pyramid_rows: Vec<Value> = bands
             .iter()
             .map(|b| {
-                let counts: Vec<Option<u64>> = sexes.iter().map(|s| pop.iter().find(|p| &p.age_band == b && &p.sex == s).and_then(|p| p.count)).collect();
+                let counts: Vec<Option<u64>> = sexes
+                    .iter()
+                    .map(|s| pop.iter().find(|p| &p.age_band == b && &p.sex == s).and_then(|p| p.count))
+                    .collect();
                 json!({"band": b, "counts": counts})
             })
             .collect();
         let population = release.population_total(&area.code);
-        let trends: Vec<Value> = app.catalogue.indicators.iter().filter(|i| i.headline).filter_map(|i| trend_value(release, i, &area.code)).collect();
+        let trends: Vec<Value> = app
+            .catalogue
+            .indicators
+            .iter()
+            .filter(|i| i.headline)
+            .filter_map(|i| trend_value(release, i, &area.code))
+            .collect();
         let parent = area.parent.as_deref().and_then(|p| app.catalogue.area(p));
-        let period = rows.first().and_then(|_| release.rows_for(&app.catalogue.indicators[0].name, &area.code).next()).map(|r| r.period.to_string());
+        let period = rows
+            .first()
+            .and_then(|_| release.rows_for(&app.catalogue.indicators[0].name, &area.code).next())
+            .map(|r| r.period.to_string());
         let ctx = json!({
             "area": area, "parent": parent, "area_type_label": area_type_label(&area.area_type), "benchmark_name": benchmark_name,
             "peer_label": peer_label, "rows": rows, "spine": charts::spine(&spine_rows, benchmark_name),
@@ -365,7 +425,11 @@ pub async fn area(State(app): State<Arc<App>>, visitor: Visitor, Path(code): Pat
 }
 
 /// `GET /indicators`.
-pub async fn indicators(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> PageResult {
+pub async fn indicators(
+    State(app): State<Arc<App>>,
+    visitor: Visitor,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
     let go = || -> Result<Html<String>> {
         only(&query, &[])?;
         let priorities: Vec<Value> = app
@@ -383,7 +447,14 @@ pub async fn indicators(State(app): State<Arc<App>>, visitor: Visitor, Query(que
                 json!({"id": p.id, "title": p.title, "indicators": inds})
             })
             .collect();
-        render(&app, &visitor, "indicators.html", "Indicators", "indicators", json!({"priorities": priorities, "count": app.catalogue.indicators.len()}))
+        render(
+            &app,
+            &visitor,
+            "indicators.html",
+            "Indicators",
+            "indicators",
+            json!({"priorities": priorities, "count": app.catalogue.indicators.len()}),
+        )
     };
     go().map_err(|e| fail(&app, &visitor, e))
 }
@@ -411,13 +482,19 @@ fn polarity_label(p: &str) -> &'static str {
 }
 
 /// The breakdown names shown, in order, with labels.
-pub(crate) const BREAKDOWNS: [(&str, &str); 5] =
-    [("imd_decile", "IMD decile (1 = most deprived)"), ("imd_quintile", "IMD quintile (1 = most deprived)"), ("ethnicity5", "ethnic group"), ("sex", "sex"), ("age_band", "age band")];
+pub(crate) const BREAKDOWNS: [(&str, &str); 5] = [
+    ("imd_decile", "IMD decile (1 = most deprived)"),
+    ("imd_quintile", "IMD quintile (1 = most deprived)"),
+    ("ethnicity5", "ethnic group"),
+    ("sex", "sex"),
+    ("age_band", "age band"),
+];
 
 fn breakdown_values(release: &Release, ind: &IndicatorInfo, area: &Area, benchmark: Option<f64>) -> Vec<Value> {
     let mut out = Vec::new();
     for (name, label) in BREAKDOWNS {
-        let mut rows: Vec<&ProfileRow> = release.rows_for(&ind.name, &area.code).filter(|r| r.breakdown == name).collect();
+        let mut rows: Vec<&ProfileRow> =
+            release.rows_for(&ind.name, &area.code).filter(|r| r.breakdown == name).collect();
         if rows.is_empty() {
             continue;
         }
@@ -425,9 +502,20 @@ fn breakdown_values(release: &Release, ind: &IndicatorInfo, area: &Area, benchma
         let bars: Vec<Bar> = rows
             .iter()
             .filter(|r| r.category != phm_engine::NOT_RECORDED)
-            .map(|r| Bar { category: r.category.clone(), value: r.value, lower: r.lower_95, upper: r.upper_95, compared: "not compared".into() })
+            .map(|r| Bar {
+                category: r.category.clone(),
+                value: r.value,
+                lower: r.lower_95,
+                upper: r.upper_95,
+                compared: "not compared".into(),
+            })
             .collect();
-        let spec = charts::bars(&bars, &ind.unit(), benchmark.map(|b| (area.name.as_str(), b)), &format!("{} by {label}", ind.title));
+        let spec = charts::bars(
+            &bars,
+            &ind.unit(),
+            benchmark.map(|b| (area.name.as_str(), b)),
+            &format!("{} by {label}", ind.title),
+        );
         out.push(json!({"name": name, "label": label, "rows": rows, "spec": spec}));
     }
     out
@@ -445,19 +533,35 @@ fn category_order(c: &str) -> (u8, u32, String) {
 }
 
 /// `GET /indicators/{name}?area=`.
-pub async fn indicator(State(app): State<Arc<App>>, visitor: Visitor, Path(name): Path<String>, Query(query): Query<HashMap<String, String>>) -> PageResult {
+pub async fn indicator(
+    State(app): State<Arc<App>>,
+    visitor: Visitor,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
     let go = || -> Result<Html<String>> {
         only(&query, &["area"])?;
-        let ind = app.catalogue.indicator(&name).ok_or_else(|| Error::NotFound(format!("No indicator is called `{name}`.")))?;
+        let ind = app
+            .catalogue
+            .indicator(&name)
+            .ok_or_else(|| Error::NotFound(format!("No indicator is called `{name}`.")))?;
         let area = area_param(&app, &query)?;
         let release = release(&app, &visitor);
         let headline = release.headline(&ind.name, &area.code);
         let (compare_areas, compare_label): (Vec<&Area>, String) = match area.area_type.as_str() {
             "ics" => (app.catalogue.areas_of("place").collect(), "Places compared".into()),
-            "place" => (area.children.iter().filter_map(|c| app.catalogue.area(c)).collect(), format!("Neighbourhoods of {}", area.name)),
+            "place" => (
+                area.children.iter().filter_map(|c| app.catalogue.area(c)).collect(),
+                format!("Neighbourhoods of {}", area.name),
+            ),
             _ => {
                 let parent = area.parent.as_deref().and_then(|p| app.catalogue.area(p));
-                (parent.map(|p| p.children.iter().filter_map(|c| app.catalogue.area(c)).collect()).unwrap_or_default(), "Neighbourhoods of the same place".into())
+                (
+                    parent
+                        .map(|p| p.children.iter().filter_map(|c| app.catalogue.area(c)).collect())
+                        .unwrap_or_default(),
+                    "Neighbourhoods of the same place".into(),
+                )
             }
         };
         let mut compare_rows = Vec::new();
@@ -466,7 +570,13 @@ pub async fn indicator(State(app): State<Arc<App>>, visitor: Visitor, Path(name)
             let Some(r) = release.headline(&ind.name, &a.code) else { continue };
             let compared = comparison_word(r.compared_to_ics_95.as_deref());
             compare_rows.push(json!({"code": a.code, "name": a.name, "numerator": r.numerator, "value": r.value, "lower_95": r.lower_95, "upper_95": r.upper_95, "reason": r.reason, "compared": compared}));
-            bars.push(Bar { category: a.name.clone(), value: r.value, lower: r.lower_95, upper: r.upper_95, compared: compared.to_owned() });
+            bars.push(Bar {
+                category: a.name.clone(),
+                value: r.value,
+                lower: r.lower_95,
+                upper: r.upper_95,
+                compared: compared.to_owned(),
+            });
         }
         let ics_value = release.headline(&ind.name, &app.catalogue.ics().code).and_then(|r| r.value);
         let compare = charts::bars(&bars, &ind.unit(), ics_value.map(|v| ("ICS", v)), &compare_label);
@@ -487,16 +597,29 @@ pub async fn indicator(State(app): State<Arc<App>>, visitor: Visitor, Path(name)
 }
 
 /// `GET /inequalities?indicator=&area=`.
-pub async fn inequalities(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> PageResult {
+pub async fn inequalities(
+    State(app): State<Arc<App>>,
+    visitor: Visitor,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
     let go = || -> Result<Html<String>> {
         only(&query, &["indicator", "area"])?;
         let release = release(&app, &visitor);
         let area = area_param(&app, &query)?;
-        let choices: Vec<&IndicatorInfo> =
-            app.catalogue.indicators.iter().filter(|i| release.rows_for(&i.name, &app.catalogue.ics().code).any(|r| r.breakdown != "all")).collect();
+        let choices: Vec<&IndicatorInfo> = app
+            .catalogue
+            .indicators
+            .iter()
+            .filter(|i| release.rows_for(&i.name, &app.catalogue.ics().code).any(|r| r.breakdown != "all"))
+            .collect();
         let ind = match query.get("indicator") {
             Some(name) => indicator_param(&app, name)?,
-            None => choices.iter().find(|i| i.method == "life_expectancy").or(choices.first()).copied().ok_or_else(|| Error::NotFound("No indicator has breakdowns.".into()))?,
+            None => choices
+                .iter()
+                .find(|i| i.method == "life_expectancy")
+                .or(choices.first())
+                .copied()
+                .ok_or_else(|| Error::NotFound("No indicator has breakdowns.".into()))?,
         };
         let headline = release.headline(&ind.name, &area.code);
         // The life expectancy gap: each life expectancy indicator by decile.
@@ -504,8 +627,15 @@ pub async fn inequalities(State(app): State<Arc<App>>, visitor: Visitor, Query(q
         let mut le_series = Vec::new();
         let mut le_text = Vec::new();
         for le in app.catalogue.indicators.iter().filter(|i| i.method == "life_expectancy") {
-            let series = if le.title.to_lowercase().contains("female") { "Females" } else if le.title.to_lowercase().contains("male") { "Males" } else { le.title.as_str() };
-            let rows: Vec<&ProfileRow> = release.rows_for(&le.name, &area.code).filter(|r| r.breakdown == "imd_decile").collect();
+            let series = if le.title.to_lowercase().contains("female") {
+                "Females"
+            } else if le.title.to_lowercase().contains("male") {
+                "Males"
+            } else {
+                le.title.as_str()
+            };
+            let rows: Vec<&ProfileRow> =
+                release.rows_for(&le.name, &area.code).filter(|r| r.breakdown == "imd_decile").collect();
             if rows.is_empty() {
                 continue;
             }
@@ -528,7 +658,10 @@ pub async fn inequalities(State(app): State<Arc<App>>, visitor: Visitor, Query(q
         }
         let le_rows: Vec<Value> = (1..=10u8)
             .map(|d| {
-                let values: Vec<Option<f64>> = le_series.iter().map(|s| le_points.iter().find(|p| &p.0 == s && p.1 == d).and_then(|p| p.2)).collect();
+                let values: Vec<Option<f64>> = le_series
+                    .iter()
+                    .map(|s| le_points.iter().find(|p| &p.0 == s && p.1 == d).and_then(|p| p.2))
+                    .collect();
                 json!({"decile": d, "values": values})
             })
             .collect();
@@ -542,16 +675,30 @@ pub async fn inequalities(State(app): State<Arc<App>>, visitor: Visitor, Query(q
             "sii": sii, "sii_reason": headline.and_then(|h| h.sii_reason.clone()),
             "breakdowns": breakdown_values(release, ind, area, headline.and_then(|h| h.value)),
         });
-        render(&app, &visitor, "inequalities.html", &format!("Inequalities: {} – {}", ind.title, area.name), "inequalities", ctx)
+        render(
+            &app,
+            &visitor,
+            "inequalities.html",
+            &format!("Inequalities: {} – {}", ind.title, area.name),
+            "inequalities",
+            ctx,
+        )
     };
     go().map_err(|e| fail(&app, &visitor, e))
 }
 
 /// `GET /data-quality`: the ingest and data-quality report; reasons and checks for staff.
-pub async fn data_quality(State(app): State<Arc<App>>, visitor: Visitor, Query(query): Query<HashMap<String, String>>) -> PageResult {
+pub async fn data_quality(
+    State(app): State<Arc<App>>,
+    visitor: Visitor,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
     let go = || -> Result<Html<String>> {
         only(&query, &[])?;
-        let report = app.catalogue.quality.as_ref().map(|r| json!({"snapshot": r["snapshot"], "generated_at": r["generated_at"], "sources": r["sources"]}));
+        let report =
+            app.catalogue.quality.as_ref().map(
+                |r| json!({"snapshot": r["snapshot"], "generated_at": r["generated_at"], "sources": r["sources"]}),
+            );
         let full = app.catalogue.quality.as_ref();
         let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
         let mut reasons = Vec::new();

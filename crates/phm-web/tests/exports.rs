@@ -52,8 +52,16 @@ async fn twenty_spreadsheet_downloads_at_once_do_not_hold_up_an_api_call() {
     app.exports.set_build_hook(Arc::new(move |_| g.enter()));
     // Twenty different files (so none waits for another's build), as many as the test.
     let filters = [
-        "", "?area=E54000024", "?area=E06000055", "?area_type=ics", "?area_type=place", "?breakdown=all",
-        "?indicator=smoking", "?indicator=obesity", "?indicator=flu", "?indicator=mmr",
+        "",
+        "?area=E54000024",
+        "?area=E06000055",
+        "?area_type=ics",
+        "?area_type=place",
+        "?breakdown=all",
+        "?indicator=smoking",
+        "?indicator=obesity",
+        "?indicator=flu",
+        "?indicator=mmr",
     ];
     let downloads: Vec<_> = ["xlsx", "csv"]
         .iter()
@@ -71,11 +79,14 @@ async fn twenty_spreadsheet_downloads_at_once_do_not_hold_up_an_api_call() {
     while app.exports.queued() < Exports::MAX_WAITING {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let api = tokio::time::timeout(Duration::from_secs(30), send(&app, "GET", "/api/profiles?indicator=smoking", None, None))
-        .await
-        .expect("the API call is not held up by the downloads");
+    let api =
+        tokio::time::timeout(Duration::from_secs(30), send(&app, "GET", "/api/profiles?indicator=smoking", None, None))
+            .await
+            .expect("the API call is not held up by the downloads");
     assert_eq!(api.status, StatusCode::OK);
-    let page = tokio::time::timeout(Duration::from_secs(30), send(&app, "GET", "/about", None, None)).await.expect("nor is a page");
+    let page = tokio::time::timeout(Duration::from_secs(30), send(&app, "GET", "/about", None, None))
+        .await
+        .expect("nor is a page");
     assert_eq!(page.status, StatusCode::OK);
     gate.open();
     let mut statuses = Vec::new();
@@ -89,7 +100,11 @@ async fn twenty_spreadsheet_downloads_at_once_do_not_hold_up_an_api_call() {
     // Two build at once, sixteen wait their turn, the rest are asked to come back.
     let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     let busy = statuses.iter().filter(|s| **s == StatusCode::SERVICE_UNAVAILABLE).count();
-    assert_eq!((ok, busy), (Exports::MAX_BUILDS + Exports::MAX_WAITING, 20 - Exports::MAX_BUILDS - Exports::MAX_WAITING), "{statuses:?}");
+    assert_eq!(
+        (ok, busy),
+        (Exports::MAX_BUILDS + Exports::MAX_WAITING, 20 - Exports::MAX_BUILDS - Exports::MAX_WAITING),
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,7 +179,10 @@ async fn csv_downloads_escape_formula_text_and_keep_negative_numbers() {
             assert!(escaped.iter().any(|t| t == title), "{uri}: {title:?} is kept, as text");
         }
         if uri.contains("profiles") {
-            assert!(negatives > 0 && reply.text().contains(&format!(",{NEGATIVE_SII},")), "the SII stays a negative number");
+            assert!(
+                negatives > 0 && reply.text().contains(&format!(",{NEGATIVE_SII},")),
+                "the SII stays a negative number"
+            );
         }
     }
 }
@@ -196,7 +214,14 @@ fn exports_audited(f: &common::Fixture) -> Vec<String> {
         .filter(|l| l.event == "export")
         .map(|l| {
             let d = &l.detail;
-            format!("{} {} {} {} {}", l.user.unwrap_or_else(|| "-".into()), d["format"].as_str().unwrap_or("?"), d["policy"].as_str().unwrap_or("?"), d["table"].as_str().unwrap_or("?"), d["rows"])
+            format!(
+                "{} {} {} {} {}",
+                l.user.unwrap_or_else(|| "-".into()),
+                d["format"].as_str().unwrap_or("?"),
+                d["policy"].as_str().unwrap_or("?"),
+                d["table"].as_str().unwrap_or("?"),
+                d["rows"]
+            )
         })
         .collect()
 }
@@ -205,7 +230,12 @@ fn exports_audited(f: &common::Fixture) -> Vec<String> {
 async fn staffs_api_and_download_access_is_audited_and_the_publics_downloads_are_not() {
     let f = fixture();
     let app = app(&f, false);
-    for uri in ["/download/profiles.csv", "/download/profiles.xlsx?indicator=flu", "/api/profiles?indicator=flu", "/api/trends?indicator=flu&area=E06000055"] {
+    for uri in [
+        "/download/profiles.csv",
+        "/download/profiles.xlsx?indicator=flu",
+        "/api/profiles?indicator=flu",
+        "/api/trends?indicator=flu&area=E06000055",
+    ] {
         assert_eq!(send(&app, "GET", uri, None, None).await.status, StatusCode::OK, "{uri}");
     }
     assert_eq!(exports_audited(&f), Vec::<String>::new(), "the public release, to the public: not audited");

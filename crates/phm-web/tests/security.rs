@@ -53,7 +53,12 @@ async fn the_issues_next_values_lead_home_and_never_to_a_5xx() {
         // Not signed in: the form carries `/` as its next, and the page is a 200.
         let form = send(&app, "GET", &format!("/sign-in?next={}", common::encode(next)), None, None).await;
         assert_eq!(form.status, StatusCode::OK, "{next:?}");
-        let value = form.text().split("name=\"next\" value=\"").nth(1).and_then(|r| r.split('"').next()).map(|v| v.replace("&#x2f;", "/"));
+        let value = form
+            .text()
+            .split("name=\"next\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .map(|v| v.replace("&#x2f;", "/"));
         assert_eq!(value.as_deref(), Some("/"), "{next:?}");
     }
     // Signing in with a hostile next goes home; a good one is kept.
@@ -96,8 +101,9 @@ proptest! {
     }
 }
 
-static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> =
-    std::sync::LazyLock::new(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime"));
+static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> = std::sync::LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime")
+});
 
 thread_local! {
     /// One app and one signed-in session for every case (signing in hashes a password).
@@ -114,7 +120,14 @@ async fn staff_pages_and_the_sign_in_page_are_never_stored_and_hsts_comes_with_s
     let f = fixture();
     let secure = app(&f, true);
     let cookie = session(&secure).await;
-    for uri in ["/about", "/indicators", "/api/profiles?indicator=smoking", "/download/profiles.csv", "/api/areas", "/no-such-page"] {
+    for uri in [
+        "/about",
+        "/indicators",
+        "/api/profiles?indicator=smoking",
+        "/download/profiles.csv",
+        "/api/areas",
+        "/no-such-page",
+    ] {
         let reply = send(&secure, "GET", uri, Some(&cookie), None).await;
         assert_eq!(reply.header("cache-control"), Some("no-store"), "{uri} ({})", reply.status);
         assert_eq!(reply.header("strict-transport-security"), Some("max-age=31536000; includeSubDomains"), "{uri}");

@@ -4,7 +4,11 @@ use std::process::Command;
 
 fn phm(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_phm")).args(args).output().expect("run phm");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn repo(rel: &str) -> String {
@@ -42,24 +46,50 @@ fn run_writes_results_with_provenance_and_reproduces_them_as_at_a_snapshot() {
     let store = format!("{t}/store");
     let (ok, _, err) = phm(&["ingest", "--store", &store, "--manifest", &format!("{t}/drop/manifest.json"), "--quiet"]);
     assert!(ok, "{err}");
-    let (ok, out, err) = phm(&["run", "--store", &store, "--out", &format!("{t}/results"), &repo("definitions/cohorts/lung_health_check.phm"), &repo("definitions/indicators")]);
+    let (ok, out, err) = phm(&[
+        "run",
+        "--store",
+        &store,
+        "--out",
+        &format!("{t}/results"),
+        &repo("definitions/cohorts/lung_health_check.phm"),
+        &repo("definitions/indicators"),
+    ]);
     assert!(ok, "{err}");
     assert!(out.contains("cohort lung_health_check: "), "{out}");
     assert!(out.contains("indicator hypertension_prevalence: "), "{out}");
-    for f in ["lung_health_check/lung_health_check.csv", "lung_health_check/lung_health_check.parquet", "catalogue/indicators.csv", "catalogue/indicators.parquet", "catalogue/provenance.json"] {
+    for f in [
+        "lung_health_check/lung_health_check.csv",
+        "lung_health_check/lung_health_check.parquet",
+        "catalogue/indicators.csv",
+        "catalogue/indicators.parquet",
+        "catalogue/provenance.json",
+    ] {
         assert!(std::path::Path::new(&format!("{t}/results/{f}")).exists(), "{f}");
     }
-    let provenance: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("{t}/results/catalogue/provenance.json")).expect("read")).expect("json");
+    let provenance: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{t}/results/catalogue/provenance.json")).expect("read"))
+            .expect("json");
     assert_eq!(provenance["snapshot"], 1);
     assert_eq!(provenance["definition_sha256"].as_str().map(str::len), Some(64));
     assert!(provenance["codelists"]["hypertension"].is_string());
     let first = std::fs::read_to_string(format!("{t}/results/catalogue/indicators.csv")).expect("read");
     // The same snapshot again, named: the same numbers.
-    let (ok, _, err) = phm(&["run", "--store", &store, "--as-at", "1", "--out", &format!("{t}/again"), &repo("definitions/indicators")]);
+    let (ok, _, err) = phm(&[
+        "run",
+        "--store",
+        &store,
+        "--as-at",
+        "1",
+        "--out",
+        &format!("{t}/again"),
+        &repo("definitions/indicators"),
+    ]);
     assert!(ok, "{err}");
     assert_eq!(first, std::fs::read_to_string(format!("{t}/again/catalogue/indicators.csv")).expect("read"));
     // A snapshot that does not exist is named in the error.
-    let (ok, _, err) = phm(&["run", "--store", &store, "--as-at", "9", "--out", &format!("{t}/x"), &repo("definitions/indicators")]);
+    let (ok, _, err) =
+        phm(&["run", "--store", &store, "--as-at", "9", "--out", &format!("{t}/x"), &repo("definitions/indicators")]);
     assert!(!ok);
     assert!(err.contains("No snapshot 9"), "{err}");
     // explain shows one scan per table.
@@ -70,7 +100,8 @@ fn run_writes_results_with_provenance_and_reproduces_them_as_at_a_snapshot() {
     let measures = repo("definitions/measures/trends.phm");
     let (ok, _, err) = phm(&["run", "--store", &store, "--out", &format!("{t}/one-pass"), &measures]);
     assert!(ok, "{err}");
-    let (ok, _, err) = phm(&["run", "--store", &store, "--out", &format!("{t}/by-period"), "--separate-plans", &measures]);
+    let (ok, _, err) =
+        phm(&["run", "--store", &store, "--out", &format!("{t}/by-period"), "--separate-plans", &measures]);
     assert!(ok, "{err}");
     for m in ["hypertension_prevalence_quarterly.csv", "emergency_admissions_monthly.csv"] {
         let read = |dir: &str| std::fs::read_to_string(format!("{t}/{dir}/trends/{m}")).expect("read measure");
@@ -87,7 +118,8 @@ fn check_text(name: &str, text: &str) -> (std::process::ExitStatus, String) {
     std::fs::create_dir_all(tmp.path().join("codelists")).expect("dir");
     let file = tmp.path().join(name);
     std::fs::write(&file, text).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_phm")).args(["check", &file.to_string_lossy()]).output().expect("run phm");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_phm")).args(["check", &file.to_string_lossy()]).output().expect("run phm");
     (out.status, String::from_utf8_lossy(&out.stderr).replace(&tmp.path().display().to_string(), "[TMP]"))
 }
 
@@ -117,8 +149,16 @@ fn check_shows_the_first_hundred_diagnostics_and_counts_the_rest() {
     let (status, err) = check_text("many.phm", &text);
     assert_eq!(status.code(), Some(2));
     assert_eq!(err.matches("error: unknown name `agee`").count(), 100);
-    assert!(err.contains("\n... and 39900 more errors not shown (the first 100 are above; fix them and check again)\n"), "{}", &err[err.len().saturating_sub(500)..]);
-    assert!(err.ends_with("error: 40000 errors in the definitions: nothing was run\n"), "{}", &err[err.len().saturating_sub(500)..]);
+    assert!(
+        err.contains("\n... and 39900 more errors not shown (the first 100 are above; fix them and check again)\n"),
+        "{}",
+        &err[err.len().saturating_sub(500)..]
+    );
+    assert!(
+        err.ends_with("error: 40000 errors in the definitions: nothing was run\n"),
+        "{}",
+        &err[err.len().saturating_sub(500)..]
+    );
 }
 
 #[test]
@@ -136,7 +176,11 @@ fn definitions_nested_up_to_the_limits_run() {
     for i in 1..=240 {
         text += &format!("let a{i} = not a{}\n", i - 1);
     }
-    text += &format!("cohort deep {{\n  population = registered and a240 and {}age{} > 1\n}}\n", "(".repeat(60), ")".repeat(60));
+    text += &format!(
+        "cohort deep {{\n  population = registered and a240 and {}age{} > 1\n}}\n",
+        "(".repeat(60),
+        ")".repeat(60)
+    );
     text += "indicator deep_share \"Deep\" {\n  denominator = registered\n  numerator = a240\n}\n";
     std::fs::create_dir_all(format!("{t}/defs/codelists")).expect("dir");
     let file = format!("{t}/defs/deep.phm");

@@ -5,7 +5,11 @@ use std::process::Command;
 
 fn phm(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_phm")).args(args).output().expect("run phm");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Lines that vary run to run (time, throughput, memory, temp paths, dates) are masked.
@@ -17,7 +21,10 @@ fn stable(text: &str, tmp: &str) -> String {
                 "[size and time]".to_owned()
             } else if l.starts_with("Peak memory") {
                 "[peak memory]".to_owned()
-            } else if l.trim_start().starts_with(|c: char| c.is_ascii_digit()) && l.contains(" 20") && l.contains("phm ingest") {
+            } else if l.trim_start().starts_with(|c: char| c.is_ascii_digit())
+                && l.contains(" 20")
+                && l.contains("phm ingest")
+            {
                 let cols: Vec<&str> = l.split_whitespace().collect();
                 format!("{} [committed] {}", cols[0], cols[3..].join(" "))
             } else {
@@ -43,7 +50,12 @@ fn ingest_a_drop_then_again_then_list_snapshots() {
     assert!(ok);
     let (ok, list, _) = phm(&["snapshots", "--store", &store]);
     assert!(ok);
-    insta::assert_snapshot!(format!("$ phm ingest (first)\n{}\n\n$ phm ingest (again)\n{}\n\n$ phm snapshots\n{}", stable(&first, &t), stable(&again, &t), stable(&list, &t)));
+    insta::assert_snapshot!(format!(
+        "$ phm ingest (first)\n{}\n\n$ phm ingest (again)\n{}\n\n$ phm snapshots\n{}",
+        stable(&first, &t),
+        stable(&again, &t),
+        stable(&list, &t)
+    ));
 }
 
 #[test]
@@ -61,7 +73,8 @@ fn ingest_errors_name_what_to_fix() {
     assert!(!ok);
     assert!(err.contains("--format `xml` is not one of fhir, omop, csv, opt-out, social-care-csv"), "{err}");
     // A mapping that does not fit the file names the missing column and shows the header.
-    let (ok, _, err) = phm(&["ingest", "--store", &store, "--source", "s", "--format", "imd2019", &format!("{t}/a.csv")]);
+    let (ok, _, err) =
+        phm(&["ingest", "--store", &store, "--source", "s", "--format", "imd2019", &format!("{t}/a.csv")]);
     assert!(!ok);
     assert!(err.contains("needs a column for `area_code`") && err.contains("the header is: x"), "{err}");
     assert!(err.contains("the store is unchanged"), "{err}");

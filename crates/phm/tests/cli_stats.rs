@@ -21,8 +21,17 @@ fn pheim(file: &str) -> PathBuf {
 /// Runs `phm stats ARGS` in the fixtures folder (so that messages name files as an analyst
 /// typed them): whether it succeeded, stdout, stderr.
 fn stats(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_phm")).current_dir(fixtures()).arg("stats").args(args).output().expect("run phm");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_phm"))
+        .current_dir(fixtures())
+        .arg("stats")
+        .args(args)
+        .output()
+        .expect("run phm");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// The output of a run that must succeed.
@@ -65,7 +74,12 @@ fn rounded(csv: &str) -> String {
 fn records(csv: &str) -> Vec<Record> {
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let header = reader.headers().expect("header").clone();
-    reader.records().map(|r| header.iter().map(str::to_owned).zip(r.expect("the output is CSV").iter().map(str::to_owned)).collect()).collect()
+    reader
+        .records()
+        .map(|r| {
+            header.iter().map(str::to_owned).zip(r.expect("the output is CSV").iter().map(str::to_owned)).collect()
+        })
+        .collect()
 }
 
 fn number(row: &Record, column: &str) -> f64 {
@@ -78,17 +92,23 @@ type Record = HashMap<String, String>;
 /// A sheet of one of PHEindicatormethods' test workbooks, read in place (empty cells left out).
 fn workbook(file: &str, sheet: &str) -> Vec<Record> {
     let path = pheim(file);
-    let mut book: Xlsx<_> = open_workbook(&path).unwrap_or_else(|e| panic!("PHEindicatormethods' fixture {}: {e}", path.display()));
+    let mut book: Xlsx<_> =
+        open_workbook(&path).unwrap_or_else(|e| panic!("PHEindicatormethods' fixture {}: {e}", path.display()));
     let range = book.worksheet_range(sheet).unwrap_or_else(|e| panic!("{}#{sheet}: {e}", path.display()));
     let mut rows = range.rows();
     let header: Vec<String> = rows.next().expect("a header row").iter().map(ToString::to_string).collect();
     rows.filter(|r| r.iter().any(|c| *c != Data::Empty))
-        .map(|r| header.iter().zip(r).filter(|(_, c)| **c != Data::Empty).map(|(h, c)| (h.clone(), c.to_string())).collect())
+        .map(|r| {
+            header.iter().zip(r).filter(|(_, c)| **c != Data::Empty).map(|(h, c)| (h.clone(), c.to_string())).collect()
+        })
         .collect()
 }
 
 fn assert_close(actual: f64, expected: f64, relative: f64, what: &str) {
-    assert!((actual - expected).abs() <= relative * expected.abs().max(1e-12), "{what}: {actual} vs expected {expected}");
+    assert!(
+        (actual - expected).abs() <= relative * expected.abs().max(1e-12),
+        "{what}: {actual} vs expected {expected}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -105,7 +125,8 @@ fn life_expectancy_matches_pheindicatormethods_at_every_age() {
     let text = std::fs::read_to_string(pheim("life_expectancy_df1.json")).expect("PHEindicatormethods' df1 fixture");
     let fixture: serde_json::Value = serde_json::from_str(&text).expect("json");
     let expected = |column: &str, i: usize| fixture["expected"][column][i].as_f64().expect("a number");
-    let out = csv_of(&["life-expectancy", "--input", "life_expectancy.csv", "--group-by", "area", "--confidence", "95"]);
+    let out =
+        csv_of(&["life-expectancy", "--input", "life_expectancy.csv", "--group-by", "area", "--confidence", "95"]);
     let rows: Vec<_> = records(&out).into_iter().filter(|r| r["area"] == "E06000001").collect();
     assert_eq!(rows.len(), 20);
     for (i, row) in rows.iter().enumerate() {
@@ -127,7 +148,15 @@ fn life_expectancy_matches_pheindicatormethods_at_every_age() {
 fn life_expectancy_writes_to_a_file_when_asked() {
     let tmp = tempfile::tempdir().expect("tmp");
     let path = tmp.path().join("le.csv");
-    let out = csv_of(&["life-expectancy", "--input", "life_expectancy.csv", "--group-by", "area", "--output", &path.to_string_lossy()]);
+    let out = csv_of(&[
+        "life-expectancy",
+        "--input",
+        "life_expectancy.csv",
+        "--group-by",
+        "area",
+        "--output",
+        &path.to_string_lossy(),
+    ]);
     assert!(out.is_empty(), "{out}");
     let written = std::fs::read_to_string(&path).expect("output file");
     assert_eq!(written, csv_of(&["life-expectancy", "--input", "life_expectancy.csv", "--group-by", "area"]));
@@ -156,12 +185,25 @@ fn assert_matches(out: &[Record], key: &str, expected: &[Record], pairs: &[(&str
     assert!(checked >= pairs.len(), "only {checked} values compared");
 }
 
-const LIMITS_95_99_8: [(&str, &str); 5] =
-    [("value", "value"), ("lower_95", "lower95_0cl"), ("upper_95", "upper95_0cl"), ("lower_99_8", "lower99_8cl"), ("upper_99_8", "upper99_8cl")];
+const LIMITS_95_99_8: [(&str, &str); 5] = [
+    ("value", "value"),
+    ("lower_95", "lower95_0cl"),
+    ("upper_95", "upper95_0cl"),
+    ("lower_99_8", "lower99_8cl"),
+    ("upper_99_8", "upper99_8cl"),
+];
 
 #[test]
 fn healthy_life_expectancy_by_sullivan_on_the_same_life_table() {
-    let out = csv_of(&["healthy-life-expectancy", "--input", "healthy_life_expectancy.csv", "--group-by", "area", "--age-structure", "0,50,80"]);
+    let out = csv_of(&[
+        "healthy-life-expectancy",
+        "--input",
+        "healthy_life_expectancy.csv",
+        "--group-by",
+        "area",
+        "--age-structure",
+        "0,50,80",
+    ]);
     insta::assert_snapshot!(rounded(&out));
 }
 
@@ -172,16 +214,37 @@ fn healthy_life_expectancy_worked_by_hand() {
     // (1 + 30 × 0.015 / 2) = 18/49; of 1 alive at 50, 31/49 reach 80, having lived 30 (31/49 + 9/49)
     // = 1200/49 years in the band: HLE = (0.75 × 1200 + 0.4 × 310) / 49 = 1024/49. At 0, q = 10/209
     // and L = 50 (199/209 + 1/209) = 10000/209: HLE = (0.9 × 10000 + 199 × 1024/49) / 209.
-    let out = records(&csv_of(&["healthy-life-expectancy", "--input", "healthy_life_expectancy.csv", "--group-by", "area", "--age-structure", "0,50,80"]));
+    let out = records(&csv_of(&[
+        "healthy-life-expectancy",
+        "--input",
+        "healthy_life_expectancy.csv",
+        "--group-by",
+        "area",
+        "--age-structure",
+        "0,50,80",
+    ]));
     let at = |area: &str, band: &str| out.iter().find(|r| r["area"] == area && r["age_band"] == band).expect("a row");
     assert_close(number(at("example", "80+"), "value"), 4.0, 1e-12, "HLE at 80");
-    assert_close(number(at("example", "80+"), "standard_error"), 10.0 * (0.4 * 0.6 / 250.0_f64).sqrt(), 1e-12, "SE at 80");
+    assert_close(
+        number(at("example", "80+"), "standard_error"),
+        10.0 * (0.4 * 0.6 / 250.0_f64).sqrt(),
+        1e-12,
+        "SE at 80",
+    );
     assert_close(number(at("example", "50-79"), "value"), 1024.0 / 49.0, 1e-12, "HLE at 50");
     assert_close(number(at("example", "50-79"), "life_expectancy"), 1510.0 / 49.0, 1e-12, "LE at 50");
     assert_close(number(at("example", "0-49"), "value"), (9000.0 + 199.0 * 1024.0 / 49.0) / 209.0, 1e-12, "HLE at 0");
     // When everyone surveyed is healthy, healthy life expectancy is life expectancy, and the
     // life-expectancy command gives the same table.
-    let le = records(&csv_of(&["life-expectancy", "--input", "healthy_life_expectancy.csv", "--group-by", "area", "--age-structure", "0,50,80"]));
+    let le = records(&csv_of(&[
+        "life-expectancy",
+        "--input",
+        "healthy_life_expectancy.csv",
+        "--group-by",
+        "area",
+        "--age-structure",
+        "0,50,80",
+    ]));
     for band in ["0-49", "50-79", "80+"] {
         let healthy = at("everyone_healthy", band);
         assert_close(number(healthy, "value"), number(healthy, "life_expectancy"), 1e-12, band);
@@ -216,7 +279,12 @@ fn proportion_sums_each_group_and_keeps_the_order_groups_first_appear_in() {
     let areas: Vec<&str> = rows.iter().map(|r| r["area"].as_str()).collect();
     assert_eq!(areas, ["Area1", "Area2", "Area3", "Area4", "Area5", "Area6", "Area7", "Area8", "Area09", "Area10"]);
     let expected = workbook("testdata_Proportion.xlsx", "testdata_Prop_g");
-    assert_matches(&rows, "area", &expected, &[("value", "value"), ("lower_95", "lowercl"), ("upper_95", "uppercl"), ("numerator", "Numerator")]);
+    assert_matches(
+        &rows,
+        "area",
+        &expected,
+        &[("value", "value"), ("lower_95", "lowercl"), ("upper_95", "uppercl"), ("numerator", "Numerator")],
+    );
 }
 
 #[test]
@@ -263,7 +331,10 @@ fn dsr_with_a_standard_population_column_uses_it_instead_of_esp2013() {
     // The same data with ESP2013 written out as a column gives the same rates; doubling every
     // weight changes nothing (the DSR divides by the total weight).
     let text = std::fs::read_to_string(fixtures().join("dsr.csv")).expect("dsr.csv");
-    let esp = [5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000, 4000, 2500, 1500, 1000];
+    let esp = [
+        5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000, 4000, 2500, 1500,
+        1000,
+    ];
     let mut with_column = String::from("area,age_band,numerator,denominator,standard_population\n");
     for (i, line) in text.lines().skip(1).enumerate() {
         with_column += &format!("{line},{}\n", 2 * esp[i % 19]);
@@ -306,7 +377,9 @@ fn mean_of_raw_values_per_group() {
 #[test]
 fn mean_matches_pheindicatormethods_grouped_ungrouped_and_from_pooled_summaries() {
     let expected = workbook("testdata_Mean.xlsx", "testdata_Mean_results");
-    let columns = [LIMITS_95_99_8.as_slice(), &[("value_sum", "value_sum"), ("value_count", "value_count"), ("stdev", "stdev")]].concat();
+    let columns =
+        [LIMITS_95_99_8.as_slice(), &[("value_sum", "value_sum"), ("value_count", "value_count"), ("stdev", "stdev")]]
+            .concat();
     let grouped = records(&csv_of(&["mean", "--input", "mean.csv", "--group-by", "area"]));
     assert_matches(&grouped, "area", &expected[..2], &columns);
     // Without --group-by, every value is one group (the workbook's "No grouping" row).
@@ -332,10 +405,16 @@ fn sii_and_rii_of_life_expectancy_by_decile() {
 fn sii_matches_pheindicatormethods_point_estimates_and_its_limits_within_simulation_error() {
     let expected = workbook("testdata_SII.xlsx", "testdata_SII");
     // A case's expected results are on the first row of each area.
-    let case = |description: &str| -> Vec<&Record> { expected.iter().filter(|r| r["TestDescription"] == description && r.contains_key("sii")).collect() };
+    let case = |description: &str| -> Vec<&Record> {
+        expected.iter().filter(|r| r["TestDescription"] == description && r.contains_key("sii")).collect()
+    };
     for (file, description, extra) in [
         ("sii.csv", "default (e.g. life expectancy) - default parameters", &[][..]),
-        ("sii_proportion.csv", "proportion (e.g. child obesity) - logit transform with intercept", &["--value-type", "proportion", "--transform"][..]),
+        (
+            "sii_proportion.csv",
+            "proportion (e.g. child obesity) - logit transform with intercept",
+            &["--value-type", "proportion", "--transform"][..],
+        ),
     ] {
         let want = case(description);
         assert_eq!(want.len(), 2, "{description}");
@@ -346,14 +425,24 @@ fn sii_matches_pheindicatormethods_point_estimates_and_its_limits_within_simulat
             assert_close(number(row, "value"), number(want, "sii"), 1e-6, &format!("{description}: SII"));
             assert_close(number(row, "rii"), number(want, "rii"), 1e-6, &format!("{description}: RII"));
             if want.contains_key("Intercept") {
-                assert_close(number(row, "intercept"), number(want, "Intercept"), 1e-6, &format!("{description}: intercept"));
+                assert_close(
+                    number(row, "intercept"),
+                    number(want, "Intercept"),
+                    1e-6,
+                    &format!("{description}: intercept"),
+                );
             }
             // The draws are not R's; phm-stats checks the limits against the workbook within
             // their Monte Carlo error. Here, a loose check that the right limits come out: within
             // 5% of the interval's width.
             let width = number(want, "sii_uppercl_1") - number(want, "sii_lowercl_1");
             for (ours, theirs) in [("lower_95", "sii_lowercl_1"), ("upper_95", "sii_uppercl_1")] {
-                assert!((number(row, ours) - number(want, theirs)).abs() < 0.05 * width.abs(), "{description}: {ours} {} vs {}", row[ours], want[theirs]);
+                assert!(
+                    (number(row, ours) - number(want, theirs)).abs() < 0.05 * width.abs(),
+                    "{description}: {ours} {} vs {}",
+                    row[ours],
+                    want[theirs]
+                );
             }
         }
     }
@@ -366,7 +455,8 @@ fn sii_matches_pheindicatormethods_point_estimates_and_its_limits_within_simulat
 fn spc_points_and_series_icons() {
     let tmp = tempfile::tempdir().expect("tmp");
     let series = tmp.path().join("series.csv");
-    let points = csv_of(&["spc", "--input", "spc.csv", "--group-by", "series", "--series-output", &series.to_string_lossy()]);
+    let points =
+        csv_of(&["spc", "--input", "spc.csv", "--group-by", "series", "--series-output", &series.to_string_lossy()]);
     let series = std::fs::read_to_string(&series).expect("series output");
     insta::assert_snapshot!(format!("{}\n--- series\n{}", rounded(&points), rounded(&series)));
 }
@@ -386,13 +476,19 @@ fn spc_limits_are_the_mean_plus_or_minus_2_66_mean_moving_ranges_and_rules_flag_
         }
     }
     let flagged = |series: &str| -> Vec<(String, String, String)> {
-        out.iter().filter(|r| r["series"] == series && r["special_cause"] == "true").map(|r| (r["period"].clone(), r["rules"].clone(), r["variation"].clone())).collect()
+        out.iter()
+            .filter(|r| r["series"] == series && r["special_cause"] == "true")
+            .map(|r| (r["period"].clone(), r["rules"].clone(), r["variation"].clone()))
+            .collect()
     };
     // Admissions (lower is better): one month far above the limit, then eight months in a row
     // below the mean.
     let admissions = flagged("admissions");
     assert_eq!(admissions[0], ("2023-10".to_owned(), "astronomical".to_owned(), "concern".to_owned()));
-    assert_eq!(admissions[1..].iter().map(|(p, _, _)| p.as_str()).collect::<Vec<_>>(), ["2024-02", "2024-03", "2024-04", "2024-05", "2024-06", "2024-07", "2024-08", "2024-09"]);
+    assert_eq!(
+        admissions[1..].iter().map(|(p, _, _)| p.as_str()).collect::<Vec<_>>(),
+        ["2024-02", "2024-03", "2024-04", "2024-05", "2024-06", "2024-07", "2024-08", "2024-09"]
+    );
     assert!(admissions[1..].iter().all(|(_, rules, variation)| rules == "shift" && variation == "improvement"));
     // Screening (higher is better): nine rising months, the last two above the upper limit.
     let screening = flagged("screening");
@@ -406,21 +502,39 @@ fn spc_limits_are_the_mean_plus_or_minus_2_66_mean_moving_ranges_and_rules_flag_
 fn stats_on(file: &str, text: &str, args: &[&str]) -> (bool, String, String) {
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::write(tmp.path().join(file), text).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_phm")).current_dir(tmp.path()).arg("stats").args(args).output().expect("run phm");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_phm"))
+        .current_dir(tmp.path())
+        .arg("stats")
+        .args(args)
+        .output()
+        .expect("run phm");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn spc_skips_a_missing_point_and_draws_the_rest() {
     // Making Data Count's tools skip a missing month: the mean is of the other three, and of
     // the moving ranges only 10→12 is left (12→gap and gap→11 are dropped).
-    let (ok, out, err) = stats_on("gap.csv", "period,value\n2024-01,10\n2024-02,12\n2024-03,\n2024-04,11\n", &["spc", "--input", "gap.csv", "--series-output", "series.csv"]);
+    let (ok, out, err) = stats_on(
+        "gap.csv",
+        "period,value\n2024-01,10\n2024-02,12\n2024-03,\n2024-04,11\n",
+        &["spc", "--input", "gap.csv", "--series-output", "series.csv"],
+    );
     assert!(ok && err.is_empty(), "{err}");
     let rows = records(&out);
     assert_eq!(rows.len(), 4);
     for row in &rows {
         assert_eq!(number(row, "mean"), 11.0);
-        assert_close(number(row, "upper_process_limit"), 11.0 + 2.66 * 2.0, 1e-12, "upper limit from the one moving range");
+        assert_close(
+            number(row, "upper_process_limit"),
+            11.0 + 2.66 * 2.0,
+            1e-12,
+            "upper limit from the one moving range",
+        );
     }
     insta::assert_snapshot!(rounded(&out), @r"
     period,value,mean,lower_process_limit,upper_process_limit,special_cause,rules,variation,reason
@@ -442,7 +556,11 @@ fn spc_runs_stop_at_a_missing_point() {
     }
     let tail = ["101", "101", "101", "", "101", "101", "101", "101"];
     let with_gap: String = tail.iter().enumerate().map(|(i, v)| format!("2024-{:02},{v}\n", i + 1)).collect();
-    let without: String = tail.iter().enumerate().map(|(i, v)| format!("2024-{:02},{}\n", i + 1, if v.is_empty() { "101" } else { v })).collect();
+    let without: String = tail
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("2024-{:02},{}\n", i + 1, if v.is_empty() { "101" } else { v }))
+        .collect();
     let flagged = |input: String| {
         let (ok, out, err) = stats_on("runs.csv", &input, &["spc", "--input", "runs.csv", "--baseline", "16"]);
         assert!(ok, "{err}");
@@ -454,7 +572,11 @@ fn spc_runs_stop_at_a_missing_point() {
 
 #[test]
 fn spc_of_one_point_gives_its_mean_and_says_why_there_are_no_limits() {
-    let (ok, out, err) = stats_on("one.csv", "period,value\n2024-01,42\n", &["spc", "--input", "one.csv", "--series-output", "series.csv"]);
+    let (ok, out, err) = stats_on(
+        "one.csv",
+        "period,value\n2024-01,42\n",
+        &["spc", "--input", "one.csv", "--series-output", "series.csv"],
+    );
     assert!(ok && err.is_empty(), "{err}");
     insta::assert_snapshot!(out, @r#"
     period,value,mean,lower_process_limit,upper_process_limit,special_cause,rules,variation,reason
@@ -469,33 +591,58 @@ fn spc_of_one_point_gives_its_mean_and_says_why_there_are_no_limits() {
 #[test]
 fn a_count_too_large_to_be_exact_is_refused_naming_its_place() {
     for count in ["18446744073709551616", "9007199254740993", "1e20"] {
-        let (ok, out, err) = stats_on("big.csv", &format!("area,numerator,denominator\nA,1,{count}\n"), &["proportion", "--input", "big.csv"]);
+        let (ok, out, err) = stats_on(
+            "big.csv",
+            &format!("area,numerator,denominator\nA,1,{count}\n"),
+            &["proportion", "--input", "big.csv"],
+        );
         assert!(!ok && out.is_empty(), "{count} was taken: {out}");
-        assert_eq!(err.trim(), format!("error: big.csv line 2, column \"denominator\": expected a whole number ≥ 0 of at most 9007199254740992 (2^53, the largest counted exactly), found \"{count}\""));
+        assert_eq!(
+            err.trim(),
+            format!(
+                "error: big.csv line 2, column \"denominator\": expected a whole number ≥ 0 of at most 9007199254740992 (2^53, the largest counted exactly), found \"{count}\""
+            )
+        );
     }
     // 2^53 itself is exact, and so is a count written with an exponent or `.0`.
     for count in ["9007199254740992", "1e3", "1000.0"] {
-        let (ok, _, err) = stats_on("big.csv", &format!("area,numerator,denominator\nA,1,{count}\n"), &["proportion", "--input", "big.csv"]);
+        let (ok, _, err) = stats_on(
+            "big.csv",
+            &format!("area,numerator,denominator\nA,1,{count}\n"),
+            &["proportion", "--input", "big.csv"],
+        );
         assert!(ok, "{count}: {err}");
     }
-    let (ok, _, err) = stats_on("frac.csv", "area,numerator,denominator\nA,1,10.5\n", &["proportion", "--input", "frac.csv"]);
+    let (ok, _, err) =
+        stats_on("frac.csv", "area,numerator,denominator\nA,1,10.5\n", &["proportion", "--input", "frac.csv"]);
     assert!(!ok);
     insta::assert_snapshot!(err.trim(), @r#"error: frac.csv line 2, column "denominator": expected a whole number ≥ 0, found "10.5""#);
 }
 
 #[test]
 fn compare_refuses_a_lower_limit_above_the_upper_naming_its_place() {
-    let (ok, out, err) = stats_on("swapped.csv", "area,value,lower_95,upper_95\nA,10,9,11\nB,10,12,8\n", &["compare", "--input", "swapped.csv", "--comparator", "10", "--confidence", "95"]);
+    let (ok, out, err) = stats_on(
+        "swapped.csv",
+        "area,value,lower_95,upper_95\nA,10,9,11\nB,10,12,8\n",
+        &["compare", "--input", "swapped.csv", "--comparator", "10", "--confidence", "95"],
+    );
     assert!(!ok && out.is_empty(), "{out}");
     insta::assert_snapshot!(err.trim(), @r#"error: swapped.csv line 3: "lower_95" (12) is above "upper_95" (8); a confidence interval's lower limit is at most its upper (are the columns swapped?)"#);
 }
 
 #[test]
 fn errors_after_blank_lines_and_in_crlf_files_name_the_right_line() {
-    for text in ["area,numerator,denominator\n\nA,1,10\n\n\nB,x,10\n", "area,numerator,denominator\r\n\r\nA,1,10\r\n\r\n\r\nB,x,10\r\n"] {
+    for text in [
+        "area,numerator,denominator\n\nA,1,10\n\n\nB,x,10\n",
+        "area,numerator,denominator\r\n\r\nA,1,10\r\n\r\n\r\nB,x,10\r\n",
+    ] {
         let (ok, _, err) = stats_on("blank.csv", text, &["proportion", "--input", "blank.csv"]);
         assert!(!ok);
-        assert_eq!(err.trim(), r#"error: blank.csv line 6, column "numerator": expected a whole number ≥ 0, found "x""#, "{text:?}");
+        assert_eq!(
+            err.trim(),
+            r#"error: blank.csv line 6, column "numerator": expected a whole number ≥ 0, found "x""#,
+            "{text:?}"
+        );
     }
 }
 
@@ -504,20 +651,43 @@ fn errors_after_blank_lines_and_in_crlf_files_name_the_right_line() {
 
 /// One of PHEindicatormethods' CSV fixtures, read in place.
 fn pheim_csv(file: &str) -> Vec<Record> {
-    records(&std::fs::read_to_string(pheim(file)).unwrap_or_else(|e| panic!("PHEindicatormethods' fixture {file}: {e}")).trim_start_matches('\u{feff}').replace('\r', ""))
+    records(
+        &std::fs::read_to_string(pheim(file))
+            .unwrap_or_else(|e| panic!("PHEindicatormethods' fixture {file}: {e}"))
+            .trim_start_matches('\u{feff}')
+            .replace('\r', ""),
+    )
 }
 
 #[test]
 fn funnel_of_proportions_per_region() {
-    insta::assert_snapshot!(rounded(&csv_of(&["funnel", "--statistic", "proportion", "--input", "funnel.csv", "--group-by", "region"])));
+    insta::assert_snapshot!(rounded(&csv_of(&[
+        "funnel",
+        "--statistic",
+        "proportion",
+        "--input",
+        "funnel.csv",
+        "--group-by",
+        "region"
+    ])));
 }
 
 #[test]
 fn funnel_significance_matches_pheindicatormethods_for_proportions_ratios_and_dsrs() {
     let cases = [
-        ("funnel_proportion.csv", "testdata_funnel_prop_inputs.csv", "significance", &["--statistic", "proportion"][..]),
+        (
+            "funnel_proportion.csv",
+            "testdata_funnel_prop_inputs.csv",
+            "significance",
+            &["--statistic", "proportion"][..],
+        ),
         ("funnel_ratio.csv", "testdata_funnel_ratio_inputs.csv", "significance", &["--statistic", "ratio"][..]),
-        ("funnel_rate.csv", "testdata_funnel_rate_dsr_inputs.csv", "dsr_per_100000_with_0", &["--statistic", "rate", "--rate-type", "dsr"][..]),
+        (
+            "funnel_rate.csv",
+            "testdata_funnel_rate_dsr_inputs.csv",
+            "dsr_per_100000_with_0",
+            &["--statistic", "rate", "--rate-type", "dsr"][..],
+        ),
     ];
     for (input, expected, column, options) in cases {
         let mut args = vec!["funnel", "--input", input];
@@ -541,14 +711,39 @@ fn funnel_chart_limits_match_pheindicatormethods() {
     let ours = records(&std::fs::read_to_string(&chart).expect("chart"));
     let want = pheim_csv("testdata_funnel_prop_outputs.csv");
     assert_eq!(ours.len(), want.len());
-    let pairs = [("population", "Population"), ("lower_95", "Lower2s0025limit"), ("upper_95", "Upper2s0025limit"), ("lower_99_8", "Lower3s0001limit"), ("upper_99_8", "Upper3s0001limit"), ("baseline", "Baseline")];
+    let pairs = [
+        ("population", "Population"),
+        ("lower_95", "Lower2s0025limit"),
+        ("upper_95", "Upper2s0025limit"),
+        ("lower_99_8", "Lower3s0001limit"),
+        ("upper_99_8", "Upper3s0001limit"),
+        ("baseline", "Baseline"),
+    ];
     for (o, w) in ours.iter().zip(&want) {
         for (a, b) in pairs {
-            assert!((number(o, a) - number(w, b)).abs() <= 5e-7 + 1e-12, "{a} at {}: {} vs {}", o["population"], o[a], w[b]);
+            assert!(
+                (number(o, a) - number(w, b)).abs() <= 5e-7 + 1e-12,
+                "{a} at {}: {} vs {}",
+                o["population"],
+                o[a],
+                w[b]
+            );
         }
     }
     // DSRs over 3 years: R finds the limits by bisection; within 1e-4 relative of it.
-    csv_of(&["funnel", "--statistic", "rate", "--rate-type", "dsr", "--years-of-data", "3", "--input", "funnel_rate_chart.csv", "--chart-output", &chart_arg]);
+    csv_of(&[
+        "funnel",
+        "--statistic",
+        "rate",
+        "--rate-type",
+        "dsr",
+        "--years-of-data",
+        "3",
+        "--input",
+        "funnel_rate_chart.csv",
+        "--chart-output",
+        &chart_arg,
+    ]);
     let ours = records(&std::fs::read_to_string(&chart).expect("chart"));
     let want = pheim_csv("testdata_funnel_rate_outputs.csv");
     assert_eq!(ours.len(), want.len());
@@ -578,8 +773,17 @@ fn funnel_chart_limits_match_pheindicatormethods() {
 fn compare_reads_the_limits_another_command_wrote() {
     let tmp = tempfile::tempdir().expect("tmp");
     let proportions = tmp.path().join("proportions.csv");
-    csv_of(&["proportion", "--input", "proportion.csv", "--multiplier", "100", "--output", &proportions.to_string_lossy()]);
-    let out = csv_of(&["compare", "--input", &proportions.to_string_lossy(), "--comparator", "20", "--polarity", "lower"]);
+    csv_of(&[
+        "proportion",
+        "--input",
+        "proportion.csv",
+        "--multiplier",
+        "100",
+        "--output",
+        &proportions.to_string_lossy(),
+    ]);
+    let out =
+        csv_of(&["compare", "--input", &proportions.to_string_lossy(), "--comparator", "20", "--polarity", "lower"]);
     insta::assert_snapshot!(rounded(&out));
     // Fingertips' default test: similar when the comparator lies within the area's interval;
     // otherwise, with lower better, better below it and worse above it.
@@ -587,7 +791,12 @@ fn compare_reads_the_limits_another_command_wrote() {
         for level in ["95", "99_8"] {
             let expected = match row["value"].parse::<f64>() {
                 Err(_) => "not compared",
-                Ok(_) if number(&row, &format!("lower_{level}")) <= 20.0 && 20.0 <= number(&row, &format!("upper_{level}")) => "similar",
+                Ok(_)
+                    if number(&row, &format!("lower_{level}")) <= 20.0
+                        && 20.0 <= number(&row, &format!("upper_{level}")) =>
+                {
+                    "similar"
+                }
                 Ok(value) if value < 20.0 => "better",
                 Ok(_) => "worse",
             };
@@ -596,7 +805,19 @@ fn compare_reads_the_limits_another_command_wrote() {
     }
     // Fingertips' control limits for proportions, around 20% at each area's denominator: a 20%
     // area is similar, and an area of 100 people at 5% is below them (higher is better: worse).
-    let out = records(&csv_of(&["compare", "--input", &proportions.to_string_lossy(), "--comparator", "20", "--polarity", "higher", "--test", "proportion", "--multiplier", "100"]));
+    let out = records(&csv_of(&[
+        "compare",
+        "--input",
+        &proportions.to_string_lossy(),
+        "--comparator",
+        "20",
+        "--polarity",
+        "higher",
+        "--test",
+        "proportion",
+        "--multiplier",
+        "100",
+    ]));
     let area = |name: &str| out.iter().find(|r| r["area"] == name).expect("a row");
     assert_eq!(area("Area3")["comparison_95"], "similar");
     assert_eq!(area("Area2")["comparison_95"], "worse");
@@ -639,4 +860,3 @@ fn options_out_of_range_are_refused_naming_the_option() {
     insta::assert_snapshot!(error_of(&["rate", "--input", "rate.csv", "--multiplier", "0"]), @"error: --multiplier: expected a number greater than 0, found 0");
     insta::assert_snapshot!(error_of(&["sii", "--input", "sii.csv", "--confidence", "80"]), @"error: --confidence: SII confidence levels [0.8] are not one or more levels of at least 0.9 (e.g. 0.95 and 0.998)");
 }
-

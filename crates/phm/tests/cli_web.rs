@@ -23,7 +23,16 @@ fn data() -> &'static Path {
     static DATA: OnceLock<tempfile::TempDir> = OnceLock::new();
     DATA.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let out = phm(&["demo", "--population", "3000", "--seed", "99", "--data", &dir.path().display().to_string(), "--no-serve"]);
+        let out = phm(&[
+            "demo",
+            "--population",
+            "3000",
+            "--seed",
+            "99",
+            "--data",
+            &dir.path().display().to_string(),
+            "--no-serve",
+        ]);
         assert!(out.status.success(), "phm demo failed: {}", String::from_utf8_lossy(&out.stderr));
         dir
     })
@@ -45,7 +54,16 @@ impl Drop for Server {
 
 fn start(profiles: &Path, accounts: &Path) -> Result<Server, String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_phm"))
-        .args(["serve", "--profiles", &profiles.display().to_string(), "--accounts", &accounts.display().to_string(), "--port", "0", "--insecure-cookies"])
+        .args([
+            "serve",
+            "--profiles",
+            &profiles.display().to_string(),
+            "--accounts",
+            &accounts.display().to_string(),
+            "--port",
+            "0",
+            "--insecure-cookies",
+        ])
         .current_dir(repo())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -59,7 +77,11 @@ fn start(profiles: &Path, accounts: &Path) -> Result<Server, String> {
         let _ = child.wait();
         return Err(err);
     }
-    let port = line.rsplit(':').next().and_then(|p| p.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()).unwrap_or_else(|| panic!("no port in {line:?}"));
+    let port = line
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
     Ok(Server { child, port })
 }
 
@@ -141,7 +163,10 @@ fn every_page_type_answers_with_the_nhs_layout_and_no_remote_assets() {
         let html = r.text();
         assert!(html.contains("nhsuk-header"), "{path} has the NHS.UK header");
         assert_eq!(html.matches("<h1").count(), 1, "{path} has one h1");
-        assert!(!html.contains("https://assets.nhs.uk") && !html.contains("cdn"), "{path} loads nothing from elsewhere");
+        assert!(
+            !html.contains("https://assets.nhs.uk") && !html.contains("cdn"),
+            "{path} loads nothing from elsewhere"
+        );
         let csp = r.header("content-security-policy").expect("a CSP");
         assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"), "{path}: {csp}");
     }
@@ -159,7 +184,10 @@ fn the_api_describes_itself_and_serves_what_it_describes() {
     assert!(list.len() >= 40, "{} indicators", list.len());
     for i in list {
         assert!(i["source"]["definition_sha256"].as_str().is_some_and(|h| h.len() == 64), "{i}");
-        assert!(["higher_is_better", "lower_is_better", "no_judgement"].contains(&i["polarity"].as_str().unwrap_or("")), "{i}");
+        assert!(
+            ["higher_is_better", "lower_is_better", "no_judgement"].contains(&i["polarity"].as_str().unwrap_or("")),
+            "{i}"
+        );
     }
     let rows = get(&server, "/api/profiles?indicator=smoking_prevalence&breakdown=all").json();
     assert_eq!(rows["policy"], "public");
@@ -235,7 +263,11 @@ fn a_table_that_breaks_the_policy_it_claims_is_refused() {
         std::fs::copy(data.join("profiles/analyst").join(f), public.join(f)).expect("copy");
     }
     let provenance = std::fs::read_to_string(data.join("profiles/analyst/provenance.json")).expect("provenance");
-    std::fs::write(public.join("provenance.json"), provenance.replace("\"policy\": \"analyst\"", "\"policy\": \"public\"")).expect("write");
+    std::fs::write(
+        public.join("provenance.json"),
+        provenance.replace("\"policy\": \"analyst\"", "\"policy\": \"public\""),
+    )
+    .expect("write");
     let Err(err) = start(fake.path(), &fake.path().join("accounts")) else { panic!("a mislabelled table was served") };
     assert!(err.contains("breaks the `public` policy") && err.contains("profiles.csv"), "{err}");
 }

@@ -20,7 +20,8 @@ fn fingerprint(store: &Path, id: u64) -> Vec<(String, u64, Vec<u8>)> {
     for f in snap.manifest().all_files() {
         let path = snap.path_of(f);
         if f.name.ends_with(".parquet") {
-            let rows: usize = phm_store::read_parquet(&path).expect("readable Parquet").iter().map(|b| b.num_rows()).sum();
+            let rows: usize =
+                phm_store::read_parquet(&path).expect("readable Parquet").iter().map(|b| b.num_rows()).sum();
             assert_eq!(rows as u64, f.rows, "{}", path.display());
         }
         out.push((format!("{}/{}", f.table, f.name), f.rows, std::fs::read(&path).expect("read")));
@@ -42,14 +43,32 @@ fn killing_ingest_at_any_moment_leaves_the_previous_snapshot_intact() {
 
     // How long a full load of drop b takes, to spread the kills over it.
     let started = Instant::now();
-    phm(&["ingest", "--store", &dir("scratch"), "--key", &dir("scratch.key"), "--manifest", &format!("{}/manifest.json", dir("b")), "--quiet"]);
+    phm(&[
+        "ingest",
+        "--store",
+        &dir("scratch"),
+        "--key",
+        &dir("scratch.key"),
+        "--manifest",
+        &format!("{}/manifest.json", dir("b")),
+        "--quiet",
+    ]);
     let full = started.elapsed();
     let kills = 12u32;
     let mut killed = 0;
     for k in 0..kills {
         let delay = full.mul_f64(f64::from(k) / f64::from(kills)) + Duration::from_millis(5);
         let mut child = Command::new(env!("CARGO_BIN_EXE_phm"))
-            .args(["ingest", "--store", &store, "--key", &key, "--manifest", &format!("{}/manifest.json", dir("b")), "--quiet"])
+            .args([
+                "ingest",
+                "--store",
+                &store,
+                "--key",
+                &key,
+                "--manifest",
+                &format!("{}/manifest.json", dir("b")),
+                "--quiet",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -74,5 +93,8 @@ fn killing_ingest_at_any_moment_leaves_the_previous_snapshot_intact() {
     assert_eq!(ids.last(), Some(&2));
     assert_eq!(fingerprint(Path::new(&store), 1), before);
     fingerprint(Path::new(&store), 2);
-    assert!(std::fs::read_dir(Path::new(&store).join("staging")).expect("staging").next().is_none(), "staging left behind");
+    assert!(
+        std::fs::read_dir(Path::new(&store).join("staging")).expect("staging").next().is_none(),
+        "staging left behind"
+    );
 }

@@ -35,7 +35,12 @@ pub fn drop_dir(population: u64, seed: u64) -> PathBuf {
     if !dir.join("manifest.json").exists() {
         let partial = dir.with_extension("partial");
         let _ = std::fs::remove_dir_all(&partial);
-        let config = phm_synth::SynthConfig { population, seed, out_dir: partial.clone(), extract_date: phm_synth::default_extract_date() };
+        let config = phm_synth::SynthConfig {
+            population,
+            seed,
+            out_dir: partial.clone(),
+            extract_date: phm_synth::default_extract_date(),
+        };
         phm_synth::generate(&config, &|_, _| {}).expect("synthetic drop");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::rename(&partial, &dir).expect("move the finished drop into place");

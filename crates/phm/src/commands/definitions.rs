@@ -45,7 +45,10 @@ pub(crate) fn definition_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>
         }
     }
     if out.is_empty() {
-        bail!("no `.phm` definition files found in {}", paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", "));
+        bail!(
+            "no `.phm` definition files found in {}",
+            paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+        );
     }
     Ok(out)
 }
@@ -88,14 +91,15 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-
 async fn context(ballista: Option<&str>) -> anyhow::Result<SessionContext> {
     Ok(match ballista {
         None => SessionContext::new_with_config(phm_engine::session_config()),
         Some(url) => {
             let config = phm_engine::configure(SessionConfig::new_with_ballista());
             let state = phm_engine::session_state(config);
-            SessionContext::remote_with_state(url, state).await.with_context(|| format!("Failed to connect to the Ballista scheduler at {url}"))?
+            SessionContext::remote_with_state(url, state)
+                .await
+                .with_context(|| format!("Failed to connect to the Ballista scheduler at {url}"))?
         }
     })
 }
@@ -104,15 +108,27 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let policy = super::release::policy(&args.policy)?;
     let files = definition_files(&args.definitions)?;
     let loaded = load_all(&files)?;
-    let store = Store::open(&args.store).with_context(|| format!("Failed to open the store `{}`", args.store.display()))?;
+    let store =
+        Store::open(&args.store).with_context(|| format!("Failed to open the store `{}`", args.store.display()))?;
     let snapshot = match args.as_at {
-        Some(id) => store.snapshot(id).with_context(|| format!("No snapshot {id} in `{}`; list them with `phm snapshots`", args.store.display()))?,
-        None => store.latest()?.with_context(|| format!("The store `{}` has no snapshot yet: load one with `phm ingest`", args.store.display()))?,
+        Some(id) => store.snapshot(id).with_context(|| {
+            format!("No snapshot {id} in `{}`; list them with `phm snapshots`", args.store.display())
+        })?,
+        None => store.latest()?.with_context(|| {
+            format!("The store `{}` has no snapshot yet: load one with `phm ingest`", args.store.display())
+        })?,
     };
     let started = Instant::now();
-    let steps: u64 = loaded.iter().filter_map(|(_, l)| l.definitions.as_ref()).map(|d| d.cohorts.len() as u64 + u64::from(!d.indicators.is_empty()) + d.measures.len() as u64).sum();
+    let steps: u64 = loaded
+        .iter()
+        .filter_map(|(_, l)| l.definitions.as_ref())
+        .map(|d| d.cohorts.len() as u64 + u64::from(!d.indicators.is_empty()) + d.measures.len() as u64)
+        .sum();
     let bar = ProgressBar::new(steps);
-    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let rt = super::runtime()?;
     let mut summary = String::new();
     rt.block_on(async {
@@ -121,7 +137,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         for (path, l) in &loaded {
             let Some(defs) = &l.definitions else { continue };
             let Some(index) = args.index_date.or(defs.index_date) else {
-                bail!("`{}` sets no `index_date`: add `index_date = YYYY-MM-DD` to it or pass --index-date", path.display());
+                bail!(
+                    "`{}` sets no `index_date`: add `index_date = YYYY-MM-DD` to it or pass --index-date",
+                    path.display()
+                );
             };
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("definitions");
             let dir = args.out.join(stem);
@@ -164,22 +183,36 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                 // The summary shows the released figures, like the files (never exact counts).
                 let shown = |f: Option<u64>| f.map_or_else(|| "suppressed".to_owned(), |v| v.to_string());
                 for ind in &defs.indicators {
-                    let all = released.iter().flat_map(|t| t.get().cells()).find(|c| rows[c.key().index()].indicator == ind.name && rows[c.key().index()].breakdown == "all");
+                    let all = released.iter().flat_map(|t| t.get().cells()).find(|c| {
+                        rows[c.key().index()].indicator == ind.name && rows[c.key().index()].breakdown == "all"
+                    });
                     if let Some(c) = all {
                         let (n, d, v) = (c.counts()[0].value(), c.counts()[1].value(), c.derived()[0].value());
-                        section += &format!("  indicator {}: {} / {} = {}\n", ind.name, shown(n), shown(d), v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into()));
+                        section += &format!(
+                            "  indicator {}: {} / {} = {}\n",
+                            ind.name,
+                            shown(n),
+                            shown(d),
+                            v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into())
+                        );
                     }
                 }
                 bar.inc(1);
             }
             for m in &defs.measures {
                 bar.set_message(format!("measure {}", m.name));
-                let rows = if args.separate_plans { engine.measure_by_period(m).await? } else { engine.measure(m).await? };
+                let rows =
+                    if args.separate_plans { engine.measure_by_period(m).await? } else { engine.measure(m).await? };
                 let name = format!("{}.csv", m.name);
                 let released = super::release::release(&rows, &|_| Some(m.indicator.multiplier), &policy)?;
                 super::release::write(&dir, &m.name, &rows, &released)?;
                 outputs.push((name, rows.len() as u64));
-                section += &format!("  measure {}: {} periods, {} rows\n", m.name, m.intervals.index_dates().len(), rows.len());
+                section += &format!(
+                    "  measure {}: {} periods, {} rows\n",
+                    m.name,
+                    m.intervals.index_dates().len(),
+                    rows.len()
+                );
                 bar.inc(1);
             }
             write_provenance(
@@ -203,11 +236,20 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     })?;
     bar.finish_and_clear();
     let mut text = summary;
-    text += &format!("Snapshot {} of `{}`, in {:.1} s.", snapshot.id(), args.store.display(), started.elapsed().as_secs_f64());
+    text += &format!(
+        "Snapshot {} of `{}`, in {:.1} s.",
+        snapshot.id(),
+        args.store.display(),
+        started.elapsed().as_secs_f64()
+    );
     if let Some(peak) = super::peak_memory_mib() {
         text += &format!(" Peak memory {peak:.0} MiB.");
     }
-    text += &format!("\nIndicator and measure tables were released under the `{}` disclosure policy: {} Cohorts are person-level lists for direct care and are not aggregate outputs.\n", policy.name(), policy.summary());
+    text += &format!(
+        "\nIndicator and measure tables were released under the `{}` disclosure policy: {} Cohorts are person-level lists for direct care and are not aggregate outputs.\n",
+        policy.name(),
+        policy.summary()
+    );
     super::print(&text);
     Ok(())
 }
@@ -215,8 +257,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
 pub fn explain(args: &ExplainArgs) -> anyhow::Result<()> {
     let files = definition_files(&args.definitions)?;
     let loaded = load_all(&files)?;
-    let store = Store::open(&args.store).with_context(|| format!("Failed to open the store `{}`", args.store.display()))?;
-    let snapshot = store.latest()?.with_context(|| format!("The store `{}` has no snapshot yet", args.store.display()))?;
+    let store =
+        Store::open(&args.store).with_context(|| format!("Failed to open the store `{}`", args.store.display()))?;
+    let snapshot =
+        store.latest()?.with_context(|| format!("The store `{}` has no snapshot yet", args.store.display()))?;
     let rt = super::runtime()?;
     let mut text = String::new();
     rt.block_on(async {
@@ -226,16 +270,31 @@ pub fn explain(args: &ExplainArgs) -> anyhow::Result<()> {
             let index = defs.index_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
             for c in &defs.cohorts {
                 let df = engine.cohort(c, index).await?;
-                text += &format!("# {}: cohort {}\n{}\n\n", path.display(), c.name, engine.explain(&df, args.analyze).await?);
+                text += &format!(
+                    "# {}: cohort {}\n{}\n\n",
+                    path.display(),
+                    c.name,
+                    engine.explain(&df, args.analyze).await?
+                );
             }
             if !defs.indicators.is_empty() {
                 let inds: Vec<_> = defs.indicators.iter().collect();
                 let (df, _) = engine.indicators_plan(&inds, Periods::One(index)).await?;
-                text += &format!("# {}: {} indicators in one plan\n{}\n\n", path.display(), inds.len(), engine.explain(&df, args.analyze).await?);
+                text += &format!(
+                    "# {}: {} indicators in one plan\n{}\n\n",
+                    path.display(),
+                    inds.len(),
+                    engine.explain(&df, args.analyze).await?
+                );
             }
             for m in &defs.measures {
                 let (df, _) = engine.indicators_plan(&[&m.indicator], Periods::Many(m.intervals.index_dates())).await?;
-                text += &format!("# {}: measure {}\n{}\n\n", path.display(), m.name, engine.explain(&df, args.analyze).await?);
+                text += &format!(
+                    "# {}: measure {}\n{}\n\n",
+                    path.display(),
+                    m.name,
+                    engine.explain(&df, args.analyze).await?
+                );
             }
         }
         anyhow::Ok(())

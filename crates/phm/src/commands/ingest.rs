@@ -26,11 +26,18 @@ impl phm_ingest::Progress for Bar {
 pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     let key_path = args.key.clone().unwrap_or_else(|| default_key_path(&args.store));
     if key_path.starts_with(&args.store) {
-        bail!("the pseudonymisation key must be kept outside the store: `{}` is inside `{}`", key_path.display(), args.store.display());
+        bail!(
+            "the pseudonymisation key must be kept outside the store: `{}` is inside `{}`",
+            key_path.display(),
+            args.store.display()
+        );
     }
     let (key, created) = PseudonymKey::load_or_create(&key_path)?;
     if created {
-        eprintln!("Made a new pseudonymisation key at {} (keep it safe and outside the store; without it nobody can link new extracts to this store).", key_path.display());
+        eprintln!(
+            "Made a new pseudonymisation key at {} (keep it safe and outside the store; without it nobody can link new extracts to this store).",
+            key_path.display()
+        );
     }
     let store = Store::open_or_create(&args.store, &key.fingerprint())?;
     let sources = match (&args.manifest, &args.source) {
@@ -42,16 +49,24 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
                 "opt-out" | "opt-out-csv" => Format::OptOut,
                 "omop" => Format::Omop,
                 "csv" => {
-                    let path = args.mapping.as_ref().context("--format csv needs --mapping FILE (see mappings/README.md)")?;
+                    let path =
+                        args.mapping.as_ref().context("--format csv needs --mapping FILE (see mappings/README.md)")?;
                     Format::Csv(Mapping::read(path)?)
                 }
                 other => match Mapping::builtin(other) {
                     Some(m) => Format::Csv(m),
-                    None => bail!("--format `{other}` is not one of fhir, omop, csv, opt-out, {}", Mapping::builtin_names().join(", ")),
+                    None => bail!(
+                        "--format `{other}` is not one of fhir, omop, csv, opt-out, {}",
+                        Mapping::builtin_names().join(", ")
+                    ),
                 },
             };
             let source_type = SourceType::from_name(&args.source_type).with_context(|| {
-                format!("--source-type `{}` is not one of {}", args.source_type, SourceType::ALL.map(SourceType::name).join(", "))
+                format!(
+                    "--source-type `{}` is not one of {}",
+                    args.source_type,
+                    SourceType::ALL.map(SourceType::name).join(", ")
+                )
             })?;
             if args.paths.is_empty() {
                 bail!("no files given for source `{name}`");
@@ -61,7 +76,12 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
                 if !p.is_file() {
                     bail!("`{}` is not a file", p.display());
                 }
-                files.push(InputFile { path: p.clone(), display: p.display().to_string(), declared: None, resource_type: None });
+                files.push(InputFile {
+                    path: p.clone(),
+                    display: p.display().to_string(),
+                    declared: None,
+                    resource_type: None,
+                });
             }
             vec![SourceSpec {
                 name: name.clone(),
@@ -76,8 +96,10 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     };
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} Ingesting {msg:24} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} Ingesting {msg:24} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let options = Options {
         today: chrono::Local::now().date_naive(),
@@ -89,7 +111,11 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let mut text = report.summary();
     if let Some(id) = report.snapshot {
-        text += &format!("Store: {} (snapshot {id}); quarantine: {}\n", args.store.display(), args.store.join("restricted").join(format!("{id:06}")).join("quarantine").display());
+        text += &format!(
+            "Store: {} (snapshot {id}); quarantine: {}\n",
+            args.store.display(),
+            args.store.join("restricted").join(format!("{id:06}")).join("quarantine").display()
+        );
     }
     if let Some(peak) = super::peak_memory_mib() {
         text += &format!("Peak memory {peak:.0} MiB\n");
@@ -100,7 +126,9 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
         std::fs::write(path, json).with_context(|| format!("Failed to write the report to `{}`", path.display()))?;
     }
     if !report.reconciles() {
-        bail!("counts do not reconcile (read ≠ accepted + rejected): this is a bug in OpenPHM; the snapshot is committed but please report it");
+        bail!(
+            "counts do not reconcile (read ≠ accepted + rejected): this is a bug in OpenPHM; the snapshot is committed but please report it"
+        );
     }
     Ok(())
 }

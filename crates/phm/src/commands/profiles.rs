@@ -60,7 +60,12 @@ fn definitions(framework: &Framework, framework_path: &Path) -> anyhow::Result<V
         }
     }
     let names: BTreeSet<String> = out.iter().map(|d| d.indicator.name.clone()).collect();
-    let extra: Vec<Definition> = out.iter().filter_map(|d| d.indicator.about.life_table.clone()).filter(|n| !names.contains(n)).filter_map(|n| by_name.remove(&n)).collect();
+    let extra: Vec<Definition> = out
+        .iter()
+        .filter_map(|d| d.indicator.about.life_table.clone())
+        .filter(|n| !names.contains(n))
+        .filter_map(|n| by_name.remove(&n))
+        .collect();
     out.extend(extra);
     Ok(out)
 }
@@ -79,10 +84,21 @@ fn population_definition(framework_path: &Path) -> anyhow::Result<Definition> {
     let Some((_, l)) = loaded.first() else { bail!("`{}` was not loaded", path.display()) };
     let Some(defs) = &l.definitions else { bail!("`{}` has no definitions", path.display()) };
     let [indicator] = defs.indicators.as_slice() else {
-        bail!("`{}` defines {} indicators: the population pyramid needs exactly one, whose denominator is the registered population", path.display(), defs.indicators.len());
+        bail!(
+            "`{}` defines {} indicators: the population pyramid needs exactly one, whose denominator is the registered population",
+            path.display(),
+            defs.indicators.len()
+        );
     };
-    let index_date = defs.index_date.with_context(|| format!("`{}` sets no `index_date`: add `index_date = YYYY-MM-DD` to it", path.display()))?;
-    Ok(Definition { indicator: indicator.clone(), index_date, source: path.display().to_string(), content_hash: defs.content_hash.clone() })
+    let index_date = defs
+        .index_date
+        .with_context(|| format!("`{}` sets no `index_date`: add `index_date = YYYY-MM-DD` to it", path.display()))?;
+    Ok(Definition {
+        indicator: indicator.clone(),
+        index_date,
+        source: path.display().to_string(),
+        content_hash: defs.content_hash.clone(),
+    })
 }
 
 /// The disclosure policies asked for, each once, with names that can be folder names.
@@ -95,7 +111,10 @@ fn policies(specs: &[String]) -> anyhow::Result<Vec<phm_disclosure::Policy>> {
             bail!("--policy names the policy `{}` twice: give each policy once", policy.name());
         }
         let name = policy.name();
-        if name.is_empty() || name.starts_with('.') || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        if name.is_empty()
+            || name.starts_with('.')
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             bail!("the policy name `{name}` cannot be a folder name: use letters, digits, `-`, `_` and `.`");
         }
         out.push(policy);
@@ -125,17 +144,30 @@ pub fn run(args: &ProfilesArgs) -> anyhow::Result<()> {
     let population = population_definition(&args.framework)?;
     let reference = ReferenceData::builtin()?;
     let ics = Ics::from_reference(&reference)?;
-    let store = Store::open(&args.store).with_context(|| format!("Failed to open the store `{}`", args.store.display()))?;
+    let store =
+        Store::open(&args.store).with_context(|| format!("Failed to open the store `{}`", args.store.display()))?;
     let snapshot = match args.as_at {
-        Some(id) => store.snapshot(id).with_context(|| format!("No snapshot {id} in `{}`; list them with `phm snapshots`", args.store.display()))?,
-        None => store.latest()?.with_context(|| format!("The store `{}` has no snapshot yet: load one with `phm ingest`", args.store.display()))?,
+        Some(id) => store.snapshot(id).with_context(|| {
+            format!("No snapshot {id} in `{}`; list them with `phm snapshots`", args.store.display())
+        })?,
+        None => store.latest()?.with_context(|| {
+            format!("The store `{}` has no snapshot yet: load one with `phm ingest`", args.store.display())
+        })?,
     };
     // Figures are computed once from exact counts and once per rounding among the policies:
     // under a rounding policy every published figure comes from rounded counts.
     let roundings = Extras::roundings_of(&policies);
-    let extras = Extras { trend_points: args.trend_points, trend_every_months: args.trend_every_months, population: Some(population), roundings };
+    let extras = Extras {
+        trend_points: args.trend_points,
+        trend_every_months: args.trend_every_months,
+        population: Some(population),
+        roundings,
+    };
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(1) };
-    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let n_defs = defs.len();
     bar.set_message(format!("counting {n_defs} indicators"));
     let rt = super::runtime()?;
@@ -153,7 +185,14 @@ pub fn run(args: &ProfilesArgs) -> anyhow::Result<()> {
     for policy in &policies {
         bar.set_message(format!("releasing under the `{}` policy", policy.name()));
         let dir = if policies.len() == 1 { args.out.clone() } else { args.out.join(policy.name()) };
-        let computed = Computed { args, profiles: &profiles, framework: &framework, reference: &reference, england: &england, snapshot: snapshot.id() };
+        let computed = Computed {
+            args,
+            profiles: &profiles,
+            framework: &framework,
+            reference: &reference,
+            england: &england,
+            snapshot: snapshot.id(),
+        };
         written.push(release_and_write(&computed, &dir, policy)?);
         bar.inc(1);
     }
@@ -174,7 +213,11 @@ pub fn run(args: &ProfilesArgs) -> anyhow::Result<()> {
         );
         text += &format!("Policy `{}`: {}\n", w.policy, w.summary);
     }
-    let trends = if args.trend_points == 0 { "no trends".to_owned() } else { format!("trends of {} points {} month(s) apart", args.trend_points, args.trend_every_months) };
+    let trends = if args.trend_points == 0 {
+        "no trends".to_owned()
+    } else {
+        format!("trends of {} points {} month(s) apart", args.trend_points, args.trend_every_months)
+    };
     text += &format!(
         "Snapshot {} of `{}`, {} engine passes ({trends}), {} cells, in {:.1} s.",
         snapshot.id(),
@@ -222,7 +265,8 @@ fn release_and_write(computed: &Computed<'_>, dir: &Path, policy: &phm_disclosur
     let trend_rows = write::write_trends(dir, &trends)?;
     let population_rows = write::write_population(dir, &population)?;
     let framework_json = serde_json::to_string_pretty(framework)?;
-    std::fs::write(dir.join("framework.json"), framework_json + "\n").with_context(|| format!("Failed to write `{}`", dir.join("framework.json").display()))?;
+    std::fs::write(dir.join("framework.json"), framework_json + "\n")
+        .with_context(|| format!("Failed to write `{}`", dir.join("framework.json").display()))?;
     let population_definition = profiles.population.as_ref().map(|p| &p.definition);
     let provenance = serde_json::json!({
         "framework": args.framework.display().to_string(),
@@ -253,9 +297,18 @@ fn release_and_write(computed: &Computed<'_>, dir: &Path, policy: &phm_disclosur
         "rows": rows,
         "version": env!("CARGO_PKG_VERSION"),
     });
-    std::fs::write(dir.join("provenance.json"), serde_json::to_string_pretty(&provenance)? + "\n").with_context(|| format!("Failed to write `{}`", dir.join("provenance.json").display()))?;
+    std::fs::write(dir.join("provenance.json"), serde_json::to_string_pretty(&provenance)? + "\n")
+        .with_context(|| format!("Failed to write `{}`", dir.join("provenance.json").display()))?;
 
-    let count_areas = |t: &str| table.rows().iter().filter(|r| r.area_type == t && r.area_code != phm_engine::NOT_RECORDED).map(|r| &r.area_code).collect::<BTreeSet<_>>().len();
+    let count_areas = |t: &str| {
+        table
+            .rows()
+            .iter()
+            .filter(|r| r.area_type == t && r.area_code != phm_engine::NOT_RECORDED)
+            .map(|r| &r.area_code)
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
     Ok(Written {
         dir: dir.to_path_buf(),
         policy: policy.name().to_owned(),
@@ -263,7 +316,13 @@ fn release_and_write(computed: &Computed<'_>, dir: &Path, policy: &phm_disclosur
         rows,
         trend_rows,
         population_rows,
-        suppressed: table.rows().iter().filter(|r| r.disclosure != "published" && !r.disclosure.starts_with("numerator rounded") && r.numerator.is_none()).count(),
+        suppressed: table
+            .rows()
+            .iter()
+            .filter(|r| {
+                r.disclosure != "published" && !r.disclosure.starts_with("numerator rounded") && r.numerator.is_none()
+            })
+            .count(),
         places: count_areas("place"),
         neighbourhoods: count_areas("neighbourhood"),
     })

@@ -8,20 +8,25 @@ use phm_store::Store;
 use crate::cli::QualityArgs;
 
 pub fn run(args: &QualityArgs) -> anyhow::Result<()> {
-    let store = Store::open(&args.store).with_context(|| format!("Failed to open the store `{}`", args.store.display()))?;
+    let store =
+        Store::open(&args.store).with_context(|| format!("Failed to open the store `{}`", args.store.display()))?;
     let snapshot = match args.snapshot {
         Some(id) => store.snapshot(id)?,
-        None => store.latest()?.with_context(|| format!("The store `{}` has no snapshot yet: load one with `phm ingest`", args.store.display()))?,
+        None => store.latest()?.with_context(|| {
+            format!("The store `{}` has no snapshot yet: load one with `phm ingest`", args.store.display())
+        })?,
     };
     let started = Instant::now();
-    let report = phm_quality::assess(&snapshot).with_context(|| format!("Failed to assess snapshot {} of `{}`", snapshot.id(), args.store.display()))?;
+    let report = phm_quality::assess(&snapshot)
+        .with_context(|| format!("Failed to assess snapshot {} of `{}`", snapshot.id(), args.store.display()))?;
     let seconds = started.elapsed().as_secs_f64();
     if let Some(path) = &args.json {
         let json = serde_json::to_vec_pretty(&report)?;
         std::fs::write(path, json).with_context(|| format!("Failed to write the report to `{}`", path.display()))?;
     }
     if let Some(path) = &args.csv {
-        std::fs::write(path, report.to_csv()).with_context(|| format!("Failed to write the report to `{}`", path.display()))?;
+        std::fs::write(path, report.to_csv())
+            .with_context(|| format!("Failed to write the report to `{}`", path.display()))?;
     }
     let mut text = report.summary();
     text += &format!("\nAssessed in {seconds:.1} s.");

@@ -14,10 +14,13 @@ use phm_engine::IndicatorRow;
 pub fn policy(spec: &str) -> anyhow::Result<Policy> {
     match spec.rsplit_once(':') {
         Some((file, name)) if file.ends_with(".toml") => {
-            let set = PolicySet::load(Path::new(file)).with_context(|| format!("Failed to read the disclosure policies in `{file}`"))?;
+            let set = PolicySet::load(Path::new(file))
+                .with_context(|| format!("Failed to read the disclosure policies in `{file}`"))?;
             Ok(set.get(name)?.clone())
         }
-        _ => Policy::builtin(spec).with_context(|| format!("No built-in disclosure policy `{spec}`: use `public`, `analyst` or `FILE.toml:NAME`")),
+        _ => Policy::builtin(spec).with_context(|| {
+            format!("No built-in disclosure policy `{spec}`: use `public`, `analyst` or `FILE.toml:NAME`")
+        }),
     }
 }
 
@@ -43,7 +46,11 @@ impl std::fmt::Display for RowKey {
 /// (`multiplier` × numerator / denominator, the engine's definition of it), so the disclosure
 /// layer computes it from the *published* counts: under a rounding policy, a value from the
 /// exact counts would give them back.
-pub fn release(rows: &[IndicatorRow], multiplier: &dyn Fn(&str) -> Option<f64>, policy: &Policy) -> anyhow::Result<Vec<Released<ReleasedTable<RowKey>>>> {
+pub fn release(
+    rows: &[IndicatorRow],
+    multiplier: &dyn Fn(&str) -> Option<f64>,
+    policy: &Policy,
+) -> anyhow::Result<Vec<Released<ReleasedTable<RowKey>>>> {
     let mut by_table: BTreeMap<(&str, chrono::NaiveDate), Vec<usize>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
         by_table.entry((r.indicator.as_str(), r.index_date)).or_default().push(i);
@@ -55,7 +62,9 @@ pub fn release(rows: &[IndicatorRow], multiplier: &dyn Fn(&str) -> Option<f64>, 
         if first.method == "proportion" {
             table.proportion("numerator", "denominator")?;
         }
-        let Some(m) = multiplier(&first.indicator) else { bail!("{}: no multiplier for the indicator", first.indicator) };
+        let Some(m) = multiplier(&first.indicator) else {
+            bail!("{}: no multiplier for the indicator", first.indicator)
+        };
         table.ratio("value", "numerator", "denominator", m)?;
         let mut all = None;
         let mut parts: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -86,28 +95,51 @@ pub fn release(rows: &[IndicatorRow], multiplier: &dyn Fn(&str) -> Option<f64>, 
 /// Refuses released tables with any figure that breaks their policy (`phm_disclosure::audit`),
 /// listing the first 20, before anything is written.
 pub fn audited<K: std::fmt::Display>(tables: &[Released<ReleasedTable<K>>]) -> anyhow::Result<()> {
-    let violations: Vec<String> = tables.iter().flat_map(|t| phm_disclosure::audit(t.get())).map(|v| v.to_string()).collect();
+    let violations: Vec<String> =
+        tables.iter().flat_map(|t| phm_disclosure::audit(t.get())).map(|v| v.to_string()).collect();
     if !violations.is_empty() {
-        bail!("disclosure control left {} figure(s) that break the policy (nothing was written):\n  {}", violations.len(), violations.iter().take(20).cloned().collect::<Vec<_>>().join("\n  "));
+        bail!(
+            "disclosure control left {} figure(s) that break the policy (nothing was written):\n  {}",
+            violations.len(),
+            violations.iter().take(20).cloned().collect::<Vec<_>>().join("\n  ")
+        );
     }
     Ok(())
 }
 
 /// Writes released indicator rows as `<stem>.parquet` and `<stem>.csv`, in the rows' order,
 /// with a `disclosure` column saying what was done to each row's counts.
-pub fn write(dir: &Path, stem: &str, rows: &[IndicatorRow], released: &[Released<ReleasedTable<RowKey>>]) -> anyhow::Result<u64> {
+pub fn write(
+    dir: &Path,
+    stem: &str,
+    rows: &[IndicatorRow],
+    released: &[Released<ReleasedTable<RowKey>>],
+) -> anyhow::Result<u64> {
     let mut cells: Vec<(usize, Option<u64>, Option<u64>, Option<f64>, String)> = Vec::new();
     for t in released {
         for c in t.get().cells() {
             let counts = c.counts();
-            cells.push((c.key().0, counts[0].value(), counts[1].value(), c.derived()[0].value(), t.get().counts_status(c)));
+            cells.push((
+                c.key().0,
+                counts[0].value(),
+                counts[1].value(),
+                c.derived()[0].value(),
+                t.get().counts_status(c),
+            ));
         }
     }
     cells.sort_by_key(|c| c.0);
-    let text = |f: &dyn Fn(&IndicatorRow) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(cells.iter().map(|c| f(&rows[c.0])))) };
+    let text = |f: &dyn Fn(&IndicatorRow) -> &str| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(cells.iter().map(|c| f(&rows[c.0]))))
+    };
     let batch = RecordBatch::try_from_iter(vec![
         ("indicator", text(&|r| &r.indicator)),
-        ("index_date", Arc::new(Date32Array::from_iter_values(cells.iter().map(|c| phm_engine::days_since_epoch(rows[c.0].index_date)))) as ArrayRef),
+        (
+            "index_date",
+            Arc::new(Date32Array::from_iter_values(
+                cells.iter().map(|c| phm_engine::days_since_epoch(rows[c.0].index_date)),
+            )) as ArrayRef,
+        ),
         ("breakdown", text(&|r| &r.breakdown)),
         ("category", text(&|r| &r.category)),
         ("numerator", Arc::new(UInt64Array::from_iter(cells.iter().map(|c| c.1)))),

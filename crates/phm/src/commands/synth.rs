@@ -10,7 +10,10 @@ use crate::cli::SynthArgs;
 
 pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     if let Some(threads) = args.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("Failed to start the worker threads")?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .context("Failed to start the worker threads")?;
     }
     let config = SynthConfig {
         population: args.population,
@@ -33,7 +36,10 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     let bytes: u64 = summary.manifest.files.iter().map(|f| f.bytes).sum();
     let mut text = format!("Synthetic BLMK population written to {}\n", args.out.display());
-    text += &format!("  people simulated     {:>12}  (alive at {} ≈ {})\n", summary.people, summary.manifest.extract_date, args.population);
+    text += &format!(
+        "  people simulated     {:>12}  (alive at {} ≈ {})\n",
+        summary.people, summary.manifest.extract_date, args.population
+    );
     text += &format!("  files                {:>12}\n", summary.manifest.files.len());
     text += &format!("  records              {:>12}\n", summary.manifest.total_records());
     text += &format!("  size                 {:>9.1} MiB\n", bytes as f64 / 1_048_576.0);

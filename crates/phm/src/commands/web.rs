@@ -67,7 +67,8 @@ pub struct DemoArgs {
 
 /// The snapshot a profiles folder was computed from, if it has one.
 fn profiles_snapshot(profiles: &Path) -> Option<u64> {
-    let provenance = ["public/provenance.json", "provenance.json"].iter().map(|p| profiles.join(p)).find(|p| p.exists())?;
+    let provenance =
+        ["public/provenance.json", "provenance.json"].iter().map(|p| profiles.join(p)).find(|p| p.exists())?;
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(provenance).ok()?).ok()?;
     v.get("snapshot")?.as_u64()
 }
@@ -97,7 +98,12 @@ fn prepare(store: &Path, profiles: &Path, framework: &Path, step: &str) -> anyho
         quiet: false,
     })?;
     println!("{step} assessing data quality");
-    super::quality::run(&QualityArgs { store: store.to_path_buf(), snapshot: None, json: Some(profiles.join("quality.json")), csv: None })?;
+    super::quality::run(&QualityArgs {
+        store: store.to_path_buf(),
+        snapshot: None,
+        json: Some(profiles.join("quality.json")),
+        csv: None,
+    })?;
     Ok(())
 }
 
@@ -112,13 +118,17 @@ fn start(args: &ServeArgs) -> anyhow::Result<()> {
         policies: phm_disclosure::PolicySet::builtin()?,
         secure_cookies: !args.insecure_cookies,
     };
-    let app = phm_web::App::load(&config).with_context(|| format!("Failed to load the web app's data from `{}`", args.profiles.display()))?;
+    let app = phm_web::App::load(&config)
+        .with_context(|| format!("Failed to load the web app's data from `{}`", args.profiles.display()))?;
     let addr = SocketAddr::new(args.bind, args.port);
     let rt = super::runtime()?;
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("Cannot listen on {addr}: is another server using the port? Try `--port`"))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("Cannot listen on {addr}: is another server using the port? Try `--port`"))?;
         let local = listener.local_addr()?;
-        let shown = if args.bind.is_unspecified() { SocketAddr::new([127, 0, 0, 1].into(), local.port()) } else { local };
+        let shown =
+            if args.bind.is_unspecified() { SocketAddr::new([127, 0, 0, 1].into(), local.port()) } else { local };
         println!(
             "Serving {} indicators for {} areas (loaded in {:.1} s) at http://{shown}/  (Ctrl+C to stop)",
             app.catalogue.indicators.len(),
@@ -140,7 +150,9 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
 pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     // Check before the long steps that the app will be able to start.
     if !args.no_serve && !Path::new("web/node_modules/nhsuk-frontend/package.json").exists() {
-        bail!("The web packages are not installed: run `npm ci --prefix web` in the repository first (they are pinned in web/package-lock.json)");
+        bail!(
+            "The web packages are not installed: run `npm ci --prefix web` in the repository first (they are pinned in web/package-lock.json)"
+        );
     }
     let synthetic = args.data.join("synthetic");
     let store = args.data.join("store");
@@ -149,12 +161,31 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     let same_drop = std::fs::read_to_string(&manifest)
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|m| m["parameters"]["population"].as_u64() == Some(args.population) && m["parameters"]["seed"].as_u64() == Some(args.seed));
+        .is_some_and(|m| {
+            m["parameters"]["population"].as_u64() == Some(args.population)
+                && m["parameters"]["seed"].as_u64() == Some(args.seed)
+        });
     if same_drop {
-        println!("Step 1 of 4: the synthetic population ({} people, seed {}) is already in {}", args.population, args.seed, synthetic.display());
+        println!(
+            "Step 1 of 4: the synthetic population ({} people, seed {}) is already in {}",
+            args.population,
+            args.seed,
+            synthetic.display()
+        );
     } else {
-        println!("Step 1 of 4: generating the synthetic BLMK population ({} people) in {}", args.population, synthetic.display());
-        super::synth::run(&SynthArgs { population: args.population, seed: args.seed, out: synthetic.clone(), extract_date: None, threads: None, quiet: false })?;
+        println!(
+            "Step 1 of 4: generating the synthetic BLMK population ({} people) in {}",
+            args.population,
+            synthetic.display()
+        );
+        super::synth::run(&SynthArgs {
+            population: args.population,
+            seed: args.seed,
+            out: synthetic.clone(),
+            extract_date: None,
+            threads: None,
+            quiet: false,
+        })?;
     }
     let loaded = Store::open(&store).ok().and_then(|s| s.latest().ok().flatten()).is_some();
     if loaded && same_drop {
@@ -190,7 +221,10 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         println!("Step 4 of 4: skipped (--no-serve). Serve it with `phm serve --profiles {}`", profiles.display());
         return Ok(());
     }
-    println!("Step 4 of 4: serving. Staff accounts: `phm users add NAME --role analyst --accounts {}`", args.data.join("accounts").display());
+    println!(
+        "Step 4 of 4: serving. Staff accounts: `phm users add NAME --role analyst --accounts {}`",
+        args.data.join("accounts").display()
+    );
     start(&ServeArgs {
         store: None,
         profiles,

@@ -29,15 +29,28 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
     let value = table.column("value")?;
     let comparator = match args.comparator {
         Some(_) => None,
-        None => Some(table.column("comparator").map_err(|e| e.context("give the comparator with --comparator, or a comparator column"))?),
+        None => Some(
+            table
+                .column("comparator")
+                .map_err(|e| e.context("give the comparator with --comparator, or a comparator column"))?,
+        ),
     };
     let polarity = table.optional_column("polarity");
     let test = match args.test {
         CompareTest::Interval => Test::Interval(
-            levels.iter().map(|l| Ok((table.column(&format!("lower_{}", l.suffix))?, table.column(&format!("upper_{}", l.suffix))?))).collect::<anyhow::Result<_>>()?,
+            levels
+                .iter()
+                .map(|l| {
+                    Ok((table.column(&format!("lower_{}", l.suffix))?, table.column(&format!("upper_{}", l.suffix))?))
+                })
+                .collect::<anyhow::Result<_>>()?,
         ),
-        CompareTest::Proportion => Test::Proportion(multiplier(args.multiplier.unwrap_or(1.0))?, table.column("denominator")?),
-        CompareTest::Rate => Test::Rate(multiplier(args.multiplier.unwrap_or(100_000.0))?, table.column("denominator")?),
+        CompareTest::Proportion => {
+            Test::Proportion(multiplier(args.multiplier.unwrap_or(1.0))?, table.column("denominator")?)
+        }
+        CompareTest::Rate => {
+            Test::Rate(multiplier(args.multiplier.unwrap_or(100_000.0))?, table.column("denominator")?)
+        }
     };
 
     let mut header = table.columns().to_vec();
@@ -70,10 +83,22 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
                     let estimate = v.map(|value| Estimate { value, lower, upper, confidence: level.level });
                     compare_with_interval(estimate.as_ref(), c, polarity)
                 }
-                Test::Proportion(unit, denominator) => {
-                    compare_proportion(v, table.number(row, *denominator, Kind::NonNegative)?, c, *unit, level.level, polarity)
-                }
-                Test::Rate(unit, denominator) => compare_rate(v, table.number(row, *denominator, Kind::NonNegative)?, c, *unit, level.level, polarity),
+                Test::Proportion(unit, denominator) => compare_proportion(
+                    v,
+                    table.number(row, *denominator, Kind::NonNegative)?,
+                    c,
+                    *unit,
+                    level.level,
+                    polarity,
+                ),
+                Test::Rate(unit, denominator) => compare_rate(
+                    v,
+                    table.number(row, *denominator, Kind::NonNegative)?,
+                    c,
+                    *unit,
+                    level.level,
+                    polarity,
+                ),
             };
             let (cell, why) = name(comparison);
             cells.push(cell.to_owned());
@@ -88,7 +113,12 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
 }
 
 /// A row's polarity: its `polarity` column if the input has one, else `--polarity`.
-fn row_polarity(table: &Table, row: &Row, column: Option<Column<'_>>, flag: stats::Polarity) -> anyhow::Result<Polarity> {
+fn row_polarity(
+    table: &Table,
+    row: &Row,
+    column: Option<Column<'_>>,
+    flag: stats::Polarity,
+) -> anyhow::Result<Polarity> {
     let Some(column) = column else {
         return Ok(match flag {
             stats::Polarity::Higher => Polarity::HigherIsBetter,

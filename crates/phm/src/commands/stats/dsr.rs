@@ -50,8 +50,12 @@ pub fn run(args: &DsrArgs) -> anyhow::Result<()> {
         for &r in &group.rows {
             let row = &table.rows()[r];
             let (label, weight) = match &standard {
-                Standard::Column(column) => (table.text(row, age).to_owned(), table.required_number(row, *column, Kind::NonNegative)?),
-                Standard::Esp2013(esp) => esp_band(&table, row, age, esp).map(|b| (b.age_band.clone(), f64::from(b.standard_population)))?,
+                Standard::Column(column) => {
+                    (table.text(row, age).to_owned(), table.required_number(row, *column, Kind::NonNegative)?)
+                }
+                Standard::Esp2013(esp) => {
+                    esp_band(&table, row, age, esp).map(|b| (b.age_band.clone(), f64::from(b.standard_population)))?
+                }
             };
             if label.is_empty() {
                 return Err(table.bad_cell(row, age, "an age band", ""));
@@ -68,7 +72,9 @@ pub fn run(args: &DsrArgs) -> anyhow::Result<()> {
             };
             let entry = EventFrequency { frequency: times, persons };
             match bands.iter_mut().find(|b| b.label == label) {
-                None => bands.push(Band { label, line: row.line, population, standard: weight, frequencies: vec![entry] }),
+                None => {
+                    bands.push(Band { label, line: row.line, population, standard: weight, frequencies: vec![entry] })
+                }
                 Some(band) if frequency.is_some() => {
                     if band.population != population || band.standard != weight {
                         bail!(
@@ -113,13 +119,21 @@ pub fn run(args: &DsrArgs) -> anyhow::Result<()> {
         let result = if frequency.is_some() {
             let recurrent: Vec<RecurrentEventsBand<'_>> = bands
                 .iter()
-                .map(|b| RecurrentEventsBand { persons_by_frequency: &b.frequencies, population: b.population.unwrap_or(0.0), standard_population: b.standard })
+                .map(|b| RecurrentEventsBand {
+                    persons_by_frequency: &b.frequencies,
+                    population: b.population.unwrap_or(0.0),
+                    standard_population: b.standard,
+                })
                 .collect();
             dsr_recurrent(&recurrent, multiplier)
         } else {
             let independent: Vec<DsrBand> = bands
                 .iter()
-                .map(|b| DsrBand { events: b.frequencies[0].persons, population: b.population.unwrap_or(0.0), standard_population: b.standard })
+                .map(|b| DsrBand {
+                    events: b.frequencies[0].persons,
+                    population: b.population.unwrap_or(0.0),
+                    standard_population: b.standard,
+                })
                 .collect();
             dsr(&independent, multiplier)
         };
@@ -139,7 +153,12 @@ fn esp_band<'a>(table: &Table, row: &Row, age: Column<'_>, esp: &'a [EspBand]) -
     let wanted = age_band(label);
     esp.iter().find(|e| wanted == Some((u32::from(e.start_age), e.end_age.map(u32::from)))).ok_or_else(|| {
         let names: Vec<&str> = esp.iter().map(|e| e.age_band.as_str()).collect();
-        table.bad_cell(row, age, &format!("an ESP2013 age band ({}), or a standard_population column", names.join(", ")), label)
+        table.bad_cell(
+            row,
+            age,
+            &format!("an ESP2013 age band ({}), or a standard_population column", names.join(", ")),
+            label,
+        )
     })
 }
 
@@ -147,10 +166,16 @@ fn esp_band<'a>(table: &Table, row: &Row, age: Column<'_>, esp: &'a [EspBand]) -
 fn explain(why: NotReported, bands: &[Band]) -> String {
     let label = |band: usize| bands.get(band).map_or_else(|| band.to_string(), |b| b.label.clone());
     match why {
-        NotReported::NonFiniteInput { band } => format!("age band {} has a value that is not a finite number", label(band)),
+        NotReported::NonFiniteInput { band } => {
+            format!("age band {} has a value that is not a finite number", label(band))
+        }
         NotReported::NegativeEvents { band } => format!("age band {} has negative events", label(band)),
         NotReported::NonPositivePopulation { band } => format!("age band {} has a population of zero", label(band)),
-        NotReported::NegativeStandardPopulation { band } => format!("age band {} has a negative standard population", label(band)),
-        NotReported::NoBands | NotReported::ZeroStandardPopulation | NotReported::TotalCountTooSmall { .. } => why.to_string(),
+        NotReported::NegativeStandardPopulation { band } => {
+            format!("age band {} has a negative standard population", label(band))
+        }
+        NotReported::NoBands | NotReported::ZeroStandardPopulation | NotReported::TotalCountTooSmall { .. } => {
+            why.to_string()
+        }
     }
 }

@@ -5,8 +5,8 @@ use std::num::NonZeroU32;
 
 use anyhow::bail;
 use phm_stats::funnel::{
-    FunnelChart, FunnelPoint, NotReported, ProportionFunnel, ProportionPoint, RateFunnel, RatePoint, RateType, RatioFunnel, RatioPoint,
-    RatioScale,
+    FunnelChart, FunnelPoint, NotReported, ProportionFunnel, ProportionPoint, RateFunnel, RatePoint, RateType,
+    RatioFunnel, RatioPoint, RatioScale,
 };
 
 use super::output::{Csv, num, opt};
@@ -23,12 +23,16 @@ enum Funnel {
 
 pub fn run(args: &FunnelArgs) -> anyhow::Result<()> {
     let per = match (args.statistic, args.multiplier) {
-        (FunnelStatistic::Ratio, Some(_)) => bail!("--multiplier does not apply to ratios: choose how they are shown with --ratio-type"),
+        (FunnelStatistic::Ratio, Some(_)) => {
+            bail!("--multiplier does not apply to ratios: choose how they are shown with --ratio-type")
+        }
         (FunnelStatistic::Ratio, None) => None,
         (FunnelStatistic::Proportion, m) => Some(multiplier(m.unwrap_or(100.0))?),
         (FunnelStatistic::Rate, m) => Some(multiplier(m.unwrap_or(100_000.0))?),
     };
-    let Some(years) = NonZeroU32::new(args.years_of_data) else { bail!("--years-of-data: expected a whole number of years above 0, found 0") };
+    let Some(years) = NonZeroU32::new(args.years_of_data) else {
+        bail!("--years-of-data: expected a whole number of years above 0, found 0")
+    };
     let scale = match args.ratio_type {
         FunnelRatioType::Ratio => RatioScale::Ratio,
         FunnelRatioType::Isr => RatioScale::Percent,
@@ -80,7 +84,9 @@ pub fn run(args: &FunnelArgs) -> anyhow::Result<()> {
             if x.is_none() {
                 reason = reason.or_else(|| Some(missing(row, numerator)));
             }
-            if let (Some(column), None, FunnelStatistic::Proportion | FunnelStatistic::Ratio) = (denominator, n, args.statistic) {
+            if let (Some(column), None, FunnelStatistic::Proportion | FunnelStatistic::Ratio) =
+                (denominator, n, args.statistic)
+            {
                 reason = reason.or_else(|| Some(missing(row, column)));
             }
             let mut row_cells = vec![x];
@@ -99,11 +105,16 @@ pub fn run(args: &FunnelArgs) -> anyhow::Result<()> {
                 let rows = 0..group.rows.len();
                 let result = match args.statistic {
                     FunnelStatistic::Proportion => {
-                        let points: Vec<_> = rows.map(&numbers).map(|(numerator, denominator)| ProportionPoint { numerator, denominator }).collect();
-                        ProportionFunnel::new(&points, per.unwrap_or(phm_stats::Multiplier::PERCENT)).map(Funnel::Proportion)
+                        let points: Vec<_> = rows
+                            .map(&numbers)
+                            .map(|(numerator, denominator)| ProportionPoint { numerator, denominator })
+                            .collect();
+                        ProportionFunnel::new(&points, per.unwrap_or(phm_stats::Multiplier::PERCENT))
+                            .map(Funnel::Proportion)
                     }
                     FunnelStatistic::Ratio => {
-                        let points: Vec<_> = rows.map(numbers).map(|(observed, expected)| RatioPoint { observed, expected }).collect();
+                        let points: Vec<_> =
+                            rows.map(numbers).map(|(observed, expected)| RatioPoint { observed, expected }).collect();
                         RatioFunnel::new(&points).map(|f| Funnel::Ratio(f, scale))
                     }
                     FunnelStatistic::Rate => {
@@ -114,7 +125,8 @@ pub fn run(args: &FunnelArgs) -> anyhow::Result<()> {
                                 rate: *cells[i].last().unwrap_or(&None),
                             })
                             .collect();
-                        RateFunnel::new(&points, rate_type, per.unwrap_or(phm_stats::Multiplier::PER_100_000)).map(Funnel::Rate)
+                        RateFunnel::new(&points, rate_type, per.unwrap_or(phm_stats::Multiplier::PER_100_000))
+                            .map(Funnel::Rate)
                     }
                 };
                 result.map_err(|why| explain(why, &table, &group.rows))
@@ -175,7 +187,8 @@ fn area_value(funnel: &Funnel, cells: &[Option<f64>], multiplier: f64) -> Option
             })
         }
         // The rate as given; a crude rate may be left out where the population is given.
-        Funnel::Rate(_) => (*cells.last()?).or_else(|| cells.get(1).copied().flatten().filter(|n| *n > 0.0).map(|n| x / n * multiplier)),
+        Funnel::Rate(_) => (*cells.last()?)
+            .or_else(|| cells.get(1).copied().flatten().filter(|n| *n > 0.0).map(|n| x / n * multiplier)),
     }
 }
 

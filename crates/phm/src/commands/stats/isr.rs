@@ -21,13 +21,18 @@ type Outcome = Result<IndirectlyStandardised, (Option<f64>, String)>;
 pub fn run(args: &IsrArgs) -> anyhow::Result<()> {
     let levels = levels(&args.confidence.confidence)?;
     let scale = multiplier(args.multiplier)?;
-    let rate_per = args.rate.map(|r| Multiplier::new(r).map_err(|_| anyhow::anyhow!("--rate: expected a number greater than 0, found {r}"))).transpose()?;
+    let rate_per = args
+        .rate
+        .map(|r| Multiplier::new(r).map_err(|_| anyhow::anyhow!("--rate: expected a number greater than 0, found {r}")))
+        .transpose()?;
     let table = Table::read(&args.table.input)?;
 
     let given = table.optional_column("observed").is_some() && table.optional_column("expected").is_some();
     let (keys, outcomes) = if given {
         if rate_per.is_some() {
-            bail!("--rate needs the age-specific columns numerator, denominator, x_ref and n_ref: with observed and expected given there is no reference rate");
+            bail!(
+                "--rate needs the age-specific columns numerator, denominator, x_ref and n_ref: with observed and expected given there is no reference rate"
+            );
         }
         from_observed_and_expected(&table, &args.table.group_by)?
     } else {
@@ -61,10 +66,11 @@ fn from_observed_and_expected(table: &Table, group_by: &[String]) -> anyhow::Res
     let (keys, groups) = grouping(table, group_by, Some(&["observed", "expected"]))?;
     let mut outcomes = Vec::new();
     for group in groups {
-        let outcome = match sum_pair(table, &group, (observed, Kind::Count), (expected, Kind::NonNegative), |_, _, _| Ok(()))? {
-            Err(reason) => Err((None, reason)),
-            Ok((o, e)) => from_expected(o, e).map_err(|why| (Some(o), why.to_string())),
-        };
+        let outcome =
+            match sum_pair(table, &group, (observed, Kind::Count), (expected, Kind::NonNegative), |_, _, _| Ok(()))? {
+                Err(reason) => Err((None, reason)),
+                Ok((o, e)) => from_expected(o, e).map_err(|why| (Some(o), why.to_string())),
+            };
         outcomes.push((group.key, outcome));
     }
     Ok((keys, outcomes))
@@ -92,7 +98,9 @@ fn from_age_bands(table: &Table, group_by: &[String]) -> anyhow::Result<Outcomes
             let population = table.number(row, denominator, Kind::NonNegative)?.unwrap_or(0.0);
             let reference_events = table.number(row, x_ref, Kind::NonNegative)?.unwrap_or(0.0);
             match table.number(row, n_ref, Kind::NonNegative)? {
-                Some(reference_population) => bands.push(ReferenceBand { population, reference_events, reference_population }),
+                Some(reference_population) => {
+                    bands.push(ReferenceBand { population, reference_events, reference_population })
+                }
                 None => reason = reason.or_else(|| Some(missing(row, n_ref))),
             }
         }
@@ -106,7 +114,12 @@ fn from_age_bands(table: &Table, group_by: &[String]) -> anyhow::Result<Outcomes
 }
 
 /// The ratio (× `scale`) or, with `--rate`, the rate, with the method's columns.
-fn reported(isr: &IndirectlyStandardised, levels: &[Level], scale: Multiplier, rate_per: Option<Multiplier>) -> Estimate {
+fn reported(
+    isr: &IndirectlyStandardised,
+    levels: &[Level],
+    scale: Multiplier,
+    rate_per: Option<Multiplier>,
+) -> Estimate {
     let mut columns = vec![num(isr.observed()), num(isr.expected())];
     let estimates: Vec<_> = match rate_per {
         Some(per) => {
@@ -127,9 +140,18 @@ fn reported(isr: &IndirectlyStandardised, levels: &[Level], scale: Multiplier, r
 fn explain(why: NotReported, table: &Table, group: &Group) -> String {
     let line = |band: usize| group.rows.get(band).map_or(0, |&r| table.rows()[r].line);
     match why {
-        NotReported::NegativePopulation { band } => format!("the age band on line {} has a negative population", line(band)),
-        NotReported::NegativeReferenceEvents { band } => format!("the age band on line {} has negative reference events", line(band)),
-        NotReported::NonPositiveReferencePopulation { band } => format!("the age band on line {} has a reference population (n_ref) of zero", line(band)),
-        NotReported::NonFiniteInput | NotReported::NegativeObserved { .. } | NotReported::NoBands | NotReported::NoExpectedEvents { .. } => why.to_string(),
+        NotReported::NegativePopulation { band } => {
+            format!("the age band on line {} has a negative population", line(band))
+        }
+        NotReported::NegativeReferenceEvents { band } => {
+            format!("the age band on line {} has negative reference events", line(band))
+        }
+        NotReported::NonPositiveReferencePopulation { band } => {
+            format!("the age band on line {} has a reference population (n_ref) of zero", line(band))
+        }
+        NotReported::NonFiniteInput
+        | NotReported::NegativeObserved { .. }
+        | NotReported::NoBands
+        | NotReported::NoExpectedEvents { .. } => why.to_string(),
     }
 }

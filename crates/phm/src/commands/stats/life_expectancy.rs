@@ -26,7 +26,15 @@ pub fn run(args: &LifeExpectancyArgs) -> anyhow::Result<()> {
         }
         let input: Vec<AgeBand> = bands.values.iter().map(|(a, v)| AgeBand::new(*a, v[0], v[1])).collect();
         // One life table per level: the value and standard error do not depend on the level.
-        let tables: Vec<_> = levels.iter().map(|l| life_expectancy(&input, &LifeExpectancyOptions { confidence: l.level, age_structure: structure.clone() })).collect();
+        let tables: Vec<_> = levels
+            .iter()
+            .map(|l| {
+                life_expectancy(
+                    &input,
+                    &LifeExpectancyOptions { confidence: l.level, age_structure: structure.clone() },
+                )
+            })
+            .collect();
         for (i, at_age) in tables[0].iter().enumerate() {
             if !wanted(args, at_age.start_age) {
                 continue;
@@ -53,19 +61,30 @@ pub fn run_healthy(args: &LifeExpectancyArgs) -> anyhow::Result<()> {
     let structure = structure(args)?;
     let table = Table::read(&args.table.input)?;
     let age = table.one_of(&["age_band", "start_age"])?;
-    let columns = [table.column("deaths")?, table.column("population")?, table.column("healthy")?, table.column("surveyed")?];
+    let columns =
+        [table.column("deaths")?, table.column("population")?, table.column("healthy")?, table.column("surveyed")?];
     let groups = table.groups(&args.table.group_by)?;
 
-    let mut out = Csv::for_estimates(&keys_with(&args.table.group_by, age.name), &levels, &["standard_error", "life_expectancy", "proportion_healthy"]);
+    let mut out = Csv::for_estimates(
+        &keys_with(&args.table.group_by, age.name),
+        &levels,
+        &["standard_error", "life_expectancy", "proportion_healthy"],
+    );
     for group in &groups {
         let bands = Bands::read(&table, group, age, &columns)?;
         if bands.write_missing(&mut out, group, &levels, args, 3) {
             continue;
         }
-        let input: Vec<HealthBand> = bands.values.iter().map(|(a, v)| HealthBand::new(*a, v[0], v[1], v[2], v[3])).collect();
+        let input: Vec<HealthBand> =
+            bands.values.iter().map(|(a, v)| HealthBand::new(*a, v[0], v[1], v[2], v[3])).collect();
         let tables: Vec<_> = levels
             .iter()
-            .map(|l| healthy_life_expectancy(&input, &HealthyLifeExpectancyOptions { confidence: l.level, age_structure: structure.clone() }))
+            .map(|l| {
+                healthy_life_expectancy(
+                    &input,
+                    &HealthyLifeExpectancyOptions { confidence: l.level, age_structure: structure.clone() },
+                )
+            })
             .collect();
         for (i, at_age) in tables[0].iter().enumerate() {
             if !wanted(args, at_age.start_age) {
@@ -123,7 +142,9 @@ impl Bands {
             let start_age = if age.name == "start_age" {
                 label.parse::<u32>().map_err(|_| table.bad_cell(row, age, "a whole number of years ≥ 0", label))?
             } else {
-                super::age_band(label).map(|(start, _)| start).ok_or_else(|| table.bad_cell(row, age, "an age band such as 0, 1-4, 5-9 or 90+", label))?
+                super::age_band(label)
+                    .map(|(start, _)| start)
+                    .ok_or_else(|| table.bad_cell(row, age, "an age band such as 0, 1-4, 5-9 or 90+", label))?
             };
             let mut values = Vec::with_capacity(columns.len());
             for &column in columns {
@@ -143,10 +164,20 @@ impl Bands {
 
     /// With a missing cell, writes a row with the reason for each wanted band (with `columns`
     /// empty method columns) and says so.
-    fn write_missing(&self, out: &mut Csv, group: &Group, levels: &[Level], args: &LifeExpectancyArgs, columns: usize) -> bool {
+    fn write_missing(
+        &self,
+        out: &mut Csv,
+        group: &Group,
+        levels: &[Level],
+        args: &LifeExpectancyArgs,
+        columns: usize,
+    ) -> bool {
         let Some(reason) = &self.missing else { return false };
         for (_, label) in self.labels.iter().filter(|(a, _)| wanted(args, *a)) {
-            out.push_estimate(&key_with(&group.key, label), Estimate::not_reported(levels.len(), vec![String::new(); columns], reason));
+            out.push_estimate(
+                &key_with(&group.key, label),
+                Estimate::not_reported(levels.len(), vec![String::new(); columns], reason),
+            );
         }
         true
     }

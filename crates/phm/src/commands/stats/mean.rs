@@ -13,13 +13,25 @@ pub fn run(args: &MeanArgs) -> anyhow::Result<()> {
     let table = Table::read(&args.table.input)?;
     let summaries = ["value_sum", "value_count", "stdev"];
     let has_summaries = summaries.iter().all(|c| table.optional_column(c).is_some());
-    let (keys, outcomes) = if table.optional_column("value").is_none() && has_summaries { from_summaries(&table, &args.table.group_by)? } else { from_values(&table, &args.table.group_by)? };
+    let (keys, outcomes) = if table.optional_column("value").is_none() && has_summaries {
+        from_summaries(&table, &args.table.group_by)?
+    } else {
+        from_values(&table, &args.table.group_by)?
+    };
 
     let mut out = Csv::for_estimates(&keys, &levels, &summaries);
     for (key, outcome) in outcomes {
         let estimate = match outcome {
-            Ok(m) => Estimate::reported(m.value(), levels.iter().map(|l| m.limits(l.level)), vec![num(m.sum()), num(m.count()), num(m.standard_deviation())]),
-            Err((count, reason)) => Estimate::not_reported(levels.len(), vec![String::new(), count.map(num).unwrap_or_default(), String::new()], reason),
+            Ok(m) => Estimate::reported(
+                m.value(),
+                levels.iter().map(|l| m.limits(l.level)),
+                vec![num(m.sum()), num(m.count()), num(m.standard_deviation())],
+            ),
+            Err((count, reason)) => Estimate::not_reported(
+                levels.len(),
+                vec![String::new(), count.map(num).unwrap_or_default(), String::new()],
+                reason,
+            ),
         };
         out.push_estimate(&key, estimate);
     }
@@ -34,7 +46,9 @@ type Outcome = Result<Mean, (Option<f64>, String)>;
 
 /// One value per row: one mean per group (of the whole input without `--group-by`).
 fn from_values(table: &Table, group_by: &[String]) -> anyhow::Result<Outcomes> {
-    let value = table.column("value").map_err(|e| e.context("give a value column (one row per value), or value_sum, value_count and stdev"))?;
+    let value = table
+        .column("value")
+        .map_err(|e| e.context("give a value column (one row per value), or value_sum, value_count and stdev"))?;
     let (keys, groups) = grouping(table, group_by, None)?;
     let mut outcomes = Vec::new();
     for group in groups {
@@ -72,7 +86,8 @@ fn from_summaries(table: &Table, group_by: &[String]) -> anyhow::Result<Outcomes
         let mut reason = None;
         for &r in &group.rows {
             let row = &table.rows()[r];
-            let (Some(s), Some(k)) = (table.number(row, sum, Kind::Number)?, table.number(row, count, Kind::Count)?) else {
+            let (Some(s), Some(k)) = (table.number(row, sum, Kind::Number)?, table.number(row, count, Kind::Count)?)
+            else {
                 let column = if table.number(row, sum, Kind::Number)?.is_none() { sum } else { count };
                 reason = reason.or_else(|| Some(missing(row, column)));
                 continue;
@@ -100,7 +115,9 @@ fn from_summaries(table: &Table, group_by: &[String]) -> anyhow::Result<Outcomes
         let outcome = match reason {
             Some(reason) => Err((None, reason)),
             None if n < 2.0 => Err((Some(n), NotReported::TooFewValues { count: n }.to_string())),
-            None => mean_from_summary(total_sum, n, (squares / (n - 1.0)).sqrt()).map_err(|why| (Some(n), why.to_string())),
+            None => {
+                mean_from_summary(total_sum, n, (squares / (n - 1.0)).sqrt()).map_err(|why| (Some(n), why.to_string()))
+            }
         };
         outcomes.push((group.key, outcome));
     }

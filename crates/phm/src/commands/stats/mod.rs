@@ -47,7 +47,11 @@ pub fn run(args: &StatsArgs) -> anyhow::Result<()> {
 /// `--group-by`, for a method that (like `phe_proportion` on an ungrouped data frame) gives one
 /// result per row, one group per row keyed by every column the method does not read (`used`),
 /// and for any other method one group of every row.
-fn grouping(table: &Table, group_by: &[String], row_by_row: Option<&[&str]>) -> anyhow::Result<(Vec<String>, Vec<Group>)> {
+fn grouping(
+    table: &Table,
+    group_by: &[String],
+    row_by_row: Option<&[&str]>,
+) -> anyhow::Result<(Vec<String>, Vec<Group>)> {
     match row_by_row {
         Some(used) if group_by.is_empty() => Ok(table.row_groups(used)),
         _ => Ok((group_by.to_vec(), table.groups(group_by)?)),

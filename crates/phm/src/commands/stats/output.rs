@@ -27,7 +27,9 @@ pub fn levels(texts: &[String]) -> anyhow::Result<Vec<Level>> {
         let percent = if number < 1.0 { number * 100.0 } else { number };
         // Round away binary noise (0.998 × 100 = 99.80000000000001) before naming the column.
         let percent = (percent * 1e9).round() / 1e9;
-        let level = ConfidenceLevel::from_percent(percent).map_err(|_| anyhow::anyhow!("--confidence: expected a percentage strictly between 0 and 100, found \"{text}\""))?;
+        let level = ConfidenceLevel::from_percent(percent).map_err(|_| {
+            anyhow::anyhow!("--confidence: expected a percentage strictly between 0 and 100, found \"{text}\"")
+        })?;
         let suffix = format!("{percent}").replace('.', "_");
         if levels.iter().any(|l| l.suffix == suffix) {
             bail!("--confidence: {percent}% is asked for twice");
@@ -57,7 +59,12 @@ pub struct Estimate {
 impl Estimate {
     /// A reported value with its limits at each level.
     pub fn reported(value: f64, limits: impl IntoIterator<Item = Limits>, columns: Vec<String>) -> Self {
-        Self { value: Some(value), limits: limits.into_iter().map(|l| Some((l.lower, l.upper))).collect(), columns, reason: None }
+        Self {
+            value: Some(value),
+            limits: limits.into_iter().map(|l| Some((l.lower, l.upper))).collect(),
+            columns,
+            reason: None,
+        }
     }
 
     /// A value not reported, with its reason; `levels` is the number of confidence levels.

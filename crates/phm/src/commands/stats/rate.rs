@@ -21,11 +21,16 @@ pub fn run(args: &RateArgs) -> anyhow::Result<()> {
     let mut out = Csv::for_estimates(&keys, &levels, &["numerator", "denominator", "method"]);
     for group in &groups {
         // Events are counted (whole numbers); the denominator may be person-years.
-        let sums = sum_pair(&table, group, (numerator, Kind::Count), (denominator, Kind::NonNegative), |_, _, _| Ok(()))?;
+        let sums =
+            sum_pair(&table, group, (numerator, Kind::Count), (denominator, Kind::NonNegative), |_, _, _| Ok(()))?;
         let estimate = match sums {
             Err(reason) => Estimate::not_reported(levels.len(), vec![String::new(); 3], reason),
             Ok((x, n)) => match rate(x, n, multiplier) {
-                Ok(r) => Estimate::reported(r.value(), levels.iter().map(|l| r.limits(l.level)), vec![num(x), num(n), method_name(r.method()).to_owned()]),
+                Ok(r) => Estimate::reported(
+                    r.value(),
+                    levels.iter().map(|l| r.limits(l.level)),
+                    vec![num(x), num(n), method_name(r.method()).to_owned()],
+                ),
                 Err(reason) => Estimate::not_reported(levels.len(), vec![num(x), num(n), String::new()], reason),
             },
         };

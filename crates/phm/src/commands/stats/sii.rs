@@ -29,10 +29,20 @@ pub fn run(args: &SiiArgs) -> anyhow::Result<()> {
     let value = match (table.optional_column("value"), table.optional_column("numerator")) {
         (Some(column), _) => (column, false),
         (None, Some(column)) if value_type == ValueType::Proportion => (column, true),
-        (None, Some(_)) => bail!("{}: a numerator gives the value of a proportion only: add --value-type proportion, or give a value column", table.name()),
-        (None, None) => bail!("{}: no column \"value\" (or \"numerator\" for a proportion); the columns are {}", table.name(), list(table.columns())),
+        (None, Some(_)) => bail!(
+            "{}: a numerator gives the value of a proportion only: add --value-type proportion, or give a value column",
+            table.name()
+        ),
+        (None, None) => bail!(
+            "{}: no column \"value\" (or \"numerator\" for a proportion); the columns are {}",
+            table.name(),
+            list(table.columns())
+        ),
     };
-    let spread = match (table.optional_column("se"), pair(&table, "lower", "upper").or_else(|| pair(&table, "lower_95", "upper_95"))) {
+    let spread = match (
+        table.optional_column("se"),
+        pair(&table, "lower", "upper").or_else(|| pair(&table, "lower_95", "upper_95")),
+    ) {
         (Some(se), _) => Spread::StandardError(se),
         (None, Some((lower, upper))) => Spread::Limits95(lower, upper),
         (None, None) => bail!(
@@ -81,15 +91,26 @@ pub fn run(args: &SiiArgs) -> anyhow::Result<()> {
             let row = &table.rows()[r];
             let q = table.required_number(row, quantile, Kind::Number)?;
             if let Some((_, line, _)) = rows.iter().find(|(p, _, _)| *p == q) {
-                bail!("{} line {}: quantile {q} of {} is already on line {line}", table.name(), row.line, describe(&args.table.group_by, group));
+                bail!(
+                    "{} line {}: quantile {q} of {} is already on line {line}",
+                    table.name(),
+                    row.line,
+                    describe(&args.table.group_by, group)
+                );
             }
             // A missing number makes the quantile's input non-finite, which the method reports.
             let cell = |column, kind| table.number(row, column, kind).map(|x| x.unwrap_or(f64::NAN));
             let (column, is_count) = value;
-            let v = if is_count { Value::Count(cell(column, Kind::Count)?) } else { Value::Given(cell(column, Kind::Number)?) };
+            let v = if is_count {
+                Value::Count(cell(column, Kind::Count)?)
+            } else {
+                Value::Given(cell(column, Kind::Number)?)
+            };
             let uncertainty = match spread {
                 Spread::StandardError(se) => Uncertainty::StandardError(cell(se, Kind::Number)?),
-                Spread::Limits95(lower, upper) => Uncertainty::Limits95 { lower: cell(lower, Kind::Number)?, upper: cell(upper, Kind::Number)? },
+                Spread::Limits95(lower, upper) => {
+                    Uncertainty::Limits95 { lower: cell(lower, Kind::Number)?, upper: cell(upper, Kind::Number)? }
+                }
             };
             rows.push((q, row.line, QuantileInput::new(cell(population, Kind::Number)?, v, uncertainty)));
         }

@@ -22,10 +22,36 @@ pub fn run(args: &SpcArgs) -> anyhow::Result<()> {
     let (keys, groups) = grouping(&table, &args.table.group_by, None)?;
 
     let mut header = keys.clone();
-    header.extend(["period", "value", "mean", "lower_process_limit", "upper_process_limit", "special_cause", "rules", "variation", "reason"].map(String::from));
+    header.extend(
+        [
+            "period",
+            "value",
+            "mean",
+            "lower_process_limit",
+            "upper_process_limit",
+            "special_cause",
+            "rules",
+            "variation",
+            "reason",
+        ]
+        .map(String::from),
+    );
     let mut points = Csv::new(header);
     let mut header = keys.clone();
-    header.extend(["points", "mean", "lower_process_limit", "upper_process_limit", "target", "variation_icon", "assurance_icon", "notes", "reason"].map(String::from));
+    header.extend(
+        [
+            "points",
+            "mean",
+            "lower_process_limit",
+            "upper_process_limit",
+            "target",
+            "variation_icon",
+            "assurance_icon",
+            "notes",
+            "reason",
+        ]
+        .map(String::from),
+    );
     let mut series = Csv::new(header);
 
     for group in &groups {
@@ -37,16 +63,31 @@ pub fn run(args: &SpcArgs) -> anyhow::Result<()> {
             let row = &table.rows()[r];
             let label = table.text(row, period);
             if label.is_empty() {
-                return Err(table.bad_cell(row, period, "a period (a date, month or other label, in time order)", label));
+                return Err(table.bad_cell(
+                    row,
+                    period,
+                    "a period (a date, month or other label, in time order)",
+                    label,
+                ));
             }
             if let Some((_, line)) = periods.iter().find(|(p, _)| p == label) {
-                bail!("{} line {}: period {label} of {} is already on line {line}", table.name(), row.line, describe(&args.table.group_by, group));
+                bail!(
+                    "{} line {}: period {label} of {} is already on line {line}",
+                    table.name(),
+                    row.line,
+                    describe(&args.table.group_by, group)
+                );
             }
             periods.push((label.to_owned(), row.line));
             values.push(table.number(row, value, Kind::Number)?);
         }
         let (polarity, target) = series_settings(&table, group, polarity_column, target_column, args)?;
-        let mut options = SpcOptions::new(polarity).shift_run(args.run).context("--run")?.trend_run(args.run).context("--run")?.screen_outliers(args.screen_outliers);
+        let mut options = SpcOptions::new(polarity)
+            .shift_run(args.run)
+            .context("--run")?
+            .trend_run(args.run)
+            .context("--run")?
+            .screen_outliers(args.screen_outliers);
         if let Some(target) = target {
             options = options.target(target).context("--target")?;
         }
@@ -60,7 +101,9 @@ pub fn run(args: &SpcArgs) -> anyhow::Result<()> {
                 None => bail!("--recalculate-at: {} has no period {label}", describe(&args.table.group_by, group)),
             }
         }
-        let options = options.recalculate_at(&positions).context("--recalculate-at: give the periods in time order, after the first")?;
+        let options = options
+            .recalculate_at(&positions)
+            .context("--recalculate-at: give the periods in time order, after the first")?;
 
         match xmr(&values, &options) {
             Ok(chart) => {
@@ -113,7 +156,13 @@ pub fn run(args: &SpcArgs) -> anyhow::Result<()> {
 }
 
 /// A series' polarity and target, from its rows or the command line.
-fn series_settings(table: &Table, group: &Group, polarity: Option<Column<'_>>, target: Option<Column<'_>>, args: &SpcArgs) -> anyhow::Result<(Polarity, Option<f64>)> {
+fn series_settings(
+    table: &Table,
+    group: &Group,
+    polarity: Option<Column<'_>>,
+    target: Option<Column<'_>>,
+    args: &SpcArgs,
+) -> anyhow::Result<(Polarity, Option<f64>)> {
     let mut chosen = (from_flag(args.polarity), args.target);
     let mut first: Option<(u64, (Polarity, Option<f64>))> = None;
     for &r in &group.rows {
@@ -134,7 +183,11 @@ fn series_settings(table: &Table, group: &Group, polarity: Option<Column<'_>>, t
         match first {
             None => first = Some((row.line, here)),
             Some((line, settings)) if settings != here => {
-                bail!("{} line {}: the polarity or target differs from line {line} of the same series; give each series one of each", table.name(), row.line)
+                bail!(
+                    "{} line {}: the polarity or target differs from line {line} of the same series; give each series one of each",
+                    table.name(),
+                    row.line
+                )
             }
             Some(_) => {}
         }
@@ -195,7 +248,9 @@ fn explain(why: NotReported, periods: &[(String, u64)]) -> String {
             None => why.to_string(),
         },
         NotReported::NoValue { period_start, points } => match periods.get(period_start) {
-            Some((label, _)) => format!("the period starting at {label} has no value in its {points} point(s) (all empty or NA), so not even a mean"),
+            Some((label, _)) => format!(
+                "the period starting at {label} has no value in its {points} point(s) (all empty or NA), so not even a mean"
+            ),
             None => "the series has no point".to_owned(),
         },
     }

@@ -118,7 +118,8 @@ impl Table {
 
     /// A column the method needs.
     pub fn column(&self, name: &str) -> anyhow::Result<Column<'_>> {
-        self.optional_column(name).with_context(|| format!("{}: no column \"{name}\"; the columns are {}", self.name, self.column_list()))
+        self.optional_column(name)
+            .with_context(|| format!("{}: no column \"{name}\"; the columns are {}", self.name, self.column_list()))
     }
 
     /// A column the method can use if present.
@@ -161,7 +162,12 @@ impl Table {
             return match parse_count(text) {
                 // At most 2^53: exact in f64.
                 Some(n) if n <= MAX_COUNT => Ok(Some(n as f64)),
-                Some(_) => Err(self.bad_cell(row, column, &format!("a whole number ≥ 0 of at most {MAX_COUNT} (2^53, the largest counted exactly)"), text)),
+                Some(_) => Err(self.bad_cell(
+                    row,
+                    column,
+                    &format!("a whole number ≥ 0 of at most {MAX_COUNT} (2^53, the largest counted exactly)"),
+                    text,
+                )),
                 None => Err(self.bad_cell(row, column, &kind.to_string(), text)),
             };
         }
@@ -190,7 +196,12 @@ impl Table {
     /// The error for a cell that does not hold what was expected.
     pub fn bad_cell(&self, row: &Row, column: Column<'_>, expected: &str, found: &str) -> anyhow::Error {
         let found = if found.is_empty() { "an empty cell".to_owned() } else { format!("\"{found}\"") };
-        anyhow::anyhow!("{} line {}, column \"{}\": expected {expected}, found {found}", self.name, row.line, column.name)
+        anyhow::anyhow!(
+            "{} line {}, column \"{}\": expected {expected}, found {found}",
+            self.name,
+            row.line,
+            column.name
+        )
     }
 
     /// An error about a row as a whole (e.g. numerator greater than denominator).
@@ -223,7 +234,10 @@ impl Table {
             .rows
             .iter()
             .enumerate()
-            .map(|(r, row)| Group { key: keep.iter().map(|i| row.fields.get(*i).unwrap_or("").trim().to_owned()).collect(), rows: vec![r] })
+            .map(|(r, row)| Group {
+                key: keep.iter().map(|i| row.fields.get(*i).unwrap_or("").trim().to_owned()).collect(),
+                rows: vec![r],
+            })
             .collect();
         (names, groups)
     }
