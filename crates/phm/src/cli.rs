@@ -35,9 +35,11 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Check definition files and their codelists without running them.
     Check(CheckArgs),
-    /// Run a Ballista scheduler that knows OpenPHM's functions (for `phm run --ballista`).
+    /// Run a Ballista scheduler that knows OpenPHM's functions (for `phm run --ballista`;
+    /// in builds with the `cluster` feature).
     Scheduler(SchedulerArgs),
-    /// Run a Ballista executor that knows OpenPHM's functions, attached to a scheduler.
+    /// Run a Ballista executor that knows OpenPHM's functions, attached to a scheduler (in
+    /// builds with the `cluster` feature).
     Executor(ExecutorArgs),
     /// Compute the indicator catalogue as place-based profiles: the ICS, each place and each
     /// neighbourhood, by inequality breakdowns, with confidence limits, SII/RII, benchmarks
@@ -113,7 +115,8 @@ pub struct RunArgs {
     /// Output folder: one subfolder per definition file.
     #[arg(long, default_value = "data/results")]
     pub out: PathBuf,
-    /// Run on a Ballista cluster at this scheduler URL (`df://host:50050`) instead of in-process.
+    /// Run on a Ballista cluster at this scheduler URL (`df://host:50050`) instead of in-process
+    /// (in builds with the `cluster` feature).
     /// The store folder must be readable at the same path on the executors.
     #[arg(long)]
     pub ballista: Option<String>,

@@ -4,8 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use ballista::prelude::{SessionConfigExt, SessionContextExt};
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use indicatif::{ProgressBar, ProgressStyle};
 use phm_engine::output::{Provenance, write_provenance, write_table};
 use phm_engine::{Engine, Periods};
@@ -94,13 +93,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
 async fn context(ballista: Option<&str>) -> anyhow::Result<SessionContext> {
     Ok(match ballista {
         None => SessionContext::new_with_config(phm_engine::session_config()),
-        Some(url) => {
-            let config = phm_engine::configure(SessionConfig::new_with_ballista());
-            let state = phm_engine::session_state(config);
-            SessionContext::remote_with_state(url, state)
-                .await
-                .with_context(|| format!("Failed to connect to the Ballista scheduler at {url}"))?
-        }
+        Some(url) => super::cluster::remote_context(url).await?,
     })
 }
 
