@@ -1,6 +1,6 @@
 //! Property-based fuzzing of the NDJSON and CSV readers: for any bytes, nothing panics and
 //! every line or row is accounted for (read = accepted + rejected). CI runs these with the
-//! default case count; `PROPTEST_CASES=100000 cargo test -p phm-ingest --test fuzz` runs longer.
+//! default case count; `PROPTEST_CASES=100000 cargo test -p phm-ingest --test it -- fuzz::` runs longer.
 
 mod common;
 

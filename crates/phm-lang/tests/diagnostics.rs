@@ -196,7 +196,7 @@ fn many_mistakes(bytes: usize) -> String {
 
 #[test]
 fn a_900_kb_file_of_mistakes_shows_the_first_hundred_and_counts_the_rest() {
-    // Not timed: `cargo test -p phm-lang --test diagnostics -- --ignored --nocapture` times
+    // Not timed: `cargo test -p phm-lang --test it -- diagnostics:: --ignored --nocapture` times
     // it (45.9 s before the cap and the line index, 0.17 s after).
     let text = many_mistakes(900_000);
     let lines = text.lines().count();

@@ -1,0 +1,18 @@
+//! phm-accounts's integration tests, linked as one test binary (`it`) rather than one per file:
+//! `cargo test --workspace --test it` runs them with the other crates' (`-- MODULE::` picks one file).
+//! Each file in this folder is a module below, with `#[path]` so that its own `mod common;`
+//! still means `tests/common/mod.rs`. A new test file is added here (a workspace test fails
+//! on a file that is not).
+
+#[path = "accounts.rs"]
+mod accounts;
+#[path = "audit.rs"]
+mod audit;
+#[path = "csrf.rs"]
+mod csrf;
+#[path = "sessions.rs"]
+mod sessions;
+#[path = "throttle.rs"]
+mod throttle;
+#[path = "users.rs"]
+mod users;
