@@ -184,7 +184,8 @@ impl PlausibleRanges {
             let system = crate::codes::CodeSystem::from_name(&r.code_system)
                 .ok_or_else(|| fail(format!("unknown code system `{}`", r.code_system)))?;
             crate::codes::check_code(system, &r.code).map_err(|e| fail(format!("`{}`: {}", r.code, e.reason())))?;
-            if !(r.min < r.max) {
+            // Not below: greater, equal, or either is NaN.
+            if r.min.partial_cmp(&r.max) != Some(std::cmp::Ordering::Less) {
                 return Err(fail(format!("min {} is not below max {}", r.min, r.max)));
             }
             let key = (r.code_system.clone(), r.code.clone());

@@ -112,10 +112,10 @@ impl Transaction {
     /// Sets the input fingerprint of a source replaced in this transaction (when it is known
     /// only after its files were read).
     pub fn set_fingerprint(&mut self, name: &str, fingerprint: String) {
-        if self.replaced.contains(name) {
-            if let Some(source) = self.sources.get_mut(name) {
-                source.fingerprint = fingerprint;
-            }
+        if self.replaced.contains(name)
+            && let Some(source) = self.sources.get_mut(name)
+        {
+            source.fingerprint = fingerprint;
         }
     }
 
