@@ -88,6 +88,11 @@ fn each<R: Resource>(path: &Path, mut f: impl FnMut(R)) -> Result<u64> {
 }
 
 /// Measures a drop. Also returns the number of records that failed to parse or validate.
+///
+/// The steps, in the order of the report's rows: read the GP extracts into one record per
+/// person ([`read_gp_extracts`]), then population structure, condition prevalence, MMR
+/// coverage, smoking, life expectancy, and hospital activity read from the acute trusts'
+/// encounters.
 pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
     let manifest = Manifest::read(&drop.join("manifest.json"))?;
     let extract = NaiveDate::parse_from_str(&manifest.extract_date, "%Y-%m-%d")
@@ -95,6 +100,23 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
     let reference = ReferenceData::builtin()?;
     let targets = Targets::builtin()?;
     let codes = Codes::builtin()?;
+    let postcode_area = postcode_areas(drop, &reference)?;
+    let lookup = CodeLookup::new(&codes);
+    let (people, mut bad) = read_gp_extracts(drop, &reference, &postcode_area, &lookup, extract)?;
+    let pop = Population::new(&people, &reference, extract);
+
+    let mut rows = Vec::new();
+    population_structure(&pop, &targets, &mut rows);
+    condition_prevalence(&pop, &targets, &lookup.condition_keys, &mut rows);
+    mmr_coverage(&pop, &targets, &mut rows);
+    smoking(&pop, &targets, &mut rows);
+    life_expectancy_by_place_and_deprivation(&pop, &targets, &mut rows);
+    bad += hospital_activity(drop, &manifest, &pop, &targets, &mut rows)?;
+    Ok((rows, bad))
+}
+
+/// Postcode → area index, from the drop's postcode lookup.
+fn postcode_areas(drop: &Path, reference: &ReferenceData) -> Result<HashMap<String, usize>> {
     let area_index: HashMap<&str, usize> =
         reference.areas.iter().enumerate().map(|(i, a)| (a.area_code.as_str(), i)).collect();
     let mut postcode_area: HashMap<String, usize> = HashMap::new();
@@ -106,29 +128,55 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             postcode_area.insert(pc.to_owned(), *area);
         }
     }
-    let condition_keys: Vec<&str> = crate::model::Condition::ALL.iter().map(|c| c.key()).collect();
-    let mut code_condition: HashMap<String, usize> = HashMap::new();
-    for code in codes.all() {
-        let key = match code.concept.as_str() {
-            "diabetes_type_1" | "diabetes_type_2" => "diabetes",
-            "cancer_lung" | "cancer_prostate" | "cancer_colorectal" => "cancer",
-            "smi_bipolar" => "smi",
-            other => other,
-        };
-        if code.system == "snomed" {
-            if let Some(ci) = condition_keys.iter().position(|k| *k == key) {
+    Ok(postcode_area)
+}
+
+/// The codes the check looks for in the GP extracts.
+struct CodeLookup<'c> {
+    /// The model's condition keys; a condition's index is its bit in [`PersonInfo::conditions`].
+    condition_keys: Vec<&'static str>,
+    /// SNOMED code → condition index.
+    code_condition: HashMap<String, usize>,
+    /// Never, ex, current smoker (the position is the status).
+    smoking_codes: [&'c str; 3],
+    mmr_code: &'c str,
+}
+
+impl<'c> CodeLookup<'c> {
+    fn new(codes: &'c Codes) -> Self {
+        let condition_keys: Vec<&'static str> = crate::model::Condition::ALL.iter().map(|c| c.key()).collect();
+        let mut code_condition: HashMap<String, usize> = HashMap::new();
+        for code in codes.all() {
+            let key = match code.concept.as_str() {
+                "diabetes_type_1" | "diabetes_type_2" => "diabetes",
+                "cancer_lung" | "cancer_prostate" | "cancer_colorectal" => "cancer",
+                "smi_bipolar" => "smi",
+                other => other,
+            };
+            if code.system == "snomed"
+                && let Some(ci) = condition_keys.iter().position(|k| *k == key)
+            {
                 code_condition.insert(code.code.clone(), ci);
             }
         }
+        let smoking_codes = [
+            codes.get("smoking_never").code.as_str(),
+            codes.get("smoking_ex").code.as_str(),
+            codes.get("smoking_current").code.as_str(),
+        ];
+        Self { condition_keys, code_condition, smoking_codes, mmr_code: codes.get("mmr_vaccination").code.as_str() }
     }
-    let smoking_codes = [
-        codes.get("smoking_never").code.clone(),
-        codes.get("smoking_ex").code.clone(),
-        codes.get("smoking_current").code.clone(),
-    ];
-    let mmr_code = codes.get("mmr_vaccination").code.clone();
+}
 
-    // People by NHS number, built from every GP extract.
+/// People by NHS number, built from every practice's GP extract. Also returns the number of
+/// records that failed to parse or validate.
+fn read_gp_extracts(
+    drop: &Path,
+    reference: &ReferenceData,
+    postcode_area: &HashMap<String, usize>,
+    lookup: &CodeLookup<'_>,
+    extract: NaiveDate,
+) -> Result<(HashMap<String, PersonInfo>, u64)> {
     let mut people: HashMap<String, PersonInfo> = HashMap::new();
     let mut bad = 0;
     for practice in &reference.practices {
@@ -151,68 +199,91 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             reference.and_then(|r| r.id_of("Patient")).and_then(|id| local.get(id)).cloned()
         };
         bad += each::<EpisodeOfCare>(&dir.join("EpisodeOfCare.ndjson"), |e| {
-            if let (Some(nhs), Some(period)) = (person(e.patient.as_ref()), &e.period) {
-                if let (Some(info), Some(start)) = (people.get_mut(&nhs), parse_date(period.start.as_deref())) {
-                    info.registrations.push((start, parse_date(period.end.as_deref())));
-                }
+            if let (Some(nhs), Some(period)) = (person(e.patient.as_ref()), &e.period)
+                && let (Some(info), Some(start)) = (people.get_mut(&nhs), parse_date(period.start.as_deref()))
+            {
+                info.registrations.push((start, parse_date(period.end.as_deref())));
             }
         })?;
         bad += each::<FhirCondition>(&dir.join("Condition.ndjson"), |c| {
             let code = c.code.as_ref().and_then(|k| k.coding.first()).and_then(|k| k.code.as_deref());
-            if let (Some(nhs), Some(ci)) = (person(c.subject.as_ref()), code.and_then(|k| code_condition.get(k))) {
+            if let (Some(nhs), Some(ci)) = (person(c.subject.as_ref()), code.and_then(|k| lookup.code_condition.get(k)))
+            {
                 let date = parse_date(c.onset_date_time.as_deref());
-                if let Some(info) = people.get_mut(&nhs) {
-                    if date.is_some_and(|d| d <= extract) {
-                        info.conditions |= 1 << ci;
-                    }
+                if let Some(info) = people.get_mut(&nhs)
+                    && date.is_some_and(|d| d <= extract)
+                {
+                    info.conditions |= 1 << ci;
                 }
             }
         })?;
         bad += each::<Immunization>(&dir.join("Immunization.ndjson"), |i| {
-            if i.vaccination_procedure().and_then(|c| c.code.as_deref()) == Some(mmr_code.as_str()) {
-                if let (Some(nhs), Some(date)) =
+            if i.vaccination_procedure().and_then(|c| c.code.as_deref()) == Some(lookup.mmr_code)
+                && let (Some(nhs), Some(date)) =
                     (person(i.patient.as_ref()), parse_date(i.occurrence_date_time.as_deref()))
-                {
-                    let dose = i.protocol_applied.first().and_then(|p| p.dose_number_positive_int).unwrap_or(1);
-                    if let Some(info) = people.get_mut(&nhs) {
-                        info.mmr.push((dose, date));
-                    }
+            {
+                let dose = i.protocol_applied.first().and_then(|p| p.dose_number_positive_int).unwrap_or(1);
+                if let Some(info) = people.get_mut(&nhs) {
+                    info.mmr.push((dose, date));
                 }
             }
         })?;
         bad += each::<Observation>(&dir.join("Observation.ndjson"), |o| {
             let code = o.code.as_ref().and_then(|k| k.coding.first()).and_then(|k| k.code.as_deref());
-            if let Some(status) = code.and_then(|k| smoking_codes.iter().position(|s| s == k)) {
-                if let (Some(nhs), Some(date)) =
+            if let Some(status) = code.and_then(|k| lookup.smoking_codes.iter().position(|s| *s == k))
+                && let (Some(nhs), Some(date)) =
                     (person(o.subject.as_ref()), parse_date(o.effective_date_time.as_deref()))
-                {
-                    if let Some(info) = people.get_mut(&nhs) {
-                        if info.smoking.is_none_or(|(d, _)| date >= d) {
-                            info.smoking = Some((date, status as u8));
-                        }
-                    }
-                }
+                && let Some(info) = people.get_mut(&nhs)
+                && info.smoking.is_none_or(|(d, _)| date >= d)
+            {
+                info.smoking = Some((date, status as u8));
             }
         })?;
     }
+    Ok((people, bad))
+}
 
-    let mut rows = Vec::new();
-    let alive = |p: &PersonInfo, on: NaiveDate| {
-        p.death.is_none_or(|d| d > on) && p.registrations.iter().any(|(s, e)| *s <= on && e.is_none_or(|e| e >= on))
-    };
-    let age_on = |p: &PersonInfo, on: NaiveDate| p.birth.map_or(0, |b| phm_core::age::age_on(b, on));
-    let living: Vec<&PersonInfo> = people.values().filter(|p| alive(p, extract) && p.area.is_some()).collect();
-    let place_of = |p: &PersonInfo| {
+/// Everyone read from the GP extracts, those living and registered at the extract date, and
+/// how each is grouped.
+struct Population<'a> {
+    people: &'a HashMap<String, PersonInfo>,
+    /// Alive and registered at the extract date, with a known area.
+    living: Vec<&'a PersonInfo>,
+    reference: &'a ReferenceData,
+    extract: NaiveDate,
+}
+
+impl<'a> Population<'a> {
+    fn new(people: &'a HashMap<String, PersonInfo>, reference: &'a ReferenceData, extract: NaiveDate) -> Self {
+        let alive = |p: &PersonInfo, on: NaiveDate| {
+            p.death.is_none_or(|d| d > on) && p.registrations.iter().any(|(s, e)| *s <= on && e.is_none_or(|e| e >= on))
+        };
+        let living = people.values().filter(|p| alive(p, extract) && p.area.is_some()).collect();
+        Self { people, living, reference, extract }
+    }
+
+    /// Age at the extract date (0 when the birth date is unknown).
+    fn age(&self, p: &PersonInfo) -> i32 {
+        p.birth.map_or(0, |b| phm_core::age::age_on(b, self.extract))
+    }
+
+    fn place_of(&self, p: &PersonInfo) -> usize {
         p.area.map_or(0, |a| {
-            reference.places.iter().position(|pl| pl.place_code == reference.areas[a].place_code).unwrap_or(0)
+            self.reference.places.iter().position(|pl| pl.place_code == self.reference.areas[a].place_code).unwrap_or(0)
         })
-    };
-    let quintile_of = |p: &PersonInfo| p.area.map_or(3, |a| reference.areas[a].imd_quintile());
-    let total_registered: u32 = reference.places.iter().map(|p| p.registered_population).sum();
+    }
 
-    // Population structure by place.
+    fn quintile_of(&self, p: &PersonInfo) -> u8 {
+        p.area.map_or(3, |a| self.reference.areas[a].imd_quintile())
+    }
+}
+
+/// Population structure by place: share of the ICS, age-sex pyramid, ethnic mix, Core20.
+fn population_structure(pop: &Population<'_>, targets: &Targets, rows: &mut Vec<Row>) {
+    let (reference, living) = (pop.reference, &pop.living);
+    let total_registered: u32 = reference.places.iter().map(|p| p.registered_population).sum();
     for (pi, place) in reference.places.iter().enumerate() {
-        let members: Vec<&&PersonInfo> = living.iter().filter(|p| place_of(p) == pi).collect();
+        let members: Vec<&&PersonInfo> = living.iter().filter(|p| pop.place_of(p) == pi).collect();
         let n = members.len().max(1) as f64;
         rows.push(Row {
             measure: "Share of ICS population, %".into(),
@@ -233,7 +304,7 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
                     .map_or(0.0, |r| r.percent);
                 let count = members
                     .iter()
-                    .filter(|p| p.female == (sex == "female") && esp_band_index(age_on(p, extract)) == band)
+                    .filter(|p| p.female == (sex == "female") && esp_band_index(pop.age(p)) == band)
                     .count();
                 worst = worst.max((100.0 * count as f64 / n - target).abs());
             }
@@ -271,7 +342,7 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
                 source: targets.ethnicity.first().map(|r| r.source.clone()).unwrap_or_default(),
             });
         }
-        let q1 = 100.0 * members.iter().filter(|p| quintile_of(p) == 1).count() as f64 / n;
+        let q1 = 100.0 * members.iter().filter(|p| pop.quintile_of(p) == 1).count() as f64 / n;
         rows.push(Row {
             measure: "Residents in England's most deprived quintile (Core20), %".into(),
             group: place.place_name.clone(),
@@ -282,42 +353,57 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             source: "areas.csv deciles".into(),
         });
     }
+}
 
-    // Conditions: crude prevalence and age-standardised gradients.
-    let esp: Vec<f64> = reference.esp2013.iter().map(|b| f64::from(b.standard_population)).collect();
-    // Directly standardised prevalence (ESP 2013) and the variance of its estimate, from the
-    // binomial variance of each band's proportion.
+/// Directly standardised prevalence (ESP 2013) of condition `ci` among the living of `group`
+/// aged `min_age` and over, and the variance of its estimate, from the binomial variance of
+/// each band's proportion.
+fn standardised_prevalence(
+    pop: &Population<'_>,
+    esp: &[f64],
+    group: &dyn Fn(&PersonInfo) -> bool,
+    ci: usize,
+    min_age: i32,
+) -> (f64, f64) {
+    let mut num = [0.0; 19];
+    let mut den = [0.0; 19];
+    for p in pop.living.iter().filter(|p| group(p) && pop.age(p) >= min_age) {
+        let band = esp_band_index(pop.age(p));
+        den[band] += 1.0;
+        if p.conditions & (1 << ci) != 0 {
+            num[band] += 1.0;
+        }
+    }
+    let (mut rate, mut variance, mut weight) = (0.0, 0.0, 0.0);
+    for b in 0..19 {
+        if den[b] > 0.0 {
+            let share = num[b] / den[b];
+            rate += esp[b] * share;
+            variance += esp[b] * esp[b] * share * (1.0 - share) / den[b];
+            weight += esp[b];
+        }
+    }
+    if weight > 0.0 { (rate / weight, variance / (weight * weight)) } else { (0.0, 0.0) }
+}
+
+/// The ratio of two standardised rates and its standard error (delta method on the log).
+fn rate_ratio((a, var_a): (f64, f64), (b, var_b): (f64, f64)) -> (f64, f64) {
+    let value = a / b.max(1e-12);
+    let log_se = (var_a / (a * a).max(1e-24) + var_b / (b * b).max(1e-24)).sqrt();
+    (value, value * log_se)
+}
+
+/// Conditions: crude prevalence and age-standardised gradients (deprivation; ethnicity for
+/// diabetes).
+fn condition_prevalence(pop: &Population<'_>, targets: &Targets, condition_keys: &[&str], rows: &mut Vec<Row>) {
+    let esp: Vec<f64> = pop.reference.esp2013.iter().map(|b| f64::from(b.standard_population)).collect();
     let dsr = |group: &dyn Fn(&PersonInfo) -> bool, ci: usize, min_age: i32| {
-        let mut num = [0.0; 19];
-        let mut den = [0.0; 19];
-        for p in living.iter().filter(|p| group(p) && age_on(p, extract) >= min_age) {
-            let band = esp_band_index(age_on(p, extract));
-            den[band] += 1.0;
-            if p.conditions & (1 << ci) != 0 {
-                num[band] += 1.0;
-            }
-        }
-        let (mut rate, mut variance, mut weight) = (0.0, 0.0, 0.0);
-        for b in 0..19 {
-            if den[b] > 0.0 {
-                let share = num[b] / den[b];
-                rate += esp[b] * share;
-                variance += esp[b] * esp[b] * share * (1.0 - share) / den[b];
-                weight += esp[b];
-            }
-        }
-        if weight > 0.0 { (rate / weight, variance / (weight * weight)) } else { (0.0, 0.0) }
-    };
-    // The ratio of two standardised rates and its standard error (delta method on the log).
-    let ratio = |(a, var_a): (f64, f64), (b, var_b): (f64, f64)| {
-        let value = a / b.max(1e-12);
-        let log_se = (var_a / (a * a).max(1e-24) + var_b / (b * b).max(1e-24)).sqrt();
-        (value, value * log_se)
+        standardised_prevalence(pop, &esp, group, ci, min_age)
     };
     for (ci, key) in condition_keys.iter().enumerate() {
         let Ok(target) = targets.condition(key) else { continue };
         let min_age = target.register_age_min as i32;
-        let eligible: Vec<_> = living.iter().filter(|p| age_on(p, extract) >= min_age).collect();
+        let eligible: Vec<_> = pop.living.iter().filter(|p| pop.age(p) >= min_age).collect();
         let cases = eligible.iter().filter(|p| p.conditions & (1 << ci) != 0).count();
         let achieved = 100.0 * cases as f64 / eligible.len().max(1) as f64;
         rows.push(Row {
@@ -331,10 +417,10 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             ),
             source: target.source.clone(),
         });
-        let q1 = dsr(&|p| quintile_of(p) == 1, ci, min_age);
-        let q5 = dsr(&|p| quintile_of(p) == 5, ci, min_age);
+        let q1 = dsr(&|p| pop.quintile_of(p) == 1, ci, min_age);
+        let q5 = dsr(&|p| pop.quintile_of(p) == 5, ci, min_age);
         if q5.0 > 0.0 {
-            let (value, se) = ratio(q1, q5);
+            let (value, se) = rate_ratio(q1, q5);
             rows.push(Row {
                 measure: format!("Prevalence {key}: most / least deprived quintile, age-standardised ratio"),
                 group: "BLMK".into(),
@@ -348,7 +434,7 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
         if *key == "diabetes" {
             let sa = dsr(&|p| p.ethnicity.is_some_and(EthnicCategory::is_south_asian), ci, min_age);
             let white = dsr(&|p| p.ethnicity.is_some_and(|c| c.group5() == EthnicGroup5::White), ci, min_age);
-            let (value, se) = ratio(sa, white);
+            let (value, se) = rate_ratio(sa, white);
             rows.push(Row {
                 measure: "Prevalence diabetes: South Asian / White, age-standardised ratio".into(),
                 group: "BLMK".into(),
@@ -360,8 +446,12 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             });
         }
     }
+}
 
-    // MMR: first dose by the second birthday, for children who turned two in the last year.
+/// MMR: first dose by the second birthday, for children who turned two in the last year; by
+/// place, and in the most and least deprived quintiles.
+fn mmr_coverage(pop: &Population<'_>, targets: &Targets, rows: &mut Vec<Row>) {
+    let extract = pop.extract;
     let cohort = |p: &PersonInfo| {
         p.birth.is_some_and(|b| {
             let second = b.with_year(b.year() + 2).unwrap_or(b);
@@ -372,8 +462,8 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
         p.birth
             .is_some_and(|b| p.mmr.iter().any(|(dose, d)| *dose == 1 && *d <= b.with_year(b.year() + 2).unwrap_or(b)))
     };
-    for (pi, place) in reference.places.iter().enumerate() {
-        let kids: Vec<_> = living.iter().filter(|p| place_of(p) == pi && cohort(p)).collect();
+    for (pi, place) in pop.reference.places.iter().enumerate() {
+        let kids: Vec<_> = pop.living.iter().filter(|p| pop.place_of(p) == pi && cohort(p)).collect();
         let achieved = 100.0 * kids.iter().filter(|p| covered(p)).count() as f64 / kids.len().max(1) as f64;
         rows.push(Row {
             measure: "MMR dose 1 by 24 months, %".into(),
@@ -391,7 +481,7 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
         });
     }
     for q in [1u8, 5] {
-        let kids: Vec<_> = living.iter().filter(|p| quintile_of(p) == q && cohort(p)).collect();
+        let kids: Vec<_> = pop.living.iter().filter(|p| pop.quintile_of(p) == q && cohort(p)).collect();
         rows.push(Row {
             measure: format!("MMR dose 1 by 24 months, deprivation quintile {q}, %"),
             group: "BLMK".into(),
@@ -402,9 +492,11 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             source: "direction: lower coverage in more deprived areas (UKHSA COVER)".into(),
         });
     }
+}
 
-    // Smoking: latest recorded status among adults.
-    let adults: Vec<_> = living.iter().filter(|p| age_on(p, extract) >= 18 && p.smoking.is_some()).collect();
+/// Smoking: latest recorded status among adults.
+fn smoking(pop: &Population<'_>, targets: &Targets, rows: &mut Vec<Row>) {
+    let adults: Vec<_> = pop.living.iter().filter(|p| pop.age(p) >= 18 && p.smoking.is_some()).collect();
     rows.push(Row {
         measure: "Current smokers among adults with a recorded status, %".into(),
         group: "BLMK".into(),
@@ -415,39 +507,48 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
         standard_error: None,
         source: targets.activity.get("adult_smoking_percent_blmk").map(|r| r.source.clone()).unwrap_or_default(),
     });
+}
 
-    // Life expectancy from the last three years of deaths and registered person-years.
+/// Life expectancy at birth (and its standard error) of the people of `group` of one sex, from
+/// the last three years of deaths and registered person-years.
+fn life_expectancy_of(pop: &Population<'_>, group: &dyn Fn(&PersonInfo) -> bool, female: bool) -> (f64, f64) {
+    let extract = pop.extract;
     let period_start = extract - chrono::Duration::days(3 * 365);
-    let le = |group: &dyn Fn(&PersonInfo) -> bool, female: bool| {
-        let mut deaths = [0.0; 20];
-        let mut years = [0.0; 20];
-        for p in people.values().filter(|p| p.female == female && p.area.is_some() && group(p)) {
-            let Some(birth) = p.birth else { continue };
-            for (s, e) in &p.registrations {
-                let from = (*s).max(period_start);
-                let to = e.unwrap_or(extract).min(extract).min(p.death.unwrap_or(extract));
-                if to <= from {
-                    continue;
-                }
-                // Split the exposure by life-table band, a year at a time.
-                let mut t = from;
-                while t < to {
-                    let next = (t + chrono::Duration::days(365)).min(to);
-                    let band = life_table_band(phm_core::age::age_on(birth, t));
-                    years[band] += (next - t).num_days() as f64 / 365.25;
-                    t = next;
-                }
+    let mut deaths = [0.0; 20];
+    let mut years = [0.0; 20];
+    for p in pop.people.values().filter(|p| p.female == female && p.area.is_some() && group(p)) {
+        let Some(birth) = p.birth else { continue };
+        for (s, e) in &p.registrations {
+            let from = (*s).max(period_start);
+            let to = e.unwrap_or(extract).min(extract).min(p.death.unwrap_or(extract));
+            if to <= from {
+                continue;
             }
-            if let Some(d) = p.death.filter(|d| *d > period_start && *d <= extract) {
-                deaths[life_table_band(phm_core::age::age_on(birth, d))] += 1.0;
+            // Split the exposure by life-table band, a year at a time.
+            let mut t = from;
+            while t < to {
+                let next = (t + chrono::Duration::days(365)).min(to);
+                let band = life_table_band(phm_core::age::age_on(birth, t));
+                years[band] += (next - t).num_days() as f64 / 365.25;
+                t = next;
             }
         }
-        life_expectancy_at_birth(&deaths, &years)
-    };
+        if let Some(d) = p.death.filter(|d| *d > period_start && *d <= extract) {
+            deaths[life_table_band(phm_core::age::age_on(birth, d))] += 1.0;
+        }
+    }
+    life_expectancy_at_birth(&deaths, &years)
+}
+
+/// Life expectancy at birth by place and sex, and the gaps between the least and most deprived
+/// deciles and quintiles.
+fn life_expectancy_by_place_and_deprivation(pop: &Population<'_>, targets: &Targets, rows: &mut Vec<Row>) {
+    let reference = pop.reference;
+    let le = |group: &dyn Fn(&PersonInfo) -> bool, female: bool| life_expectancy_of(pop, group, female);
     for female in [false, true] {
         let sex = if female { "female" } else { "male" };
         for (pi, place) in reference.places.iter().enumerate() {
-            let (achieved, se) = le(&|p| place_of(p) == pi, female);
+            let (achieved, se) = le(&|p| pop.place_of(p) == pi, female);
             rows.push(Row {
                 measure: format!("Life expectancy at birth, {sex}, years"),
                 group: place.place_name.clone(),
@@ -478,8 +579,8 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             standard_error: Some(d1.1.hypot(d10.1)),
             source: gap_target.map(|r| r.source.clone()).unwrap_or_default(),
         });
-        let q1 = le(&|p| quintile_of(p) == 1, female);
-        let q5 = le(&|p| quintile_of(p) == 5, female);
+        let q1 = le(&|p| pop.quintile_of(p) == 1, female);
+        let q5 = le(&|p| pop.quintile_of(p) == 5, female);
         rows.push(Row {
             measure: format!("Life expectancy gap, least minus most deprived quintile, {sex}, years"),
             group: "BLMK".into(),
@@ -490,8 +591,19 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             source: "reported".into(),
         });
     }
+}
 
-    // Activity in the last year, per 1,000 registered.
+/// Hospital activity in the last year, per 1,000 registered, from the acute trusts'
+/// encounters. Returns the number of records that failed to parse or validate.
+fn hospital_activity(
+    drop: &Path,
+    manifest: &Manifest,
+    pop: &Population<'_>,
+    targets: &Targets,
+    rows: &mut Vec<Row>,
+) -> Result<u64> {
+    let extract = pop.extract;
+    let mut bad = 0;
     let mut ae = 0u64;
     let mut emergency = 0u64;
     let year_ago = extract - chrono::Duration::days(365);
@@ -507,7 +619,7 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             }
         })?;
     }
-    let per_1000 = |n: u64| 1000.0 * n as f64 / living.len().max(1) as f64;
+    let per_1000 = |n: u64| 1000.0 * n as f64 / pop.living.len().max(1) as f64;
     for (measure, key, value) in [
         ("A&E attendances per 1,000 per year", "ae_attendances_per_1000", per_1000(ae)),
         ("Emergency admissions per 1,000 per year", "emergency_admissions_per_1000", per_1000(emergency)),
@@ -523,7 +635,7 @@ pub fn check(drop: &Path) -> Result<(Vec<Row>, u64)> {
             source: target.map(|r| r.source.clone()).unwrap_or_default(),
         });
     }
-    Ok((rows, bad))
+    Ok(bad)
 }
 
 /// Life-table bands: 0, 1-4, 5-9, …, 85-89, 90+ (20 bands).
