@@ -11,8 +11,9 @@
 //! **Invariants.** The app reads only tables that `phm profiles` released under a disclosure
 //! policy, re-audits them when it loads them, and serves visitors who are not signed in only
 //! from the `public` release; it never reads the store's person-level tables. Every asset it
-//! serves comes from its own binary or the pinned npm packages in `web/node_modules` (no CDN;
-//! the Content-Security-Policy allows `'self'` only). A malformed request gets a 400 that names
+//! serves is compiled into its binary, the third-party files from the pinned npm packages
+//! vendored in `web/vendor/` (no CDN, no npm step; the Content-Security-Policy allows `'self'`
+//! only). A malformed request gets a 400 that names
 //! the parameter and what was expected, never a 500.
 
 pub mod api;
@@ -43,8 +44,6 @@ pub struct Config {
     pub profiles: PathBuf,
     /// The data-quality report (`phm quality --json`).
     pub quality: Option<PathBuf>,
-    /// The folder with the npm packages (`web/node_modules`).
-    pub assets: PathBuf,
     /// A GeoJSON file of neighbourhood boundaries (feature property `code`), instead of the
     /// built-in hex map.
     pub boundaries: Option<PathBuf>,
@@ -78,10 +77,10 @@ impl App {
     /// Loads everything the app serves.
     ///
     /// # Errors
-    /// See [`Catalogue::load`], [`assets::Assets::load`] and [`auth::Auth::open`].
+    /// See [`Catalogue::load`], [`assets::Assets::embedded`] and [`auth::Auth::open`].
     pub fn load(config: &Config) -> Result<Arc<App>> {
         let catalogue = Catalogue::load(&config.profiles, &config.policies, config.quality.as_deref())?;
-        let assets = assets::Assets::load(&config.assets)?;
+        let assets = assets::Assets::embedded()?;
         let boundaries = match &config.boundaries {
             Some(path) => Some(charts::read_boundaries(path, &catalogue)?),
             None => None,
@@ -90,8 +89,7 @@ impl App {
         App::new(catalogue, assets, auth, boundaries)
     }
 
-    /// The app from its parts (what [`App::load`] does after reading them; tests build an app
-    /// with [`assets::Assets::own`] instead of the npm packages).
+    /// The app from its parts (what [`App::load`] does after reading them).
     ///
     /// # Errors
     /// A template that does not compile (a bug).
@@ -101,10 +99,11 @@ impl App {
         auth: auth::Auth,
         boundaries: Option<serde_json::Value>,
     ) -> Result<Arc<App>> {
+        let templates = render::Templates::new(assets.urls())?;
         Ok(Arc::new(App {
             catalogue,
             assets,
-            templates: render::Templates::new()?,
+            templates,
             boundaries,
             auth,
             cache: cache::Cache::new(256 * 1024 * 1024),

@@ -1,6 +1,8 @@
 //! Page templates (MiniJinja, compiled into the binary from `templates/`), with HTML
 //! auto-escaping and the number filters the pages use.
 
+use std::collections::HashMap;
+
 use minijinja::{Environment, Value};
 
 use crate::{Error, Result};
@@ -49,11 +51,13 @@ pub fn number(value: Option<f64>, decimals: usize) -> String {
 }
 
 impl Templates {
-    /// Compiles every template.
+    /// Compiles every template. `asset_urls` gives, by path under `/static/`, the URL pages
+    /// link to (see [`crate::assets::Assets::urls`]); templates name a static file with
+    /// `asset('PATH')`, and a path that is not served is an error.
     ///
     /// # Errors
     /// A template that does not parse (a bug, caught by the tests).
-    pub fn new() -> Result<Self> {
+    pub fn new(asset_urls: HashMap<String, String>) -> Result<Self> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -72,6 +76,11 @@ impl Templates {
                 return "–".into();
             }
             u64::try_from(v).map_or_else(|_| "–".into(), crate::data::thousands)
+        });
+        env.add_function("asset", move |path: &str| -> std::result::Result<Value, minijinja::Error> {
+            asset_urls.get(path).map(|url| Value::from_safe_string(url.clone())).ok_or_else(|| {
+                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("no static file `{path}`"))
+            })
         });
         Ok(Templates { env })
     }
@@ -105,7 +114,8 @@ mod tests {
 mod template_tests {
     #[test]
     fn every_template_compiles() {
-        if let Err(e) = super::Templates::new() {
+        let assets = crate::assets::Assets::embedded().expect("the embedded assets");
+        if let Err(e) = super::Templates::new(assets.urls()) {
             panic!("{e}");
         }
     }

@@ -110,7 +110,7 @@ pub fn app(fixture: &Fixture, secure: bool) -> Arc<App> {
     let policies = phm_disclosure::PolicySet::builtin().expect("policies");
     let catalogue = phm_web::Catalogue::load(&fixture.profiles(), &policies, None).expect("the fixture loads");
     let auth = phm_web::auth::Auth::open(&fixture.accounts(), secure).expect("accounts");
-    App::new(catalogue, phm_web::assets::Assets::own(), auth, None).expect("app")
+    App::new(catalogue, phm_web::assets::Assets::embedded().expect("assets"), auth, None).expect("app")
 }
 
 /// A response, read whole.

@@ -28,9 +28,6 @@ pub struct ServeArgs {
     /// Port to listen on.
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// The installed web packages (`npm ci --prefix web` fills `web/node_modules`).
-    #[arg(long, default_value = "web/node_modules")]
-    pub assets: PathBuf,
     /// The accounts folder: `users.json` (see `phm users`) and the audit trail `audit.jsonl`.
     #[arg(long, default_value = "data/accounts")]
     pub accounts: PathBuf,
@@ -112,7 +109,6 @@ fn start(args: &ServeArgs) -> anyhow::Result<()> {
     let config = phm_web::Config {
         profiles: args.profiles.clone(),
         quality: Some(args.profiles.join("quality.json")),
-        assets: args.assets.clone(),
         boundaries: args.boundaries.clone(),
         accounts: args.accounts.clone(),
         policies: phm_disclosure::PolicySet::builtin()?,
@@ -148,12 +144,6 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
 }
 
 pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
-    // Check before the long steps that the app will be able to start.
-    if !args.no_serve && !Path::new("web/node_modules/nhsuk-frontend/package.json").exists() {
-        bail!(
-            "The web packages are not installed: run `npm ci --prefix web` in the repository first (they are pinned in web/package-lock.json)"
-        );
-    }
     let synthetic = args.data.join("synthetic");
     let store = args.data.join("store");
     let profiles = args.data.join("profiles");
@@ -231,7 +221,6 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         framework: PathBuf::from("definitions/framework.toml"),
         bind: [127, 0, 0, 1].into(),
         port: args.port,
-        assets: PathBuf::from("web/node_modules"),
         accounts: args.data.join("accounts"),
         boundaries: None,
         insecure_cookies: true,
