@@ -90,9 +90,10 @@ impl Release {
 }
 
 /// An area the profiles cover.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Area {
     /// `ics`, `place` or `neighbourhood`.
+    #[schema(value_type = crate::api::AreaKind)]
     pub area_type: String,
     /// Code (ONS for the ICS and places; PCN code for neighbourhoods).
     pub code: String,

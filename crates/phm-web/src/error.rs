@@ -64,7 +64,7 @@ impl From<Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.0.status();
-        let body = serde_json::json!({ "error": status.as_u16(), "message": self.0.to_string() });
+        let body = crate::api::ErrorBody { error: status.as_u16(), message: self.0.to_string() };
         (status, axum::Json(body)).into_response()
     }
 }

@@ -404,7 +404,26 @@ fn build(app: &App, analyst: bool, key: &ExportKey, query: &HashMap<String, Stri
     Ok(Built { bytes: bytes.into(), rows: text.rows.len() })
 }
 
+/// Any table as CSV, Excel or Parquet, with the same filters.
+///
 /// `GET /download/{table}.{csv|xlsx|parquet}` with the API's filters.
+#[utoipa::path(get, path = "/download/{file}", operation_id = "download",
+    params(
+        ("file" = String, Path, description = "TABLE.FORMAT", pattern = "^(profiles|trends|population)\\.(csv|xlsx|parquet)$", example = "profiles.csv"),
+        ("indicator" = Option<String>, Query, description = "Indicator name (from /api/indicators)"),
+        ("area" = Option<String>, Query, description = "Area code (from /api/areas)"),
+        ("area_type" = Option<crate::api::AreaKind>, Query, description = "Area type (profiles)"),
+        ("breakdown" = Option<crate::api::BreakdownName>, Query, description = "Breakdown (profiles)"),
+    ),
+    responses(
+        (status = 200, description = "The file", content(
+            ("text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ("application/vnd.apache.parquet"),
+        )),
+        (status = 400, description = "A malformed or unknown parameter: the message names it and what was expected", body = crate::api::ErrorBody),
+        (status = 404, description = "No such area or indicator", body = crate::api::ErrorBody),
+    ))]
 pub async fn download(
     State(app): State<Arc<App>>,
     visitor: Visitor,

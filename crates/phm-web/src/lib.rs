@@ -71,6 +71,8 @@ pub struct App {
     pub cache: cache::Cache,
     /// Downloads, built once each, off the request threads.
     pub exports: export::Exports,
+    /// The OpenAPI document served (see [`api::openapi_document`]).
+    pub openapi: String,
 }
 
 impl App {
@@ -92,7 +94,7 @@ impl App {
     /// The app from its parts (what [`App::load`] does after reading them).
     ///
     /// # Errors
-    /// A template that does not compile (a bug).
+    /// A template that does not compile, or an OpenAPI document that does not serialise (bugs).
     pub fn new(
         catalogue: Catalogue,
         assets: assets::Assets,
@@ -100,6 +102,7 @@ impl App {
         boundaries: Option<serde_json::Value>,
     ) -> Result<Arc<App>> {
         let templates = render::Templates::new(assets.urls())?;
+        let openapi = api::openapi_document(&catalogue)?;
         Ok(Arc::new(App {
             catalogue,
             assets,
@@ -108,6 +111,7 @@ impl App {
             auth,
             cache: cache::Cache::new(256 * 1024 * 1024),
             exports: export::Exports::new(256 * 1024 * 1024),
+            openapi,
         }))
     }
 }
