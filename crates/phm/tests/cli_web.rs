@@ -1,5 +1,6 @@
 //! `phm demo` and `phm serve` end to end on a small synthetic drop: the app starts from
-//! nothing, every page type and API endpoint answers, malformed requests get a 400 that
+//! nothing and runs from any folder (its front-end files are in the binary), every page type
+//! and API endpoint answers, malformed requests get a 400 that
 //! names the parameter (never a 500), downloads come in three formats under the public
 //! policy (not audited for anonymous visitors), and the app refuses to serve a table whose figures break the policy it claims.
 //! (The browser tests in `web/tests/` drive the same app in Chromium.)
@@ -53,6 +54,11 @@ impl Drop for Server {
 }
 
 fn start(profiles: &Path, accounts: &Path) -> Result<Server, String> {
+    start_in(&repo(), profiles, accounts)
+}
+
+/// `phm serve` with `folder` as its working directory.
+fn start_in(folder: &Path, profiles: &Path, accounts: &Path) -> Result<Server, String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_phm"))
         .args([
             "serve",
@@ -64,7 +70,7 @@ fn start(profiles: &Path, accounts: &Path) -> Result<Server, String> {
             "0",
             "--insecure-cookies",
         ])
-        .current_dir(repo())
+        .current_dir(folder)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -228,6 +234,50 @@ fn malformed_requests_get_a_400_that_names_the_parameter() {
     assert!(typo["message"].as_str().is_some_and(|m| m.contains("did you mean `smoking_prevalence`")), "{typo}");
     assert_eq!(get(&server, "/no/such/page").status, 404);
     assert_eq!(get(&server, "/api/areas/NOPE").status, 404);
+}
+
+/// The binary serves everything it needs from itself: started from an empty folder elsewhere,
+/// with no npm packages anywhere near, it serves pages, the API and the pinned front-end files.
+#[test]
+fn the_app_runs_from_any_folder_and_serves_the_demo() {
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let server =
+        start_in(elsewhere.path(), &data().join("profiles"), &data().join("accounts")).expect("phm serve starts");
+    let places = get(&server, "/api/areas?type=place").json();
+    let place = places["areas"][0]["code"].as_str().expect("a place").to_owned();
+    for path in ["/".to_owned(), format!("/areas/{place}"), "/indicators/mmr1_by_24_months".to_owned()] {
+        let r = get(&server, &path);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert!(r.text().contains("nhsuk-header"), "{path} has the NHS.UK header");
+    }
+    let vega = get(&server, "/static/vega/vega.min.js");
+    assert_eq!(vega.status, 200);
+    assert_eq!(vega.header("content-type").as_deref(), Some("text/javascript; charset=utf-8"));
+    assert!(vega.body.len() > 100_000, "the Vega bundle, {} bytes", vega.body.len());
+    let css = get(&server, "/static/nhsuk/nhsuk-frontend.min.css");
+    assert_eq!(css.status, 200);
+    assert!(!css.text().contains("https://"), "the stylesheet's remote fonts are removed");
+
+    let doc = get(&server, "/api/openapi.json").json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let indicators = get(&server, "/api/indicators").json();
+    let list = indicators["indicators"].as_array().expect("a list");
+    assert!(list.len() >= 40, "{} indicators", list.len());
+    for i in list {
+        assert!(i["source"]["definition_sha256"].as_str().is_some_and(|h| h.len() == 64), "{i}");
+    }
+    let rows = get(&server, "/api/profiles?indicator=smoking_prevalence&breakdown=all").json();
+    assert_eq!(rows["policy"], "public");
+    assert!(rows["total"].as_u64().is_some_and(|t| t >= 5), "{rows}");
+    for r in rows["rows"].as_array().expect("rows") {
+        if let Some(n) = r["numerator"].as_u64() {
+            assert!(n == 0 || (n > 7 && n % 5 == 0), "public counts are 0 or rounded above 7: {r}");
+        }
+    }
+    let trend = get(&server, "/api/trends?indicator=smoking_prevalence").json();
+    assert_eq!(trend["points"].as_array().map(Vec::len), Some(24), "{trend}");
+    let pop = get(&server, "/api/population?area=E54000024").json();
+    assert!(!pop["rows"].as_array().expect("rows").is_empty());
 }
 
 #[test]
