@@ -781,7 +781,7 @@ pub(crate) async fn cells_plan(
         sel.push(num.alias(format!("_n{i}")));
         // Life expectancy counts deaths among everyone (people who died are not in a
         // mid-period population); every other method counts only within the denominator.
-        let cn = if ind.method == "life_expectancy" { sum(n) } else { sum(d.clone() * n) };
+        let cn = if ind.method.numerator_within_denominator() { sum(d.clone() * n) } else { sum(n) };
         cells.push(coalesce(vec![cn, lit(0i64)]).alias(format!("_cn{i}")));
         cells.push(coalesce(vec![sum(d), lit(0i64)]).alias(format!("_cd{i}")));
     }

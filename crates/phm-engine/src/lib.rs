@@ -331,7 +331,7 @@ pub struct IndicatorRow {
     pub value: Option<f64>,
     /// The statistical method named by the indicator (confidence intervals are added by the
     /// statistics layer).
-    pub method: String,
+    pub method: phm_model::Method,
 }
 
 fn indicator_rows(batches: &[RecordBatch], indicators: &[&Indicator], breakdowns: &[String]) -> Vec<IndicatorRow> {
@@ -373,7 +373,7 @@ fn indicator_rows(batches: &[RecordBatch], indicators: &[&Indicator], breakdowns
                     numerator: n,
                     denominator: d,
                     value: (d > 0).then(|| n as f64 / d as f64 * ind.multiplier),
-                    method: ind.method.clone(),
+                    method: ind.method,
                 });
             }
         }

@@ -55,7 +55,7 @@ pub fn indicator_batch(rows: &[IndicatorRow]) -> Result<RecordBatch> {
         ("numerator", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.numerator)))),
         ("denominator", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.denominator)))),
         ("value", Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.value)))),
-        ("method", text(|r| &r.method)),
+        ("method", text(|r| r.method.as_str())),
     ])?)
 }
 

@@ -91,25 +91,38 @@ pub const FUNCTIONS: &[(&str, &str, &str)] = &[
     ("alive_on", "alive_on(date)", "Not recorded as dead on or before a date."),
 ];
 
-/// Statistical methods an indicator may name (implemented in `phm-stats`).
-pub const METHODS: &[(&str, &str)] = &[
-    ("proportion", "Proportion with Wilson score confidence interval; value × multiplier (default 100: a percentage)."),
-    ("crude_rate", "Crude rate per multiplier (default 100,000) with Byar's confidence interval."),
-    (
-        "dsr",
-        "Directly standardised rate per multiplier (default 100,000) on the 2013 European Standard Population, Dobson's interval; needs the `age_band` breakdown internally.",
-    ),
-    ("isr", "Indirectly standardised ratio against the whole population, Byar's interval."),
-    ("count", "A count of the numerator only, with Byar's interval."),
-    (
-        "life_expectancy",
-        "Life expectancy at birth in years (Chiang II abridged life table, 5-year bands to 90+): the numerator counts deaths in the period among *everyone* it is true for (not only within the denominator, since people who died are not in a mid-period population), the denominator is the mid-period population, and `years` gives the period's length; needs the `life_table_band` breakdown internally.",
-    ),
-    (
-        "healthy_life_expectancy",
-        "Healthy life expectancy in years by Sullivan's method: the numerator counts people in good health within the denominator, by life-table band, and `life_table` names the life-expectancy indicator whose deaths and population give the life table.",
-    ),
-];
+/// Statistical methods an indicator may name (implemented in `phm-stats`), with what the
+/// language reference says of each, in [`Method::ALL`]'s order.
+pub const METHODS: [(Method, &str); Method::ALL.len()] = {
+    let mut out = [(Method::Proportion, ""); Method::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = (Method::ALL[i], method_doc(Method::ALL[i]));
+        i += 1;
+    }
+    out
+};
+
+/// What the language reference says of a method.
+const fn method_doc(method: Method) -> &'static str {
+    match method {
+        Method::Proportion => {
+            "Proportion with Wilson score confidence interval; value × multiplier (default 100: a percentage)."
+        }
+        Method::CrudeRate => "Crude rate per multiplier (default 100,000) with Byar's confidence interval.",
+        Method::Dsr => {
+            "Directly standardised rate per multiplier (default 100,000) on the 2013 European Standard Population, Dobson's interval; needs the `age_band` breakdown internally."
+        }
+        Method::Isr => "Indirectly standardised ratio against the whole population, Byar's interval.",
+        Method::Count => "A count of the numerator only, with Byar's interval.",
+        Method::LifeExpectancy => {
+            "Life expectancy at birth in years (Chiang II abridged life table, 5-year bands to 90+): the numerator counts deaths in the period among *everyone* it is true for (not only within the denominator, since people who died are not in a mid-period population), the denominator is the mid-period population, and `years` gives the period's length; needs the `life_table_band` breakdown internally."
+        }
+        Method::HealthyLifeExpectancy => {
+            "Healthy life expectancy in years by Sullivan's method: the numerator counts people in good health within the denominator, by life-table band, and `life_table` names the life-expectancy indicator whose deaths and population give the life table."
+        }
+    }
+}
 
 /// The deepest a bound expression may be in the query model, `let`s put in: every engine
 /// compiles the model recursively. Syntax is at most [`MAX_NESTING`] deep and each level of it

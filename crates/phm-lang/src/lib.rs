@@ -647,16 +647,15 @@ impl Loader {
                 };
                 let method = match fields.get("method").map(|f| &f.value) {
                     Some(FieldValue::Expr(Expr { kind: ExprKind::Name(m), span, .. })) => {
-                        if METHODS.iter().any(|x| x.0 == m) {
-                            Some(m.clone())
+                        if let Some(method) = Method::from_name(m) {
+                            Some(method)
                         } else {
                             let mut d = Diagnostic::error(file, *span, format!("unknown method `{m}`"));
-                            d = match suggest(m, METHODS.iter().map(|x| x.0)) {
+                            d = match suggest(m, Method::ALL.map(Method::as_str)) {
                                 Some(s) => d.help(format!("did you mean `{s}`?")),
-                                None => d.help(format!(
-                                    "the methods are {}",
-                                    METHODS.iter().map(|x| x.0).collect::<Vec<_>>().join(", ")
-                                )),
+                                None => {
+                                    d.help(format!("the methods are {}", Method::ALL.map(Method::as_str).join(", ")))
+                                }
                             };
                             b.diags.push(d);
                             None
@@ -670,7 +669,7 @@ impl Loader {
                         ));
                         None
                     }
-                    None => Some("proportion".to_owned()),
+                    None => Some(Method::Proportion),
                 };
                 let multiplier = match fields.get("multiplier").map(|f| &f.value) {
                     Some(FieldValue::Expr(Expr { kind: ExprKind::Int(n), .. })) => Some(*n as f64),
@@ -683,11 +682,7 @@ impl Loader {
                         ));
                         None
                     }
-                    None => Some(match method.as_deref() {
-                        Some("proportion") => 100.0,
-                        Some("isr") | Some("count") | Some("life_expectancy") | Some("healthy_life_expectancy") => 1.0,
-                        _ => 100_000.0,
-                    }),
+                    None => Some(method.map_or(100_000.0, Method::default_multiplier)),
                 };
                 let mut breakdowns = Vec::new();
                 if let Some(f) = fields.get("breakdowns") {
@@ -707,18 +702,18 @@ impl Loader {
                         }
                     }
                 }
-                let about = about(file, &fields, method.as_deref(), &self.scope.indicators, b.diags);
+                let about = about(file, &fields, method, &self.scope.indicators, b.diags);
                 // Life expectancy counts deaths outside the (mid-period) denominator, so the
                 // national data opt-out is applied to its numerator too.
-                let numerator = match (method.as_deref(), numerator) {
-                    (Some("life_expectancy"), Some(n)) => Some(PExpr::Binary {
+                let numerator = match (method, numerator) {
+                    (Some(m), Some(n)) if !m.numerator_within_denominator() => Some(PExpr::Binary {
                         op: BinOp::And,
                         left: Box::new(n),
                         right: Box::new(PExpr::Not { arg: Box::new(PExpr::Attr { attr: PersonAttr::OptedOut }) }),
                     }),
                     (_, n) => n,
                 };
-                if method.as_deref() == Some("life_expectancy") && numerator_ty.is_some_and(|t| t != Type::Bool) {
+                if method == Some(Method::LifeExpectancy) && numerator_ty.is_some_and(|t| t != Type::Bool) {
                     b.diags.push(Diagnostic::error(
                         file,
                         fields["numerator"].name.span,
@@ -835,7 +830,7 @@ fn kind_name(k: BlockKind) -> &'static str {
 fn about(
     file: FileId,
     fields: &BTreeMap<&str, &Field>,
-    method: Option<&str>,
+    method: Option<Method>,
     indicators: &BTreeMap<String, Indicator>,
     diags: &mut Diags,
 ) -> Option<About> {
@@ -896,15 +891,15 @@ fn about(
         }
     }
     match (method, fields.contains_key("years"), value("years")) {
-        (Some("life_expectancy"), true, Some(ExprKind::Int(n))) if *n > 0 => about.years = Some(*n as f64),
-        (Some("life_expectancy"), true, Some(ExprKind::Float(x))) if *x > 0.0 => about.years = Some(*x),
-        (Some("life_expectancy"), true, _) => fail(
+        (Some(Method::LifeExpectancy), true, Some(ExprKind::Int(n))) if *n > 0 => about.years = Some(*n as f64),
+        (Some(Method::LifeExpectancy), true, Some(ExprKind::Float(x))) if *x > 0.0 => about.years = Some(*x),
+        (Some(Method::LifeExpectancy), true, _) => fail(
             diags,
             "years",
             "`years` is the period's length in years, a number above 0".into(),
             "e.g. `years = 3` for deaths in three years",
         ),
-        (Some("life_expectancy"), false, _) => {
+        (Some(Method::LifeExpectancy), false, _) => {
             diags.push(
                 Diagnostic::error(
                     file,
@@ -923,8 +918,8 @@ fn about(
         _ => {}
     }
     match (method, fields.contains_key("life_table"), value("life_table")) {
-        (Some("healthy_life_expectancy"), true, Some(ExprKind::Name(n))) => match indicators.get(n) {
-            Some(le) if le.method == "life_expectancy" => about.life_table = Some(n.clone()),
+        (Some(Method::HealthyLifeExpectancy), true, Some(ExprKind::Name(n))) => match indicators.get(n) {
+            Some(le) if le.method == Method::LifeExpectancy => about.life_table = Some(n.clone()),
             Some(_) => fail(
                 diags,
                 "life_table",
@@ -932,7 +927,7 @@ fn about(
                 "name an indicator with `method = life_expectancy`",
             ),
             None => {
-                let les = indicators.values().filter(|i| i.method == "life_expectancy").map(|i| i.name.as_str());
+                let les = indicators.values().filter(|i| i.method == Method::LifeExpectancy).map(|i| i.name.as_str());
                 let help = match suggest(n, les) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "define the life expectancy indicator above this one (or in an imported file)".to_owned(),
@@ -940,13 +935,13 @@ fn about(
                 fail(diags, "life_table", format!("unknown indicator `{n}`"), &help)
             }
         },
-        (Some("healthy_life_expectancy"), true, _) => fail(
+        (Some(Method::HealthyLifeExpectancy), true, _) => fail(
             diags,
             "life_table",
             "`life_table` is the name of a life-expectancy indicator".into(),
             "e.g. `life_table = life_expectancy_male`",
         ),
-        (Some("healthy_life_expectancy"), false, _) => {
+        (Some(Method::HealthyLifeExpectancy), false, _) => {
             diags.push(Diagnostic::error(file, fields.get("method").map(|f| f.name.span).unwrap_or_default(), "a healthy life expectancy needs `life_table`: the life-expectancy indicator that gives its deaths and population").help("add e.g. `life_table = life_expectancy_male`"));
         }
         (_, true, _) => fail(

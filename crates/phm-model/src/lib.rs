@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub mod tables;
@@ -540,14 +540,100 @@ pub struct Indicator {
     pub numerator: PExpr,
     /// Type of the numerator: `Bool` or `Int`.
     pub numerator_ty: Type,
-    /// Statistical method, by name (implemented in `phm-stats`).
-    pub method: String,
+    /// Statistical method (implemented in `phm-stats`).
+    pub method: Method,
     /// Multiplier for the presented value (100 for a percentage).
     pub multiplier: f64,
     /// Breakdown columns: name and person series (text or whole number).
     pub breakdowns: Vec<Column>,
     /// What a reader needs besides the numbers: rationale, polarity, caveats, sources.
     pub about: About,
+}
+
+/// The statistical method of an indicator (implemented in `phm-stats`). It is written, read and
+/// shown by the name a definition writes ([`Method::as_str`]): serde and [`fmt::Display`] use it.
+///
+/// Code that decides something per method matches on it without a catch-all, so adding a method
+/// is a compile error wherever a method needs a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// A proportion with the Wilson score interval.
+    Proportion,
+    /// A crude rate with Byar's interval.
+    CrudeRate,
+    /// A directly standardised rate on the 2013 European Standard Population.
+    Dsr,
+    /// An indirectly standardised ratio.
+    Isr,
+    /// A count of the numerator.
+    Count,
+    /// Life expectancy at birth (Chiang II abridged life table).
+    LifeExpectancy,
+    /// Healthy life expectancy (Sullivan's method).
+    HealthyLifeExpectancy,
+}
+
+impl Method {
+    /// Every method, in the order the language reference lists them.
+    pub const ALL: [Method; 7] = [
+        Method::Proportion,
+        Method::CrudeRate,
+        Method::Dsr,
+        Method::Isr,
+        Method::Count,
+        Method::LifeExpectancy,
+        Method::HealthyLifeExpectancy,
+    ];
+
+    /// The name a definition writes, e.g. `proportion`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Proportion => "proportion",
+            Method::CrudeRate => "crude_rate",
+            Method::Dsr => "dsr",
+            Method::Isr => "isr",
+            Method::Count => "count",
+            Method::LifeExpectancy => "life_expectancy",
+            Method::HealthyLifeExpectancy => "healthy_life_expectancy",
+        }
+    }
+
+    /// The method a definition names, or `None` for an unknown name.
+    pub fn from_name(name: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+
+    /// Whether the numerator counts only people in the denominator. Life expectancy counts
+    /// deaths among everyone the numerator is true for (people who died are not in a
+    /// mid-period population); every other method counts only within the denominator.
+    pub fn numerator_within_denominator(self) -> bool {
+        match self {
+            Method::LifeExpectancy => false,
+            Method::Proportion
+            | Method::CrudeRate
+            | Method::Dsr
+            | Method::Isr
+            | Method::Count
+            | Method::HealthyLifeExpectancy => true,
+        }
+    }
+
+    /// The multiplier an indicator of this method has when its definition gives none: 100 for a
+    /// proportion (a percentage), 100,000 for a rate, 1 for a ratio, a count or a life expectancy.
+    pub fn default_multiplier(self) -> f64 {
+        match self {
+            Method::Proportion => 100.0,
+            Method::CrudeRate | Method::Dsr => 100_000.0,
+            Method::Isr | Method::Count | Method::LifeExpectancy | Method::HealthyLifeExpectancy => 1.0,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// An indicator's descriptive fields, as written in its definition.

@@ -29,7 +29,7 @@
 //! runs the inversion attack on the released rows.
 
 use phm_core::reference::EspBand;
-use phm_model::Indicator;
+use phm_model::{Indicator, Method};
 use phm_stats::ConfidenceLevel;
 use phm_stats::estimate::{Estimate, Multiplier};
 use phm_stats::healthy_life_expectancy as hle;
@@ -156,23 +156,23 @@ fn figure_inner(
         let r = phm_stats::rate::rate(n, d, multiplier(ind)?).map_err(|e| Figure::not_reported(e.to_string()))?;
         Ok(Figure::from_estimates(LEVELS.map(|l| r.estimate(l))))
     };
-    match ind.method.as_str() {
-        "proportion" => {
+    match ind.method {
+        Method::Proportion => {
             let p = phm_stats::proportion::proportion(n, d, multiplier(ind)?)
                 .map_err(|e| Figure::not_reported(e.to_string()))?;
             Ok(Figure::from_estimates(LEVELS.map(|l| p.estimate(l))))
         }
-        "crude_rate" => crude_rate(n, d),
-        "count" => {
+        Method::CrudeRate => crude_rate(n, d),
+        Method::Count => {
             let c = phm_stats::rate::count(n).map_err(|e| Figure::not_reported(e.to_string()))?;
             Ok(Figure::from_estimates(LEVELS.map(|l| c.estimate(l))))
         }
-        "dsr" if breakdown == Breakdown::AgeBand => {
+        Method::Dsr if breakdown == Breakdown::AgeBand => {
             let mut f = crude_rate(n, d)?;
             f.reason = Some("within one age band: the crude rate".into());
             Ok(f)
         }
-        "dsr" => {
+        Method::Dsr => {
             // Only the age bands the indicator covers: those with anyone in the ICS's
             // denominator (an indicator of deaths under 75 standardises over the bands to 70-74).
             let covered: Vec<bool> = match cx.ics {
@@ -194,7 +194,7 @@ fn figure_inner(
                 phm_stats::dsr::dsr(&esp_bands, multiplier(ind)?).map_err(|e| Figure::not_reported(e.to_string()))?;
             Ok(Figure::from_estimates(LEVELS.map(|l| r.estimate(l))))
         }
-        "isr" => {
+        Method::Isr => {
             let ics = cx.ics.ok_or_else(|| Figure::not_reported("no ICS reference rates"))?;
             let local = by_esp_band(bands, cx.esp);
             let reference = by_esp_band(ics, cx.esp);
@@ -213,22 +213,21 @@ fn figure_inner(
             let m = multiplier(ind)?;
             Ok(Figure::from_estimates(LEVELS.map(|l| r.ratio(l, m))))
         }
-        "life_expectancy" if breakdown == Breakdown::AgeBand => {
+        Method::LifeExpectancy if breakdown == Breakdown::AgeBand => {
             Err(Figure::not_reported("life expectancy is not given by age band"))
         }
-        "life_expectancy" => {
+        Method::LifeExpectancy => {
             let years = ind.about.years.unwrap_or(1.0);
             life_expectancy_at_birth(bands, years)
         }
-        "healthy_life_expectancy" if breakdown == Breakdown::AgeBand => {
+        Method::HealthyLifeExpectancy if breakdown == Breakdown::AgeBand => {
             Err(Figure::not_reported("healthy life expectancy is not given by age band"))
         }
-        "healthy_life_expectancy" => {
+        Method::HealthyLifeExpectancy => {
             let (le_ind, le_bands) =
                 cx.life_table.ok_or_else(|| Figure::not_reported("its life table is not in the same run"))?;
             healthy_life_expectancy(le_bands, le_ind.about.years.unwrap_or(1.0), bands)
         }
-        other => Err(Figure::not_reported(format!("unknown method `{other}`"))),
     }
 }
 

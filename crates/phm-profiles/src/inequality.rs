@@ -10,7 +10,7 @@
 //! is over the deciles present (at least 5, as `phe_sii` requires), and an area with a decile
 //! that has residents but no figure has no SII, with the reason.
 
-use phm_model::Indicator;
+use phm_model::{Indicator, Method};
 use phm_stats::ConfidenceLevel;
 use phm_stats::sii::{self, QuantileInput, SiiOptions, Uncertainty, Value, ValueType};
 
@@ -36,16 +36,16 @@ pub struct Inequality {
 }
 
 /// Whether indicators of `method` have an SII.
-pub fn has_sii(method: &str) -> bool {
+pub fn has_sii(method: Method) -> bool {
     value_type(method).is_some()
 }
 
-fn value_type(method: &str) -> Option<(ValueType, bool)> {
+fn value_type(method: Method) -> Option<(ValueType, bool)> {
     match method {
-        "proportion" => Some((ValueType::Proportion, true)),
-        "crude_rate" | "dsr" | "isr" => Some((ValueType::Rate, false)),
-        "life_expectancy" | "healthy_life_expectancy" => Some((ValueType::Other, false)),
-        _ => None,
+        Method::Proportion => Some((ValueType::Proportion, true)),
+        Method::CrudeRate | Method::Dsr | Method::Isr => Some((ValueType::Rate, false)),
+        Method::LifeExpectancy | Method::HealthyLifeExpectancy => Some((ValueType::Other, false)),
+        Method::Count => None,
     }
 }
 
@@ -67,7 +67,7 @@ pub fn from_released<K>(ind: &Indicator, deciles: &[(u8, &ReleasedCell<K>)]) -> 
 }
 
 fn compute<K>(ind: &Indicator, deciles: &[(u8, &ReleasedCell<K>)]) -> Result<Inequality, String> {
-    let Some((value_type, scaled)) = value_type(&ind.method) else {
+    let Some((value_type, scaled)) = value_type(ind.method) else {
         return Err(format!("no SII for the method `{}`", ind.method));
     };
     let scale = if scaled { ind.multiplier } else { 1.0 };

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use phm_core::reference::ReferenceData;
 use phm_disclosure::{Policy, Released, ReleasedCell, Rounding, Table};
 use phm_engine::{Engine, Periods};
-use phm_model::{Indicator, Polarity};
+use phm_model::{Indicator, Method, Polarity};
 use phm_stats::compare::{self, Comparison};
 use phm_stats::estimate::Estimate;
 
@@ -145,7 +145,7 @@ impl Extras {
 fn reports(ind: &Indicator, breakdown: Breakdown) -> bool {
     breakdown == Breakdown::All
         || ind.breakdowns.iter().any(|b| b.name == breakdown.name())
-        || (breakdown == Breakdown::ImdDecile && inequality::has_sii(&ind.method))
+        || (breakdown == Breakdown::ImdDecile && inequality::has_sii(ind.method))
 }
 
 /// Whether `ind` is profiled for areas of `area_type`: the ICS always, places and
@@ -357,7 +357,7 @@ pub(crate) fn release_rows(
         let end = rows[start..].iter().position(|r| r.definition != def).map_or(rows.len(), |p| start + p);
         let ind = &definitions[def].indicator;
         let mut table = Table::new(&["numerator", "denominator"], &DERIVED)?;
-        if ind.method == "proportion" {
+        if ind.method == Method::Proportion {
             table.proportion("numerator", "denominator")?;
         }
         let mut index: HashMap<&Key, usize> = HashMap::new();
@@ -449,7 +449,7 @@ pub struct ProfileRow {
     /// Indicator title.
     pub title: String,
     /// Statistical method.
-    pub method: String,
+    pub method: Method,
     /// The multiplier of the value (100 for a percentage, 100,000 for a rate per 100,000).
     pub multiplier: f64,
     /// `higher_is_better`, `lower_is_better` or `no_judgement`.
@@ -638,7 +638,7 @@ impl ProfileTable {
                 rows.push(ProfileRow {
                     indicator: ind.name.clone(),
                     title: ind.title.clone(),
-                    method: ind.method.clone(),
+                    method: ind.method,
                     multiplier: ind.multiplier,
                     polarity: ind.about.polarity.name().to_owned(),
                     period: k.key.index_date,

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::NaiveDate;
 use phm_core::reference::ReferenceData;
 use phm_disclosure::{Policy, Released, ReleasedCell, ReleasedTable, Status};
-use phm_model::Polarity;
+use phm_model::{Method, Polarity};
 use phm_stats::spc::{self, Assurance, SpcOptions};
 
 use crate::Result;
@@ -48,7 +48,7 @@ pub struct TrendRow {
     /// Indicator title.
     pub title: String,
     /// Statistical method.
-    pub method: String,
+    pub method: Method,
     /// `higher_is_better`, `lower_is_better` or `no_judgement`.
     pub polarity: String,
     /// The point's index date.
@@ -176,7 +176,7 @@ impl TrendTable {
                         let base = TrendRow {
                             indicator: ind.name.clone(),
                             title: ind.title.clone(),
-                            method: ind.method.clone(),
+                            method: ind.method,
                             polarity: ind.about.polarity.name().to_owned(),
                             period: date,
                             area_type: area_type.name().to_owned(),
@@ -315,7 +315,7 @@ mod tests {
             .map(|(i, v)| TrendRow {
                 indicator: "x".into(),
                 title: "X".into(),
-                method: "proportion".into(),
+                method: Method::Proportion,
                 polarity: "higher_is_better".into(),
                 period: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date") + chrono::Days::new(i as u64),
                 area_type: "ics".into(),

@@ -27,7 +27,7 @@ pub fn batch(table: &ProfileTable) -> Result<RecordBatch> {
     let columns: Vec<(&str, ArrayRef)> = vec![
         ("indicator", text(|r| &r.indicator)),
         ("title", text(|r| &r.title)),
-        ("method", text(|r| &r.method)),
+        ("method", text(|r| r.method.as_str())),
         ("multiplier", num(|r| Some(r.multiplier))),
         ("polarity", text(|r| &r.polarity)),
         (
@@ -92,7 +92,7 @@ pub fn trend_batch(table: &TrendTable) -> Result<RecordBatch> {
     let columns: Vec<(&str, ArrayRef)> = vec![
         ("indicator", text(|r| &r.indicator)),
         ("title", text(|r| &r.title)),
-        ("method", text(|r| &r.method)),
+        ("method", text(|r| r.method.as_str())),
         ("polarity", text(|r| &r.polarity)),
         (
             "period",

@@ -589,7 +589,7 @@ pub fn indicators(
                 // Life expectancy counts deaths among everyone, not only the denominator.
                 let n = here
                     .iter()
-                    .filter(|p| p.in_denominator || ind.method == "life_expectancy")
+                    .filter(|p| p.in_denominator || !ind.method.numerator_within_denominator())
                     .map(|p| p.numerator)
                     .sum();
                 IndicatorRow {
@@ -600,7 +600,7 @@ pub fn indicators(
                     numerator: n,
                     denominator: d,
                     value: (d > 0).then(|| n as f64 / d as f64 * ind.multiplier),
-                    method: ind.method.clone(),
+                    method: ind.method,
                 }
             };
             out.push(row("all", "all", &|_| true));

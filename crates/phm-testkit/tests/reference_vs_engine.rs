@@ -916,7 +916,7 @@ impl Gen {
             self.person[2][ti(Type::Int)].clone().prop_map(|e| (e, Type::Int))
         ];
         // `life_expectancy` counts its (true/false) numerator outside the denominator too.
-        let method = select(vec!["proportion", "life_expectancy"]);
+        let method = select(vec![Method::Proportion, Method::LifeExpectancy]);
         (
             denominator,
             numerator,
@@ -927,14 +927,14 @@ impl Gen {
         )
             .prop_map(move |(denominator, (numerator, numerator_ty), mut breakdowns, own, multiplier, method)| {
                 breakdowns.extend(own);
-                let method = if numerator_ty == Type::Bool { method } else { "proportion" };
+                let method = if numerator_ty == Type::Bool { method } else { Method::Proportion };
                 Indicator {
                     name: format!("ind{i}"),
                     title: String::new(),
                     denominator,
                     numerator,
                     numerator_ty,
-                    method: method.into(),
+                    method,
                     multiplier,
                     breakdowns,
                     about: Default::default(),
@@ -1306,7 +1306,7 @@ fn a_death_inside_a_window() {
         denominator: bind("alive").0,
         numerator: bind("registered").0,
         numerator_ty: Type::Bool,
-        method: "proportion".into(),
+        method: Method::Proportion,
         multiplier: 100.0,
         breakdowns: vec![],
         about: Default::default(),
@@ -1458,7 +1458,7 @@ fn empty_population_gives_no_rows_and_zero_denominators() {
         denominator: bind("false").0,
         numerator: bind("true").0,
         numerator_ty: Type::Bool,
-        method: "proportion".into(),
+        method: Method::Proportion,
         multiplier: 100.0,
         breakdowns: vec![
             Column { name: "sex".into(), expr: PExpr::Attr { attr: PersonAttr::Sex }, ty: Type::Text },

@@ -187,7 +187,7 @@ impl<'a> Indicator<'a> {
         Indicator {
             name: &ind.name,
             title: &ind.title,
-            method: &ind.method,
+            method: ind.method.as_str(),
             multiplier: ind.multiplier,
             unit: ind.unit(),
             polarity: &ind.polarity,

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use phm_disclosure::{Policy, PolicySet, PublishedTable, audit_published};
+use phm_model::Method;
 use phm_profiles::ProfileRow;
 use phm_profiles::framework::Framework;
 use serde::Serialize;
@@ -113,7 +114,7 @@ pub struct IndicatorInfo {
     /// Title.
     pub title: String,
     /// Method (`proportion`, `crude_rate`, `dsr`, …).
-    pub method: String,
+    pub method: Method,
     /// Multiplier (100 for a percentage, 100,000 for a rate per 100,000).
     pub multiplier: f64,
     /// `higher_is_better`, `lower_is_better` or `no_judgement`.
@@ -145,13 +146,14 @@ pub struct IndicatorInfo {
 impl IndicatorInfo {
     /// How values are expressed: "%", "per 1,000", "years", …
     pub fn unit(&self) -> String {
-        match self.method.as_str() {
-            "proportion" if self.multiplier == 100.0 => "%".into(),
-            "life_expectancy" | "healthy_life_expectancy" => "years".into(),
-            "mean" => String::new(),
-            "isr" => "ratio".into(),
-            _ if self.multiplier > 1.0 => format!("per {}", thousands(self.multiplier as u64)),
-            _ => String::new(),
+        match self.method {
+            Method::Proportion if self.multiplier == 100.0 => "%".into(),
+            Method::LifeExpectancy | Method::HealthyLifeExpectancy => "years".into(),
+            Method::Isr => "ratio".into(),
+            Method::Proportion | Method::CrudeRate | Method::Dsr | Method::Count if self.multiplier > 1.0 => {
+                format!("per {}", thousands(self.multiplier as u64))
+            }
+            Method::Proportion | Method::CrudeRate | Method::Dsr | Method::Count => String::new(),
         }
     }
 }
@@ -444,7 +446,7 @@ fn indicators(framework: &Framework, public: &Release) -> Vec<IndicatorInfo> {
         out.push(IndicatorInfo {
             name: name.clone(),
             title: row.title.clone(),
-            method: row.method.clone(),
+            method: row.method,
             multiplier: row.multiplier,
             polarity: row.polarity.clone(),
             rationale: parsed.and_then(|(_, i)| i.about.rationale.clone()),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use phm_model::Method;
 use phm_profiles::ProfileRow;
 use serde_json::{Value, json};
 
@@ -138,7 +139,7 @@ pub(crate) fn indicator_param<'a>(app: &'a App, name: &str) -> Result<&'a Indica
 
 /// Decimal places for an indicator's values.
 pub(crate) fn decimals(ind: &IndicatorInfo) -> usize {
-    if ind.method == "isr" && ind.multiplier <= 1.0 { 2 } else { 1 }
+    if ind.method == Method::Isr && ind.multiplier <= 1.0 { 2 } else { 1 }
 }
 
 fn area_type_label(t: &str) -> &'static str {
@@ -442,7 +443,7 @@ pub async fn indicators(
                     .indicators
                     .iter()
                     .filter_map(|m| app.catalogue.indicator(&m.name))
-                    .map(|i| json!({"name": i.name, "title": i.title, "headline": i.headline && i.priority.as_ref().is_some_and(|(id, _)| id == &p.id), "method_label": method_label(&i.method), "polarity_label": polarity_label(&i.polarity)}))
+                    .map(|i| json!({"name": i.name, "title": i.title, "headline": i.headline && i.priority.as_ref().is_some_and(|(id, _)| id == &p.id), "method_label": method_label(i.method), "polarity_label": polarity_label(&i.polarity)}))
                     .collect();
                 json!({"id": p.id, "title": p.title, "indicators": inds})
             })
@@ -459,17 +460,15 @@ pub async fn indicators(
     go().map_err(|e| fail(&app, &visitor, e))
 }
 
-fn method_label(m: &str) -> &'static str {
+fn method_label(m: Method) -> &'static str {
     match m {
-        "proportion" => "Proportion, Wilson score interval",
-        "crude_rate" => "Crude rate, Byar's method (exact below 10)",
-        "dsr" => "Directly standardised rate (ESP2013), Dobson's method",
-        "isr" => "Indirectly standardised ratio",
-        "mean" => "Mean, Student's t",
-        "life_expectancy" => "Life expectancy at birth, Chiang II with Silcocks' variance",
-        "healthy_life_expectancy" => "Healthy life expectancy, Sullivan's method",
-        "count" => "Count, exact Poisson / Byar's limits",
-        _ => "As defined",
+        Method::Proportion => "Proportion, Wilson score interval",
+        Method::CrudeRate => "Crude rate, Byar's method (exact below 10)",
+        Method::Dsr => "Directly standardised rate (ESP2013), Dobson's method",
+        Method::Isr => "Indirectly standardised ratio",
+        Method::LifeExpectancy => "Life expectancy at birth, Chiang II with Silcocks' variance",
+        Method::HealthyLifeExpectancy => "Healthy life expectancy, Sullivan's method",
+        Method::Count => "Count, exact Poisson / Byar's limits",
     }
 }
 
@@ -587,7 +586,7 @@ pub async fn indicator(
             "trend": trend_value(release, ind, &area.code),
             "compare": compare, "compare_rows": compare_rows, "compare_label": compare_label,
             "breakdowns": breakdown_values(release, ind, area, headline.and_then(|h| h.value)),
-            "method_text": method_label(&ind.method), "polarity_text": polarity_label(&ind.polarity),
+            "method_text": method_label(ind.method), "polarity_text": polarity_label(&ind.polarity),
             "download": {"table": "profiles", "params": format!("indicator={}&area={}", ind.name, area.code)},
             "breadcrumbs": [{"href": "/", "label": "Overview"}, {"href": "/indicators", "label": "Indicators"}],
         });
@@ -616,7 +615,7 @@ pub async fn inequalities(
             Some(name) => indicator_param(&app, name)?,
             None => choices
                 .iter()
-                .find(|i| i.method == "life_expectancy")
+                .find(|i| i.method == Method::LifeExpectancy)
                 .or(choices.first())
                 .copied()
                 .ok_or_else(|| Error::NotFound("No indicator has breakdowns.".into()))?,
@@ -626,7 +625,7 @@ pub async fn inequalities(
         let mut le_points = Vec::new();
         let mut le_series = Vec::new();
         let mut le_text = Vec::new();
-        for le in app.catalogue.indicators.iter().filter(|i| i.method == "life_expectancy") {
+        for le in app.catalogue.indicators.iter().filter(|i| i.method == Method::LifeExpectancy) {
             let series = if le.title.to_lowercase().contains("female") {
                 "Females"
             } else if le.title.to_lowercase().contains("male") {
