@@ -688,7 +688,7 @@ pub(crate) async fn person_frame<'a>(
 
 /// The label used for a missing breakdown value, so that grouping-set rows can be told
 /// apart from people whose value is missing.
-pub const NOT_RECORDED: &str = "not recorded";
+use phm_model::NOT_RECORDED;
 
 /// Plan for a cohort: `person_id` and its columns, one row per person in the population.
 pub(crate) async fn cohort_plan(

@@ -21,15 +21,15 @@ use datafusion::arrow::datatypes::{DataType, Date32Type, Int64Type};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
-use phm_model::{Cohort, Indicator, Lookups, Measure};
+use phm_model::{Cell, Cells, Cohort, Count, Dimension, Indicator, Lookups, Measure};
 use phm_store::Snapshot;
 
 mod compile;
-pub mod output;
 pub mod person_key;
 pub mod udaf;
 
-pub use compile::{NOT_RECORDED, Periods, days_since_epoch};
+pub use compile::{Periods, days_since_epoch};
+pub use phm_model::NOT_RECORDED;
 
 /// Errors from compiling or running definitions.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +77,9 @@ pub struct Engine {
 /// Lookups for areas and practices: the store's `area_deprivation` and `practice_pcn` when
 /// the snapshot holds them, otherwise the built-in reference data (`reference/areas.csv`,
 /// `reference/practices.csv`).
+///
+/// # Errors
+/// The built-in data fails to load, or a snapshot's table cannot be read or lacks a column.
 pub fn lookups_for(snapshot: Option<&Snapshot>) -> Result<Lookups> {
     let reference = phm_core::reference::ReferenceData::builtin().map_err(|e| Error::Reference(e.to_string()))?;
     let mut lookups = Lookups::default();
@@ -87,30 +90,39 @@ pub fn lookups_for(snapshot: Option<&Snapshot>) -> Result<Lookups> {
         lookups.practices.insert(p.practice_code.clone(), (Some(p.pcn_code.clone()), Some(p.place_code.clone())));
     }
     if let Some(snap) = snapshot {
-        for batch in snap.read_table(phm_store::Tree::Analytical, "area_deprivation").unwrap_or_default() {
-            let code = batch.column_by_name("area_code").map(|c| c.as_string::<i32>().clone());
-            let la = batch.column_by_name("la_code").map(|c| c.as_string::<i32>().clone());
+        // A snapshot without these tables uses the built-in reference data; one whose tables
+        // cannot be read, or lack a column, is an error: results must not quietly change areas.
+        let text = |batch: &RecordBatch, table: &str, name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| datafusion::arrow::compute::cast(c, &DataType::Utf8).ok())
+                .ok_or_else(|| Error::Reference(format!("the snapshot's `{table}` table has no text column `{name}`")))
+        };
+        for batch in snap.read_table(phm_store::Tree::Analytical, "area_deprivation")? {
+            let code = text(&batch, "area_deprivation", "area_code")?;
+            let la = text(&batch, "area_deprivation", "la_code")?;
             let decile = batch
                 .column_by_name("imd_decile")
-                .and_then(|c| datafusion::arrow::compute::cast(c, &DataType::Int64).ok());
-            if let (Some(code), Some(la), Some(decile)) = (code, la, decile) {
-                let decile = decile.as_primitive::<Int64Type>();
-                for i in 0..batch.num_rows() {
-                    let place = la.is_valid(i).then(|| la.value(i).to_owned());
-                    lookups
-                        .areas
-                        .insert(code.value(i).to_owned(), (place, decile.is_valid(i).then(|| decile.value(i))));
-                }
+                .and_then(|c| datafusion::arrow::compute::cast(c, &DataType::Int64).ok())
+                .ok_or_else(|| {
+                    Error::Reference(
+                        "the snapshot's `area_deprivation` table has no whole-number column `imd_decile`".into(),
+                    )
+                })?;
+            let (code, la, decile) =
+                (code.as_string::<i32>(), la.as_string::<i32>(), decile.as_primitive::<Int64Type>());
+            for i in 0..batch.num_rows() {
+                let place = la.is_valid(i).then(|| la.value(i).to_owned());
+                lookups.areas.insert(code.value(i).to_owned(), (place, decile.is_valid(i).then(|| decile.value(i))));
             }
         }
-        for batch in snap.read_table(phm_store::Tree::Analytical, "practice_pcn").unwrap_or_default() {
-            let code = batch.column_by_name("practice_code").map(|c| c.as_string::<i32>().clone());
-            let pcn = batch.column_by_name("pcn_code").map(|c| c.as_string::<i32>().clone());
-            if let (Some(code), Some(pcn)) = (code, pcn) {
-                for i in 0..batch.num_rows() {
-                    let place = lookups.practices.get(code.value(i)).and_then(|p| p.1.clone());
-                    lookups.practices.insert(code.value(i).to_owned(), (Some(pcn.value(i).to_owned()), place));
-                }
+        for batch in snap.read_table(phm_store::Tree::Analytical, "practice_pcn")? {
+            let code = text(&batch, "practice_pcn", "practice_code")?;
+            let pcn = text(&batch, "practice_pcn", "pcn_code")?;
+            let (code, pcn) = (code.as_string::<i32>(), pcn.as_string::<i32>());
+            for i in 0..batch.num_rows() {
+                let place = lookups.practices.get(code.value(i)).and_then(|p| p.1.clone());
+                lookups.practices.insert(code.value(i).to_owned(), (Some(pcn.value(i).to_owned()), place));
             }
         }
     }
@@ -235,17 +247,29 @@ impl Engine {
         compile::indicators_plan(&self.ctx, &self.lookups, indicators, periods).await
     }
 
-    /// The plan for indicators' cells: one row per index date and combination of the `dims`
-    /// values, with columns `index_date`, `b_{dim}` (text, [`NOT_RECORDED`] where missing) and
-    /// `_cn{i}`, `_cd{i}` (numerator and denominator of `indicators[i]`). Every indicator is
-    /// counted in one pass over the events; callers (the profiles) add cells up as they need.
+    /// The plan for indicators' cells ([`Engine::cells`]): one row per index date and
+    /// combination of the `dims` values, for `phm explain` and benchmarks.
     pub async fn cells_plan(
         &self,
         indicators: &[&Indicator],
         periods: Periods,
-        dims: &[&phm_model::Column],
+        dims: &[Dimension],
     ) -> Result<DataFrame> {
-        compile::cells_plan(&self.ctx, &self.lookups, indicators, periods, dims).await
+        let columns: Vec<phm_model::Column> = dims.iter().map(|d| d.column()).collect();
+        let columns: Vec<&phm_model::Column> = columns.iter().collect();
+        compile::cells_plan(&self.ctx, &self.lookups, indicators, periods, &columns).await
+    }
+
+    /// Indicators' cells: one per index date and combination of the `dims` values, with each
+    /// indicator's numerator and denominator. Every indicator is counted in one pass over the
+    /// events; callers (the profiles) add cells up as they need.
+    ///
+    /// # Errors
+    /// Engine failures, and an indicator whose numerator sums to less than zero in a cell (a
+    /// whole-number numerator such as `a - b`): counts are never negative.
+    pub async fn cells(&self, indicators: &[&Indicator], periods: Periods, dims: &[Dimension]) -> Result<Cells> {
+        let batches = self.cells_plan(indicators, periods, dims).await?.collect().await?;
+        cells_from_batches(&batches, indicators, dims)
     }
 
     /// Compute indicators: one row per indicator, index date, breakdown and category.
@@ -255,7 +279,7 @@ impl Engine {
         }
         let (df, breakdowns) = self.indicators_plan(indicators, periods).await?;
         let batches = df.collect().await?;
-        Ok(indicator_rows(&batches, indicators, &breakdowns))
+        indicator_rows(&batches, indicators, &breakdowns)
     }
 
     /// Compute a measure (its indicator at every index date, in one pass).
@@ -293,6 +317,14 @@ impl Engine {
             }
         }
         Ok(text)
+    }
+}
+
+impl phm_model::CellSource for Engine {
+    type Error = Error;
+
+    async fn cells(&self, indicators: &[&Indicator], on: NaiveDate, dimensions: &[Dimension]) -> Result<Cells> {
+        Engine::cells(self, indicators, Periods::One(on), dimensions).await
     }
 }
 
@@ -334,7 +366,11 @@ pub struct IndicatorRow {
     pub method: phm_model::Method,
 }
 
-fn indicator_rows(batches: &[RecordBatch], indicators: &[&Indicator], breakdowns: &[String]) -> Vec<IndicatorRow> {
+fn indicator_rows(
+    batches: &[RecordBatch],
+    indicators: &[&Indicator],
+    breakdowns: &[String],
+) -> Result<Vec<IndicatorRow>> {
     let mut out = Vec::new();
     for batch in batches {
         let dates = batch.column(0).as_primitive::<Date32Type>();
@@ -365,6 +401,8 @@ fn indicator_rows(batches: &[RecordBatch], indicators: &[&Indicator], breakdowns
                 let num = batch.column(1 + breakdowns.len() + 2 * i).as_primitive::<Int64Type>();
                 let den = batch.column(2 + breakdowns.len() + 2 * i).as_primitive::<Int64Type>();
                 let (n, d) = (num.value(row), den.value(row));
+                non_negative(ind, "numerator", n, date)?;
+                non_negative(ind, "denominator", d, date)?;
                 out.push(IndicatorRow {
                     indicator: ind.name.clone(),
                     index_date: date,
@@ -386,5 +424,53 @@ fn indicator_rows(batches: &[RecordBatch], indicators: &[&Indicator], breakdowns
             &b.category,
         ))
     });
-    out
+    Ok(out)
+}
+
+/// The typed cells of the batches of a cells plan: columns `index_date`, one text column per
+/// dimension, then numerator and denominator per indicator, in that order.
+fn cells_from_batches(batches: &[RecordBatch], indicators: &[&Indicator], dims: &[Dimension]) -> Result<Cells> {
+    let mut cells = Vec::new();
+    for batch in batches {
+        let dates = batch.column(0).as_primitive::<Date32Type>();
+        let values: Vec<_> = (0..dims.len()).map(|j| batch.column(1 + j).as_string::<i32>()).collect();
+        let counts: Vec<_> = (0..indicators.len())
+            .map(|i| {
+                let at = 1 + dims.len() + 2 * i;
+                (batch.column(at).as_primitive::<Int64Type>(), batch.column(at + 1).as_primitive::<Int64Type>())
+            })
+            .collect();
+        for row in 0..batch.num_rows() {
+            let Some(index_date) = dates.value_as_date(row) else {
+                return Err(Error::Definition("a cell has no index date".into()));
+            };
+            let values = values
+                .iter()
+                .map(|c| match c.value(row) {
+                    v if !c.is_valid(row) || v == NOT_RECORDED => None,
+                    v => Some(v.to_owned()),
+                })
+                .collect();
+            let mut out = Vec::with_capacity(indicators.len());
+            for (ind, (n, d)) in indicators.iter().zip(&counts) {
+                out.push(Count {
+                    numerator: non_negative(ind, "numerator", n.value(row), index_date)?,
+                    denominator: non_negative(ind, "denominator", d.value(row), index_date)?,
+                });
+            }
+            cells.push(Cell { index_date, values, counts: out });
+        }
+    }
+    Ok(Cells { dimensions: dims.to_vec(), indicators: indicators.len(), cells })
+}
+
+/// A count as a whole number of people or events, or the error that names the indicator.
+fn non_negative(ind: &Indicator, what: &str, count: i64, on: NaiveDate) -> Result<u64> {
+    u64::try_from(count).map_err(|_| {
+        Error::Definition(format!(
+            "indicator `{}`: its {what} adds up to {count} in a cell on {on}; a count must be 0 or more \
+             (a whole-number numerator is summed, so it must not be negative)",
+            ind.name
+        ))
+    })
 }

@@ -160,32 +160,8 @@ fn date_lit(d: chrono::NaiveDate) -> PExpr {
     PExpr::Value { value: Value::Date(d), ty: Type::Date }
 }
 
-/// The frame of registrations active on a date.
-pub(crate) fn active_registrations(on: PExpr) -> Frame {
-    let date = || EExpr::Column { name: "date".into(), ty: Type::Date };
-    let end = || EExpr::Column { name: "end_date".into(), ty: Type::Date };
-    let on_e = || EExpr::Person { expr: on.clone() };
-    Frame {
-        table: EventTable::Registration,
-        filters: vec![
-            EExpr::Binary { op: BinOp::Le, left: Box::new(date()), right: Box::new(on_e()) },
-            EExpr::Binary {
-                op: BinOp::Or,
-                left: Box::new(EExpr::IsMissing { arg: Box::new(end()) }),
-                right: Box::new(EExpr::Binary { op: BinOp::Ge, left: Box::new(end()), right: Box::new(on_e()) }),
-            },
-        ],
-    }
-}
-
-fn alive_on(on: PExpr) -> PExpr {
-    let dod = || PExpr::Attr { attr: PersonAttr::DateOfDeath };
-    PExpr::Binary {
-        op: BinOp::Or,
-        left: Box::new(PExpr::IsMissing { arg: Box::new(dod()) }),
-        right: Box::new(PExpr::Binary { op: BinOp::Gt, left: Box::new(dod()), right: Box::new(on) }),
-    }
-}
+// The built-in series the engine's cells also use live in the model, so both mean the same nodes.
+pub(crate) use phm_model::cells::{active_registrations, alive_on, practice_on};
 
 /// A person series that is the same for everyone (constants, the index date, date shifts):
 /// the only person-level values an event filter may use.
@@ -1029,14 +1005,6 @@ impl Binder<'_> {
         };
         Ok(if ty == Type::Int && want == Type::Float { (EExpr::ToFloat { arg: Box::new(x) }, want) } else { (x, ty) })
     }
-}
-
-fn practice_on(d: PExpr) -> PExpr {
-    PExpr::Aggregate(Box::new(Aggregate {
-        frame: active_registrations(d),
-        kind: AggKind::Last { column: "practice".into() },
-        ty: Type::Text,
-    }))
 }
 
 fn person_typed(b: Bound, ty: Type, want: Type) -> PExpr {

@@ -8,3 +8,5 @@
 mod definitions;
 #[path = "diagnostics.rs"]
 mod diagnostics;
+#[path = "dimensions.rs"]
+mod dimensions;

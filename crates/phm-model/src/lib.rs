@@ -21,8 +21,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub mod cells;
 pub mod tables;
 
+pub use cells::{Cell, CellSource, Cells, Count, Dimension, NOT_RECORDED};
 pub use tables::{EventColumn, EventTable, Lookups, PersonAttr};
 
 /// The type of a series.

@@ -1,25 +1,33 @@
 //! Disclosure control for `phm run`'s indicator and measure tables: every aggregate file the
-//! command writes is released under a policy first (the analyst policy unless told otherwise).
+//! command writes is released under a policy first (the analyst policy unless told otherwise),
+//! and every released table of either command is audited before anything is written.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
-use datafusion::arrow::array::{ArrayRef, Date32Array, Float64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_array::{ArrayRef, Date32Array, Float64Array, RecordBatch, StringArray, UInt64Array};
 use phm_disclosure::{Policy, PolicySet, Released, ReleasedTable, Table};
 use phm_engine::IndicatorRow;
 
+use crate::{Error, Result};
+
 /// A policy by name (`public`, `analyst`) or `FILE.toml:NAME`.
-pub fn policy(spec: &str) -> anyhow::Result<Policy> {
+///
+/// # Errors
+/// No such built-in policy, a policy file that cannot be read, or no such policy in it.
+pub fn policy(spec: &str) -> Result<Policy> {
     match spec.rsplit_once(':') {
         Some((file, name)) if file.ends_with(".toml") => {
-            let set = PolicySet::load(Path::new(file))
-                .with_context(|| format!("Failed to read the disclosure policies in `{file}`"))?;
+            let set = PolicySet::load(Path::new(file)).map_err(|source| Error::Policy {
+                message: format!("Failed to read the disclosure policies in `{file}`"),
+                source,
+            })?;
             Ok(set.get(name)?.clone())
         }
-        _ => Policy::builtin(spec).with_context(|| {
-            format!("No built-in disclosure policy `{spec}`: use `public`, `analyst` or `FILE.toml:NAME`")
+        _ => Policy::builtin(spec).map_err(|source| Error::Policy {
+            message: format!("No built-in disclosure policy `{spec}`: use `public`, `analyst` or `FILE.toml:NAME`"),
+            source,
         }),
     }
 }
@@ -50,7 +58,7 @@ pub fn release(
     rows: &[IndicatorRow],
     multiplier: &dyn Fn(&str) -> Option<f64>,
     policy: &Policy,
-) -> anyhow::Result<Vec<Released<ReleasedTable<RowKey>>>> {
+) -> Result<Vec<Released<ReleasedTable<RowKey>>>> {
     let mut by_table: BTreeMap<(&str, chrono::NaiveDate), Vec<usize>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
         by_table.entry((r.indicator.as_str(), r.index_date)).or_default().push(i);
@@ -59,22 +67,28 @@ pub fn release(
     for members in by_table.values() {
         let mut table = Table::new(&["numerator", "denominator"], &["value"])?;
         let first = &rows[members[0]];
-        if first.method == "proportion" {
+        if first.method == phm_model::Method::Proportion {
             table.proportion("numerator", "denominator")?;
         }
         let Some(m) = multiplier(&first.indicator) else {
-            bail!("{}: no multiplier for the indicator", first.indicator)
+            return Err(Error::Invalid(format!("{}: no multiplier for the indicator", first.indicator)));
         };
         table.ratio("value", "numerator", "denominator", m)?;
         let mut all = None;
         let mut parts: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for &i in members {
             let r = &rows[i];
-            if r.numerator < 0 || r.denominator < 0 {
-                bail!("{} {}: a negative count cannot be released", r.indicator, r.index_date);
-            }
+            let count = |n: i64| {
+                u64::try_from(n).map_err(|_| {
+                    Error::Invalid(format!(
+                        "{} {}: a negative count ({n}) cannot be released",
+                        r.indicator, r.index_date
+                    ))
+                })
+            };
+            let counts = [count(r.numerator)?, count(r.denominator)?];
             let key = RowKey(i, format!("{} {} {}={}", r.indicator, r.index_date, r.breakdown, r.category));
-            let cell = table.push(key, &[r.numerator as u64, r.denominator as u64], &[r.value])?;
+            let cell = table.push(key, &counts, &[r.value])?;
             if r.breakdown == "all" {
                 all = Some(cell);
             } else {
@@ -94,15 +108,14 @@ pub fn release(
 
 /// Refuses released tables with any figure that breaks their policy (`phm_disclosure::audit`),
 /// listing the first 20, before anything is written.
-pub fn audited<K: std::fmt::Display>(tables: &[Released<ReleasedTable<K>>]) -> anyhow::Result<()> {
+///
+/// # Errors
+/// [`Error::Audit`] with the violations.
+pub fn audited<K: std::fmt::Display>(tables: &[Released<ReleasedTable<K>>]) -> Result<()> {
     let violations: Vec<String> =
         tables.iter().flat_map(|t| phm_disclosure::audit(t.get())).map(|v| v.to_string()).collect();
     if !violations.is_empty() {
-        bail!(
-            "disclosure control left {} figure(s) that break the policy (nothing was written):\n  {}",
-            violations.len(),
-            violations.iter().take(20).cloned().collect::<Vec<_>>().join("\n  ")
-        );
+        return Err(Error::Audit { count: violations.len(), first: violations.into_iter().take(20).collect() });
     }
     Ok(())
 }
@@ -114,7 +127,7 @@ pub fn write(
     stem: &str,
     rows: &[IndicatorRow],
     released: &[Released<ReleasedTable<RowKey>>],
-) -> anyhow::Result<u64> {
+) -> Result<u64> {
     let mut cells: Vec<(usize, Option<u64>, Option<u64>, Option<f64>, String)> = Vec::new();
     for t in released {
         for c in t.get().cells() {
@@ -137,7 +150,7 @@ pub fn write(
         (
             "index_date",
             Arc::new(Date32Array::from_iter_values(
-                cells.iter().map(|c| phm_engine::days_since_epoch(rows[c.0].index_date)),
+                cells.iter().map(|c| phm_release::days_since_epoch(rows[c.0].index_date)),
             )) as ArrayRef,
         ),
         ("breakdown", text(&|r| &r.breakdown)),
@@ -145,8 +158,9 @@ pub fn write(
         ("numerator", Arc::new(UInt64Array::from_iter(cells.iter().map(|c| c.1)))),
         ("denominator", Arc::new(UInt64Array::from_iter(cells.iter().map(|c| c.2)))),
         ("value", Arc::new(Float64Array::from_iter(cells.iter().map(|c| c.3)))),
-        ("method", text(&|r| &r.method)),
+        ("method", text(&|r| r.method.as_str())),
         ("disclosure", Arc::new(StringArray::from_iter_values(cells.iter().map(|c| c.4.as_str())))),
-    ])?;
-    Ok(phm_engine::output::write_table(dir, stem, batch.schema(), &[batch])?)
+    ])
+    .map_err(|e| Error::Invalid(format!("the released rows of `{stem}` as a table: {e}")))?;
+    Ok(phm_release::write_table(dir, stem, batch.schema(), &[batch])?)
 }

@@ -8,59 +8,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Int64Type};
-use arrow_array::{Array, RecordBatch};
 use chrono::NaiveDate;
-use phm_model::{AgeBands, Column};
+use phm_model::{AgeBands, Cells, Dimension, NOT_RECORDED};
 
 use crate::{Error, Result};
-
-/// The dimensions the profiles need, by the language's built-in names.
-pub const DIMS: [&str; 6] = ["place", "neighbourhood", "imd_decile", "ethnicity5", "sex", "life_table_band"];
-
-const PLACE: usize = 0;
-const NEIGHBOURHOOD: usize = 1;
-const IMD_DECILE: usize = 2;
-const ETHNICITY5: usize = 3;
-const SEX: usize = 4;
-const BAND: usize = 5;
 
 /// The number of life-table bands (`0`, `1-4`, `5-9`, … `90+`); slot [`BANDS`] holds people
 /// whose age is not recorded.
 pub const BANDS: usize = 20;
-
-/// The dimensions a trend needs: areas, and the life-table band that age-standardised rates
-/// and life tables are computed over. Trends are for everyone (breakdown `all`), so the IMD
-/// decile, ethnic group and sex are left out and the engine produces far fewer cells.
-pub const TREND_DIMS: [&str; 3] = ["place", "neighbourhood", "life_table_band"];
-
-/// The [`DIMS`] as bound columns, for [`phm_engine::Engine::cells_plan`].
-///
-/// # Errors
-/// A built-in name the language no longer knows (a programming error, reported not panicked).
-pub fn dim_columns() -> Result<Vec<Column>> {
-    columns(&DIMS)
-}
-
-/// The [`TREND_DIMS`] as bound columns.
-///
-/// # Errors
-/// As [`dim_columns`].
-pub fn trend_dim_columns() -> Result<Vec<Column>> {
-    columns(&TREND_DIMS)
-}
-
-fn columns(names: &[&str]) -> Result<Vec<Column>> {
-    names
-        .iter()
-        .map(|name| {
-            let (expr, ty) = phm_lang::bind_expression(name, &BTreeMap::new(), &[])
-                .map_err(|e| Error::Internal(format!("binding `{name}`: {e}")))?;
-            Ok(Column { name: (*name).to_owned(), expr, ty })
-        })
-        .collect()
-}
 
 /// A way of dividing an area's population.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -161,108 +116,89 @@ pub fn esp_band_of(life_band: &str) -> String {
     }
 }
 
-/// Adds up the engine's cell batches (columns `index_date`, `b_{dim}` for the dimensions,
-/// then `_cn{i}`, `_cd{i}` for each of `indicators` indicators) for the ICS, each place and
-/// each neighbourhood, by each of `breakdowns`. Batches from [`dim_columns`] hold every
-/// dimension; batches from [`trend_dim_columns`] only those of [`Breakdown::All`] and
-/// [`Breakdown::AgeBand`].
+/// Adds up the engine's cells for the ICS, each place and each neighbourhood, by each of
+/// `breakdowns`. Cells by [`Dimension::PROFILE`] serve every breakdown; cells by
+/// [`Dimension::TREND`] only [`Breakdown::All`] and [`Breakdown::AgeBand`].
 ///
 /// # Errors
-/// A batch without the columns the breakdowns need, or an IMD decile or age band the profiles
-/// do not know.
-pub fn sum_cells(batches: &[RecordBatch], indicators: usize, ics_code: &str, breakdowns: &[Breakdown]) -> Result<Sums> {
+/// Cells without a dimension the breakdowns need, or an IMD decile or age band the profiles do
+/// not know.
+pub fn sum_cells(cells: &Cells, ics_code: &str, breakdowns: &[Breakdown]) -> Result<Sums> {
     let band_index: HashMap<String, usize> =
         AgeBands::LifeTable.bands().into_iter().enumerate().map(|(i, (_, label))| (label, i)).collect();
-    let mut sums: HashMap<Key, Vec<Bands>> = HashMap::new();
-    let mut cells = 0;
-    for batch in batches {
-        let column = |name: &str| {
-            batch
-                .column_by_name(name)
-                .ok_or_else(|| Error::Internal(format!("the engine's cells have no column `{name}`")))
-        };
-        let dates = column("index_date")?
-            .as_primitive_opt::<Date32Type>()
-            .ok_or_else(|| Error::Internal("`index_date` is not a date".into()))?;
-        // Each dimension's column, when a breakdown asked for needs it (areas and bands always).
-        let needed = |j: usize| match j {
-            IMD_DECILE => breakdowns.iter().any(|b| matches!(b, Breakdown::ImdDecile | Breakdown::ImdQuintile)),
-            ETHNICITY5 => breakdowns.contains(&Breakdown::Ethnicity5),
-            SEX => breakdowns.contains(&Breakdown::Sex),
-            _ => true,
-        };
-        let mut dims = Vec::new();
-        for (j, d) in DIMS.iter().enumerate() {
-            if !needed(j) {
-                dims.push(None);
-                continue;
+    let indicators = cells.indicators;
+    let position = |d: Dimension| {
+        cells.position(d).ok_or_else(|| Error::Internal(format!("the engine's cells are not by `{}`", d.name())))
+    };
+    // Each dimension's position, when a breakdown asked for needs it (areas and bands always).
+    let needed = |d: Dimension| -> Result<Option<usize>> {
+        let wanted = match d {
+            Dimension::ImdDecile => {
+                breakdowns.iter().any(|b| matches!(b, Breakdown::ImdDecile | Breakdown::ImdQuintile))
             }
-            let c = column(&format!("b_{d}"))?;
-            dims.push(Some(
-                c.as_string_opt::<i32>().ok_or_else(|| Error::Internal(format!("`b_{d}` is not text")))?.clone(),
-            ));
-        }
-        let mut counts = Vec::new();
-        for i in 0..indicators {
-            let n = column(&format!("_cn{i}"))?
-                .as_primitive_opt::<Int64Type>()
-                .ok_or_else(|| Error::Internal(format!("`_cn{i}` is not a whole number")))?
-                .clone();
-            let d = column(&format!("_cd{i}"))?
-                .as_primitive_opt::<Int64Type>()
-                .ok_or_else(|| Error::Internal(format!("`_cd{i}` is not a whole number")))?
-                .clone();
-            counts.push((n, d));
-        }
-        for row in 0..batch.num_rows() {
-            cells += 1;
-            let Some(date) = dates.value_as_date(row) else { continue };
-            let v = |j: usize| match &dims[j] {
-                Some(c) if c.is_valid(row) => c.value(row),
-                _ => phm_engine::NOT_RECORDED,
-            };
-            let band = match v(BAND) {
-                b if b == phm_engine::NOT_RECORDED => BANDS,
-                b => *band_index.get(b).ok_or_else(|| Error::Internal(format!("unknown life-table band `{b}`")))?,
-            };
-            let decile = v(IMD_DECILE);
-            let quintile = match decile.parse::<u8>() {
-                Ok(d @ 1..=10) => d.div_ceil(2).to_string(),
-                _ if decile == phm_engine::NOT_RECORDED => decile.to_owned(),
-                _ => return Err(Error::Internal(format!("unknown IMD decile `{decile}`"))),
-            };
-            let wanted = |b: &Breakdown| breakdowns.contains(b);
-            let age_band = if band == BANDS { phm_engine::NOT_RECORDED.to_owned() } else { esp_band_of(v(BAND)) };
-            let areas =
-                [(AreaType::Ics, ics_code), (AreaType::Place, v(PLACE)), (AreaType::Neighbourhood, v(NEIGHBOURHOOD))];
-            let categories = [
-                (Breakdown::All, "all"),
-                (Breakdown::ImdQuintile, quintile.as_str()),
-                (Breakdown::ImdDecile, decile),
-                (Breakdown::Ethnicity5, v(ETHNICITY5)),
-                (Breakdown::Sex, v(SEX)),
-                (Breakdown::AgeBand, age_band.as_str()),
-            ];
-            for (area_type, area) in areas {
-                for (breakdown, category) in categories.into_iter().filter(|(b, _)| wanted(b)) {
-                    let key = Key {
-                        index_date: date,
-                        area_type,
-                        area: area.to_owned(),
-                        breakdown,
-                        category: category.to_owned(),
-                    };
-                    let entry = sums.entry(key).or_insert_with(|| vec![[(0, 0); BANDS + 1]; indicators]);
-                    for (i, (n, d)) in counts.iter().enumerate() {
-                        let slot = &mut entry[i][band];
-                        slot.0 += n.value(row);
-                        slot.1 += d.value(row);
-                    }
+            Dimension::Ethnicity5 => breakdowns.contains(&Breakdown::Ethnicity5),
+            Dimension::Sex => breakdowns.contains(&Breakdown::Sex),
+            Dimension::Place | Dimension::Neighbourhood | Dimension::LifeTableBand => true,
+        };
+        wanted.then(|| position(d)).transpose()
+    };
+    let [place, neighbourhood, imd_decile, ethnicity5, sex, life_band] = [
+        needed(Dimension::Place)?,
+        needed(Dimension::Neighbourhood)?,
+        needed(Dimension::ImdDecile)?,
+        needed(Dimension::Ethnicity5)?,
+        needed(Dimension::Sex)?,
+        needed(Dimension::LifeTableBand)?,
+    ];
+    let mut sums: HashMap<Key, Vec<Bands>> = HashMap::new();
+    for cell in &cells.cells {
+        let v = |at: Option<usize>| at.and_then(|j| cell.values[j].as_deref()).unwrap_or(NOT_RECORDED);
+        let band = match v(life_band) {
+            NOT_RECORDED => BANDS,
+            b => *band_index.get(b).ok_or_else(|| Error::Internal(format!("unknown life-table band `{b}`")))?,
+        };
+        let decile = v(imd_decile);
+        let quintile = match decile.parse::<u8>() {
+            Ok(d @ 1..=10) => d.div_ceil(2).to_string(),
+            _ if decile == NOT_RECORDED => decile.to_owned(),
+            _ => return Err(Error::Internal(format!("unknown IMD decile `{decile}`"))),
+        };
+        let wanted = |b: &Breakdown| breakdowns.contains(b);
+        let age_band = if band == BANDS { NOT_RECORDED.to_owned() } else { esp_band_of(v(life_band)) };
+        let areas =
+            [(AreaType::Ics, ics_code), (AreaType::Place, v(place)), (AreaType::Neighbourhood, v(neighbourhood))];
+        let categories = [
+            (Breakdown::All, "all"),
+            (Breakdown::ImdQuintile, quintile.as_str()),
+            (Breakdown::ImdDecile, decile),
+            (Breakdown::Ethnicity5, v(ethnicity5)),
+            (Breakdown::Sex, v(sex)),
+            (Breakdown::AgeBand, age_band.as_str()),
+        ];
+        for (area_type, area) in areas {
+            for (breakdown, category) in categories.into_iter().filter(|(b, _)| wanted(b)) {
+                let key = Key {
+                    index_date: cell.index_date,
+                    area_type,
+                    area: area.to_owned(),
+                    breakdown,
+                    category: category.to_owned(),
+                };
+                let entry = sums.entry(key).or_insert_with(|| vec![[(0, 0); BANDS + 1]; indicators]);
+                for (i, count) in cell.counts.iter().enumerate() {
+                    let slot = &mut entry[i][band];
+                    slot.0 += count_i64(count.numerator)?;
+                    slot.1 += count_i64(count.denominator)?;
                 }
             }
         }
     }
-    Ok(Sums { sums: sums.into_iter().collect(), cells })
+    Ok(Sums { sums: sums.into_iter().collect(), cells: cells.cells.len() })
+}
+
+/// A count as the figures' whole numbers (exact up to 2^63).
+fn count_i64(n: u64) -> Result<i64> {
+    i64::try_from(n).map_err(|_| Error::Internal(format!("a count of {n} is too large to add up")))
 }
 
 #[cfg(test)]

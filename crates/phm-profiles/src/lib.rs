@@ -48,12 +48,12 @@ pub use trend::{TrendRow, TrendTable};
 /// Errors of the profiles.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The engine failed.
+    /// Counting the cells failed (the engine's error).
     #[error(transparent)]
-    Engine(#[from] phm_engine::Error),
-    /// DataFusion failed.
+    Cells(Box<dyn std::error::Error + Send + Sync>),
+    /// A released table could not be written.
     #[error(transparent)]
-    DataFusion(#[from] datafusion::error::DataFusionError),
+    Release(#[from] phm_release::Error),
     /// Disclosure control refused a table.
     #[error(transparent)]
     Disclosure(#[from] phm_disclosure::Error),

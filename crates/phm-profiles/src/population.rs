@@ -19,12 +19,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Int64Type};
-use arrow_array::{Array, RecordBatch};
 use chrono::NaiveDate;
 use phm_core::reference::ReferenceData;
 use phm_disclosure::{Policy, Released, ReleasedTable, Table};
+use phm_model::{Cells, Dimension, NOT_RECORDED};
 
 use crate::cells::{AreaType, esp_band_of};
 use crate::profile::{Definition, Ics, area_names};
@@ -85,55 +83,37 @@ impl Population {
         self.counts.keys().copied()
     }
 
-    /// Adds the denominators of indicator `k` in the engine's cell batches (columns
-    /// `index_date`, `b_place`, `b_neighbourhood`, `b_sex`, `b_life_table_band`, `_cd{k}`) to
-    /// the ICS, the place and the neighbourhood of each cell.
+    /// Adds the denominators of indicator `k` of the engine's cells (by place, neighbourhood,
+    /// sex and life-table band) to the ICS, the place and the neighbourhood of each cell.
     ///
     /// # Errors
-    /// A batch without those columns, or a negative count.
-    pub fn add(&mut self, batches: &[RecordBatch], k: usize, ics_code: &str) -> Result<()> {
-        for batch in batches {
-            let column = |name: &str| {
-                batch
-                    .column_by_name(name)
-                    .ok_or_else(|| Error::Internal(format!("the engine's cells have no column `{name}`")))
-            };
-            let text = |name: &str| -> Result<arrow_array::StringArray> {
-                Ok(column(name)?
-                    .as_string_opt::<i32>()
-                    .ok_or_else(|| Error::Internal(format!("`{name}` is not text")))?
-                    .clone())
-            };
-            let dates = column("index_date")?
-                .as_primitive_opt::<Date32Type>()
-                .ok_or_else(|| Error::Internal("`index_date` is not a date".into()))?
-                .clone();
-            let [place, neighbourhood, sex, band] =
-                [text("b_place")?, text("b_neighbourhood")?, text("b_sex")?, text("b_life_table_band")?];
-            let counts = column(&format!("_cd{k}"))?
-                .as_primitive_opt::<Int64Type>()
-                .ok_or_else(|| Error::Internal(format!("`_cd{k}` is not a whole number")))?
-                .clone();
-            for row in 0..batch.num_rows() {
-                let Some(date) = dates.value_as_date(row) else { continue };
-                let n = counts.value(row);
-                if n == 0 {
-                    continue;
-                }
-                let n = u64::try_from(n).map_err(|_| Error::Internal(format!("a negative population count ({n})")))?;
-                let v = |c: &arrow_array::StringArray| {
-                    if c.is_valid(row) { c.value(row).to_owned() } else { phm_engine::NOT_RECORDED.to_owned() }
-                };
-                let b = v(&band);
-                let age_band = if b == phm_engine::NOT_RECORDED { b } else { esp_band_of(&b) };
-                let by_area = self.counts.entry(date).or_default();
-                for area in [
-                    (AreaType::Ics, ics_code.to_owned()),
-                    (AreaType::Place, v(&place)),
-                    (AreaType::Neighbourhood, v(&neighbourhood)),
-                ] {
-                    *by_area.entry(area).or_default().entry((v(&sex), age_band.clone())).or_default() += n;
-                }
+    /// Cells without those dimensions.
+    pub fn add(&mut self, cells: &Cells, k: usize, ics_code: &str) -> Result<()> {
+        let position = |d: Dimension| {
+            cells.position(d).ok_or_else(|| Error::Internal(format!("the engine's cells are not by `{}`", d.name())))
+        };
+        let [place, neighbourhood, sex, band] = [
+            position(Dimension::Place)?,
+            position(Dimension::Neighbourhood)?,
+            position(Dimension::Sex)?,
+            position(Dimension::LifeTableBand)?,
+        ];
+        for cell in &cells.cells {
+            let n = cell.counts.get(k).ok_or_else(|| Error::Internal(format!("the cells count no indicator {k}")))?;
+            let n = n.denominator;
+            if n == 0 {
+                continue;
+            }
+            let v = |j: usize| cell.values[j].clone().unwrap_or_else(|| NOT_RECORDED.to_owned());
+            let b = v(band);
+            let age_band = if b == NOT_RECORDED { b } else { esp_band_of(&b) };
+            let by_area = self.counts.entry(cell.index_date).or_default();
+            for area in [
+                (AreaType::Ics, ics_code.to_owned()),
+                (AreaType::Place, v(place)),
+                (AreaType::Neighbourhood, v(neighbourhood)),
+            ] {
+                *by_area.entry(area).or_default().entry((v(sex), age_band.clone())).or_default() += n;
             }
         }
         Ok(())
@@ -146,7 +126,7 @@ impl Population {
     pub fn cells(&self, esp_bands: &[String]) -> Vec<(PopulationKey, u64)> {
         let mut out = Vec::new();
         let mut bands: Vec<String> = esp_bands.to_vec();
-        bands.push(phm_engine::NOT_RECORDED.to_owned());
+        bands.push(NOT_RECORDED.to_owned());
         for (date, by_area) in &self.counts {
             let sexes: BTreeSet<&String> = by_area.values().flat_map(|c| c.keys().map(|(s, _)| s)).collect();
             for ((area_type, area), counts) in by_area {
@@ -402,7 +382,7 @@ mod tests {
         assert_eq!(get(AreaType::Place, "A", ALL, ALL), 33);
         assert_eq!(get(AreaType::Ics, "ICS", "female", ALL), 42);
         assert_eq!(get(AreaType::Ics, "ICS", ALL, "90+"), 15);
-        assert_eq!(get(AreaType::Ics, "ICS", ALL, phm_engine::NOT_RECORDED), 0);
+        assert_eq!(get(AreaType::Ics, "ICS", ALL, NOT_RECORDED), 0);
     }
 
     #[test]

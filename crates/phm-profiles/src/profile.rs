@@ -6,8 +6,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use phm_core::reference::ReferenceData;
 use phm_disclosure::{Policy, Released, ReleasedCell, Rounding, Table};
-use phm_engine::{Engine, Periods};
-use phm_model::{Indicator, Method, Polarity};
+use phm_model::{CellSource, Dimension, Indicator, Method, NOT_RECORDED, Polarity};
 use phm_stats::compare::{self, Comparison};
 use phm_stats::estimate::Estimate;
 
@@ -183,15 +182,13 @@ struct Pass {
 /// Engine failures; a healthy life expectancy whose life table is not among `definitions`;
 /// trend settings that reach outside the calendar.
 pub async fn compute(
-    engine: &Engine,
+    source: &impl CellSource,
     definitions: Vec<Definition>,
     reference: &ReferenceData,
     ics: Ics,
     extras: &Extras,
     mut on_pass: impl FnMut(usize, usize),
 ) -> Result<Profiles> {
-    let full_dims = cells::dim_columns()?;
-    let trend_dims = cells::trend_dim_columns()?;
     let mut passes: BTreeMap<NaiveDate, Pass> = BTreeMap::new();
     let mut trend_dates = Vec::with_capacity(definitions.len());
     for (i, d) in definitions.iter().enumerate() {
@@ -222,17 +219,16 @@ pub async fn compute(
             _ => None,
         };
         let full = !pass.main.is_empty();
-        let (dims, breakdowns): (&[phm_model::Column], &[Breakdown]) =
-            if full { (&full_dims, &Breakdown::ALL) } else { (&trend_dims, &[Breakdown::All]) };
-        let dim_refs: Vec<&phm_model::Column> = dims.iter().collect();
-        let batches = engine.cells_plan(&inds, Periods::One(*date), &dim_refs).await?.collect().await?;
-        let sums = cells::sum_cells(&batches, inds.len(), &ics.code, breakdowns)?;
+        let (dims, breakdowns): (&[Dimension], &[Breakdown]) =
+            if full { (&Dimension::PROFILE, &Breakdown::ALL) } else { (&Dimension::TREND, &[Breakdown::All]) };
+        let cells = source.cells(&inds, *date, dims).await.map_err(|e| Error::Cells(Box::new(e)))?;
+        let sums = cells::sum_cells(&cells, &ics.code, breakdowns)?;
         cell_count += sums.cells;
         let (main, trend) = members.split_at(pass.main.len());
         rows.extend(figures_for(&definitions, &members, main, &sums, reference, &ics, &extras.roundings, false)?);
         trends.extend(figures_for(&definitions, &members, trend, &sums, reference, &ics, &extras.roundings, true)?);
         if let (Some(p), Some(k)) = (&mut population, population_at) {
-            p.add(&batches, k, &ics.code)?;
+            p.add(&cells, k, &ics.code)?;
         }
         on_pass(done + 1, total);
     }
@@ -366,7 +362,12 @@ pub(crate) fn release_rows(
             let f = row.figure_for(policy.rounding())?;
             let lim = |k: usize, upper: bool| f.limits[k].map(|(l, u)| if upper { u } else { l });
             let derived = [f.value, lim(0, false), lim(0, true), lim(1, false), lim(1, true)];
-            let counts = [row.numerator.max(0) as u64, row.denominator.max(0) as u64];
+            // Counts are never negative (the engine refuses a definition whose numerator sums
+            // below zero), so this is a check, not a clamp.
+            let count = |n: i64| {
+                u64::try_from(n).map_err(|_| Error::Internal(format!("a negative count ({n}) in `{}`", ind.name)))
+            };
+            let counts = [count(row.numerator)?, count(row.denominator)?];
             let i = table.push(RowKey { indicator: ind.name.clone(), key: row.key.clone() }, &counts, &derived)?;
             index.insert(&row.key, i);
         }
@@ -701,10 +702,7 @@ pub(crate) fn area_names(
         out.insert((AreaType::Neighbourhood, p.pcn_code.clone()), (p.pcn_name.clone(), Some(p.place_code.clone())));
     }
     for t in [AreaType::Place, AreaType::Neighbourhood] {
-        out.insert(
-            (t, phm_engine::NOT_RECORDED.to_owned()),
-            (format!("{} not recorded", t.name()), Some(ics.code.clone())),
-        );
+        out.insert((t, NOT_RECORDED.to_owned()), (format!("{} not recorded", t.name()), Some(ics.code.clone())));
     }
     out
 }

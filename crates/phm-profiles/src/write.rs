@@ -32,7 +32,7 @@ pub fn batch(table: &ProfileTable) -> Result<RecordBatch> {
         ("polarity", text(|r| &r.polarity)),
         (
             "period",
-            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_engine::days_since_epoch(r.period)))),
+            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_release::days_since_epoch(r.period)))),
         ),
         ("area_type", text(|r| &r.area_type)),
         ("area_code", text(|r| &r.area_code)),
@@ -75,7 +75,7 @@ pub fn batch(table: &ProfileTable) -> Result<RecordBatch> {
 /// A file that cannot be written.
 pub fn write(dir: &Path, table: &ProfileTable) -> Result<u64> {
     let b = batch(table)?;
-    Ok(phm_engine::output::write_table(dir, "profiles", b.schema(), &[b])?)
+    Ok(phm_release::write_table(dir, "profiles", b.schema(), &[b])?)
 }
 
 /// The trend rows as one Arrow batch, columns in [`TrendRow`]'s order.
@@ -96,7 +96,7 @@ pub fn trend_batch(table: &TrendTable) -> Result<RecordBatch> {
         ("polarity", text(|r| &r.polarity)),
         (
             "period",
-            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_engine::days_since_epoch(r.period)))),
+            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_release::days_since_epoch(r.period)))),
         ),
         ("area_type", text(|r| &r.area_type)),
         ("area_code", text(|r| &r.area_code)),
@@ -126,7 +126,7 @@ pub fn trend_batch(table: &TrendTable) -> Result<RecordBatch> {
 /// A file that cannot be written.
 pub fn write_trends(dir: &Path, table: &TrendTable) -> Result<u64> {
     let b = trend_batch(table)?;
-    Ok(phm_engine::output::write_table(dir, "trends", b.schema(), &[b])?)
+    Ok(phm_release::write_table(dir, "trends", b.schema(), &[b])?)
 }
 
 /// The population rows as one Arrow batch, columns in [`PopulationRow`]'s order.
@@ -143,7 +143,7 @@ pub fn population_batch(table: &PopulationTable) -> Result<RecordBatch> {
         ("area_name", text(|r| &r.area_name)),
         (
             "period",
-            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_engine::days_since_epoch(r.period)))),
+            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_release::days_since_epoch(r.period)))),
         ),
         ("sex", text(|r| &r.sex)),
         ("age_band", text(|r| &r.age_band)),
@@ -159,5 +159,5 @@ pub fn population_batch(table: &PopulationTable) -> Result<RecordBatch> {
 /// A file that cannot be written.
 pub fn write_population(dir: &Path, table: &PopulationTable) -> Result<u64> {
     let b = population_batch(table)?;
-    Ok(phm_engine::output::write_table(dir, "population", b.schema(), &[b])?)
+    Ok(phm_release::write_table(dir, "population", b.schema(), &[b])?)
 }

@@ -32,8 +32,8 @@ pub struct Release {
     pub trends: Vec<TrendRow>,
     /// Population by sex and age band (empty when not computed).
     pub population: Vec<PopulationRow>,
-    /// `provenance.json`.
-    pub provenance: serde_json::Value,
+    /// The release's manifest (`provenance.json`).
+    pub manifest: phm_release::Manifest,
     by_indicator_area: HashMap<(String, String), Vec<usize>>,
     trends_by: HashMap<(String, String), Vec<usize>>,
 }
@@ -133,8 +133,6 @@ pub struct IndicatorInfo {
     pub definition_sha256: String,
     /// The indicator's block of the definition file, as written.
     pub source: Option<String>,
-    /// Whether the definition file has changed since the profiles were computed.
-    pub definition_changed: bool,
     /// Index date.
     pub index_date: Option<NaiveDate>,
     /// The framework priority it belongs to (id, title).
@@ -253,16 +251,11 @@ impl Catalogue {
         let mut releases = BTreeMap::new();
         let mut framework = None;
         for dir in &dirs {
-            let provenance: serde_json::Value = read_json(&dir.join("provenance.json"))?;
-            let name = provenance.get("policy").and_then(|p| p.as_str()).ok_or_else(|| {
-                Error::Load(format!(
-                    "`{}` names no disclosure policy (field `policy`)",
-                    dir.join("provenance.json").display()
-                ))
-            })?;
+            let manifest = phm_release::Manifest::read(dir).map_err(|e| Error::Load(e.to_string()))?;
+            let name = manifest.policy.clone();
             let policy = policies
-                .get(name)
-                .map_err(|e| Error::Load(format!("`{}`: {e}", dir.join("provenance.json").display())))?
+                .get(&name)
+                .map_err(|e| Error::Load(format!("`{}`: {e}", dir.join(phm_release::MANIFEST).display())))?
                 .clone();
             let rows: Vec<ProfileRow> = read_csv(&dir.join("profiles.csv"))?;
             let trends: Vec<TrendRow> =
@@ -302,10 +295,7 @@ impl Catalogue {
             for (i, t) in trends.iter().enumerate() {
                 trends_by.entry((t.indicator.clone(), t.area_code.clone())).or_default().push(i);
             }
-            releases.insert(
-                name.to_owned(),
-                Release { policy, rows, trends, population, provenance, by_indicator_area, trends_by },
-            );
+            releases.insert(name, Release { policy, rows, trends, population, manifest, by_indicator_area, trends_by });
         }
         let analyst = releases.remove("analyst");
         let Some(public) = releases.remove("public") else {
@@ -385,7 +375,7 @@ fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
 fn areas(rows: &[ProfileRow]) -> Vec<Area> {
     let mut found: BTreeMap<(u8, String), Area> = BTreeMap::new();
     for r in rows {
-        if r.area_code == phm_engine::NOT_RECORDED {
+        if r.area_code == phm_model::NOT_RECORDED {
             continue;
         }
         let rank = match r.area_type.as_str() {
@@ -412,15 +402,9 @@ fn areas(rows: &[ProfileRow]) -> Vec<Area> {
     areas
 }
 
+/// The indicators of the framework, in its order, then any other indicator released, with what
+/// the release's manifest says of each: the app never reads a definition file.
 fn indicators(framework: &Framework, public: &Release) -> Vec<IndicatorInfo> {
-    let provenance: HashMap<&str, &serde_json::Value> = public
-        .provenance
-        .get("indicators")
-        .and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|i| Some((i.get("name")?.as_str()?, i))).collect())
-        .unwrap_or_default();
-    // Each definition file is read and parsed once, however many indicators it holds.
-    let mut loaded: HashMap<String, (phm_lang::Loaded, Option<String>)> = HashMap::new();
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let members = framework
@@ -434,30 +418,21 @@ fn indicators(framework: &Framework, public: &Release) -> Vec<IndicatorInfo> {
             continue;
         }
         let Some(row) = public.rows.iter().find(|r| r.indicator == name) else { continue };
-        let prov = provenance.get(name.as_str());
-        let definition = prov.and_then(|p| p.get("definition")?.as_str()).unwrap_or(&row.definition).to_owned();
-        let sha = prov.and_then(|p| p.get("definition_sha256")?.as_str()).unwrap_or(&row.definition_sha256).to_owned();
-        let index_date = prov.and_then(|p| p.get("index_date")?.as_str()).and_then(|d| d.parse().ok());
-        let (l, text) = loaded
-            .entry(definition.clone())
-            .or_insert_with(|| (phm_lang::load(Path::new(&definition)), std::fs::read_to_string(&definition).ok()));
-        let parsed = l.definitions.as_ref().and_then(|d| d.indicators.iter().find(|i| i.name == name).map(|i| (d, i)));
-        let source = text.as_deref().and_then(|text| indicator_block(text, &name));
+        let entry = public.manifest.indicator(&name);
         out.push(IndicatorInfo {
             name: name.clone(),
             title: row.title.clone(),
             method: row.method,
             multiplier: row.multiplier,
             polarity: row.polarity.clone(),
-            rationale: parsed.and_then(|(_, i)| i.about.rationale.clone()),
-            caveats: parsed.and_then(|(_, i)| i.about.caveats.clone()),
-            fingertips: parsed.and_then(|(_, i)| i.about.fingertips),
-            breakdowns: parsed.map(|(_, i)| i.breakdowns.iter().map(|b| b.name.clone()).collect()).unwrap_or_default(),
-            definition_changed: parsed.is_some_and(|(d, _)| d.content_hash != sha),
-            definition,
-            definition_sha256: sha,
-            source,
-            index_date,
+            rationale: entry.and_then(|e| e.rationale.clone()),
+            caveats: entry.and_then(|e| e.caveats.clone()),
+            fingertips: entry.and_then(|e| e.fingertips),
+            breakdowns: entry.map(|e| e.breakdowns.clone()).unwrap_or_default(),
+            definition: entry.map_or_else(|| row.definition.clone(), |e| e.definition.clone()),
+            definition_sha256: entry.map_or_else(|| row.definition_sha256.clone(), |e| e.definition_sha256.clone()),
+            source: entry.and_then(|e| e.source.clone()),
+            index_date: entry.map(|e| e.index_date),
             priority: priority.map(|p| (p.id.clone(), p.title.clone())),
             headline,
         });
@@ -465,48 +440,9 @@ fn indicators(framework: &Framework, public: &Release) -> Vec<IndicatorInfo> {
     out
 }
 
-/// The text of `indicator NAME … { … }` in a definition file, comments above it included.
-pub fn indicator_block(text: &str, name: &str) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.iter().position(|l| {
-        let mut words = l.split_whitespace();
-        words.next() == Some("indicator") && words.next() == Some(name)
-    })?;
-    let mut first = start;
-    while first > 0 && lines[first - 1].trim_start().starts_with('#') {
-        first -= 1;
-    }
-    let mut depth = 0i32;
-    let mut in_string = false;
-    for (i, line) in lines.iter().enumerate().skip(start) {
-        for c in line.chars() {
-            match c {
-                '"' => in_string = !in_string,
-                '{' if !in_string => depth += 1,
-                '}' if !in_string => depth -= 1,
-                _ => {}
-            }
-        }
-        if depth == 0 && line.contains('}') {
-            return Some(lines[first..=i].join("\n"));
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_indicator_block_is_cut_from_its_file_with_its_comments() {
-        let text = "index_date = 2026-03-31\n\n# About MMR\nindicator mmr \"MMR {first}\" {\n  numerator = x\n}\n\nindicator other \"O\" {\n}\n";
-        assert_eq!(
-            indicator_block(text, "mmr").as_deref(),
-            Some("# About MMR\nindicator mmr \"MMR {first}\" {\n  numerator = x\n}")
-        );
-        assert_eq!(indicator_block(text, "missing"), None);
-    }
 
     #[test]
     fn thousands_are_separated() {

@@ -390,7 +390,7 @@ fn build(app: &App, analyst: bool, key: &ExportKey, query: &HashMap<String, Stri
         ("filters", key.filters.clone()),
         ("disclosure_policy", release.policy.name().to_owned()),
         ("disclosure_rule", release.policy.summary()),
-        ("snapshot", release.provenance.get("snapshot").map(|s| s.to_string()).unwrap_or_default()),
+        ("snapshot", release.manifest.snapshot.map(|s| s.to_string()).unwrap_or_default()),
         ("built_at", chrono::Utc::now().to_rfc3339()),
     ];
     let bytes = match key.format.as_str() {

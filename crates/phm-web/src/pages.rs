@@ -375,7 +375,7 @@ pub async fn area(
         let bands: Vec<String> = {
             let mut b: Vec<String> = Vec::new();
             for p in &pop {
-                if p.age_band != phm_engine::NOT_RECORDED && !b.contains(&p.age_band) {
+                if p.age_band != phm_model::NOT_RECORDED && !b.contains(&p.age_band) {
                     b.push(p.age_band.clone());
                 }
             }
@@ -500,7 +500,7 @@ fn breakdown_values(release: &Release, ind: &IndicatorInfo, area: &Area, benchma
         rows.sort_by_key(|r| category_order(&r.category));
         let bars: Vec<Bar> = rows
             .iter()
-            .filter(|r| r.category != phm_engine::NOT_RECORDED)
+            .filter(|r| r.category != phm_model::NOT_RECORDED)
             .map(|r| Bar {
                 category: r.category.clone(),
                 value: r.value,
@@ -522,7 +522,7 @@ fn breakdown_values(release: &Release, ind: &IndicatorInfo, area: &Area, benchma
 
 /// Sorts categories: numbers numerically (deciles, age bands), `not recorded` last.
 fn category_order(c: &str) -> (u8, u32, String) {
-    if c == phm_engine::NOT_RECORDED {
+    if c == phm_model::NOT_RECORDED {
         return (2, 0, String::new());
     }
     match c.split(['-', '+']).next().and_then(|n| n.parse::<u32>().ok()) {
@@ -729,7 +729,7 @@ pub async fn data_quality(
 pub async fn about(State(app): State<Arc<App>>, visitor: Visitor) -> PageResult {
     let go = || -> Result<Html<String>> {
         let release = release(&app, &visitor);
-        let ctx = json!({"snapshot": release.provenance.get("snapshot"), "versions": app.assets.versions});
+        let ctx = json!({"snapshot": release.manifest.snapshot, "versions": app.assets.versions});
         render(&app, &visitor, "about.html", "About the figures", "", ctx)
     };
     go().map_err(|e| fail(&app, &visitor, e))

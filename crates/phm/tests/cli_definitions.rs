@@ -71,8 +71,9 @@ fn run_writes_results_with_provenance_and_reproduces_them_as_at_a_snapshot() {
         serde_json::from_str(&std::fs::read_to_string(format!("{t}/results/catalogue/provenance.json")).expect("read"))
             .expect("json");
     assert_eq!(provenance["snapshot"], 1);
-    assert_eq!(provenance["definition_sha256"].as_str().map(str::len), Some(64));
-    assert!(provenance["codelists"]["hypertension"].is_string());
+    assert_eq!(provenance["format"], 1, "a typed, versioned manifest (phm_release::Manifest)");
+    assert_eq!(provenance["definitions"][0]["sha256"].as_str().map(str::len), Some(64));
+    assert!(provenance["definitions"][0]["codelists"]["hypertension"].is_string());
     let first = std::fs::read_to_string(format!("{t}/results/catalogue/indicators.csv")).expect("read");
     // The same snapshot again, named: the same numbers.
     let (ok, _, err) = phm(&[

@@ -84,8 +84,13 @@ fn write_release(dir: &Path, policy: &str, numerator: u64) {
     }
     write_csv(&dir.join("profiles.csv"), &rows);
     write_csv(&dir.join("trends.csv"), &trends);
-    std::fs::write(dir.join("provenance.json"), json!({"policy": policy, "snapshot": 1}).to_string())
-        .expect("provenance");
+    // The release's manifest (phm_release::Manifest), as `phm profiles` writes it.
+    let manifest = json!({
+        "format": 1, "command": "profiles", "policy": policy, "policy_summary": "test", "store": null,
+        "snapshot": 1, "engine": "datafusion", "indicators": [], "engine_passes": 1, "cells": 0,
+        "outputs": {"profiles": rows.len(), "trends": trends.len()}, "version": "test",
+    });
+    std::fs::write(dir.join("provenance.json"), manifest.to_string()).expect("provenance");
     let framework = json!({
         "framework": {"id": "test", "title": "Test", "organisation": "Test ICB", "area": ICS, "definitions": "definitions", "source": "tests"},
         "priority": [{"id": "p1", "kind": "priority", "title": "Priority", "description": "Everything.",

@@ -7,7 +7,6 @@ mod definitions;
 mod ingest;
 mod profiles;
 mod quality;
-mod release;
 mod snapshots;
 mod stats;
 mod synth;
