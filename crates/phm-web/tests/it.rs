@@ -6,5 +6,7 @@
 
 #[path = "exports.rs"]
 mod exports;
+#[path = "routes.rs"]
+mod routes;
 #[path = "security.rs"]
 mod security;

@@ -87,7 +87,13 @@ fn write_release(dir: &Path, policy: &str, numerator: u64) {
     // The release's manifest (phm_release::Manifest), as `phm profiles` writes it.
     let manifest = json!({
         "format": 1, "command": "profiles", "policy": policy, "policy_summary": "test", "store": null,
-        "snapshot": 1, "engine": "datafusion", "indicators": [], "engine_passes": 1, "cells": 0,
+        "snapshot": 1, "engine": "datafusion", "engine_passes": 1, "cells": 0,
+        "indicators": INDICATORS.iter().map(|n| json!({
+            "name": n, "title": n, "method": "proportion", "multiplier": 100.0, "polarity": "lower_is_better",
+            "rationale": "Why it matters.", "caveats": null, "fingertips": null, "breakdowns": ["imd_quintile"],
+            "definition": "definitions/not-there.phm", "definition_sha256": "0".repeat(64),
+            "source": format!("indicator {n} \"{n}\" {{\n}}"), "index_date": "2026-03-31",
+        })).collect::<Vec<_>>(),
         "outputs": {"profiles": rows.len(), "trends": trends.len()}, "version": "test",
     });
     std::fs::write(dir.join("provenance.json"), manifest.to_string()).expect("provenance");
