@@ -443,3 +443,46 @@ pub(crate) fn indicator_entry(
         trend_dates: dates.to_vec(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definition_files_are_found_in_sorted_order_leaving_library_folders_out() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path();
+        for f in ["b.phm", "a.phm", "notes.txt", "sub/c.phm", "library/shared.phm"] {
+            let path = root.join(f);
+            std::fs::create_dir_all(path.parent().expect("a folder")).expect("folder");
+            std::fs::write(&path, "").expect("file");
+        }
+        let found = definition_files(&[root.to_path_buf()]).expect("found");
+        let names: Vec<_> = found.iter().map(|p| p.strip_prefix(root).expect("inside").to_path_buf()).collect();
+        assert_eq!(names, [PathBuf::from("a.phm"), PathBuf::from("b.phm"), PathBuf::from("sub/c.phm")]);
+    }
+
+    #[test]
+    fn a_missing_path_or_an_empty_folder_is_an_error_that_names_it() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let missing = dir.path().join("nope.phm");
+        let e = definition_files(std::slice::from_ref(&missing)).expect_err("missing");
+        assert!(e.to_string().contains("nope.phm") && e.to_string().contains("does not exist"), "{e}");
+        let e = definition_files(&[dir.path().to_path_buf()]).expect_err("empty");
+        assert!(e.to_string().contains("no `.phm` definition files found"), "{e}");
+    }
+
+    #[test]
+    fn definitions_with_errors_are_rendered_and_counted_and_nothing_runs() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("bad.phm");
+        std::fs::write(&path, "indicator x {\n  method = nonsense\n}\n").expect("file");
+        let mut diagnostics = Vec::new();
+        let e = load_all(std::slice::from_ref(&path), &mut diagnostics).expect_err("errors");
+        let Error::Definitions { count } = e else { panic!("not a definitions error: {e}") };
+        assert!(count >= 1);
+        let text = String::from_utf8(diagnostics).expect("text");
+        assert!(text.contains("bad.phm"), "diagnostics name the file: {text}");
+        assert!(e.to_string().ends_with("nothing was run"), "{e}");
+    }
+}
