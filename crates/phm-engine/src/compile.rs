@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNano};
+use datafusion::arrow::datatypes::{DataType, Date32Type, IntervalMonthDayNano};
 use datafusion::common::{JoinType, ScalarValue};
 use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
 use datafusion::logical_expr::expr::Case as CaseExpr;
@@ -42,12 +42,7 @@ impl Periods {
 }
 
 pub(crate) fn date_lit(d: NaiveDate) -> Expr {
-    lit(ScalarValue::Date32(Some(days_since_epoch(d))))
-}
-
-/// Days since 1970-01-01 (Arrow's Date32).
-pub fn days_since_epoch(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
+    lit(ScalarValue::Date32(Some(Date32Type::from_naive_date(d))))
 }
 
 fn null_of(ty: Type) -> ScalarValue {
@@ -77,7 +72,7 @@ fn value_lit(v: &Value, ty: Type) -> Expr {
         Value::Int(i) if ty == Type::Float => ScalarValue::Float64(Some(*i as f64)),
         Value::Int(i) => ScalarValue::Int64(Some(*i)),
         Value::Float(x) => ScalarValue::Float64(Some(*x)),
-        Value::Date(d) => ScalarValue::Date32(Some(days_since_epoch(*d))),
+        Value::Date(d) => ScalarValue::Date32(Some(Date32Type::from_naive_date(*d))),
         Value::Text(s) => ScalarValue::Utf8(Some(s.clone())),
     })
 }

@@ -28,7 +28,7 @@ mod compile;
 pub mod person_key;
 pub mod udaf;
 
-pub use compile::{Periods, days_since_epoch};
+pub use compile::Periods;
 pub use phm_model::NOT_RECORDED;
 
 /// Errors from compiling or running definitions.

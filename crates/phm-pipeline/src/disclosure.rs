@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use arrow_array::types::Date32Type;
 use arrow_array::{ArrayRef, Date32Array, Float64Array, RecordBatch, StringArray, UInt64Array};
 use phm_disclosure::{Policy, PolicySet, Released, ReleasedTable, Table};
 use phm_engine::IndicatorRow;
@@ -150,7 +151,7 @@ pub fn write(
         (
             "index_date",
             Arc::new(Date32Array::from_iter_values(
-                cells.iter().map(|c| phm_release::days_since_epoch(rows[c.0].index_date)),
+                cells.iter().map(|c| Date32Type::from_naive_date(rows[c.0].index_date)),
             )) as ArrayRef,
         ),
         ("breakdown", text(&|r| &r.breakdown)),

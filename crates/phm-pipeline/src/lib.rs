@@ -13,6 +13,7 @@
 //! **Architecture invariant:** nothing is written before every table of a release has been
 //! through `phm_disclosure::release` and passed [`disclosure::audited`].
 
+pub mod definitions;
 pub mod disclosure;
 pub mod profiles;
 pub mod run;

@@ -11,6 +11,7 @@ use phm_engine::{Engine, Periods};
 use phm_model::Definitions;
 use phm_release::{DefinitionFile, IndicatorEntry, Manifest};
 
+use crate::definitions::indicator_entry;
 use crate::disclosure;
 use crate::{Error, Result};
 
@@ -138,22 +139,8 @@ pub async fn run_file(
         on_step(Step::Done);
     }
     let source = request.path.display().to_string();
-    let entry = |ind: &phm_model::Indicator| IndicatorEntry {
-        name: ind.name.clone(),
-        title: ind.title.clone(),
-        method: ind.method.to_string(),
-        multiplier: ind.multiplier,
-        polarity: ind.about.polarity.name().to_owned(),
-        rationale: ind.about.rationale.clone(),
-        caveats: ind.about.caveats.clone(),
-        fingertips: ind.about.fingertips,
-        breakdowns: ind.breakdowns.iter().map(|b| b.name.clone()).collect(),
-        definition: source.clone(),
-        definition_sha256: defs.content_hash.clone(),
-        source: phm_release::indicator_block(request.text, &ind.name),
-        index_date: index,
-        trend_dates: Vec::new(),
-    };
+    let entry =
+        |ind: &phm_model::Indicator| indicator_entry(ind, &source, &defs.content_hash, Some(request.text), index, &[]);
     let manifest = Manifest {
         format: phm_release::FORMAT,
         command: "run".into(),

@@ -127,9 +127,6 @@ pub fn sum_cells(cells: &Cells, ics_code: &str, breakdowns: &[Breakdown]) -> Res
     let band_index: HashMap<String, usize> =
         AgeBands::LifeTable.bands().into_iter().enumerate().map(|(i, (_, label))| (label, i)).collect();
     let indicators = cells.indicators;
-    let position = |d: Dimension| {
-        cells.position(d).ok_or_else(|| Error::Internal(format!("the engine's cells are not by `{}`", d.name())))
-    };
     // Each dimension's position, when a breakdown asked for needs it (areas and bands always).
     let needed = |d: Dimension| -> Result<Option<usize>> {
         let wanted = match d {
@@ -140,7 +137,7 @@ pub fn sum_cells(cells: &Cells, ics_code: &str, breakdowns: &[Breakdown]) -> Res
             Dimension::Sex => breakdowns.contains(&Breakdown::Sex),
             Dimension::Place | Dimension::Neighbourhood | Dimension::LifeTableBand => true,
         };
-        wanted.then(|| position(d)).transpose()
+        wanted.then(|| position(cells, d)).transpose()
     };
     let [place, neighbourhood, imd_decile, ethnicity5, sex, life_band] = [
         needed(Dimension::Place)?,
@@ -194,6 +191,16 @@ pub fn sum_cells(cells: &Cells, ics_code: &str, breakdowns: &[Breakdown]) -> Res
         }
     }
     Ok(Sums { sums: sums.into_iter().collect(), cells: cells.cells.len() })
+}
+
+/// Where `dimension` is among the cells' dimensions.
+///
+/// # Errors
+/// Cells not by it (a bug in the caller's choice of dimensions).
+pub(crate) fn position(cells: &Cells, dimension: Dimension) -> Result<usize> {
+    cells
+        .position(dimension)
+        .ok_or_else(|| Error::Internal(format!("the engine's cells are not by `{}`", dimension.name())))
 }
 
 /// A count as the figures' whole numbers (exact up to 2^63).

@@ -24,7 +24,7 @@ use phm_core::reference::ReferenceData;
 use phm_disclosure::{Policy, Released, ReleasedTable, Table};
 use phm_model::{Cells, Dimension, NOT_RECORDED};
 
-use crate::cells::{AreaType, esp_band_of};
+use crate::cells::{AreaType, esp_band_of, position};
 use crate::profile::{Definition, Ics, area_names};
 use crate::{Error, Result};
 
@@ -89,14 +89,11 @@ impl Population {
     /// # Errors
     /// Cells without those dimensions.
     pub fn add(&mut self, cells: &Cells, k: usize, ics_code: &str) -> Result<()> {
-        let position = |d: Dimension| {
-            cells.position(d).ok_or_else(|| Error::Internal(format!("the engine's cells are not by `{}`", d.name())))
-        };
         let [place, neighbourhood, sex, band] = [
-            position(Dimension::Place)?,
-            position(Dimension::Neighbourhood)?,
-            position(Dimension::Sex)?,
-            position(Dimension::LifeTableBand)?,
+            position(cells, Dimension::Place)?,
+            position(cells, Dimension::Neighbourhood)?,
+            position(cells, Dimension::Sex)?,
+            position(cells, Dimension::LifeTableBand)?,
         ];
         for cell in &cells.cells {
             let n = cell.counts.get(k).ok_or_else(|| Error::Internal(format!("the cells count no indicator {k}")))?;

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use arrow_array::types::Date32Type;
 use arrow_array::{ArrayRef, Date32Array, Float64Array, RecordBatch, StringArray, UInt64Array};
 
 use crate::population::{PopulationRow, PopulationTable};
@@ -30,10 +31,7 @@ pub fn batch(table: &ProfileTable) -> Result<RecordBatch> {
         ("method", text(|r| r.method.as_str())),
         ("multiplier", num(|r| Some(r.multiplier))),
         ("polarity", text(|r| &r.polarity)),
-        (
-            "period",
-            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_release::days_since_epoch(r.period)))),
-        ),
+        ("period", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| Date32Type::from_naive_date(r.period))))),
         ("area_type", text(|r| &r.area_type)),
         ("area_code", text(|r| &r.area_code)),
         ("area_name", text(|r| &r.area_name)),
@@ -94,10 +92,7 @@ pub fn trend_batch(table: &TrendTable) -> Result<RecordBatch> {
         ("title", text(|r| &r.title)),
         ("method", text(|r| r.method.as_str())),
         ("polarity", text(|r| &r.polarity)),
-        (
-            "period",
-            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_release::days_since_epoch(r.period)))),
-        ),
+        ("period", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| Date32Type::from_naive_date(r.period))))),
         ("area_type", text(|r| &r.area_type)),
         ("area_code", text(|r| &r.area_code)),
         ("area_name", text(|r| &r.area_name)),
@@ -141,10 +136,7 @@ pub fn population_batch(table: &PopulationTable) -> Result<RecordBatch> {
         ("area_type", text(|r| &r.area_type)),
         ("area_code", text(|r| &r.area_code)),
         ("area_name", text(|r| &r.area_name)),
-        (
-            "period",
-            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| phm_release::days_since_epoch(r.period)))),
-        ),
+        ("period", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| Date32Type::from_naive_date(r.period))))),
         ("sex", text(|r| &r.sex)),
         ("age_band", text(|r| &r.age_band)),
         ("count", Arc::new(UInt64Array::from_iter(rows.iter().map(|r| r.count)))),

@@ -78,13 +78,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io { path: path.to_path_buf(), source }
 }
 
-/// Days since 1970-01-01, as Arrow's `Date32` counts them.
-pub fn days_since_epoch(d: NaiveDate) -> i32 {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    // Every date chrono can hold is within ±2^31 days of 1970.
-    i32::try_from((d - epoch).num_days()).unwrap_or(if d < epoch { i32::MIN } else { i32::MAX })
-}
-
 /// Writes `batches` (of `schema`; none for an empty table) as `<stem>.parquet` (zstd) and
 /// `<stem>.csv` (header, ISO dates) in `dir`; returns the row count.
 ///
@@ -321,6 +314,7 @@ pub fn indicator_block(text: &str, name: &str) -> Option<String> {
 mod tests {
     use std::sync::Arc;
 
+    use arrow_array::types::Date32Type;
     use arrow_array::{Date32Array, Int64Array};
 
     use super::*;
@@ -395,7 +389,7 @@ mod tests {
     fn a_table_is_written_as_parquet_and_csv_with_iso_dates() {
         let dir = tempfile::tempdir().expect("tmp");
         let batch = RecordBatch::try_from_iter(vec![
-            ("period", Arc::new(Date32Array::from(vec![days_since_epoch(date(2026, 3, 31))])) as _),
+            ("period", Arc::new(Date32Array::from(vec![Date32Type::from_naive_date(date(2026, 3, 31))])) as _),
             ("n", Arc::new(Int64Array::from(vec![7])) as _),
         ])
         .expect("batch");
@@ -416,12 +410,5 @@ mod tests {
             Some("# About MMR\nindicator mmr \"MMR {first}\" {\n  numerator = x\n}")
         );
         assert_eq!(indicator_block(text, "missing"), None);
-    }
-
-    #[test]
-    fn dates_count_days_from_1970() {
-        assert_eq!(days_since_epoch(date(1970, 1, 1)), 0);
-        assert_eq!(days_since_epoch(date(1969, 12, 31)), -1);
-        assert_eq!(days_since_epoch(date(2026, 3, 31)), 20543);
     }
 }

@@ -221,7 +221,9 @@ pub fn table_from_text(table: &str, text: &str) -> Result<RecordBatch, String> {
             }
             DataType::Date32 => {
                 Arc::new(Date32Array::from(parse(col, lines, header_name, "a date (YYYY-MM-DD)", |s| {
-                    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(phm_engine::days_since_epoch)
+                    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                        .ok()
+                        .map(datafusion::arrow::datatypes::Date32Type::from_naive_date)
                 })?))
             }
             other => {

@@ -12,14 +12,14 @@ use phm_store::Store;
 
 use crate::cli::{CheckArgs, ExplainArgs, RunArgs};
 
-/// Definition files named on the command line ([`phm_pipeline::profiles::definition_files`]).
+/// Definition files named on the command line ([`phm_pipeline::definitions::definition_files`]).
 pub(crate) fn definition_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    Ok(phm_pipeline::profiles::definition_files(paths)?)
+    Ok(phm_pipeline::definitions::definition_files(paths)?)
 }
 
 /// Load each file; print diagnostics; fail if any has errors.
 pub(crate) fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Loaded)>> {
-    Ok(phm_pipeline::profiles::load_all(files, &mut std::io::stderr().lock())?)
+    Ok(phm_pipeline::definitions::load_all(files, &mut std::io::stderr().lock())?)
 }
 
 pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
