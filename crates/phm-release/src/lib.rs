@@ -393,7 +393,7 @@ mod tests {
             ("n", Arc::new(Int64Array::from(vec![7])) as _),
         ])
         .expect("batch");
-        assert_eq!(write_table(dir.path(), "t", batch.schema(), &[batch.clone()]).expect("written"), 1);
+        assert_eq!(write_table(dir.path(), "t", batch.schema(), std::slice::from_ref(&batch)).expect("written"), 1);
         let csv = std::fs::read_to_string(dir.path().join("t.csv")).expect("csv");
         assert_eq!(csv, "period,n\n2026-03-31,7\n");
         assert!(dir.path().join("t.parquet").metadata().expect("parquet").len() > 0);
